@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+#
+# ngx_http_llm_module: install build/test dependencies, build, run, test.
+#
+#   ./build.sh            install what is missing (Debian 12) and build
+#   ./build.sh run        build, then run the gateway in the foreground on
+#                         127.0.0.1:8080 with nginx.conf.example (and the
+#                         demo provider on 127.0.0.1:8081)
+#   ./build.sh test       build, then run every test (unit, fuzz, nginx)
+#   ./build.sh deps       only install dependencies
+#   ./build.sh bench      build, then run the benchmark (bench/README.md)
+#
+# NGINX_SRC=<nginx source tree> builds against that nginx instead of
+# Debian's nginx-dev (configured --with-compat); NGINX=<binary> picks the
+# nginx binary used by run/test.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="$ROOT/build"
+MODULE="$BUILD/ngx_http_llm_module.so"
+
+PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
+          perl python3 openssl ca-certificates curl procps wrk"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+deps() {
+    local missing=""
+
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q "install ok installed" || missing="$missing $p"
+    done
+
+    [ -z "$missing" ] && return 0
+
+    say "installing:$missing"
+
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # the nginx package must not start a system nginx on port 80 here
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    $sudo apt-get install -y -qq --no-install-recommends $missing
+    $sudo rm -f /usr/sbin/policy-rc.d
+}
+
+build() {
+    local src="${NGINX_SRC:-}" srcs
+
+    mkdir -p "$BUILD"
+
+    if [ -z "$src" ]; then
+        src="$(dirname "$(dpkg -L nginx-dev | grep '/src/configure$')")"
+    fi
+
+    # reconfigure only when config changed: make handles the sources
+    if [ ! -f "$BUILD/Makefile" ] || [ "$ROOT/config" -nt "$BUILD/Makefile" ] \
+       || [ "$(cat "$BUILD/.src" 2>/dev/null)" != "$src" ]
+    then
+        say "configuring against $src"
+        if [ -f "$src/conf_flags" ]; then
+            # Debian's nginx-dev: Debian's own flags, so the ABI matches
+            ( cd "$src" && bash -c '. ./conf_flags && ./configure \
+                --with-cc-opt="$(dpkg-buildflags --get CFLAGS) -fPIC $(dpkg-buildflags --get CPPFLAGS)" \
+                --with-ld-opt="$(dpkg-buildflags --get LDFLAGS) -fPIC" \
+                "${NGX_CONF_FLAGS[@]}" \
+                --add-dynamic-module="$0" --builddir="$1"' \
+                "$ROOT" "$BUILD" ) > "$BUILD/configure.log" 2>&1 \
+                || { cat "$BUILD/configure.log"; exit 1; }
+        else
+            ( cd "$src" && ./configure --with-compat \
+                --with-http_ssl_module --add-dynamic-module="$ROOT" \
+                --builddir="$BUILD" ) > "$BUILD/configure.log" 2>&1 \
+                || { cat "$BUILD/configure.log"; exit 1; }
+        fi
+        echo "$src" > "$BUILD/.src"
+    fi
+
+    say "building $MODULE"
+    make -s -f "$BUILD/Makefile" -C "$src" modules
+    cp "$BUILD/ngx_http_llm_module.so" "$MODULE" 2>/dev/null || true
+}
+
+run() {
+    local prefix="$BUILD/run" port_mock=8081
+
+    mkdir -p "$prefix/logs" "$prefix/modules" "$prefix/temp"
+    ln -sf "$MODULE" "$prefix/modules/ngx_http_llm_module.so"
+
+    say "starting the demo provider on 127.0.0.1:$port_mock"
+    python3 "$ROOT/t/mock/provider.py" --port "$port_mock" --demo \
+        --log "$prefix/logs/demo-provider.log" &
+    local mock=$!
+    trap 'kill $mock 2>/dev/null || true' EXIT
+
+    for k in OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY XAI_API_KEY \
+             GROQ_API_KEY MISTRAL_API_KEY DEEPSEEK_API_KEY; do
+        if [ -n "${!k:-}" ]; then say "$k is set: its provider is enabled"; fi
+    done
+
+    say "gateway on http://127.0.0.1:8080 (Ctrl-C stops it)"
+    say "try: curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'"
+    "${NGINX:-/usr/sbin/nginx}" -p "$prefix/" -c "$ROOT/nginx.conf.example" \
+        -g 'daemon off;'
+}
+
+run_tests() {
+    cd "$ROOT"
+    prove -r t/
+}
+
+cmd="${1:-build}"
+
+case "$cmd" in
+    deps)  deps ;;
+    build) deps; build ;;
+    run)   deps; build; run ;;
+    test)  deps; build; run_tests ;;
+    bench) deps; build; exec "$ROOT/bench/run.sh" ;;
+    *)     echo "usage: $0 [build|run|test|deps|bench]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,137 @@
+/*
+ * Growable byte buffer: see llm_buf.h.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm_buf.h"
+
+
+int
+llm_buf_reserve(llm_buf_t *b, size_t n)
+{
+    char    *p;
+    size_t   cap;
+
+    if (b->cap - b->len >= n) {
+        return LLM_OK;
+    }
+
+    if (n > (size_t) -1 / 2 - b->len) {
+        return LLM_ERROR;
+    }
+
+    cap = b->cap ? b->cap : 256;
+
+    while (cap - b->len < n) {
+        cap *= 2;
+    }
+
+    p = realloc(b->data, cap);
+    if (p == NULL) {
+        return LLM_ERROR;
+    }
+
+    b->data = p;
+    b->cap = cap;
+
+    return LLM_OK;
+}
+
+
+int
+llm_buf_append(llm_buf_t *b, const void *p, size_t n)
+{
+    if (n == 0) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_reserve(b, n) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+
+    return LLM_OK;
+}
+
+
+int
+llm_buf_append_cstr(llm_buf_t *b, const char *s)
+{
+    return llm_buf_append(b, s, strlen(s));
+}
+
+
+/* JSON string with quotes; invalid control bytes are \u-escaped */
+
+int
+llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
+{
+    char                  *d;
+    size_t                 i;
+    unsigned char          c;
+    static const char      hex[] = "0123456789abcdef";
+
+    /* worst case: every byte becomes \u00XX */
+    if (llm_buf_reserve(b, n * 6 + 2) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    d = b->data + b->len;
+    *d++ = '"';
+
+    for (i = 0; i < n; i++) {
+        c = (unsigned char) p[i];
+
+        switch (c) {
+        case '"':  *d++ = '\\'; *d++ = '"'; break;
+        case '\\': *d++ = '\\'; *d++ = '\\'; break;
+        case '\n': *d++ = '\\'; *d++ = 'n'; break;
+        case '\r': *d++ = '\\'; *d++ = 'r'; break;
+        case '\t': *d++ = '\\'; *d++ = 't'; break;
+        case '\b': *d++ = '\\'; *d++ = 'b'; break;
+        case '\f': *d++ = '\\'; *d++ = 'f'; break;
+
+        default:
+            if (c < 0x20) {
+                *d++ = '\\'; *d++ = 'u'; *d++ = '0'; *d++ = '0';
+                *d++ = hex[c >> 4];
+                *d++ = hex[c & 0xf];
+
+            } else {
+                *d++ = (char) c;
+            }
+        }
+    }
+
+    *d++ = '"';
+    b->len = d - b->data;
+
+    return LLM_OK;
+}
+
+
+int
+llm_buf_append_int(llm_buf_t *b, long long v)
+{
+    int   n;
+    char  tmp[32];
+
+    n = snprintf(tmp, sizeof(tmp), "%lld", v);
+
+    return llm_buf_append(b, tmp, (size_t) n);
+}
+
+
+void
+llm_buf_free(llm_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}

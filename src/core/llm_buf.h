@@ -1,0 +1,39 @@
+/*
+ * Growable byte buffer for the pure-C core (no nginx headers).
+ *
+ * The core allocates with malloc/realloc; the nginx glue owns each
+ * llm_buf_t through a pool cleanup that calls llm_buf_free().  A buffer
+ * is reset (len = 0) and reused, so its memory tracks the largest item
+ * it ever held, not the number of items.
+ */
+
+#ifndef _LLM_BUF_H_INCLUDED_
+#define _LLM_BUF_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+#define LLM_OK     0
+#define LLM_ERROR  -1
+
+
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   cap;
+} llm_buf_t;
+
+
+int llm_buf_reserve(llm_buf_t *b, size_t n);
+int llm_buf_append(llm_buf_t *b, const void *p, size_t n);
+int llm_buf_append_cstr(llm_buf_t *b, const char *s);
+int llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n);
+int llm_buf_append_int(llm_buf_t *b, long long v);
+void llm_buf_free(llm_buf_t *b);
+
+#define llm_buf_reset(b)  (b)->len = 0
+#define llm_buf_append_lit(b, s)  llm_buf_append(b, s, sizeof(s) - 1)
+
+
+#endif /* _LLM_BUF_H_INCLUDED_ */

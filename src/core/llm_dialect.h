@@ -1,0 +1,109 @@
+/*
+ * A dialect is how one provider family is spoken: a small table of
+ * functions over plain buffers.  The nginx glue never knows which dialect
+ * it moves; the dialects never know they run inside nginx.
+ *
+ * Everything a dialect writes for the client is OpenAI Chat Completions:
+ * a chat.completion object, or SSE "data: <chunk>\n\n" frames ending in
+ * "data: [DONE]\n\n".
+ */
+
+#ifndef _LLM_DIALECT_H_INCLUDED_
+#define _LLM_DIALECT_H_INCLUDED_
+
+
+#include "llm_buf.h"
+#include "llm_json.h"
+#include "llm_error.h"
+#include "llm_request.h"
+
+
+#define LLM_DONE  1
+
+
+typedef struct {
+    long long    prompt_tokens;
+    long long    completion_tokens;
+    long long    total_tokens;
+    long long    cached_tokens;
+    long long    reasoning_tokens;
+    int          set;
+} llm_usage_t;
+
+
+/* the state of one response, stream or not */
+
+typedef struct {
+    /* set by the caller */
+    const char   *client_model;     /* the model name the client sees */
+    int           include_usage;    /* the client asked for usage chunk */
+
+    /* results, read by the caller */
+    llm_usage_t   usage;
+    char          finish_reason[32];
+    unsigned      first_token:1;    /* a content delta was produced */
+    unsigned      done:1;           /* the stream is complete */
+    unsigned      failed:1;         /* ended with an error frame */
+    llm_error_t   error;            /* valid when failed */
+
+    /* dialect state */
+    char          id[128];
+    long long     created;
+    int           tool_count;
+    unsigned      usage_sent:1;
+    llm_buf_t     usage_json;       /* last usage object seen */
+} llm_response_t;
+
+
+typedef struct {
+    const char   *name;
+    const char   *chat_path;        /* appended to the provider's base */
+
+    /* the provider request body for a validated client request */
+    int         (*build_request)(llm_request_t *req,
+                                 const char *upstream_model,
+                                 llm_buf_t *body);
+
+    /* a complete 2xx non-stream body; LLM_ERROR sets resp->error */
+    int         (*response)(llm_response_t *resp, const char *p, size_t n,
+                            llm_buf_t *out);
+
+    /* one SSE event; returns LLM_OK, LLM_DONE or LLM_ERROR (memory) */
+    int         (*stream_event)(llm_response_t *resp, const char *event,
+                                size_t event_len, const char *data,
+                                size_t n, llm_buf_t *out);
+
+    /* the provider's body ended; closes the client stream */
+    int         (*stream_end)(llm_response_t *resp, llm_buf_t *out);
+
+    /* a non-2xx response body → OpenAI error */
+    void        (*error)(int status, const char *p, size_t n,
+                         llm_error_t *e);
+} llm_dialect_t;
+
+
+const llm_dialect_t *llm_dialect_find(const char *name, size_t len);
+
+void llm_response_init(llm_response_t *resp, const char *client_model,
+    int include_usage);
+void llm_response_free(llm_response_t *resp);
+
+/* ends the client stream with an error frame and [DONE] */
+int llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
+    const char *code, const char *message);
+
+/* OpenAI-shaped usage object → resp->usage (and a printed copy) */
+int llm_response_usage(llm_response_t *resp, llm_json_t *usage);
+
+/*
+ * Appends json with its top-level "model" value replaced by model,
+ * splicing the bytes when possible and re-printing the tree otherwise.
+ */
+int llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
+    const char *model, int modified, llm_buf_t *out);
+
+
+extern const llm_dialect_t  llm_dialect_openai;
+
+
+#endif /* _LLM_DIALECT_H_INCLUDED_ */

@@ -1,0 +1,41 @@
+/*
+ * OpenAI-style errors: {"error":{"message","type","param","code"}}.
+ */
+
+#ifndef _LLM_ERROR_H_INCLUDED_
+#define _LLM_ERROR_H_INCLUDED_
+
+
+#include "llm_buf.h"
+
+
+#define LLM_ERR_MSG_LEN  1024
+
+
+typedef struct {
+    int          status;        /* HTTP status for the client */
+    const char  *type;          /* static string */
+    char         param[64];     /* "" = null */
+    char         code[64];      /* "" = null */
+    char         message[LLM_ERR_MSG_LEN];
+} llm_error_t;
+
+
+void llm_error_set(llm_error_t *e, int status, const char *param,
+    const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* the OpenAI error type for an HTTP status (529 counts as 503) */
+const char *llm_error_type(int status);
+
+/* appends the JSON envelope */
+int llm_error_json(const llm_error_t *e, llm_buf_t *b);
+
+/* appends "data: <envelope>\n\ndata: [DONE]\n\n" */
+int llm_error_frame(const llm_error_t *e, llm_buf_t *b);
+
+
+#endif /* _LLM_ERROR_H_INCLUDED_ */

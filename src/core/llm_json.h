@@ -1,0 +1,49 @@
+/*
+ * The one place that knows the JSON library (cJSON).  Core files use the
+ * llm_json_t alias and these helpers; swapping the library later stays
+ * local to llm_json.[ch] and the few direct tree walks in the dialects.
+ */
+
+#ifndef _LLM_JSON_H_INCLUDED_
+#define _LLM_JSON_H_INCLUDED_
+
+
+#include <cjson/cJSON.h>
+
+#include "llm_buf.h"
+
+
+typedef cJSON  llm_json_t;
+
+
+/*
+ * Parses exactly n bytes.  On failure returns NULL and sets *err_off to
+ * the byte offset where parsing stopped.
+ */
+llm_json_t *llm_json_parse(const char *p, size_t n, size_t *err_off);
+void llm_json_free(llm_json_t *j);
+
+/* appends the compact serialization of j to b */
+int llm_json_print(llm_json_t *j, llm_buf_t *b);
+
+/* member lookups: NULL when absent or of another type */
+llm_json_t *llm_json_get(llm_json_t *obj, const char *name);
+const char *llm_json_get_str(llm_json_t *obj, const char *name);
+llm_json_t *llm_json_get_obj(llm_json_t *obj, const char *name);
+llm_json_t *llm_json_get_arr(llm_json_t *obj, const char *name);
+
+/* integer member, or -1 when absent or not a number */
+long long llm_json_get_int(llm_json_t *obj, const char *name);
+
+/* sets (adds or replaces) a member */
+int llm_json_set(llm_json_t *obj, const char *name, llm_json_t *v);
+int llm_json_set_str(llm_json_t *obj, const char *name, const char *s);
+
+/* 1-based line and column of a byte offset, for error messages */
+void llm_json_position(const char *p, size_t off, size_t *line,
+    size_t *col);
+
+const char *llm_json_type_name(llm_json_t *j);
+
+
+#endif /* _LLM_JSON_H_INCLUDED_ */

@@ -1,0 +1,30 @@
+/*
+ * Parse and validate an OpenAI Chat Completions request body.
+ */
+
+#ifndef _LLM_REQUEST_H_INCLUDED_
+#define _LLM_REQUEST_H_INCLUDED_
+
+
+#include "llm_json.h"
+#include "llm_error.h"
+
+
+typedef struct {
+    llm_json_t   *root;          /* owned: llm_request_free() */
+    const char   *model;         /* points into root */
+    int           stream;
+    int           include_usage; /* stream_options.include_usage */
+} llm_request_t;
+
+
+/*
+ * Returns LLM_OK, or LLM_ERROR with e filled in (status 400 and the
+ * offending param).  req->root is NULL on error.
+ */
+int llm_request_parse(llm_request_t *req, const char *p, size_t n,
+    llm_error_t *e);
+void llm_request_free(llm_request_t *req);
+
+
+#endif /* _LLM_REQUEST_H_INCLUDED_ */

@@ -1,0 +1,203 @@
+/*
+ * Helpers shared by the dialects: response state, usage, error frames,
+ * and writing a provider JSON object back with the client's model name.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "llm_dialect.h"
+
+
+static const llm_dialect_t  *llm_dialects[] = {
+    &llm_dialect_openai,
+    NULL
+};
+
+
+const llm_dialect_t *
+llm_dialect_find(const char *name, size_t len)
+{
+    const llm_dialect_t  **d;
+
+    for (d = llm_dialects; *d; d++) {
+        if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {
+            return *d;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+llm_response_init(llm_response_t *resp, const char *client_model,
+    int include_usage)
+{
+    llm_buf_t  keep;
+
+    /* keep the usage buffer's memory across reuse */
+    keep = resp->usage_json;
+    memset(resp, 0, sizeof(llm_response_t));
+    resp->usage_json = keep;
+    llm_buf_reset(&resp->usage_json);
+
+    resp->client_model = client_model;
+    resp->include_usage = include_usage;
+}
+
+
+void
+llm_response_free(llm_response_t *resp)
+{
+    llm_buf_free(&resp->usage_json);
+}
+
+
+int
+llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
+    const char *code, const char *message)
+{
+    if (resp->done) {
+        return LLM_DONE;
+    }
+
+    llm_error_set(&resp->error, status, NULL, code, "%s", message);
+
+    resp->failed = 1;
+    resp->done = 1;
+
+    if (llm_error_frame(&resp->error, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return LLM_DONE;
+}
+
+
+static long long
+llm_usage_int(llm_json_t *obj, const char *name)
+{
+    long long  v;
+
+    v = llm_json_get_int(obj, name);
+
+    return v < 0 ? 0 : v;
+}
+
+
+int
+llm_response_usage(llm_response_t *resp, llm_json_t *usage)
+{
+    llm_usage_t  *u;
+
+    u = &resp->usage;
+
+    u->prompt_tokens = llm_usage_int(usage, "prompt_tokens");
+    u->completion_tokens = llm_usage_int(usage, "completion_tokens");
+    u->total_tokens = llm_usage_int(usage, "total_tokens");
+    u->cached_tokens = llm_usage_int(
+                         llm_json_get_obj(usage, "prompt_tokens_details"),
+                         "cached_tokens");
+    u->reasoning_tokens = llm_usage_int(
+                        llm_json_get_obj(usage, "completion_tokens_details"),
+                        "reasoning_tokens");
+
+    if (u->total_tokens == 0) {
+        u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    }
+
+    u->set = 1;
+
+    llm_buf_reset(&resp->usage_json);
+
+    return llm_json_print(usage, &resp->usage_json);
+}
+
+
+/* the bytes of "model":"<model>" in raw, if written plainly */
+
+static int
+llm_response_find_model(const char *raw, size_t n, const char *model,
+    size_t *start, size_t *end)
+{
+    size_t       mlen, i, j;
+    const char  *p, *last;
+
+    mlen = strlen(model);
+    last = raw + n;
+
+    for (p = raw; p + 8 < last; p++) {
+
+        p = memchr(p, '"', last - p);
+        if (p == NULL || last - p < 9) {
+            return LLM_ERROR;
+        }
+
+        if (memcmp(p, "\"model\"", 7) != 0) {
+            continue;
+        }
+
+        i = (p - raw) + 7;
+
+        while (i < n && (raw[i] == ' ' || raw[i] == '\t')) {
+            i++;
+        }
+
+        if (i >= n || raw[i] != ':') {
+            continue;
+        }
+
+        i++;
+
+        while (i < n && (raw[i] == ' ' || raw[i] == '\t')) {
+            i++;
+        }
+
+        j = i + 1 + mlen;
+
+        if (j >= n || raw[i] != '"' || raw[j] != '"'
+            || memcmp(raw + i + 1, model, mlen) != 0)
+        {
+            return LLM_ERROR;
+        }
+
+        *start = i;
+        *end = j + 1;
+
+        return LLM_OK;
+    }
+
+    return LLM_ERROR;
+}
+
+
+int
+llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
+    const char *model, int modified, llm_buf_t *out)
+{
+    size_t       start, end;
+    const char  *old;
+
+    old = llm_json_get_str(j, "model");
+
+    if (!modified && old
+        && llm_response_find_model(raw, n, old, &start, &end) == LLM_OK)
+    {
+        if (llm_buf_append(out, raw, start) != LLM_OK
+            || llm_buf_append_json_string(out, model, strlen(model))
+               != LLM_OK
+            || llm_buf_append(out, raw + end, n - end) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        return LLM_OK;
+    }
+
+    if (llm_json_set_str(j, "model", model) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return llm_json_print(j, out);
+}

@@ -1,0 +1,944 @@
+/*
+ * ngx_http_llm_module: module definition, directives, configuration.
+ *
+ *   llm_provider NAME dialect=openai url=https://api.openai.com/v1
+ *                api_key=env:OPENAI_API_KEY;
+ *   llm_model    gpt-4o provider=NAME upstream_model=gpt-4o-2024-08-06;
+ *
+ *   location = /v1/chat/completions { llm_chat; }
+ *   location /v1/models             { llm_models; }
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+#define NGX_HTTP_LLM_DEFAULT_CA  "/etc/ssl/certs/ca-certificates.crt"
+
+
+static char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_llm_provider_url(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_str_t *url);
+static ngx_int_t ngx_http_llm_provider_key(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_str_t *spec, ngx_uint_t optional);
+static ngx_int_t ngx_http_llm_provider_ssl(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_str_t *ca);
+static char *ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s);
+static char *ngx_http_llm_handler_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
+static void *ngx_http_llm_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+static ngx_str_t  ngx_http_llm_hide_headers[] = {
+    ngx_null_string
+};
+
+
+static ngx_command_t  ngx_http_llm_commands[] = {
+
+    { ngx_string("llm_provider"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_provider,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_chat"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_LLM_CHAT,
+      NULL },
+
+    { ngx_string("llm_models"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_LLM_MODELS,
+      NULL },
+
+    { ngx_string("llm_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, upstream.connect_timeout),
+      NULL },
+
+    { ngx_string("llm_send_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, upstream.send_timeout),
+      NULL },
+
+    { ngx_string("llm_read_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, upstream.read_timeout),
+      NULL },
+
+    { ngx_string("llm_buffer_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, upstream.buffer_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_llm_module_ctx = {
+    ngx_http_llm_preconfiguration,         /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_llm_create_main_conf,         /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_llm_create_loc_conf,          /* create location configuration */
+    ngx_http_llm_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_llm_module = {
+    NGX_MODULE_V1,
+    &ngx_http_llm_module_ctx,              /* module context */
+    ngx_http_llm_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * llm_provider NAME dialect=D (url=URL | upstream=NAME [tls] [host=H])
+ *              [api_key=env:VAR | api_key=file:PATH | api_key=passthrough]
+ *              [optional] [ssl_verify=on|off] [ssl_trusted_certificate=F]
+ */
+
+static char *
+ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_str_t                  *value, s, url, upstream, key, host, ca;
+    ngx_url_t                   u;
+    ngx_uint_t                  i, tls, optional, verify_set;
+    ngx_http_llm_provider_t    *p, **pp;
+    ngx_http_compile_complex_value_t  ccv;
+
+    value = cf->args->elts;
+
+    pp = lmcf->providers.elts;
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        if (pp[i]->name.len == value[1].len
+            && ngx_strncmp(pp[i]->name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate llm_provider \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_provider_t));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p->name = value[1];
+    p->index = lmcf->providers.nelts;
+    p->ssl_verify = 1;
+
+    ngx_str_null(&url);
+    ngx_str_null(&upstream);
+    ngx_str_null(&key);
+    ngx_str_null(&host);
+    ngx_str_set(&ca, NGX_HTTP_LLM_DEFAULT_CA);
+    tls = 0;
+    optional = 0;
+    verify_set = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "dialect=", 8) == 0) {
+            p->dialect = llm_dialect_find((char *) value[i].data + 8,
+                                          value[i].len - 8);
+            if (p->dialect == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "unknown dialect \"%V\" in llm_provider "
+                                   "\"%V\" (known: openai)",
+                                   &value[i], &p->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
+            url.data = value[i].data + 4;
+            url.len = value[i].len - 4;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "upstream=", 9) == 0) {
+            upstream.data = value[i].data + 9;
+            upstream.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "host=", 5) == 0) {
+            host.data = value[i].data + 5;
+            host.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "api_key=", 8) == 0) {
+            key.data = value[i].data + 8;
+            key.len = value[i].len - 8;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ssl_trusted_certificate=", 24) == 0)
+        {
+            ca.data = value[i].data + 24;
+            ca.len = value[i].len - 24;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
+            p->ssl_verify = 1;
+            verify_set = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "ssl_verify=off") == 0) {
+            p->ssl_verify = 0;
+            verify_set = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "tls") == 0) {
+            tls = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "optional") == 0) {
+            optional = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in llm_provider \"%V\"",
+                           &value[i], &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    (void) verify_set;
+
+    if (p->dialect == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_provider \"%V\" needs dialect=", &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((url.len == 0) == (upstream.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_provider \"%V\" needs exactly one of url= "
+                           "or upstream=", &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_llm_provider_key(cf, p, &key, optional) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    pp = ngx_array_push(&lmcf->providers);
+    if (pp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pp = p;
+
+    if (p->disabled) {
+        /* no key: no upstream either, so a missing DNS name is no error */
+        return NGX_CONF_OK;
+    }
+
+    if (url.len) {
+        if (ngx_http_llm_provider_url(cf, p, &url) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        tls = (p->ssl != NULL);
+
+    } else {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.host = upstream;
+        u.no_resolve = 1;
+
+        p->upstream = ngx_http_upstream_add(cf, &u, 0);
+        if (p->upstream == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        p->host = upstream;
+        ngx_str_set(&p->base_path, "/v1");
+    }
+
+    if (host.len) {
+        p->host = host;
+    }
+
+    if (tls) {
+        if (ngx_http_llm_provider_ssl(cf, p, &ca) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* SNI and certificate name: the host without a port */
+
+        s = p->host;
+
+        for (i = 0; i < s.len; i++) {
+            if (s.data[i] == ':') {
+                s.len = i;
+                break;
+            }
+        }
+
+        p->ssl_name = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (p->ssl_name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &s;
+        ccv.complex_value = p->ssl_name;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_provider_url(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_str_t *url)
+{
+    size_t      add;
+    u_char     *h;
+    ngx_url_t   u;
+
+    if (ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0) {
+        add = 8;
+
+        p->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+        if (p->ssl == NULL) {
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_strncasecmp(url->data, (u_char *) "http://", 7) == 0) {
+        add = 7;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid url \"%V\" in llm_provider \"%V\": "
+                           "http:// or https:// expected", url, &p->name);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = url->data + add;
+    u.url.len = url->len - add;
+    u.default_port = p->ssl ? 443 : 80;
+    u.uri_part = 1;
+    u.no_resolve = 0;
+
+    p->upstream = ngx_http_upstream_add(cf, &u, 0);
+    if (p->upstream == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* Host: the authority as written, so a non-default port is kept */
+
+    p->host.len = u.host.len;
+
+    if (u.port != u.default_port) {
+        p->host.len += 1 + NGX_INT_T_LEN;
+    }
+
+    h = ngx_pnalloc(cf->pool, p->host.len);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->host.data = h;
+
+    if (u.port != u.default_port) {
+        p->host.len = ngx_sprintf(h, "%V:%d", &u.host, (int) u.port) - h;
+
+    } else {
+        ngx_memcpy(h, u.host.data, u.host.len);
+    }
+
+    p->base_path = u.uri;
+
+    while (p->base_path.len
+           && p->base_path.data[p->base_path.len - 1] == '/')
+    {
+        p->base_path.len--;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key is read now, in the master, where the environment is complete
+ * (workers keep only TZ).  Its value never goes to a log or a message.
+ */
+
+static ngx_int_t
+ngx_http_llm_provider_key(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_str_t *spec, ngx_uint_t optional)
+{
+    u_char           *name, *v;
+    size_t            len;
+    ssize_t           n;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    if (spec->len == 0) {
+        return NGX_OK;
+    }
+
+    if (spec->len == 11 && ngx_strncmp(spec->data, "passthrough", 11) == 0) {
+        p->key_passthrough = 1;
+        return NGX_OK;
+    }
+
+    if (spec->len > 4 && ngx_strncmp(spec->data, "env:", 4) == 0) {
+        name = ngx_pnalloc(cf->pool, spec->len - 4 + 1);
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_cpystrn(name, spec->data + 4, spec->len - 4 + 1);
+
+        v = (u_char *) getenv((char *) name);
+
+        if (v == NULL || *v == '\0') {
+            if (optional) {
+                p->disabled = 1;
+                ngx_conf_log_error(NGX_LOG_NOTICE, cf, 0,
+                                   "llm_provider \"%V\" disabled: "
+                                   "environment variable \"%s\" is not set",
+                                   &p->name, name);
+                return NGX_OK;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "environment variable \"%s\" for the "
+                               "api_key of llm_provider \"%V\" is not set",
+                               name, &p->name);
+            return NGX_ERROR;
+        }
+
+        len = ngx_strlen(v);
+
+        p->api_key.data = ngx_pnalloc(cf->pool, len);
+        if (p->api_key.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p->api_key.data, v, len);
+        p->api_key.len = len;
+
+        return NGX_OK;
+    }
+
+    if (spec->len > 5 && ngx_strncmp(spec->data, "file:", 5) == 0) {
+        ngx_memzero(&file, sizeof(ngx_file_t));
+
+        file.name.len = spec->len - 5;
+        file.name.data = spec->data + 5;
+        file.log = cf->log;
+
+        if (ngx_conf_full_name(cf->cycle, &file.name, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        file.fd = ngx_open_file(file.name.data, NGX_FILE_RDONLY,
+                                NGX_FILE_OPEN, 0);
+
+        if (file.fd == NGX_INVALID_FILE) {
+            if (optional) {
+                p->disabled = 1;
+                return NGX_OK;
+            }
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "cannot open the api_key file \"%V\" of "
+                               "llm_provider \"%V\"", &file.name, &p->name);
+            return NGX_ERROR;
+        }
+
+        if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+            || ngx_file_size(&fi) > 65536)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid api_key file \"%V\" of "
+                               "llm_provider \"%V\"", &file.name, &p->name);
+            ngx_close_file(file.fd);
+            return NGX_ERROR;
+        }
+
+        len = (size_t) ngx_file_size(&fi);
+
+        p->api_key.data = ngx_pnalloc(cf->pool, len + 1);
+        if (p->api_key.data == NULL) {
+            ngx_close_file(file.fd);
+            return NGX_ERROR;
+        }
+
+        n = ngx_read_file(&file, p->api_key.data, len, 0);
+
+        ngx_close_file(file.fd);
+
+        if (n != (ssize_t) len) {
+            return NGX_ERROR;
+        }
+
+        /* a trailing newline is not part of the key */
+
+        while (len && (p->api_key.data[len - 1] == '\n'
+                       || p->api_key.data[len - 1] == '\r'
+                       || p->api_key.data[len - 1] == ' '))
+        {
+            len--;
+        }
+
+        if (len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the api_key file \"%V\" of llm_provider "
+                               "\"%V\" is empty", &file.name, &p->name);
+            return NGX_ERROR;
+        }
+
+        p->api_key.len = len;
+
+        return NGX_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid api_key in llm_provider \"%V\": expected "
+                       "env:VAR, file:PATH or passthrough", &p->name);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_str_t *ca)
+{
+    ngx_str_t            ciphers;
+    ngx_pool_cleanup_t  *cln;
+
+    if (p->ssl == NULL) {
+        p->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+        if (p->ssl == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    p->ssl->log = cf->log;
+
+    if (ngx_ssl_create(p->ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(p->ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = p->ssl;
+
+    ngx_str_set(&ciphers, "DEFAULT");
+
+    if (ngx_ssl_ciphers(cf, p->ssl, &ciphers, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (p->ssl_verify) {
+        if (ngx_ssl_trusted_certificate(cf, p->ssl, ca, 4) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_ssl_client_session_cache(cf, p->ssl, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* llm_model NAME provider=P [upstream_model=M] */
+
+static char *
+ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_str_t                 *value, provider;
+    ngx_uint_t                 i;
+    ngx_http_llm_model_t      *m;
+    ngx_http_llm_provider_t  **pp;
+
+    value = cf->args->elts;
+
+    m = lmcf->models.elts;
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].name.len == value[1].len
+            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate llm_model \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    m = ngx_array_push(&lmcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
+
+    m->name = value[1];
+    ngx_str_null(&provider);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "provider=", 9) == 0) {
+            provider.data = value[i].data + 9;
+            provider.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "upstream_model=", 15) == 0) {
+            m->upstream_model.data = value[i].data + 15;
+            m->upstream_model.len = value[i].len - 15;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in llm_model \"%V\"",
+                           &value[i], &m->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (provider.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" needs provider=", &m->name);
+        return NGX_CONF_ERROR;
+    }
+
+    pp = lmcf->providers.elts;
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        if (pp[i]->name.len == provider.len
+            && ngx_strncmp(pp[i]->name.data, provider.data, provider.len)
+               == 0)
+        {
+            m->provider = pp[i];
+            break;
+        }
+    }
+
+    if (m->provider == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" names unknown provider \"%V\" "
+                           "(an llm_provider must be defined before the "
+                           "models that use it)", &m->name, &provider);
+        return NGX_CONF_ERROR;
+    }
+
+    if (m->upstream_model.len == 0) {
+        m->upstream_model = m->name;
+    }
+
+    /* the core wants NUL-terminated names */
+
+    if (ngx_http_llm_cstr(cf, &m->name) != NGX_OK
+        || ngx_http_llm_cstr(cf, &m->upstream_model) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(cf->pool, s->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+    s->data = p;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_llm_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_llm_loc_conf_t *llcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (llcf->handler) {
+        return "is duplicate";
+    }
+
+    llcf->handler = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    clcf->handler = (cmd->offset == NGX_HTTP_LLM_CHAT)
+                    ? ngx_http_llm_chat_handler
+                    : ngx_http_llm_models_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_llm_add_variables(cf);
+}
+
+
+static void *
+ngx_http_llm_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&lmcf->providers, cf->pool, 4,
+                       sizeof(ngx_http_llm_provider_t *))
+        != NGX_OK
+        || ngx_array_init(&lmcf->models, cf->pool, 8,
+                          sizeof(ngx_http_llm_model_t))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    lmcf->created = ngx_time();
+
+    return lmcf;
+}
+
+
+static void *
+ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_llm_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->handler = 0;
+     *     conf->provider_confs = NULL;
+     *     conf->upstream.* TLS fields: set per provider at merge
+     */
+
+    conf->upstream.local = NGX_CONF_UNSET_PTR;
+    conf->upstream.socket_keepalive = NGX_CONF_UNSET;
+    conf->upstream.next_upstream_tries = NGX_CONF_UNSET_UINT;
+    conf->upstream.connect_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.send_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.read_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.next_upstream_timeout = NGX_CONF_UNSET_MSEC;
+    conf->upstream.buffer_size = NGX_CONF_UNSET_SIZE;
+    conf->upstream.hide_headers = NGX_CONF_UNSET_PTR;
+    conf->upstream.pass_headers = NGX_CONF_UNSET_PTR;
+
+    /* the hardcoded values: streams are never buffered */
+    conf->upstream.cyclic_temp_file = 0;
+    conf->upstream.buffering = 0;
+    conf->upstream.ignore_client_abort = 0;
+    conf->upstream.send_lowat = 0;
+    conf->upstream.bufs.num = 0;
+    conf->upstream.busy_buffers_size = 0;
+    conf->upstream.max_temp_file_size = 0;
+    conf->upstream.temp_file_write_size = 0;
+    conf->upstream.intercept_errors = 0;
+    conf->upstream.pass_request_headers = 0;
+    conf->upstream.pass_request_body = 0;
+    conf->upstream.force_ranges = 0;
+
+    ngx_str_set(&conf->upstream.module, "llm");
+
+    return conf;
+}
+
+
+static char *
+ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_llm_loc_conf_t *prev = parent;
+    ngx_http_llm_loc_conf_t *conf = child;
+
+    ngx_uint_t                  i;
+    ngx_hash_init_t             hash;
+    ngx_http_upstream_conf_t   *uc;
+    ngx_http_llm_provider_t   **pp;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_llm_main_conf_t   *lmcf;
+
+    ngx_conf_merge_ptr_value(conf->upstream.local,
+                              prev->upstream.local, NULL);
+
+    ngx_conf_merge_value(conf->upstream.socket_keepalive,
+                              prev->upstream.socket_keepalive, 0);
+
+    ngx_conf_merge_uint_value(conf->upstream.next_upstream_tries,
+                              prev->upstream.next_upstream_tries, 0);
+
+    ngx_conf_merge_msec_value(conf->upstream.connect_timeout,
+                              prev->upstream.connect_timeout, 10000);
+
+    ngx_conf_merge_msec_value(conf->upstream.send_timeout,
+                              prev->upstream.send_timeout, 60000);
+
+    /* a non-stream generation by a reasoning model takes minutes */
+    ngx_conf_merge_msec_value(conf->upstream.read_timeout,
+                              prev->upstream.read_timeout, 600000);
+
+    ngx_conf_merge_msec_value(conf->upstream.next_upstream_timeout,
+                              prev->upstream.next_upstream_timeout, 0);
+
+    ngx_conf_merge_size_value(conf->upstream.buffer_size,
+                              prev->upstream.buffer_size, 16384);
+
+    /* only failures before the request was sent: POST is not idempotent */
+    conf->upstream.next_upstream = NGX_CONF_BITMASK_SET
+                                   |NGX_HTTP_UPSTREAM_FT_ERROR
+                                   |NGX_HTTP_UPSTREAM_FT_TIMEOUT;
+
+    conf->upstream.ignore_headers = NGX_CONF_BITMASK_SET;
+
+    hash.max_size = 512;
+    hash.bucket_size = ngx_align(64, ngx_cacheline_size);
+    hash.name = "llm_headers_hash";
+
+    if (ngx_http_upstream_hide_headers_hash(cf, &conf->upstream,
+            &prev->upstream, ngx_http_llm_hide_headers, &hash)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->handler != NGX_HTTP_LLM_CHAT) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * The request body limit is client_max_body_size, enforced here so the
+     * client gets a JSON 413: core's check is switched off for llm_chat.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    conf->max_body_size = clcf->client_max_body_size;
+    clcf->client_max_body_size = 0;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    if (lmcf->providers.nelts == 0) {
+        return NGX_CONF_OK;
+    }
+
+    conf->provider_confs = ngx_pcalloc(cf->pool,
+                                       lmcf->providers.nelts
+                                       * sizeof(ngx_http_upstream_conf_t));
+    if (conf->provider_confs == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pp = lmcf->providers.elts;
+
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        uc = &conf->provider_confs[i];
+
+        *uc = conf->upstream;
+        uc->upstream = pp[i]->upstream;
+
+#if (NGX_HTTP_SSL)
+        uc->ssl = pp[i]->ssl;
+        uc->ssl_name = pp[i]->ssl_name;
+        uc->ssl_server_name = 1;
+        uc->ssl_verify = pp[i]->ssl_verify;
+        uc->ssl_session_reuse = 1;
+#endif
+    }
+
+    return NGX_CONF_OK;
+}

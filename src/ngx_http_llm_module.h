@@ -1,0 +1,119 @@
+/*
+ * ngx_http_llm_module: an OpenAI-compatible LLM gateway inside nginx.
+ *
+ * Shared types of the nginx glue.  The translation work is done by the
+ * pure-C core in src/core (no nginx headers there).
+ */
+
+#ifndef _NGX_HTTP_LLM_MODULE_H_INCLUDED_
+#define _NGX_HTTP_LLM_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "llm_buf.h"
+#include "llm_sse.h"
+#include "llm_request.h"
+#include "llm_dialect.h"
+
+
+#define NGX_HTTP_LLM_CHAT    1
+#define NGX_HTTP_LLM_MODELS  2
+
+
+typedef struct {
+    ngx_str_t                      name;
+    ngx_uint_t                     index;
+    const llm_dialect_t           *dialect;
+
+    ngx_str_t                      api_key;      /* never logged */
+    unsigned                       key_passthrough:1;
+    unsigned                       disabled:1;   /* optional, no key */
+
+    ngx_str_t                      host;         /* Host and TLS SNI */
+    ngx_str_t                      base_path;    /* e.g. /v1 */
+    ngx_http_upstream_srv_conf_t  *upstream;
+
+    ngx_ssl_t                     *ssl;          /* NULL: plain http */
+    ngx_flag_t                     ssl_verify;
+    ngx_http_complex_value_t      *ssl_name;
+} ngx_http_llm_provider_t;
+
+
+typedef struct {
+    ngx_str_t                      name;         /* what clients ask */
+    ngx_str_t                      upstream_model;
+    ngx_http_llm_provider_t       *provider;
+} ngx_http_llm_model_t;
+
+
+typedef struct {
+    ngx_array_t                    providers;  /* ngx_http_llm_provider_t * */
+    ngx_array_t                    models;     /* ngx_http_llm_model_t */
+    time_t                         created;
+} ngx_http_llm_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                     handler;
+    ngx_http_upstream_conf_t       upstream;
+
+    /* one upstream conf per provider: TLS and upstream{} differ */
+    ngx_http_upstream_conf_t      *provider_confs;
+
+    off_t                          max_body_size;
+} ngx_http_llm_loc_conf_t;
+
+
+typedef enum {
+    ngx_http_llm_st_status = 0,
+    ngx_http_llm_st_headers,
+    ngx_http_llm_st_body
+} ngx_http_llm_state_e;
+
+
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_http_llm_model_t          *model;
+    llm_request_t                  req;
+    llm_response_t                 resp;
+
+    /* upstream response parsing */
+    ngx_http_llm_state_e           state;
+    ngx_http_status_t              status;
+    ngx_http_chunked_t             chunked;
+    off_t                          body_length;    /* -1: not known */
+    off_t                          body_received;
+    ngx_str_t                      retry_after;
+    llm_buf_t                      body;           /* non-stream, errors */
+    llm_sse_t                      sse;
+    llm_buf_t                      out;            /* translated bytes */
+
+    ngx_msec_t                     ttft;
+    ngx_str_t                      error;          /* for $llm_error */
+
+    unsigned                       stream:1;
+    unsigned                       chunked_body:1;
+    unsigned                       body_done:1;
+    unsigned                       connection_close:1;
+    unsigned                       ttft_set:1;
+    unsigned                       response_sent:1;
+} ngx_http_llm_ctx_t;
+
+
+ngx_int_t ngx_http_llm_chat_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_models_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_start_upstream(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, llm_error_t *e);
+ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
+void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
+
+
+extern ngx_module_t  ngx_http_llm_module;
+
+
+#endif /* _NGX_HTTP_LLM_MODULE_H_INCLUDED_ */

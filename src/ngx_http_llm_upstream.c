@@ -1,0 +1,1056 @@
+/*
+ * The upstream side, on nginx's upstream machinery (the grpc module is
+ * the model): build the provider request, parse the status line and
+ * headers, then either
+ *
+ *   - a stream (2xx to a stream request): de-chunk → SSE framer →
+ *     dialect → OpenAI chunks, each read flushed to the client at once;
+ *   - anything else (non-stream 2xx, or an error status): read the whole
+ *     body inside process_header, translate it, and only then let nginx
+ *     send the response, so a broken body becomes a clean JSON error
+ *     instead of a truncated 200.
+ *
+ * Failures after the stream started end it with an OpenAI error frame,
+ * "data: [DONE]" and a proper end of the chunked body.
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+#define NGX_HTTP_LLM_MAX_BODY  (64 * 1024 * 1024)
+
+
+static ngx_int_t ngx_http_llm_create_request(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_reinit_request(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_process_status_line(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_process_header(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_process_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_complete_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_filter_init(void *data);
+static ngx_int_t ngx_http_llm_filter(void *data, ssize_t bytes);
+static ngx_int_t ngx_http_llm_body_data(ngx_http_llm_ctx_t *ctx,
+    u_char *p, size_t n);
+static int ngx_http_llm_sse_event(void *data, const char *event,
+    size_t event_len, const char *payload, size_t payload_len);
+static ngx_int_t ngx_http_llm_output(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_abort_request(ngx_http_request_t *r);
+static void ngx_http_llm_finalize_request(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
+    ngx_list_t *headers, char *key, ngx_str_t *value);
+static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_upstream_t      *u;
+    ngx_http_llm_provider_t  *p;
+    ngx_http_llm_loc_conf_t  *llcf;
+
+    if (ngx_http_upstream_create(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    u = r->upstream;
+    p = ctx->model->provider;
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    u->conf = &llcf->provider_confs[p->index];
+
+    if (p->ssl) {
+        ngx_str_set(&u->schema, "https://");
+#if (NGX_HTTP_SSL)
+        u->ssl = 1;
+#endif
+
+    } else {
+        ngx_str_set(&u->schema, "http://");
+    }
+
+    u->output.tag = (ngx_buf_tag_t) &ngx_http_llm_module;
+
+    u->create_request = ngx_http_llm_create_request;
+    u->reinit_request = ngx_http_llm_reinit_request;
+    u->process_header = ngx_http_llm_process_status_line;
+    u->abort_request = ngx_http_llm_abort_request;
+    u->finalize_request = ngx_http_llm_finalize_request;
+
+    u->input_filter_init = ngx_http_llm_filter_init;
+    u->input_filter = ngx_http_llm_filter;
+    u->input_filter_ctx = ctx;
+
+    u->buffering = 0;
+
+    llm_response_init(&ctx->resp, (char *) ctx->model->name.data,
+                      ctx->req.include_usage);
+
+    ngx_http_upstream_init(r);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request line, headers and body in one buffer.  It holds the API key,
+ * so nothing here logs the header block (proxy does, at debug level).
+ */
+
+static ngx_int_t
+ngx_http_llm_create_request(ngx_http_request_t *r)
+{
+    size_t                    len;
+    llm_buf_t                 body;
+    ngx_buf_t                *b;
+    ngx_str_t                *auth;
+    ngx_chain_t              *cl;
+    ngx_http_llm_ctx_t       *ctx;
+    ngx_http_llm_model_t     *m;
+    ngx_http_llm_provider_t  *p;
+    static ngx_str_t          bearer = ngx_string("Bearer ");
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    m = ctx->model;
+    p = m->provider;
+
+    ngx_memzero(&body, sizeof(llm_buf_t));
+
+    if (p->dialect->build_request(&ctx->req, (char *) m->upstream_model.data,
+                                  &body)
+        != LLM_OK)
+    {
+        llm_buf_free(&body);
+        return NGX_ERROR;
+    }
+
+    /* the parsed tree is no longer needed: give its memory back now */
+    llm_request_free(&ctx->req);
+
+    auth = NULL;
+
+    if (p->key_passthrough) {
+        auth = &r->headers_in.authorization->value;
+
+    } else if (p->api_key.len) {
+        auth = &p->api_key;
+    }
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1
+          + p->base_path.len + ngx_strlen(p->dialect->chat_path)
+          + sizeof("Host: " CRLF) - 1 + p->host.len
+          + sizeof("Content-Type: application/json" CRLF) - 1
+          + sizeof("Accept: text/event-stream" CRLF) - 1
+          + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
+          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
+          + sizeof(CRLF) - 1
+          + body.len;
+
+    if (auth) {
+        len += sizeof("Authorization: " CRLF) - 1 + bearer.len + auth->len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        llm_buf_free(&body);
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->last, "POST %V%s HTTP/1.1" CRLF "Host: %V" CRLF,
+                          &p->base_path, p->dialect->chat_path, &p->host);
+
+    b->last = ngx_cpymem(b->last, "Content-Type: application/json" CRLF,
+                         sizeof("Content-Type: application/json" CRLF) - 1);
+
+    if (ctx->stream) {
+        b->last = ngx_cpymem(b->last, "Accept: text/event-stream" CRLF,
+                             sizeof("Accept: text/event-stream" CRLF) - 1);
+
+    } else {
+        b->last = ngx_cpymem(b->last, "Accept: application/json" CRLF,
+                             sizeof("Accept: application/json" CRLF) - 1);
+    }
+
+    b->last = ngx_cpymem(b->last, "User-Agent: ngx_http_llm_module" CRLF,
+                         sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1);
+
+    if (auth) {
+        b->last = ngx_cpymem(b->last, "Authorization: ",
+                             sizeof("Authorization: ") - 1);
+
+        /* passthrough forwards the client's header value as it is */
+        if (!p->key_passthrough) {
+            b->last = ngx_cpymem(b->last, bearer.data, bearer.len);
+        }
+
+        b->last = ngx_cpymem(b->last, auth->data, auth->len);
+        *b->last++ = CR; *b->last++ = LF;
+    }
+
+    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
+                          body.len);
+
+    b->last = ngx_cpymem(b->last, body.data, body.len);
+
+    llm_buf_free(&body);
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->upstream->request_bufs = cl;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm request: provider \"%V\", model \"%V\", %uz bytes",
+                   &p->name, &m->upstream_model, (size_t) (b->last - b->pos));
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_reinit_request(ngx_http_request_t *r)
+{
+    ngx_http_llm_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->state = ngx_http_llm_st_status;
+    ctx->status.code = 0;
+    ctx->status.count = 0;
+    ctx->status.start = NULL;
+    ctx->status.end = NULL;
+    ctx->body_length = -1;
+    ctx->body_received = 0;
+    ctx->chunked_body = 0;
+    ctx->body_done = 0;
+    ctx->connection_close = 0;
+    ngx_str_null(&ctx->retry_after);
+    ngx_memzero(&ctx->chunked, sizeof(ngx_http_chunked_t));
+    llm_buf_reset(&ctx->body);
+    llm_buf_reset(&ctx->out);
+
+    r->upstream->process_header = ngx_http_llm_process_status_line;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_process_status_line(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_http_upstream_t  *u;
+    ngx_http_llm_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    u = r->upstream;
+
+    rc = ngx_http_parse_status_line(r, &u->buffer, &ctx->status);
+
+    if (rc == NGX_AGAIN) {
+        return rc;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider sent an invalid status line");
+        ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (u->state && u->state->status == 0) {
+        u->state->status = ctx->status.code;
+    }
+
+    u->process_header = ngx_http_llm_process_header;
+
+    return ngx_http_llm_process_header(r);
+}
+
+
+static ngx_int_t
+ngx_http_llm_process_header(ngx_http_request_t *r)
+{
+    u_char               *name;
+    size_t                len;
+    ngx_int_t             rc;
+    ngx_str_t             value;
+    ngx_http_upstream_t  *u;
+    ngx_http_llm_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    u = r->upstream;
+
+    if (ctx->state == ngx_http_llm_st_body) {
+        return ngx_http_llm_process_body(r, ctx);
+    }
+
+    for ( ;; ) {
+
+        rc = ngx_http_parse_header_line(r, &u->buffer, 1);
+
+        if (rc == NGX_OK) {
+            name = r->header_name_start;
+            len = r->header_name_end - r->header_name_start;
+
+            value.data = r->header_start;
+            value.len = r->header_end - r->header_start;
+
+            if (len == 14
+                && ngx_strncasecmp(name, (u_char *) "content-length", 14)
+                   == 0)
+            {
+                ctx->body_length = ngx_atoof(value.data, value.len);
+
+                if (ctx->body_length == NGX_ERROR) {
+                    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                                  "llm: provider sent an invalid "
+                                  "Content-Length");
+                    ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+                    return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+                }
+
+            } else if (len == 17
+                       && ngx_strncasecmp(name,
+                                          (u_char *) "transfer-encoding", 17)
+                          == 0)
+            {
+                if (ngx_strlcasestrn(value.data, value.data + value.len,
+                                     (u_char *) "chunked", 7 - 1)
+                    != NULL)
+                {
+                    ctx->chunked_body = 1;
+                }
+
+            } else if (len == 10
+                       && ngx_strncasecmp(name, (u_char *) "connection", 10)
+                          == 0)
+            {
+                if (ngx_strlcasestrn(value.data, value.data + value.len,
+                                     (u_char *) "close", 5 - 1)
+                    != NULL)
+                {
+                    ctx->connection_close = 1;
+                }
+
+            } else if (len == 11
+                       && ngx_strncasecmp(name, (u_char *) "retry-after", 11)
+                          == 0)
+            {
+                /* headers point into u->buffer, which is reused: copy */
+                ctx->retry_after.len = value.len;
+                ctx->retry_after.data = ngx_pstrdup(r->pool, &value);
+                if (ctx->retry_after.data == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            continue;
+        }
+
+        if (rc == NGX_HTTP_PARSE_HEADER_DONE) {
+            break;
+        }
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider sent an invalid header");
+        ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (ctx->chunked_body) {
+        ctx->body_length = -1;
+    }
+
+    if (ctx->stream && ctx->status.code >= 200 && ctx->status.code < 300) {
+
+        /* a stream: headers go to the client now, events follow */
+
+        u->headers_in.status_n = 200;
+        u->headers_in.content_length_n = -1;
+
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+
+        ngx_str_set(&value, "no-cache");
+        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                    "Cache-Control", &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&value, "no");
+        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                    "X-Accel-Buffering", &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    ctx->state = ngx_http_llm_st_body;
+
+    return ngx_http_llm_process_body(r, ctx);
+}
+
+
+/*
+ * A non-stream body or an error body: accumulated whole, then translated.
+ * The bytes are moved out of u->buffer so it never fills up.
+ */
+
+static ngx_int_t
+ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    u_char               *p;
+    size_t                n;
+    ngx_int_t             rc;
+    ngx_buf_t            *b;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    b = &u->buffer;
+
+    if (ctx->body_length == 0) {
+        ctx->body_done = 1;
+    }
+
+    while (b->pos < b->last && !ctx->body_done) {
+
+        if (!ctx->chunked_body) {
+            n = b->last - b->pos;
+
+            if (ctx->body_length >= 0
+                && (off_t) n > ctx->body_length - ctx->body_received)
+            {
+                n = (size_t) (ctx->body_length - ctx->body_received);
+            }
+
+            if (ngx_http_llm_body_data(ctx, b->pos, n) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->pos += n;
+            ctx->body_received += n;
+
+            if (ctx->body_received == ctx->body_length) {
+                ctx->body_done = 1;
+            }
+
+            break;
+        }
+
+        rc = ngx_http_parse_chunked(r, b, &ctx->chunked);
+
+        if (rc == NGX_OK) {
+            p = b->pos;
+            n = ngx_min((off_t) (b->last - b->pos), ctx->chunked.size);
+
+            if (ngx_http_llm_body_data(ctx, p, n) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            b->pos += n;
+            ctx->chunked.size -= n;
+
+            continue;
+        }
+
+        if (rc == NGX_DONE) {
+            ctx->body_done = 1;
+            break;
+        }
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider sent invalid chunked body");
+        ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    if (ctx->body.len > NGX_HTTP_LLM_MAX_BODY) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider response is too large");
+        ngx_http_llm_set_error(ctx, "upstream_response_too_large");
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    /* all of u->buffer is consumed: let the next read start afresh */
+    b->pos = b->start;
+    b->last = b->start;
+
+    if (!ctx->body_done) {
+        if (ctx->body_length < 0 && !ctx->chunked_body) {
+            /* delimited by close: the core sees EOF as an error here */
+            ctx->connection_close = 1;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_llm_complete_body(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int                   status;
+    llm_error_t           e;
+    ngx_http_upstream_t  *u;
+    const llm_dialect_t  *d;
+
+    u = r->upstream;
+    d = ctx->model->provider->dialect;
+    status = ctx->status.code;
+
+    u->keepalive = !ctx->connection_close;
+
+    llm_buf_reset(&ctx->out);
+
+    if (status >= 200 && status < 300) {
+
+        if (d->response(&ctx->resp, ctx->body.data, ctx->body.len, &ctx->out)
+            == LLM_OK)
+        {
+            status = NGX_HTTP_OK;
+            ngx_http_llm_mark_ttft(r, ctx);
+            goto done;
+        }
+
+        e = ctx->resp.error;
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider \"%V\" sent an unusable response: %s",
+                      &ctx->model->provider->name, e.message);
+
+    } else {
+        d->error(status, ctx->body.data, ctx->body.len, &e);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: provider \"%V\" answered %d",
+                      &ctx->model->provider->name, status);
+    }
+
+    ngx_http_llm_set_error(ctx, e.code[0] ? e.code : e.type);
+
+    status = e.status;
+
+    llm_buf_reset(&ctx->out);
+
+    if (llm_error_json(&e, &ctx->out) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    /* Retry-After only means something with 429 and 503 */
+    if (ctx->retry_after.len && (status == 429 || status == 503)
+        && ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                   "Retry-After", &ctx->retry_after)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+done:
+
+    if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    u->headers_in.status_n = status;
+    u->headers_in.content_length_n = ctx->out.len;
+
+    if (u->state) {
+        u->state->status = ctx->status.code;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    llm_buf_free(&ctx->body);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_body_data(ngx_http_llm_ctx_t *ctx, u_char *p, size_t n)
+{
+    if (llm_buf_append(&ctx->body, p, n) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_filter_init(void *data)
+{
+    ngx_http_llm_ctx_t  *ctx = data;
+
+    ngx_http_upstream_t  *u;
+
+    u = ctx->request->upstream;
+
+    if (ctx->state == ngx_http_llm_st_body) {
+        /* the translated body is ready: it is all there is to send */
+        u->length = 0;
+        ctx->response_sent = 1;
+
+        return ngx_http_llm_output(ctx->request, ctx);
+    }
+
+    /* a stream ends when we say so: [DONE], the body's end, or a failure */
+    u->length = -1;
+
+    llm_sse_init(&ctx->sse, 0);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_filter(void *data, ssize_t bytes)
+{
+    ngx_http_llm_ctx_t  *ctx = data;
+
+    int                   rc;
+    size_t                n;
+    ngx_int_t             prc;
+    ngx_buf_t             in;
+    ngx_http_request_t   *r;
+    ngx_http_upstream_t  *u;
+    const llm_dialect_t  *d;
+
+    r = ctx->request;
+    u = r->upstream;
+    d = ctx->model->provider->dialect;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm filter %z", bytes);
+
+    /* the bytes are consumed here, so u->buffer is reused for each read */
+
+    ngx_memzero(&in, sizeof(ngx_buf_t));
+    in.pos = u->buffer.last;
+    in.last = u->buffer.last + bytes;
+
+    if (ctx->body_done) {
+        return NGX_OK;
+    }
+
+    while (in.pos < in.last) {
+
+        if (!ctx->chunked_body) {
+            n = in.last - in.pos;
+
+            if (ctx->body_length >= 0
+                && (off_t) n > ctx->body_length - ctx->body_received)
+            {
+                n = (size_t) (ctx->body_length - ctx->body_received);
+            }
+
+            ctx->body_received += n;
+
+            if (ctx->body_received == ctx->body_length) {
+                ctx->body_done = 1;
+                u->keepalive = !ctx->connection_close;
+            }
+
+            if (!ctx->resp.done) {
+                rc = llm_sse_feed(&ctx->sse, (char *) in.pos, n,
+                                  ngx_http_llm_sse_event, ctx);
+                if (rc < 0) {
+                    goto framing_error;
+                }
+            }
+
+            in.pos += n;
+
+            break;
+        }
+
+        prc = ngx_http_parse_chunked(r, &in, &ctx->chunked);
+
+        if (prc == NGX_OK) {
+            n = ngx_min((off_t) (in.last - in.pos), ctx->chunked.size);
+
+            if (!ctx->resp.done) {
+                rc = llm_sse_feed(&ctx->sse, (char *) in.pos, n,
+                                  ngx_http_llm_sse_event, ctx);
+                if (rc < 0) {
+                    goto framing_error;
+                }
+            }
+
+            in.pos += n;
+            ctx->chunked.size -= n;
+
+            continue;
+        }
+
+        if (prc == NGX_DONE) {
+            ctx->body_done = 1;
+            u->keepalive = !ctx->connection_close;
+            break;
+        }
+
+        if (prc == NGX_AGAIN) {
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider sent invalid chunked stream");
+        ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+
+        if (llm_response_fail(&ctx->resp, &ctx->out, 502,
+                              "invalid_upstream_response",
+                              "The provider's stream had broken framing.")
+            == LLM_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        u->keepalive = 0;
+        ctx->body_done = 1;
+        break;
+    }
+
+    if (ctx->body_done && !ctx->resp.done) {
+        /* the provider's body ended without the stream's end */
+        if (d->stream_end(&ctx->resp, &ctx->out) == LLM_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    goto output;
+
+framing_error:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm: provider sent an oversized or unusable stream event");
+
+    if (llm_response_fail(&ctx->resp, &ctx->out, 502,
+                          "invalid_upstream_response",
+                          "The provider sent an oversized stream event.")
+        == LLM_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    u->keepalive = 0;
+    ctx->body_done = 1;
+
+output:
+
+    if (ctx->resp.first_token) {
+        ngx_http_llm_mark_ttft(r, ctx);
+    }
+
+    if (ctx->resp.failed) {
+        ngx_http_llm_set_error(ctx, ctx->resp.error.code[0]
+                                    ? ctx->resp.error.code
+                                    : ctx->resp.error.type);
+
+        if (!ctx->body_done) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "llm: stream from provider \"%V\" failed: %s",
+                          &ctx->model->provider->name,
+                          ctx->resp.error.message);
+        }
+    }
+
+    if (ctx->resp.done) {
+        /* nothing more is read: the client has its [DONE] */
+        if (!ctx->body_done) {
+            u->keepalive = 0;
+        }
+
+        ctx->body_done = 1;
+        u->length = 0;
+
+    } else if (ctx->body_done) {
+        u->length = 0;
+    }
+
+    return ngx_http_llm_output(r, ctx);
+}
+
+
+static int
+ngx_http_llm_sse_event(void *data, const char *event, size_t event_len,
+    const char *payload, size_t payload_len)
+{
+    ngx_http_llm_ctx_t *ctx = data;
+
+    int  rc;
+
+    rc = ctx->model->provider->dialect->stream_event(&ctx->resp, event,
+                                                     event_len, payload,
+                                                     payload_len, &ctx->out);
+
+    if (rc == LLM_ERROR) {
+        return LLM_ERROR;
+    }
+
+    /* stop framing after the stream's end */
+    return (rc == LLM_DONE) ? LLM_DONE : LLM_OK;
+}
+
+
+/* ctx->out → one flushed buffer, recycled through u->free_bufs */
+
+static ngx_int_t
+ngx_http_llm_output(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    size_t                size;
+    ngx_buf_t            *b;
+    ngx_chain_t          *cl, **ll;
+    ngx_http_upstream_t  *u;
+
+    if (ctx->out.len == 0) {
+        return NGX_OK;
+    }
+
+    u = r->upstream;
+
+    cl = ngx_chain_get_free_buf(r->pool, &u->free_bufs);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+
+    if (b->start == NULL || (size_t) (b->end - b->start) < ctx->out.len) {
+        size = ngx_max(ctx->out.len, 4096);
+
+        b->start = ngx_palloc(r->pool, size);
+        if (b->start == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->end = b->start + size;
+    }
+
+    b->pos = b->start;
+    b->last = ngx_cpymem(b->start, ctx->out.data, ctx->out.len);
+    b->temporary = 1;
+    b->flush = 1;
+    b->tag = u->output.tag;
+
+    llm_buf_reset(&ctx->out);
+
+    for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
+
+    *ll = cl;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_abort_request(ngx_http_request_t *r)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "abort llm request");
+}
+
+
+/*
+ * The last word on every upstream request.  Before the response started,
+ * nginx would answer a failure with an HTML page: answer JSON instead and
+ * mark the header sent.  After a stream started, close it properly.
+ */
+
+static void
+ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
+{
+    int                   status;
+    llm_error_t           e;
+    const char           *code, *message;
+    ngx_chain_t           out;
+    ngx_buf_t            *b;
+    ngx_http_upstream_t  *u;
+    ngx_http_llm_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    u = r->upstream;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "finalize llm request: %i", rc);
+
+    if (ctx == NULL) {
+        return;
+    }
+
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST) {
+        ngx_http_llm_set_error(ctx, "client_closed");
+        return;
+    }
+
+    if (!u->header_sent) {
+
+        if (rc < NGX_HTTP_SPECIAL_RESPONSE || r->header_sent) {
+            return;
+        }
+
+        if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
+            status = 504;
+            code = "upstream_timeout";
+            message = "The provider did not answer in time.";
+
+        } else if (ctx->error.len) {
+            status = 502;
+            code = "invalid_upstream_response";
+            message = "The provider sent a response that could not be "
+                      "read.";
+
+        } else if (rc == NGX_HTTP_BAD_GATEWAY) {
+            status = 502;
+            code = "upstream_unreachable";
+            message = "The gateway could not reach the provider.";
+
+        } else {
+            status = rc;
+            code = "gateway_error";
+            message = "The gateway could not complete the request.";
+        }
+
+        llm_error_set(&e, status, NULL, code, "%s", message);
+
+        (void) ngx_http_llm_send_error(r, ctx, &e);
+
+        /* tells the core the response is done: no HTML error page */
+        u->header_sent = 1;
+
+        return;
+    }
+
+    if (!ctx->stream || ctx->resp.done || rc == NGX_ERROR) {
+        return;
+    }
+
+    /* a stream that did not finish: an error frame, then [DONE] */
+
+    llm_buf_reset(&ctx->out);
+
+    if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
+        (void) llm_response_fail(&ctx->resp, &ctx->out, 504,
+                                 "upstream_timeout",
+                                 "The provider stopped sending before the "
+                                 "stream was complete.");
+
+    } else if (rc == 0) {
+        (void) ctx->model->provider->dialect->stream_end(&ctx->resp,
+                                                         &ctx->out);
+
+    } else {
+        (void) llm_response_fail(&ctx->resp, &ctx->out, 502,
+                                 "upstream_error",
+                                 "The connection to the provider failed "
+                                 "before the stream was complete.");
+    }
+
+    ngx_http_llm_set_error(ctx, ctx->resp.error.code[0]
+                                ? ctx->resp.error.code
+                                : ctx->resp.error.type);
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm: stream from provider \"%V\" ended early: %s",
+                  &ctx->model->provider->name, ctx->resp.error.message);
+
+    if (ctx->out.len == 0) {
+        return;
+    }
+
+    b = ngx_create_temp_buf(r->pool, ctx->out.len);
+    if (b == NULL) {
+        return;
+    }
+
+    b->last = ngx_cpymem(b->pos, ctx->out.data, ctx->out.len);
+    b->flush = 1;
+
+    /* the core ends a failed stream without the last chunk: add it */
+    if (rc != 0) {
+        b->last_buf = 1;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    (void) ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
+    char *key, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+    h->lowcase_key = NULL;
+
+    return NGX_OK;
+}
+
+
+/* time to first token, measured like $request_time */
+
+static void
+ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
+
+    if (ctx->ttft_set) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+
+    ctx->ttft = ngx_max(ms, 0);
+    ctx->ttft_set = 1;
+}

@@ -1,0 +1,737 @@
+#!/usr/bin/env python3
+"""Mock OpenAI-compatible LLM provider for the ngx_http_llm_module tests.
+
+Python 3.11 standard library only.
+
+    python3 t/mock/provider.py --port P [--host 127.0.0.1] [--log FILE]
+        [--fixtures DIR] [--key KEY] [--tls-cert C --tls-key K] [--demo]
+
+The request's "model" field selects a scenario: a comma-separated list of
+key=value pairs, e.g. "fixture=openai/chat-tool-call.stream.sse,delay_ms=50".
+A model without "=" (or any request when --demo is given) gets the friendly
+demo answer.  Keys:
+
+  fixture=REL        replay a file under --fixtures:
+                       *.sse          byte-for-byte, one write per SSE event
+                       *.stream.jsonl one JSON object per line, framed like the
+                                      provider sends it (see frame_jsonl)
+                       *.json         application/json with Content-Length
+                     status (and Content-Type) come from REL.meta.json if present
+  framing=openai|anthropic|gemini   override the .stream.jsonl framing
+  status=N           override the status code
+  retry_after=S      add "Retry-After: S"
+  ctype=TYPE         override Content-Type
+  te=chunked|length|close   body framing (default chunked for streams, or
+                     close for HTTP/1.0 requests; Content-Length otherwise;
+                     close = no length, close the connection at the end)
+  split=N            write the body in N-byte pieces instead of per event
+  delay_ms=N         sleep N ms before each event / piece
+  header_delay_ms=N  sleep N ms before sending the response headers
+  cut_after=N        send only the first N events, then close (no terminator)
+  bad_chunked=1      after the first event send an invalid chunk-size line, close
+  bad_sse=1          one good chunk, then "data: {not json", then [DONE]
+  hang=1             read the request and never answer (until the peer closes)
+  stall_after=N      send the first N events, then hold the connection open
+                     without sending more (until the peer closes)
+  keepalive_comments=N  N ": keep-alive" comments before the first event
+  events=N           synthesized OpenAI stream with N content chunks "tokI "
+  echo=1             the reply content is the raw request body text
+  body=TEXT          literal response body; MUST be the last key (it takes
+                     the rest of the string, commas included)
+
+An unknown key or a non-numeric value gets a 400 (code "mock_bad_scenario").
+Without "model" in the body (Gemini), the scenario is taken from the URL
+path ".../models/<scenario>:<method>".  --key accepts "Authorization: Bearer
+KEY", "x-api-key: KEY" or "x-goog-api-key: KEY".
+
+Every request and every connection close is appended as a JSON line to --log:
+  {"n", "conn", "method", "path", "headers": {lowercased: value}, "body"[, "sni"]}
+  {"event": "close", "conn", "by": "client"|"server", "reason", "requests"}
+"""
+
+import argparse
+import json
+import os
+import re
+import select
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+CREATED = 1700000000
+UPSTREAM_MODEL = "mock-upstream-model"
+DEMO_WORD_DELAY_MS = 30
+DONE = b"data: [DONE]\n\n"
+
+
+class ClientGone(Exception):
+    """The peer closed the connection (or the request was truncated)."""
+
+
+# --------------------------------------------------------------------------
+# Shared state: counters and the request log
+
+class MockState:
+    def __init__(self, log_path, fixtures, key, demo):
+        self.lock = threading.Lock()
+        self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.fixtures = os.path.abspath(fixtures)
+        self.key = key
+        self.demo = demo
+        self.tls_context = None
+        self.conn_seq = 0
+        self.req_seq = 0
+
+    def next_conn_id(self):
+        with self.lock:
+            self.conn_seq += 1
+            return self.conn_seq
+
+    def next_request_id(self):
+        with self.lock:
+            self.req_seq += 1
+            return self.req_seq
+
+    def log(self, record):
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self.lock:
+            if self.log_file:
+                self.log_file.write(line)
+                self.log_file.flush()
+
+
+STATE = None  # set in main()
+
+
+# --------------------------------------------------------------------------
+# Helpers to build OpenAI-shaped responses
+
+def words(text):
+    return len(text.split())
+
+
+def message_text(content):
+    """Text of a message content (a string or a list of content parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") for p in content
+                 if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return " ".join(parts)
+    return ""
+
+
+def prompt_word_count(body):
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return 0
+    return sum(words(message_text(m.get("content")))
+               for m in messages if isinstance(m, dict))
+
+
+def last_user_text(body):
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return ""
+    for m in reversed(messages):
+        if isinstance(m, dict) and m.get("role") == "user":
+            return message_text(m.get("content"))
+    return ""
+
+
+def wants_usage(body):
+    opts = body.get("stream_options") if isinstance(body, dict) else None
+    return isinstance(opts, dict) and opts.get("include_usage") is True
+
+
+def usage_block(prompt_tokens, completion_tokens):
+    return {"prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def compact(obj):
+    """JSON bytes without spaces, as the providers send it."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def sse(obj):
+    return b"data: " + compact(obj) + b"\n\n"
+
+
+def chat_completion(cid, model, text, usage):
+    return {"id": cid, "object": "chat.completion", "created": CREATED,
+            "model": model,
+            "choices": [{"index": 0,
+                         "message": {"role": "assistant", "content": text,
+                                     "refusal": None},
+                         "logprobs": None, "finish_reason": "stop"}],
+            "usage": usage}
+
+
+def chunk(cid, model, delta, finish_reason=None, with_usage_field=False):
+    c = {"id": cid, "object": "chat.completion.chunk", "created": CREATED,
+         "model": model,
+         "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                      "finish_reason": finish_reason}]}
+    if with_usage_field:
+        c["usage"] = None  # OpenAI sends usage:null when include_usage is set
+    return c
+
+
+def stream_events(cid, model, texts, include_usage, prompt_tokens):
+    """Role chunk, one chunk per text, finish chunk, [usage chunk], [DONE]."""
+    events = [sse(chunk(cid, model, {"role": "assistant", "content": ""},
+                        None, include_usage))]
+    for t in texts:
+        events.append(sse(chunk(cid, model, {"content": t}, None, include_usage)))
+    events.append(sse(chunk(cid, model, {}, "stop", include_usage)))
+    if include_usage:
+        usage = usage_block(prompt_tokens, words("".join(texts)))
+        events.append(sse({"id": cid, "object": "chat.completion.chunk",
+                           "created": CREATED, "model": model,
+                           "choices": [], "usage": usage}))
+    events.append(DONE)
+    return events
+
+
+def error_body(message, etype="invalid_request_error", param=None, code=None):
+    return {"error": {"message": message, "type": etype,
+                      "param": param, "code": code}}
+
+
+def split_sse_events(data):
+    """Split raw SSE bytes into events, keeping the blank-line separators."""
+    events, current = [], b""
+    for line in data.splitlines(keepends=True):
+        current += line
+        if line in (b"\n", b"\r\n", b"\r"):
+            events.append(current)
+            current = b""
+    if current:
+        events.append(current)
+    return events
+
+
+def frame_jsonl(data, framing):
+    """Frame vercel-style JSON lines as the provider would send them."""
+    lines = [l.strip() for l in data.split(b"\n") if l.strip()]
+    if framing == "anthropic":
+        return [b"event: " + json.loads(l)["type"].encode() + b"\ndata: " + l + b"\n\n"
+                for l in lines]
+    if framing == "gemini":
+        return [b"data: " + l + b"\r\n\r\n" for l in lines]
+    return [b"data: " + l + b"\n\n" for l in lines] + [DONE]
+
+
+def parse_scenario(text):
+    """'a=1,b=2,body=x,y' -> {'a': '1', 'b': '2', 'body': 'x,y'}."""
+    opts = {}
+    rest = text
+    while rest:
+        if rest.startswith("body="):
+            opts["body"] = rest[len("body="):]
+            break
+        item, _, rest = rest.partition(",")
+        key, eq, value = item.partition("=")
+        if eq:
+            opts[key.strip()] = value.strip()
+    return opts
+
+
+def guess_ctype(text):
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        return "text/html"
+    if stripped.startswith("{") or stripped.startswith("["):
+        return "application/json"
+    return "text/plain"
+
+
+INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
+            "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
+            "stall_after"}
+OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body"}
+
+
+def scenario_error(opts):
+    """A message if the scenario has an unknown key or a bad value, else None."""
+    for key, value in opts.items():
+        if key not in INT_KEYS and key not in OTHER_KEYS:
+            return "unknown scenario key %r" % key
+        if key in INT_KEYS and not value.isdigit():
+            return "scenario key %r needs a number, got %r" % (key, value)
+    if opts.get("te", "chunked") not in ("chunked", "length", "close"):
+        return "te must be chunked, length or close"
+    if opts.get("framing", "openai") not in ("openai", "anthropic", "gemini"):
+        return "framing must be openai, anthropic or gemini"
+    return None
+
+
+class Reply:
+    """What to send: status, headers and the body as a list of events."""
+
+    def __init__(self, status, ctype, events, is_stream):
+        self.status = status
+        self.ctype = ctype
+        self.events = events
+        self.is_stream = is_stream
+
+
+# --------------------------------------------------------------------------
+# The request handler
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "llm-mock/1.0"
+    timeout = None  # keep idle keep-alive connections until the peer closes
+
+    # ---- connection lifecycle
+
+    def setup(self):
+        self.conn_id = STATE.next_conn_id()
+        self.requests_on_conn = 0
+        self.close_by = None
+        self.close_reason = None
+        self.sni = None
+        self.tls = STATE.tls_context is not None
+        if self.tls:
+            # Handshake in this connection's thread, not in the accept loop.
+            try:
+                self.request = STATE.tls_context.wrap_socket(self.request, server_side=True)
+            except (OSError, ssl.SSLError) as e:
+                STATE.log({"event": "close", "conn": self.conn_id, "by": "client",
+                           "reason": "tls handshake failed: %s" % e, "requests": 0})
+                raise
+            self.sni = getattr(self.request, "sni_name", None)
+        super().setup()
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if self.tls:
+                self.request.close()  # the server only closes the plain socket
+
+    def closed_by(self, who, reason):
+        """Remember the first reason the connection ended."""
+        if self.close_by is None:
+            self.close_by = who
+            self.close_reason = reason
+
+    def handle(self):
+        try:
+            self.close_connection = True
+            self.handle_one_request()
+            while not self.close_connection:
+                self.handle_one_request()
+        except ClientGone as e:
+            self.closed_by("client", str(e))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError,
+                ssl.SSLZeroReturnError) as e:
+            self.closed_by("client", type(e).__name__)
+        except Exception as e:  # never let one connection kill the mock
+            sys.stderr.write("conn %d: exception\n%s" % (self.conn_id, traceback.format_exc()))
+            self.closed_by("server", "exception: %s" % e)
+        finally:
+            self.closed_by("server", "connection: close")
+            STATE.log({"event": "close", "conn": self.conn_id, "by": self.close_by,
+                       "reason": self.close_reason, "requests": self.requests_on_conn})
+
+    def handle_one_request(self):
+        self.raw_requestline = b"?"
+        super().handle_one_request()
+        if not self.raw_requestline:
+            self.closed_by("client", "eof")
+
+    # ---- reading the request
+
+    def read_exact(self, n):
+        data = self.rfile.read(n)
+        if len(data) < n:
+            raise ClientGone("eof in request body")
+        return data
+
+    def read_body(self):
+        """The request body (Content-Length or chunked), or None if malformed."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    raise ClientGone("eof in chunked request body")
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    break
+                data += self.read_exact(size)
+                self.rfile.readline()  # CRLF after the chunk data
+            while True:  # trailer section up to the blank line
+                line = self.rfile.readline(65537)
+                if line in (b"\r\n", b"\n", b""):
+                    break
+            return bytes(data)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        return self.read_exact(length)
+
+    def record_request(self, n, body):
+        headers = {}
+        for name, value in self.headers.items():
+            name = name.lower()
+            headers[name] = headers[name] + ", " + value if name in headers else value
+        record = {"n": n, "conn": self.conn_id, "method": self.command,
+                  "path": self.path, "headers": headers, "body": body}
+        if self.tls and self.requests_on_conn == 0:
+            record["sni"] = self.sni
+        self.requests_on_conn += 1
+        STATE.log(record)
+
+    def key_ok(self):
+        """--key: Bearer (OpenAI style); x-api-key / x-goog-api-key also accepted."""
+        if not STATE.key:
+            return True
+        return (self.headers.get("Authorization", "") == "Bearer " + STATE.key
+                or self.headers.get("x-api-key") == STATE.key
+                or self.headers.get("x-goog-api-key") == STATE.key)
+
+    # ---- peer-close detection
+
+    def peer_closed(self, timeout):
+        """Wait up to timeout seconds; True if the peer closed the connection."""
+        sock = self.connection
+        if self.tls and sock.pending():
+            time.sleep(timeout)
+            return False
+        readable, _, _ = select.select([sock], [], [], timeout)
+        if not readable:
+            return False
+        try:
+            if self.tls:
+                sock.settimeout(0)
+                try:
+                    data = sock.recv(1)  # TLS cannot peek; data here is unexpected
+                finally:
+                    sock.settimeout(None)
+            else:
+                data = sock.recv(1, socket.MSG_PEEK)
+        except ssl.SSLWantReadError:
+            return False
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return True
+        if data == b"":
+            return True
+        time.sleep(timeout)  # unexpected early data (pipelining): just sleep
+        return False
+
+    def pause(self, ms, reason="eof while streaming"):
+        """Sleep ms milliseconds, noticing promptly if the peer goes away."""
+        deadline = time.monotonic() + ms / 1000.0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.peer_closed(min(left, 0.5)):
+                raise ClientGone(reason)
+
+    # ---- writing responses
+
+    def send_json(self, status, obj, extra_headers=()):
+        data = compact(obj)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra_headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_reply(self, reply, opts):
+        """Send a Reply, applying the framing/timing options of the scenario."""
+        events = list(reply.events)
+        full_length = sum(len(e) for e in events)
+        te = opts.get("te")
+        if not te:  # HTTP/1.0 clients cannot take chunked: close-delimit instead
+            chunked_ok = self.request_version == "HTTP/1.1"
+            te = ("chunked" if chunked_ok else "close") if reply.is_stream else "length"
+        delay = int(opts.get("delay_ms", 0))
+        cut = "cut_after" in opts
+        if cut:
+            events = events[:int(opts["cut_after"])]
+        comments = int(opts.get("keepalive_comments", 0))
+        events = [b": keep-alive\n\n"] * comments + events
+        if comments:
+            full_length += comments * len(b": keep-alive\n\n")
+        if opts.get("split"):
+            size = max(1, int(opts["split"]))
+            data = b"".join(events)
+            events = [data[i:i + size] for i in range(0, len(data), size)]
+
+        self.send_response(int(opts.get("status", reply.status)))
+        self.send_header("Content-Type", opts.get("ctype", reply.ctype))
+        if "retry_after" in opts:
+            self.send_header("Retry-After", str(opts["retry_after"]))
+        if reply.is_stream:
+            self.send_header("Cache-Control", "no-cache")
+        if te == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        elif te == "length":
+            self.send_header("Content-Length", str(full_length))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+        stall = int(opts["stall_after"]) if "stall_after" in opts else -1
+        for i, event in enumerate(events):
+            if i == stall:
+                self.pause(3600 * 1000, "eof while stalled")
+                return
+            if delay:
+                self.pause(delay)
+            elif self.peer_closed(0):
+                raise ClientGone("eof while streaming")
+            if te == "chunked":
+                self.wfile.write(b"%x\r\n" % len(event) + event + b"\r\n")
+            else:
+                self.wfile.write(event)
+            if opts.get("bad_chunked") and i == 0:
+                self.wfile.write(b"zz\r\n")
+                self.close_connection = True
+                self.closed_by("server", "bad_chunked")
+                return
+
+        if cut:
+            self.close_connection = True
+            self.closed_by("server", "cut_after")
+            return
+        if te == "chunked":
+            self.wfile.write(b"0\r\n\r\n")
+        elif te == "close":
+            self.close_connection = True
+            self.closed_by("server", "te=close")
+
+    # ---- building replies
+
+    def fixture_reply(self, rel, opts):
+        path = os.path.normpath(os.path.join(STATE.fixtures, rel))
+        if not path.startswith(STATE.fixtures + os.sep) or not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            data = f.read()
+        status, ctype = 200, None
+        if os.path.isfile(path + ".meta.json"):
+            with open(path + ".meta.json", encoding="utf-8") as f:
+                meta = json.load(f)
+            st = meta.get("response", {}).get("status", 200)
+            status = st.get("code", 200) if isinstance(st, dict) else int(st)
+            ct = meta.get("response", {}).get("headers", {}).get("content-type")
+            ctype = ct[0] if isinstance(ct, list) and ct else ct
+        if rel.endswith(".sse"):
+            return Reply(status, ctype or "text/event-stream", split_sse_events(data), True)
+        if rel.endswith(".jsonl"):
+            provider = rel.split("/")[0]
+            default = {"anthropic": "anthropic", "google": "gemini"}.get(provider, "openai")
+            framing = opts.get("framing", default)
+            return Reply(status, ctype or "text/event-stream", frame_jsonl(data, framing), True)
+        if rel.endswith(".json"):
+            return Reply(status, ctype or "application/json", [data], False)
+        return Reply(status, ctype or "application/octet-stream", [data], False)
+
+    def text_reply(self, n, body, model, text, pieces, is_stream):
+        """A chat.completion (or its stream) whose content is text."""
+        cid = "chatcmpl-mock%d" % n
+        prompt = prompt_word_count(body)
+        if is_stream:
+            events = stream_events(cid, model, pieces, wants_usage(body), prompt)
+            return Reply(200, "text/event-stream", events, True)
+        obj = chat_completion(cid, model, text, usage_block(prompt, words(text)))
+        return Reply(200, "application/json", [compact(obj)], False)
+
+    def demo_reply(self, n, body, model):
+        said = last_user_text(body)
+        if len(said) > 200:
+            said = said[:200] + "..."
+        text = ('Hello! I am the demo model behind ngx_http_llm_module. '
+                'You said: "%s"' % said)
+        pieces = re.findall(r"\S+\s*", text)  # one chunk per word
+        is_stream = isinstance(body, dict) and body.get("stream") is True
+        return self.text_reply(n, body, model, text, pieces, is_stream)
+
+    def scenario_reply(self, n, body, raw_text, opts):
+        """The Reply for a scenario, or None if it already answered."""
+        is_stream_req = isinstance(body, dict) and body.get("stream") is True
+        status = int(opts.get("status", 200))
+        if "body" in opts:
+            text = opts["body"]
+            return Reply(status, guess_ctype(text), [text.encode()], False)
+        if "fixture" in opts:
+            reply = self.fixture_reply(opts["fixture"], opts)
+            if reply is None:
+                sys.stderr.write("fixture not found: %s\n" % opts["fixture"])
+                self.send_json(500, error_body("mock: fixture not found: " + opts["fixture"],
+                                               "server_error"))
+                return None
+            return reply
+        if "events" in opts:
+            texts = ["tok%d " % i for i in range(int(opts["events"]))]
+            return self.text_reply(n, body, UPSTREAM_MODEL, "".join(texts), texts, True)
+        if opts.get("echo"):
+            return self.text_reply(n, body, UPSTREAM_MODEL, raw_text, [raw_text], is_stream_req)
+        if opts.get("bad_sse"):
+            cid = "chatcmpl-mock%d" % n
+            good = sse(chunk(cid, UPSTREAM_MODEL, {"role": "assistant", "content": "ok"}))
+            return Reply(200, "text/event-stream", [good, b"data: {not json\n\n", DONE], True)
+        if status >= 400:
+            etype, code = "invalid_request_error", None
+            if status == 429:
+                etype, code = "rate_limit_error", "rate_limit_exceeded"
+            elif status >= 500:
+                etype = "server_error"
+            obj = error_body("mock error (HTTP %d)" % status, etype, None, code)
+            return Reply(status, "application/json", [compact(obj)], False)
+        model = body.get("model") if isinstance(body, dict) else None
+        return self.demo_reply(n, body, model or UPSTREAM_MODEL)
+
+    def scenario_name(self, body):
+        """The model field, or for Gemini-style URLs the /models/<name>:method part."""
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return body["model"]
+        m = re.search(r"/models/(.+):\w+(\?.*)?$", self.path)
+        return unquote(m.group(1)) if m else ""
+
+    # ---- HTTP methods
+
+    def do_POST(self):
+        n = STATE.next_request_id()
+        raw = self.read_body()
+        if raw is None:
+            self.record_request(n, None)
+            self.send_error(400, "bad request body framing")
+            return
+        raw_text = raw.decode("utf-8", "replace")
+        body, parsed = None, False
+        try:
+            body = json.loads(raw_text, parse_constant=self._reject_constant)
+            parsed = True
+        except ValueError:
+            pass
+        self.record_request(n, body if parsed else (raw_text if raw else None))
+
+        if not self.key_ok():
+            self.send_json(401, error_body("Incorrect API key provided",
+                                           code="invalid_api_key"))
+            return
+        if not parsed:
+            self.send_json(400, error_body(
+                "We could not parse the JSON body of your request. (HINT: This likely "
+                "means you aren't using your HTTP library correctly.)"))
+            return
+        if re.search(r"/(chat/completions|messages)(\?|$)", self.path):
+            if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+                self.send_json(400, error_body("you must provide a model parameter",
+                                               param="model"))
+                return
+            if not isinstance(body.get("messages"), list):
+                self.send_json(400, error_body("Missing required parameter: 'messages'.",
+                                               param="messages",
+                                               code="missing_required_parameter"))
+                return
+
+        name = self.scenario_name(body)
+        if STATE.demo or "=" not in name:
+            reply = self.demo_reply(n, body, name or UPSTREAM_MODEL)
+            self.send_reply(reply, {"delay_ms": DEMO_WORD_DELAY_MS} if reply.is_stream else {})
+            return
+
+        opts = parse_scenario(name)
+        problem = scenario_error(opts)
+        if problem:
+            sys.stderr.write("bad scenario %r: %s\n" % (name, problem))
+            self.send_json(400, error_body("mock: " + problem, code="mock_bad_scenario"))
+            return
+        for key in INT_KEYS & opts.keys():  # so that e.g. hang=0 is false
+            opts[key] = int(opts[key])
+        if opts.get("header_delay_ms"):
+            self.pause(int(opts["header_delay_ms"]))
+        if opts.get("hang"):
+            while True:  # until the peer closes; pause() raises ClientGone
+                self.pause(3600 * 1000, "eof while hanging")
+        reply = self.scenario_reply(n, body, raw_text, opts)
+        if reply is not None:
+            self.send_reply(reply, opts)
+
+    @staticmethod
+    def _reject_constant(name):
+        raise ValueError("invalid JSON constant " + name)
+
+    def do_GET(self):
+        n = STATE.next_request_id()
+        self.record_request(n, None)
+        if not self.key_ok():
+            self.send_json(401, error_body("Incorrect API key provided",
+                                           code="invalid_api_key"))
+            return
+        if self.path.split("?")[0].rstrip("/").endswith("/models"):
+            self.send_json(200, {"object": "list", "data": []})
+            return
+        self.send_json(404, error_body("Unknown request URL: GET %s" % self.path,
+                                       code="unknown_url"))
+
+
+class MockServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def server_bind(self):
+        # Skip HTTPServer's getfqdn() reverse lookup: it can be slow.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
+def main():
+    global STATE
+    ap = argparse.ArgumentParser(description="mock OpenAI-compatible provider")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--log")
+    ap.add_argument("--fixtures", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+    ap.add_argument("--key")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--demo", action="store_true")
+    args = ap.parse_args()
+
+    STATE = MockState(args.log, args.fixtures, args.key, args.demo)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+
+        def remember_sni(sslsock, server_name, context):
+            sslsock.sni_name = server_name
+
+        ctx.sni_callback = remember_sni
+        STATE.tls_context = ctx
+
+    server = MockServer((args.host, args.port), Handler)
+    host, port = server.server_address[:2]
+    sys.stderr.write("listening on %s:%d\n" % (host, port))
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
