@@ -299,7 +299,7 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else {
         ngx_memzero(&u, sizeof(ngx_url_t));
 
-        u.host = upstream;
+        u.url = upstream;
         u.no_resolve = 1;
 
         p->upstream = ngx_http_upstream_add(cf, &u, 0);

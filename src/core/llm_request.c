@@ -191,6 +191,9 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
 failed:
 
+    /* nothing may point into the freed tree */
+    req->model = NULL;
+
     llm_json_free(root);
 
     return LLM_ERROR;
@@ -402,4 +405,6 @@ llm_request_free(llm_request_t *req)
         llm_json_free(req->root);
         req->root = NULL;
     }
+
+    req->model = NULL;
 }

@@ -1,0 +1,512 @@
+#!/usr/bin/env bash
+#
+# The gateway benchmark: llm_chat against plain nginx proxy_pass, side by
+# side in one run, on the same mock provider (bench/README.md).
+#
+#   ./build.sh bench         build the module, then run this
+#   bench/run.sh             run with the module already built
+#
+# Knobs (environment): REPS (3), NS_REQUESTS (20000), NS_CONC (32),
+# ST_STREAMS (2000), ST_CONC (32), SP_STREAMS (1000), SP_CONC (64),
+# MEM_STREAMS (1000), MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx),
+# PHASE_SECONDS (60: the time bound of one load phase).
+#
+# Everything talks to 127.0.0.1 only.  Output: a table on stdout and in
+# build/bench/results.md; raw figures in build/bench/raw.tsv and
+# build/bench/mem.jsonl; logs under build/bench/{llm,proxy}/logs.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$ROOT/bench"
+OUT="$ROOT/build/bench"
+MODULE="$ROOT/build/ngx_http_llm_module.so"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+
+REPS="${REPS:-3}"
+NS_REQUESTS="${NS_REQUESTS:-20000}"
+NS_CONC="${NS_CONC:-32}"
+ST_STREAMS="${ST_STREAMS:-2000}"
+ST_CONC="${ST_CONC:-32}"
+SP_STREAMS="${SP_STREAMS:-1000}"
+SP_CONC="${SP_CONC:-64}"
+MEM_STREAMS="${MEM_STREAMS:-1000}"
+MEM_DELAY_MS="${MEM_DELAY_MS:-100}"
+PHASE_SECONDS="${PHASE_SECONDS:-60}"
+
+EVENTS=100
+M_BURST="bench-n${EVENTS}-d0"
+M_PACED="bench-n${EVENTS}-d1"
+M_SLOW="bench-n${EVENTS}-d${MEM_DELAY_MS}"
+
+# CPU 1 for nginx, CPU 0 for the load generator and the mock
+NGX_CPU=1
+GEN_CPU=0
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+for t in "$NGINX" wrk cc python3 taskset curl; do
+    command -v "$t" >/dev/null 2>&1 || die "$t is needed"
+done
+[ -f "$MODULE" ] || die "$MODULE is missing: run ./build.sh first"
+[ "$(nproc)" -ge 2 ] || { NGX_CPU=0; GEN_CPU=0; }
+
+# 1,000 client + 1,000 upstream connections per nginx, and the client's
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -ge 4096 ] || die "ulimit -n is $(ulimit -n): 4096+ needed"
+
+CLK_TCK="$(getconf CLK_TCK)"
+
+mkdir -p "$OUT"
+rm -rf "$OUT/llm" "$OUT/proxy"
+: > "$OUT/raw.tsv"
+: > "$OUT/mem.jsonl"
+
+PIDS=()
+MOCK_PID=""
+FALLBACK=0
+declare -A MASTER PORT
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- the mock provider ------------------------------------------------------
+
+say "building the mock provider"
+cc -O2 -Wall -o "$OUT/mock_upstream" "$BENCH/mock_upstream.c"
+
+taskset -c "$GEN_CPU" "$OUT/mock_upstream" 0 > "$OUT/mock.out" 2>&1 &
+MOCK_PID=$!
+PIDS+=("$MOCK_PID")
+
+MOCK_PORT=""
+for _ in $(seq 50); do
+    MOCK_PORT="$(awk '/^PORT/ {print $2}' "$OUT/mock.out" 2>/dev/null)"
+    [ -n "$MOCK_PORT" ] && break
+    sleep 0.1
+done
+[ -n "$MOCK_PORT" ] || die "the mock did not start: $(cat "$OUT/mock.out")"
+say "mock provider on 127.0.0.1:$MOCK_PORT (pid $MOCK_PID)"
+
+# --- two nginx instances ----------------------------------------------------
+
+free_ports() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+read -r PORT[llm] PORT[proxy] <<< "$(free_ports 2)"
+
+write_conf() {
+    local name="$1" prefix="$OUT/$1" port="${PORT[$1]}"
+
+    mkdir -p "$prefix/logs" "$prefix/tmp"
+
+    {
+        if [ "$name" = llm ]; then
+            echo "load_module $MODULE;"
+        fi
+        cat <<EOF
+worker_processes 1;
+master_process on;
+daemon off;
+worker_rlimit_nofile 16384;
+pid $prefix/logs/nginx.pid;
+error_log $prefix/logs/error.log warn;
+
+events {
+    worker_connections 8192;
+}
+
+http {
+    access_log off;
+    log_not_found off;
+
+    client_body_temp_path $prefix/tmp/body;
+    proxy_temp_path $prefix/tmp/proxy;
+    fastcgi_temp_path $prefix/tmp/fastcgi;
+    uwsgi_temp_path $prefix/tmp/uwsgi;
+    scgi_temp_path $prefix/tmp/scgi;
+
+    upstream $UP {
+        server 127.0.0.1:$MOCK_PORT;
+        keepalive 64;
+    }
+
+EOF
+        if [ "$name" = llm ]; then
+            cat <<EOF
+    llm_provider mock dialect=openai $TARGET;
+    llm_model $M_BURST provider=mock;
+    llm_model $M_PACED provider=mock;
+    llm_model $M_SLOW provider=mock;
+
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+
+        location = /v1/chat/completions {
+            llm_chat;
+        }
+    }
+}
+EOF
+        else
+            cat <<EOF
+    server {
+        listen 127.0.0.1:$port backlog=4096;
+
+        location = /v1/chat/completions {
+            proxy_pass http://$UP;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+        fi
+    } > "$prefix/nginx.conf"
+}
+
+worker_of() {
+    pgrep -P "${MASTER[$1]}" | head -n 1
+}
+
+start_nginx() {
+    local name="$1" prefix="$OUT/$1" w=""
+
+    taskset -c "$NGX_CPU" "$NGINX" -p "$prefix/" -e "$prefix/logs/error.log" \
+        -c "$prefix/nginx.conf" >> "$prefix/logs/stdout.log" 2>&1 &
+    MASTER[$name]=$!
+    PIDS+=("${MASTER[$name]}")
+
+    for _ in $(seq 100); do
+        w="$(worker_of "$name" || true)"
+        if [ -n "$w" ] && curl -s -o /dev/null "http://127.0.0.1:${PORT[$name]}/"
+        then
+            return 0
+        fi
+        kill -0 "${MASTER[$name]}" 2>/dev/null \
+            || die "nginx ($name) did not start: $(tail -n 5 "$prefix/logs/error.log")"
+        sleep 0.1
+    done
+
+    die "nginx ($name) did not start in 10 s"
+}
+
+stop_nginx() {
+    local name="$1" m="${MASTER[$1]}"
+
+    kill -QUIT "$m" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$m" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$m" 2>/dev/null || true
+    wait "$m" 2>/dev/null || true
+}
+
+nginx_test() {
+    "$NGINX" -t -q -p "$OUT/$1/" -e "$OUT/$1/logs/error.log" \
+        -c "$OUT/$1/nginx.conf"
+}
+
+# the provider goes through the keepalive upstream{} block: upstream=NAME,
+# or, if this build rejects that, url= with a host name that is both the
+# block's name and resolvable ("localhost"): nginx then uses the block
+UP=mock
+TARGET="upstream=mock"
+write_conf llm
+if ! err="$(nginx_test llm 2>&1)"; then
+    say "upstream=mock is rejected ($err)"
+    say "falling back to: upstream localhost {...}; llm_provider ... url=http://localhost/v1"
+    UP=localhost
+    TARGET="url=http://localhost/v1"
+    write_conf llm
+    nginx_test llm || die "nginx -t failed for llm"
+    FALLBACK=1
+fi
+write_conf proxy
+nginx_test proxy || die "nginx -t failed for proxy"
+
+for n in llm proxy; do
+    start_nginx "$n"
+    say "$n on 127.0.0.1:${PORT[$n]} (worker pid $(worker_of "$n"))"
+done
+
+# --- smoke test: both answer, stream and non-stream -------------------------
+
+body() {   # body MODEL STREAM(0|1): a ~300-byte chat request
+    local s=""
+    [ "$2" = 1 ] && s=',"stream":true,"stream_options":{"include_usage":true}'
+    printf '{"model":"%s","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly and precisely, in plain English."},{"role":"user","content":"Explain in two sentences what a load balancer does and why a gateway in front of several LLM providers is useful."}],"temperature":0.7,"max_tokens":256%s}' "$1" "$s"
+}
+
+for n in llm proxy; do
+    url="http://127.0.0.1:${PORT[$n]}/v1/chat/completions"
+    r="$(curl -s --max-time 10 "$url" -H 'Content-Type: application/json' \
+         -d "$(body "$M_BURST" 0)")"
+    case "$r" in
+        *'"choices"'*'"usage"'*) ;;
+        *) die "$n: bad non-stream answer: $r" ;;
+    esac
+    r="$(curl -s --max-time 10 "$url" -H 'Content-Type: application/json' \
+         -d "$(body "$M_BURST" 1)")"
+    ev="$(grep -c '^data: ' <<< "$r" || true)"
+    [ "$ev" = "$EVENTS" ] && [ "$(tail -n 1 <<< "$r")" = "data: [DONE]" ] \
+        || die "$n: bad stream: $ev events, ends with $(tail -n 1 <<< "$r")"
+done
+say "smoke test passed: both answer JSON and $EVENTS-event streams"
+
+# --- CPU: a fixed number of requests, worker CPU from /proc -----------------
+
+cpu_ticks() {   # utime + stime of a pid, in clock ticks
+    local s
+    s="$(cat "/proc/$1/stat")"
+    s="${s##*) }"
+    awk '{print $12 + $13}' <<< "$s"
+}
+
+cpu_ns() {      # time on CPU from schedstat (ns), 0 if unavailable
+    awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0
+}
+
+# run_wrk NAME SCENARIO REP MODEL STREAM LIMIT CONC
+run_wrk() {
+    local name="$1" sc="$2" rep="$3" model="$4" stream="$5" limit="$6"
+    local conc="$7" w c0 c1 n0 n1 m0 m1 t0 t1 res
+
+    w="$(worker_of "$name")"
+    c0="$(cpu_ticks "$w")"; n0="$(cpu_ns "$w")"; m0="$(cpu_ticks "$MOCK_PID")"
+    t0="$(date +%s%N)"
+
+    res="$(BENCH_BODY="$(body "$model" "$stream")" BENCH_LIMIT="$limit" \
+           BENCH_STREAM="$stream" \
+           timeout $((PHASE_SECONDS + 30)) \
+           taskset -c "$GEN_CPU" wrk -t1 -c"$conc" -d"${PHASE_SECONDS}s" \
+               --timeout 30s -s "$BENCH/wrk_count.lua" \
+               "http://127.0.0.1:${PORT[$name]}/v1/chat/completions" \
+           | grep '^RESULT' || true)"
+
+    t1="$(date +%s%N)"
+    c1="$(cpu_ticks "$w")"; n1="$(cpu_ns "$w")"; m1="$(cpu_ticks "$MOCK_PID")"
+
+    [ -n "$res" ] || die "$name/$sc: wrk gave no result"
+
+    # name scenario rep completed errors bad_body bytes how
+    #   worker_ticks worker_ns wall_ns mock_ticks
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$sc" "$rep" \
+        "$(sed 's/RESULT //; s/[a-z_]*=//g; s/ /\t/g' <<< "$res")" \
+        "$((c1 - c0))" "$((n1 - n0))" "$((t1 - t0))" "$((m1 - m0))" \
+        >> "$OUT/raw.tsv"
+
+    awk -F'\t' -v tck="$CLK_TCK" 'END {
+        printf "    %-5s %-6s rep %s: %6d done, %d errors, %d bad, "   \
+               "worker %7.1f ms CPU (%.1f ms/1k), %.0f/s\n",          \
+               $1, $2, $3, $4, $5, $6, $9 * 1000 / tck,                \
+               $9 * 1000 / tck / $4 * 1000, $4 / ($11 / 1e9) }' \
+        "$OUT/raw.tsv" >&2
+
+    if ! awk -F'\t' 'END { exit !($5 == 0 && $6 == 0) }' "$OUT/raw.tsv"
+    then
+        die "$name/$sc: failed requests (see above)"
+    fi
+}
+
+say "warm-up"
+for n in llm proxy; do
+    run_wrk "$n" warmup 0 "$M_BURST" 0 2000 "$NS_CONC"
+    run_wrk "$n" warmup 0 "$M_BURST" 1 200 "$ST_CONC"
+    run_wrk "$n" warmup 0 "$M_PACED" 1 100 "$SP_CONC"
+done
+
+for rep in $(seq "$REPS"); do
+    # alternate which server goes first
+    if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
+
+    say "rep $rep/$REPS: non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
+    for n in $order; do
+        run_wrk "$n" ns "$rep" "$M_BURST" 0 "$NS_REQUESTS" "$NS_CONC"
+    done
+
+    say "rep $rep/$REPS: streams of $EVENTS events, back to back (d0), $ST_STREAMS streams, concurrency $ST_CONC"
+    for n in $order; do
+        run_wrk "$n" st "$rep" "$M_BURST" 1 "$ST_STREAMS" "$ST_CONC"
+    done
+
+    say "rep $rep/$REPS: streams of $EVENTS events, 1 ms apart (d1), $SP_STREAMS streams, concurrency $SP_CONC"
+    for n in $order; do
+        run_wrk "$n" sp "$rep" "$M_PACED" 1 "$SP_STREAMS" "$SP_CONC"
+    done
+done
+
+# --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
+
+for rep in $(seq "$REPS"); do
+    if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
+
+    say "rep $rep/$REPS: memory, $MEM_STREAMS concurrent streams of $EVENTS events ${MEM_DELAY_MS} ms apart"
+
+    for n in $order; do
+        # a fresh worker: no heap left over from the CPU phases
+        stop_nginx "$n"
+        start_nginx "$n"
+
+        # a little traffic first, so one-time allocations are in the baseline
+        BENCH_BODY="$(body "$M_BURST" 1)" BENCH_LIMIT=200 BENCH_STREAM=1 \
+            timeout 60 taskset -c "$GEN_CPU" wrk -t1 -c16 -d30s \
+                -s "$BENCH/wrk_count.lua" \
+                "http://127.0.0.1:${PORT[$n]}/v1/chat/completions" \
+                > /dev/null
+
+        sleep 0.5
+
+        res="$(timeout 180 taskset -c "$GEN_CPU" python3 "$BENCH/slow_streams.py" \
+                --port "${PORT[$n]}" --pid "$(worker_of "$n")" \
+                --count "$MEM_STREAMS" --model "$M_SLOW" --events "$EVENTS" \
+                --delay-ms "$MEM_DELAY_MS" --timeout 120)" \
+            || die "$n: slow streams failed: $res"
+
+        printf '{"name":"%s","rep":%s,"result":%s}\n' "$n" "$rep" "$res" \
+            >> "$OUT/mem.jsonl"
+
+        python3 - "$res" "$n" <<'EOF' >&2
+import json, sys
+r = json.loads(sys.argv[1]); b = r["baseline"]["rss_kb"]; c = r["count"]
+s = ", ".join("%d%%: %.1f" % (x["at"] * 100, (x["rss_kb"] - b) / c)
+              for x in r["samples"])
+print("    %-5s %d/%d streams done, RSS KB/stream %s (open %.2f s)"
+      % (sys.argv[2], r["completed"], c, s, r["open_seconds"]))
+EOF
+    done
+done
+
+# --- the table --------------------------------------------------------------
+
+python3 - "$OUT" "$CLK_TCK" "$EVENTS" "$MEM_STREAMS" "$MEM_DELAY_MS" \
+    "$NS_REQUESTS" "$NS_CONC" "$ST_STREAMS" "$ST_CONC" "$SP_STREAMS" \
+    "$SP_CONC" "$REPS" <<'EOF' | tee "$OUT/results.md"
+import json, os, statistics, sys, time, platform
+
+(out, tck, events, mem_n, mem_d, ns_n, ns_c, st_n, st_c, sp_n, sp_c,
+ reps) = sys.argv[1:]
+tck = int(tck)
+
+rows = {}
+for line in open(os.path.join(out, "raw.tsv")):
+    f = line.rstrip("\n").split("\t")
+    name, sc, rep = f[0], f[1], f[2]
+    if sc == "warmup":
+        continue
+    done, ticks, ns, wall, mock = int(f[3]), int(f[8]), int(f[9]), int(f[10]), int(f[11])
+    rows.setdefault((name, sc), []).append({
+        "cpu_ms_per_1k": ticks * 1000 / tck / done * 1000,
+        "ns_ms_per_1k": ns / 1e6 / done * 1000,
+        "rate": done / (wall / 1e9),
+        "mock_pct": mock * 1000 / tck / (wall / 1e6) * 100,
+        "worker_pct": ticks * 1000 / tck / (wall / 1e6) * 100,
+        "bytes": int(f[6]) / done,
+    })
+
+def med(name, sc, key):
+    v = [r[key] for r in rows.get((name, sc), [])]
+    return statistics.median(v) if v else float("nan")
+
+mem = {}
+for line in open(os.path.join(out, "mem.jsonl")):
+    j = json.loads(line)
+    mem.setdefault(j["name"], []).append(j["result"])
+
+def mem_med(name, idx, key):
+    v = []
+    for r in mem.get(name, []):
+        b = r["baseline"][key]
+        s = r["samples"][idx][key] if idx is not None else r["closed"][key]
+        if b is None or s is None:
+            continue
+        v.append((s - b) / r["count"])
+    return statistics.median(v) if v else float("nan")
+
+def verdict(r, goal=1.2):
+    return "ok" if r <= goal else "**over**"
+
+L = []
+L.append("## Results: llm_chat vs proxy_pass (1 worker each)")
+L.append("")
+L.append("%s, %s, %d vCPU, nginx worker pinned to its own CPU; median of %s runs."
+         % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(), reps))
+L.append("")
+L.append("| measure | llm_chat | proxy_pass | ratio | goal ≤ 1.2× |")
+L.append("|---|---:|---:|---:|:---:|")
+
+cpu_rows = [
+    ("ns", "CPU ms per 1,000 non-stream requests"),
+    ("st", "CPU ms per 1,000 streams of %s events (back to back)" % events),
+    ("sp", "CPU ms per 1,000 streams of %s events (1 ms apart)" % events),
+]
+for sc, label in cpu_rows:
+    a, b = med("llm", sc, "cpu_ms_per_1k"), med("proxy", sc, "cpu_ms_per_1k")
+    L.append("| %s | %.0f | %.0f | %.2f× | %s |" % (label, a, b, a / b, verdict(a / b)))
+
+for idx, pct in enumerate(["25%", "50%", "90%"]):
+    a, b = mem_med("llm", idx, "rss_kb"), mem_med("proxy", idx, "rss_kb")
+    L.append("| KB RSS per open stream, %s through (%s streams) | %.1f | %.1f | %.2f× | %s |"
+             % (pct, mem_n, a, b, a / b, verdict(a / b)))
+for idx, pct in enumerate(["25%", "50%", "90%"]):
+    a, b = (mem_med("llm", idx, "private_dirty_kb"),
+            mem_med("proxy", idx, "private_dirty_kb"))
+    L.append("| KB Private_Dirty per open stream, %s through | %.1f | %.1f | %.2f× | |"
+             % (pct, a, b, a / b))
+
+L.append("")
+L.append("Information (medians):")
+L.append("")
+L.append("| | llm_chat | proxy_pass |")
+L.append("|---|---:|---:|")
+for sc, what in (("ns", "non-stream requests/s (c=%s)" % ns_c),
+                 ("st", "streams/s, back to back (c=%s)" % st_c),
+                 ("sp", "streams/s, 1 ms apart (c=%s)" % sp_c)):
+    L.append("| %s | %.0f | %.0f |" % (what, med("llm", sc, "rate"), med("proxy", sc, "rate")))
+for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
+    L.append("| worker CPU busy, %s | %.0f%% | %.0f%% |"
+             % (what, med("llm", sc, "worker_pct"), med("proxy", sc, "worker_pct")))
+for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
+    L.append("| mock CPU busy, %s | %.0f%% | %.0f%% |"
+             % (what, med("llm", sc, "mock_pct"), med("proxy", sc, "mock_pct")))
+for sc, what in (("ns", "non-stream"), ("st", "stream")):
+    L.append("| body bytes per %s response | %.0f | %.0f |"
+             % (what, med("llm", sc, "bytes"), med("proxy", sc, "bytes")))
+for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
+    L.append("| CPU ms per 1,000 (schedstat, cross-check), %s | %.0f | %.0f |"
+             % (what, med("llm", sc, "ns_ms_per_1k"), med("proxy", sc, "ns_ms_per_1k")))
+a = mem_med("llm", None, "rss_kb"); b = mem_med("proxy", None, "rss_kb")
+L.append("| KB RSS per stream kept after all %s closed | %.1f | %.1f |" % (mem_n, a, b))
+bl = [statistics.median([r["baseline"]["rss_kb"] for r in mem.get(n, [])] or [0])
+      for n in ("llm", "proxy")]
+L.append("| worker RSS before the streams (baseline), KB | %d | %d |" % tuple(bl))
+L.append("")
+L.append("Runs: non-stream %s requests, c=%s; streams %s × %s events back to back, c=%s; "
+         "%s × %s events 1 ms apart, c=%s; memory: %s concurrent streams of %s events "
+         "%s ms apart (RSS − baseline) / %s, sampled at 25%%, 50%%, 90%% of the stream."
+         % (ns_n, ns_c, st_n, events, st_c, sp_n, events, sp_c, mem_n, events, mem_d, mem_n))
+print("\n".join(L))
+EOF
+
+say "results written to $OUT/results.md"
