@@ -6,10 +6,12 @@
 #   ./build.sh bench         build the module, then run this
 #   bench/run.sh             run with the module already built
 #
-# Knobs (environment): REPS (3), NS_REQUESTS (20000), NS_CONC (32),
-# ST_STREAMS (2000), ST_CONC (32), SP_STREAMS (1000), SP_CONC (64),
-# MEM_STREAMS (1000), MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx),
-# PHASE_SECONDS (60: the time bound of one load phase).
+# Knobs (environment): REPS (5: CPU runs), MEM_REPS (3: memory runs),
+# PHASES ("cpu mem"), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
+# ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
+# MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx), PHASE_SECONDS (60: the time
+# bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
+# added to the llm_chat / proxy_pass location, for experiments).
 #
 # Everything talks to 127.0.0.1 only.  Output: a table on stdout and in
 # build/bench/results.md; raw figures in build/bench/raw.tsv and
@@ -20,13 +22,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 OUT="$ROOT/build/bench"
-MODULE="$ROOT/build/ngx_http_llm_module.so"
+MODULE="${MODULE:-$ROOT/build/ngx_http_llm_module.so}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 
-REPS="${REPS:-3}"
-NS_REQUESTS="${NS_REQUESTS:-20000}"
+REPS="${REPS:-5}"
+MEM_REPS="${MEM_REPS:-3}"
+PHASES="${PHASES:-cpu mem}"
+LLM_CONF_EXTRA="${LLM_CONF_EXTRA:-}"
+PROXY_CONF_EXTRA="${PROXY_CONF_EXTRA:-}"
+NS_REQUESTS="${NS_REQUESTS:-50000}"
 NS_CONC="${NS_CONC:-32}"
-ST_STREAMS="${ST_STREAMS:-2000}"
+ST_STREAMS="${ST_STREAMS:-4000}"
 ST_CONC="${ST_CONC:-32}"
 SP_STREAMS="${SP_STREAMS:-1000}"
 SP_CONC="${SP_CONC:-64}"
@@ -163,6 +169,7 @@ EOF
 
         location = /v1/chat/completions {
             llm_chat;
+            $LLM_CONF_EXTRA
         }
     }
 }
@@ -177,6 +184,7 @@ EOF
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_buffering off;
+            $PROXY_CONF_EXTRA
         }
     }
 }
@@ -284,6 +292,10 @@ cpu_ticks() {   # utime + stime of a pid, in clock ticks
     awk '{print $12 + $13}' <<< "$s"
 }
 
+syscw() {       # write()/writev() calls of a pid so far
+    awk '$1 == "syscw:" {print $2}' "/proc/$1/io" 2>/dev/null || echo 0
+}
+
 cpu_ns() {      # time on CPU from schedstat (ns), 0 if unavailable
     awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0
 }
@@ -291,10 +303,11 @@ cpu_ns() {      # time on CPU from schedstat (ns), 0 if unavailable
 # run_wrk NAME SCENARIO REP MODEL STREAM LIMIT CONC
 run_wrk() {
     local name="$1" sc="$2" rep="$3" model="$4" stream="$5" limit="$6"
-    local conc="$7" w c0 c1 n0 n1 m0 m1 t0 t1 res
+    local conc="$7" w c0 c1 n0 n1 m0 m1 t0 t1 s0 s1 res
 
     w="$(worker_of "$name")"
     c0="$(cpu_ticks "$w")"; n0="$(cpu_ns "$w")"; m0="$(cpu_ticks "$MOCK_PID")"
+    s0="$(syscw "$w")"
     t0="$(date +%s%N)"
 
     res="$(BENCH_BODY="$(body "$model" "$stream")" BENCH_LIMIT="$limit" \
@@ -307,14 +320,16 @@ run_wrk() {
 
     t1="$(date +%s%N)"
     c1="$(cpu_ticks "$w")"; n1="$(cpu_ns "$w")"; m1="$(cpu_ticks "$MOCK_PID")"
+    s1="$(syscw "$w")"
 
     [ -n "$res" ] || die "$name/$sc: wrk gave no result"
 
     # name scenario rep completed errors bad_body bytes how
-    #   worker_ticks worker_ns wall_ns mock_ticks
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$sc" "$rep" \
+    #   worker_ticks worker_ns wall_ns mock_ticks worker_writes
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$sc" "$rep" \
         "$(sed 's/RESULT //; s/[a-z_]*=//g; s/ /\t/g' <<< "$res")" \
         "$((c1 - c0))" "$((n1 - n0))" "$((t1 - t0))" "$((m1 - m0))" \
+        "$((s1 - s0))" \
         >> "$OUT/raw.tsv"
 
     awk -F'\t' -v tck="$CLK_TCK" 'END {
@@ -337,21 +352,24 @@ for n in llm proxy; do
     run_wrk "$n" warmup 0 "$M_PACED" 1 100 "$SP_CONC"
 done
 
-for rep in $(seq "$REPS"); do
+case " $PHASES " in *" cpu "*) CPU_REPS="$REPS" ;; *) CPU_REPS=0 ;; esac
+case " $PHASES " in *" mem "*) : ;; *) MEM_REPS=0 ;; esac
+
+for rep in $(seq "$CPU_REPS"); do
     # alternate which server goes first
     if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
 
-    say "rep $rep/$REPS: non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
+    say "rep $rep/$CPU_REPS: non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
     for n in $order; do
         run_wrk "$n" ns "$rep" "$M_BURST" 0 "$NS_REQUESTS" "$NS_CONC"
     done
 
-    say "rep $rep/$REPS: streams of $EVENTS events, back to back (d0), $ST_STREAMS streams, concurrency $ST_CONC"
+    say "rep $rep/$CPU_REPS: streams of $EVENTS events, back to back (d0), $ST_STREAMS streams, concurrency $ST_CONC"
     for n in $order; do
         run_wrk "$n" st "$rep" "$M_BURST" 1 "$ST_STREAMS" "$ST_CONC"
     done
 
-    say "rep $rep/$REPS: streams of $EVENTS events, 1 ms apart (d1), $SP_STREAMS streams, concurrency $SP_CONC"
+    say "rep $rep/$CPU_REPS: streams of $EVENTS events, 1 ms apart (d1), $SP_STREAMS streams, concurrency $SP_CONC"
     for n in $order; do
         run_wrk "$n" sp "$rep" "$M_PACED" 1 "$SP_STREAMS" "$SP_CONC"
     done
@@ -359,10 +377,10 @@ done
 
 # --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
 
-for rep in $(seq "$REPS"); do
+for rep in $(seq "$MEM_REPS"); do
     if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
 
-    say "rep $rep/$REPS: memory, $MEM_STREAMS concurrent streams of $EVENTS events ${MEM_DELAY_MS} ms apart"
+    say "rep $rep/$MEM_REPS: memory, $MEM_STREAMS concurrent streams of $EVENTS events ${MEM_DELAY_MS} ms apart"
 
     for n in $order; do
         # a fresh worker: no heap left over from the CPU phases
@@ -402,110 +420,146 @@ done
 
 python3 - "$OUT" "$CLK_TCK" "$EVENTS" "$MEM_STREAMS" "$MEM_DELAY_MS" \
     "$NS_REQUESTS" "$NS_CONC" "$ST_STREAMS" "$ST_CONC" "$SP_STREAMS" \
-    "$SP_CONC" "$REPS" <<'EOF' | tee "$OUT/results.md"
-import json, os, statistics, sys, time, platform
+    "$SP_CONC" "$CPU_REPS" "$MEM_REPS" "$FALLBACK" "$LLM_CONF_EXTRA" \
+    "$PROXY_CONF_EXTRA" <<'EOF' | tee "$OUT/results.md"
+import json, os, platform, statistics, sys, time
 
 (out, tck, events, mem_n, mem_d, ns_n, ns_c, st_n, st_c, sp_n, sp_c,
- reps) = sys.argv[1:]
+ reps, mem_reps, fallback, llm_extra, proxy_extra) = sys.argv[1:]
 tck = int(tck)
+nan = float("nan")
 
 rows = {}
 for line in open(os.path.join(out, "raw.tsv")):
     f = line.rstrip("\n").split("\t")
-    name, sc, rep = f[0], f[1], f[2]
+    name, sc = f[0], f[1]
     if sc == "warmup":
         continue
-    done, ticks, ns, wall, mock = int(f[3]), int(f[8]), int(f[9]), int(f[10]), int(f[11])
+    done, ticks, ns, wall, mock = (int(f[3]), int(f[8]), int(f[9]),
+                                   int(f[10]), int(f[11]))
     rows.setdefault((name, sc), []).append({
-        "cpu_ms_per_1k": ticks * 1000 / tck / done * 1000,
-        "ns_ms_per_1k": ns / 1e6 / done * 1000,
+        "cpu": ticks * 1000 / tck / done * 1000,     # ms per 1,000
+        "sched": ns / 1e6 / done * 1000,
         "rate": done / (wall / 1e9),
         "mock_pct": mock * 1000 / tck / (wall / 1e6) * 100,
         "worker_pct": ticks * 1000 / tck / (wall / 1e6) * 100,
         "bytes": int(f[6]) / done,
+        "writes": int(f[12]) / done,
     })
 
 def med(name, sc, key):
     v = [r[key] for r in rows.get((name, sc), [])]
-    return statistics.median(v) if v else float("nan")
+    return statistics.median(v) if v else nan
+
+def spread(name, sc):
+    v = [r["cpu"] for r in rows.get((name, sc), [])]
+    return "%.0f–%.0f" % (min(v), max(v)) if v else "-"
 
 mem = {}
 for line in open(os.path.join(out, "mem.jsonl")):
     j = json.loads(line)
     mem.setdefault(j["name"], []).append(j["result"])
 
-def mem_med(name, idx, key):
-    v = []
-    for r in mem.get(name, []):
-        b = r["baseline"][key]
-        s = r["samples"][idx][key] if idx is not None else r["closed"][key]
-        if b is None or s is None:
-            continue
-        v.append((s - b) / r["count"])
-    return statistics.median(v) if v else float("nan")
+def per_stream(r, where, key):
+    b = r["baseline"][key]
+    s = r["samples"][where][key] if isinstance(where, int) else r[where][key]
+    return None if b is None or s is None else (s - b) / r["count"]
+
+def mem_med(name, where, key="rss_kb"):
+    v = [per_stream(r, where, key) for r in mem.get(name, [])]
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else nan
+
+def growth(name):
+    v = [per_stream(r, 2, "rss_kb") - per_stream(r, 0, "rss_kb")
+         for r in mem.get(name, [])]
+    return statistics.median(v) if v else nan
 
 def verdict(r, goal=1.2):
-    return "ok" if r <= goal else "**over**"
+    return "ok" if r <= goal else "**no**"
 
 L = []
-L.append("## Results: llm_chat vs proxy_pass (1 worker each)")
+L.append("## llm_chat vs proxy_pass, 1 worker each")
 L.append("")
-L.append("%s, %s, %d vCPU, nginx worker pinned to its own CPU; median of %s runs."
-         % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(), reps))
+L.append("%s, %s, %d vCPU; the nginx worker pinned to one CPU, load generator "
+         "and mock on the other; medians of %s CPU runs and %s memory runs."
+         % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
+            reps, mem_reps))
 L.append("")
-L.append("| measure | llm_chat | proxy_pass | ratio | goal ≤ 1.2× |")
+L.append("| measure | llm_chat | proxy_pass | ratio | ≤ 1.2× |")
 L.append("|---|---:|---:|---:|:---:|")
 
-cpu_rows = [
-    ("ns", "CPU ms per 1,000 non-stream requests"),
-    ("st", "CPU ms per 1,000 streams of %s events (back to back)" % events),
-    ("sp", "CPU ms per 1,000 streams of %s events (1 ms apart)" % events),
-]
-for sc, label in cpu_rows:
-    a, b = med("llm", sc, "cpu_ms_per_1k"), med("proxy", sc, "cpu_ms_per_1k")
-    L.append("| %s | %.0f | %.0f | %.2f× | %s |" % (label, a, b, a / b, verdict(a / b)))
+for sc, label in (
+        ("ns", "CPU ms per 1,000 non-stream requests"),
+        ("st", "CPU ms per 1,000 streams of %s events, back to back" % events),
+        ("sp", "CPU ms per 1,000 streams of %s events, 1 ms apart" % events)):
+    if ("llm", sc) in rows:
+        a, b = med("llm", sc, "cpu"), med("proxy", sc, "cpu")
+        L.append("| %s | %.0f | %.0f | %.2f× | %s |"
+                 % (label, a, b, a / b, verdict(a / b)))
 
-for idx, pct in enumerate(["25%", "50%", "90%"]):
-    a, b = mem_med("llm", idx, "rss_kb"), mem_med("proxy", idx, "rss_kb")
-    L.append("| KB RSS per open stream, %s through (%s streams) | %.1f | %.1f | %.2f× | %s |"
-             % (pct, mem_n, a, b, a / b, verdict(a / b)))
-for idx, pct in enumerate(["25%", "50%", "90%"]):
-    a, b = (mem_med("llm", idx, "private_dirty_kb"),
-            mem_med("proxy", idx, "private_dirty_kb"))
-    L.append("| KB Private_Dirty per open stream, %s through | %.1f | %.1f | %.2f× | |"
-             % (pct, a, b, a / b))
+if mem:
+    for idx, pct in enumerate(("25%", "50%", "90%")):
+        a, b = mem_med("llm", idx), mem_med("proxy", idx)
+        L.append("| KB RSS per open stream, %s through the streams (%s open) "
+                 "| %.1f | %.1f | %.2f× | %s |"
+                 % (pct, mem_n, a, b, a / b, verdict(a / b)))
+    a, b = (mem_med("llm", 2, "private_dirty_kb"),
+            mem_med("proxy", 2, "private_dirty_kb"))
+    L.append("| KB Private_Dirty per open stream, 90%% through | %.1f | %.1f "
+             "| %.2f× | |" % (a, b, a / b))
+    L.append("| KB RSS per stream, growth from 25%% to 90%% | %+.1f | %+.1f | | %s |"
+             % (growth("llm"), growth("proxy"),
+                "flat" if abs(growth("llm")) < 0.5 else "**grows**"))
 
 L.append("")
-L.append("Information (medians):")
+L.append("Information:")
 L.append("")
 L.append("| | llm_chat | proxy_pass |")
 L.append("|---|---:|---:|")
-for sc, what in (("ns", "non-stream requests/s (c=%s)" % ns_c),
-                 ("st", "streams/s, back to back (c=%s)" % st_c),
-                 ("sp", "streams/s, 1 ms apart (c=%s)" % sp_c)):
-    L.append("| %s | %.0f | %.0f |" % (what, med("llm", sc, "rate"), med("proxy", sc, "rate")))
-for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
-    L.append("| worker CPU busy, %s | %.0f%% | %.0f%% |"
-             % (what, med("llm", sc, "worker_pct"), med("proxy", sc, "worker_pct")))
-for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
-    L.append("| mock CPU busy, %s | %.0f%% | %.0f%% |"
-             % (what, med("llm", sc, "mock_pct"), med("proxy", sc, "mock_pct")))
-for sc, what in (("ns", "non-stream"), ("st", "stream")):
-    L.append("| body bytes per %s response | %.0f | %.0f |"
+for sc, what in (("ns", "non-stream"), ("st", "back to back"),
+                 ("sp", "1 ms apart")):
+    if ("llm", sc) not in rows:
+        continue
+    unit = "requests/s" if sc == "ns" else "streams/s"
+    L.append("| %s, %s | %.0f | %.0f |"
+             % (what, unit, med("llm", sc, "rate"), med("proxy", sc, "rate")))
+    L.append("| %s, CPU ms per 1,000: min–max of the runs | %s | %s |"
+             % (what, spread("llm", sc), spread("proxy", sc)))
+    L.append("| %s, CPU ms per 1,000 from schedstat (cross-check) | %.0f | %.0f |"
+             % (what, med("llm", sc, "sched"), med("proxy", sc, "sched")))
+    L.append("| %s, worker / mock CPU busy | %.0f%% / %.0f%% | %.0f%% / %.0f%% |"
+             % (what, med("llm", sc, "worker_pct"), med("llm", sc, "mock_pct"),
+                med("proxy", sc, "worker_pct"), med("proxy", sc, "mock_pct")))
+    L.append("| %s, worker write()s per %s (upstream + client) | %.1f | %.1f |"
+             % (what, "request" if sc == "ns" else "stream",
+                med("llm", sc, "writes"), med("proxy", sc, "writes")))
+    L.append("| %s, body bytes per response | %.0f | %.0f |"
              % (what, med("llm", sc, "bytes"), med("proxy", sc, "bytes")))
-for sc, what in (("ns", "non-stream"), ("st", "back to back"), ("sp", "1 ms apart")):
-    L.append("| CPU ms per 1,000 (schedstat, cross-check), %s | %.0f | %.0f |"
-             % (what, med("llm", sc, "ns_ms_per_1k"), med("proxy", sc, "ns_ms_per_1k")))
-a = mem_med("llm", None, "rss_kb"); b = mem_med("proxy", None, "rss_kb")
-L.append("| KB RSS per stream kept after all %s closed | %.1f | %.1f |" % (mem_n, a, b))
-bl = [statistics.median([r["baseline"]["rss_kb"] for r in mem.get(n, [])] or [0])
-      for n in ("llm", "proxy")]
-L.append("| worker RSS before the streams (baseline), KB | %d | %d |" % tuple(bl))
+if mem:
+    bl = [statistics.median([r["baseline"]["rss_kb"] for r in mem[n]])
+          for n in ("llm", "proxy")]
+    L.append("| memory: worker RSS before the streams, KB | %d | %d |" % tuple(bl))
+    L.append("| memory: KB RSS per stream still held after all %s closed "
+             "| %.1f | %.1f |" % (mem_n, mem_med("llm", "closed"),
+                                  mem_med("proxy", "closed")))
+
 L.append("")
-L.append("Runs: non-stream %s requests, c=%s; streams %s × %s events back to back, c=%s; "
-         "%s × %s events 1 ms apart, c=%s; memory: %s concurrent streams of %s events "
-         "%s ms apart (RSS − baseline) / %s, sampled at 25%%, 50%%, 90%% of the stream."
-         % (ns_n, ns_c, st_n, events, st_c, sp_n, events, sp_c, mem_n, events, mem_d, mem_n))
+L.append("Load: non-stream %s requests at concurrency %s; %s streams × %s events "
+         "back to back (d0), c=%s; %s streams × %s events 1 ms apart (d1), c=%s; "
+         "memory: %s concurrent streams of %s events %s ms apart, "
+         "(RSS − RSS before) / %s."
+         % (ns_n, ns_c, st_n, events, st_c, sp_n, events, sp_c, mem_n, events,
+            mem_d, mem_n))
+if fallback == "1":
+    L.append("")
+    L.append("Note: this build rejected `llm_provider ... upstream=mock`; the "
+             "gateway used `url=http://localhost/v1` with `upstream localhost "
+             "{ ...; keepalive 64; }` (the same keepalive block, by name).")
+if llm_extra or proxy_extra:
+    L.append("")
+    L.append("Extra directives: llm_chat `%s`, proxy_pass `%s`."
+             % (llm_extra, proxy_extra))
 print("\n".join(L))
 EOF
 

@@ -846,7 +846,8 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_llm_loc_conf_t *prev = parent;
     ngx_http_llm_loc_conf_t *conf = child;
 
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, j;
+    ngx_flag_t                  reuse;
     ngx_hash_init_t             hash;
     ngx_http_upstream_conf_t   *uc;
     ngx_http_llm_provider_t   **pp;
@@ -928,6 +929,21 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     for (i = 0; i < lmcf->providers.nelts; i++) {
         uc = &conf->provider_confs[i];
 
+        /*
+         * TLS sessions are cached per upstream server, and a resumed
+         * session skips certificate verification: providers sharing an
+         * upstream may trust different CAs, so they do not resume.
+         */
+
+        reuse = 1;
+
+        for (j = 0; j < lmcf->providers.nelts; j++) {
+            if (j != i && pp[j]->upstream == pp[i]->upstream) {
+                reuse = 0;
+            }
+        }
+
+
         *uc = conf->upstream;
         uc->upstream = pp[i]->upstream;
 
@@ -936,7 +952,7 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         uc->ssl_name = pp[i]->ssl_name;
         uc->ssl_server_name = 1;
         uc->ssl_verify = pp[i]->ssl_verify;
-        uc->ssl_session_reuse = 1;
+        uc->ssl_session_reuse = reuse;
 #endif
     }
 

@@ -100,6 +100,7 @@ typedef struct {
     unsigned                       connection_close:1;
     unsigned                       ttft_set:1;
     unsigned                       response_sent:1;
+    unsigned                       failure_logged:1;
 } ngx_http_llm_ctx_t;
 
 

@@ -43,6 +43,8 @@ static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_list_t *headers, char *key, ngx_str_t *value);
 static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_stream_failed(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 
 ngx_int_t
@@ -508,6 +510,7 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         if (ctx->body_length < 0 && !ctx->chunked_body) {
             /* delimited by close: the core sees EOF as an error here */
             ctx->connection_close = 1;
+            ngx_http_llm_set_error(ctx, "invalid_upstream_response");
         }
 
         return NGX_AGAIN;
@@ -775,28 +778,21 @@ output:
     }
 
     if (ctx->resp.failed) {
-        ngx_http_llm_set_error(ctx, ctx->resp.error.code[0]
-                                    ? ctx->resp.error.code
-                                    : ctx->resp.error.type);
+        ngx_http_llm_stream_failed(r, ctx);
 
+        /* whatever the provider sends after a failure is not read */
         if (!ctx->body_done) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "llm: stream from provider \"%V\" failed: %s",
-                          &ctx->model->provider->name,
-                          ctx->resp.error.message);
+            u->keepalive = 0;
+            ctx->body_done = 1;
         }
     }
 
-    if (ctx->resp.done) {
-        /* nothing more is read: the client has its [DONE] */
-        if (!ctx->body_done) {
-            u->keepalive = 0;
-        }
+    /*
+     * After [DONE] reading goes on to the end of the provider's body, so
+     * the connection can be kept alive; the client already has [DONE].
+     */
 
-        ctx->body_done = 1;
-        u->length = 0;
-
-    } else if (ctx->body_done) {
+    if (ctx->body_done) {
         u->length = 0;
     }
 
@@ -953,7 +949,7 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
-    if (!ctx->stream || ctx->resp.done || rc == NGX_ERROR) {
+    if (!ctx->stream || rc == NGX_ERROR) {
         return;
     }
 
@@ -961,41 +957,50 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
 
     llm_buf_reset(&ctx->out);
 
-    if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
-        (void) llm_response_fail(&ctx->resp, &ctx->out, 504,
-                                 "upstream_timeout",
-                                 "The provider stopped sending before the "
-                                 "stream was complete.");
+    if (!ctx->resp.done) {
 
-    } else if (rc == 0) {
-        (void) ctx->model->provider->dialect->stream_end(&ctx->resp,
-                                                         &ctx->out);
+        if (rc == NGX_HTTP_GATEWAY_TIME_OUT) {
+            (void) llm_response_fail(&ctx->resp, &ctx->out, 504,
+                                     "upstream_timeout",
+                                     "The provider stopped sending before "
+                                     "the stream was complete.");
 
-    } else {
-        (void) llm_response_fail(&ctx->resp, &ctx->out, 502,
-                                 "upstream_error",
-                                 "The connection to the provider failed "
-                                 "before the stream was complete.");
+        } else if (rc == 0) {
+            (void) ctx->model->provider->dialect->stream_end(&ctx->resp,
+                                                             &ctx->out);
+
+        } else {
+            (void) llm_response_fail(&ctx->resp, &ctx->out, 502,
+                                     "upstream_error",
+                                     "The connection to the provider "
+                                     "failed before the stream was "
+                                     "complete.");
+        }
+
+        ngx_http_llm_stream_failed(r, ctx);
     }
 
-    ngx_http_llm_set_error(ctx, ctx->resp.error.code[0]
-                                ? ctx->resp.error.code
-                                : ctx->resp.error.type);
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "llm: stream from provider \"%V\" ended early: %s",
-                  &ctx->model->provider->name, ctx->resp.error.message);
-
-    if (ctx->out.len == 0) {
+    if (ctx->out.len == 0 && rc == 0) {
         return;
     }
 
-    b = ngx_create_temp_buf(r->pool, ctx->out.len);
+    b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
         return;
     }
 
-    b->last = ngx_cpymem(b->pos, ctx->out.data, ctx->out.len);
+    if (ctx->out.len) {
+        b->start = ngx_palloc(r->pool, ctx->out.len);
+        if (b->start == NULL) {
+            return;
+        }
+
+        b->pos = b->start;
+        b->last = ngx_cpymem(b->start, ctx->out.data, ctx->out.len);
+        b->end = b->last;
+        b->temporary = 1;
+    }
+
     b->flush = 1;
 
     /* the core ends a failed stream without the last chunk: add it */
@@ -1007,6 +1012,27 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
     out.next = NULL;
 
     (void) ngx_http_output_filter(r, &out);
+}
+
+
+/* a stream ended with an error frame: say why, once */
+
+static void
+ngx_http_llm_stream_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    if (ctx->failure_logged) {
+        return;
+    }
+
+    ctx->failure_logged = 1;
+
+    ngx_http_llm_set_error(ctx, ctx->resp.error.code[0]
+                                ? ctx->resp.error.code
+                                : ctx->resp.error.type);
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "llm: stream from provider \"%V\" failed: %s",
+                  &ctx->model->provider->name, ctx->resp.error.message);
 }
 
 

@@ -117,8 +117,9 @@ sub slurp {
     return scalar(<$fh>) // '';
 }
 
+# Request line and headers (without the blank line) for a raw POST.
 sub raw_post {
-    my ($path, $body, %h) = @_;
+    my ($path, %h) = @_;
     my $head = "POST $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
              . "Content-Type: application/json\r\n";
     $head .= "$_: $h{$_}\r\n" for sort keys %h;
@@ -233,7 +234,7 @@ subtest 'body larger than client_max_body_size' => sub {
         $chunked .= sprintf("%x\r\n%s\r\n", length $piece, $piece);
     }
     $chunked .= "0\r\n\r\n";
-    my $s = raw_request($port, raw_post('/v1/chat/completions', undef,
+    my $s = raw_request($port, raw_post('/v1/chat/completions',
                                         'Transfer-Encoding' => 'chunked') . "\r\n" . $chunked);
     my ($raw, $eof) = read_until($s, qr/(?!)/, 15);
     my $res = parse_raw($raw);
@@ -241,7 +242,7 @@ subtest 'body larger than client_max_body_size' => sub {
 
     # a small chunked body is fine
     my $small = encode_json({ model => 'ok', messages => \@MSG });
-    $s = raw_request($port, raw_post('/v1/chat/completions', undef, 'Transfer-Encoding' => 'chunked')
+    $s = raw_request($port, raw_post('/v1/chat/completions', 'Transfer-Encoding' => 'chunked')
                             . "\r\n" . sprintf("%x\r\n%s\r\n0\r\n\r\n", length $small, $small));
     ($raw) = read_until($s, qr/(?!)/, 15);
     $res = parse_raw($raw);

@@ -97,10 +97,11 @@ int llm_response_usage(llm_response_t *resp, llm_json_t *usage);
 
 /*
  * Appends json with its top-level "model" value replaced by model,
- * splicing the bytes when possible and re-printing the tree otherwise.
+ * splicing the bytes when possible and re-printing the tree otherwise
+ * (always when modified; when sse, also when raw spans lines).
  */
 int llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
-    const char *model, int modified, llm_buf_t *out);
+    const char *model, int modified, int sse, llm_buf_t *out);
 
 
 extern const llm_dialect_t  llm_dialect_openai;

@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "llm_dialect.h"
 
@@ -159,7 +160,7 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    rc = llm_response_emit_json(j, p, n, resp->client_model, 0, out);
+    rc = llm_response_emit_json(j, p, n, resp->client_model, 0, 0, out);
 
     resp->first_token = 1;
     resp->done = 1;
@@ -250,7 +251,8 @@ llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
         if (cJSON_IsNumber(v)) {
             index = v->valueint;
 
-            if (index >= resp->tool_count) {
+            /* only a count for calls without index: keep it sane */
+            if (index >= resp->tool_count && index < 65536) {
                 resp->tool_count = index + 1;
             }
 
@@ -353,6 +355,10 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         }
 
         resp->created = llm_json_get_int(j, "created");
+
+        if (resp->created < 0) {
+            resp->created = (long long) time(NULL);
+        }
     }
 
     modified = 0;
@@ -403,7 +409,7 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
     if (llm_buf_append_lit(out, "data: ") == LLM_OK
         && llm_response_emit_json(j, data, n, resp->client_model, modified,
-                                  out) == LLM_OK
+                                  1, out) == LLM_OK
         && llm_buf_append_lit(out, "\n\n") == LLM_OK)
     {
         rc = LLM_OK;

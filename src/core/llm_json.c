@@ -125,7 +125,10 @@ llm_json_get_int(llm_json_t *obj, const char *name)
 
     v = llm_json_get(obj, name);
 
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+    /* bounded so the cast is defined and sums cannot overflow */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)
+        || v->valuedouble > 1e15)
+    {
         return -1;
     }
 

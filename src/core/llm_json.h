@@ -32,7 +32,8 @@ const char *llm_json_get_str(llm_json_t *obj, const char *name);
 llm_json_t *llm_json_get_obj(llm_json_t *obj, const char *name);
 llm_json_t *llm_json_get_arr(llm_json_t *obj, const char *name);
 
-/* integer member, or -1 when absent or not a number */
+/* integer member in [0, 1e15], or -1 when absent, not a number or out of
+ * that range */
 long long llm_json_get_int(llm_json_t *obj, const char *name);
 
 /* sets (adds or replaces) a member */

@@ -100,6 +100,22 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         goto failed;
     }
 
+    /*
+     * A duplicate key would route by one value while a provider that
+     * keeps the last one reads another: refuse the ambiguity.
+     */
+
+    for (v = root->child; v; v = v->next) {
+        for (opts = v->next; opts; opts = opts->next) {
+            if (strcmp(v->string, opts->string) == 0) {
+                llm_error_set(e, 400, v->string, "invalid_json",
+                              "Duplicate key '%s' in the request body.",
+                              v->string);
+                goto failed;
+            }
+        }
+    }
+
     v = llm_json_get(root, "model");
 
     if (v == NULL || cJSON_IsNull(v)) {
@@ -322,12 +338,16 @@ llm_request_check_param(llm_json_t *root, const llm_param_rule_t *rule,
 
         d = v->valuedouble;
 
-        if (rule->type == LLM_T_INTEGER && d != (double) (long long) d) {
+        /* the cast is defined only in range: |d| <= 1e18 */
+
+        if (rule->type == LLM_T_INTEGER && d >= -1e18 && d <= 1e18
+            && d != (double) (long long) d)
+        {
             want = "an integer";
             break;
         }
 
-        if (d < rule->min || d > rule->max) {
+        if (!(d >= rule->min && d <= rule->max)) {
             llm_error_set(e, 400, rule->name, "invalid_value",
                           "Invalid value for '%s': expected a value "
                           "between %g and %g, but got %g instead.",

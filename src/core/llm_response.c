@@ -115,57 +115,93 @@ llm_response_usage(llm_response_t *resp, llm_json_t *usage)
 }
 
 
-/* the bytes of "model":"<model>" in raw, if written plainly */
+/*
+ * The bytes of the top-level "model" member's value in raw, when that
+ * value is written as the plain string model (no escapes).  Strings are
+ * skipped whole and nesting is tracked, so a nested "model" or one inside
+ * a string never matches.
+ */
 
 static int
 llm_response_find_model(const char *raw, size_t n, const char *model,
     size_t *start, size_t *end)
 {
-    size_t       mlen, i, j;
-    const char  *p, *last;
+    int     depth, key;
+    char    c;
+    size_t  i, j, ks, mlen;
 
     mlen = strlen(model);
-    last = raw + n;
+    depth = 0;
+    key = 0;
 
-    for (p = raw; p + 8 < last; p++) {
+    for (i = 0; i < n; i++) {
+        c = raw[i];
 
-        p = memchr(p, '"', last - p);
-        if (p == NULL || last - p < 9) {
-            return LLM_ERROR;
+        if (c == '"') {
+            ks = i;
+
+            for (i++; i < n && raw[i] != '"'; i++) {
+                if (raw[i] == '\\') {
+                    i++;
+                }
+            }
+
+            if (i >= n) {
+                return LLM_ERROR;
+            }
+
+            if (!(depth == 1 && key && i - ks - 1 == 5
+                  && memcmp(raw + ks + 1, "model", 5) == 0))
+            {
+                key = 0;
+                continue;
+            }
+
+            for (j = i + 1; j < n && (raw[j] == ' ' || raw[j] == '\t'); j++) {
+                /* void */
+            }
+
+            if (j >= n || raw[j] != ':') {
+                return LLM_ERROR;
+            }
+
+            for (j++; j < n && (raw[j] == ' ' || raw[j] == '\t'); j++) {
+                /* void */
+            }
+
+            if (j + mlen + 1 >= n || raw[j] != '"' || raw[j + 1 + mlen] != '"'
+                || memcmp(raw + j + 1, model, mlen) != 0)
+            {
+                return LLM_ERROR;
+            }
+
+            *start = j;
+            *end = j + mlen + 2;
+
+            return LLM_OK;
         }
 
-        if (memcmp(p, "\"model\"", 7) != 0) {
-            continue;
+        switch (c) {
+
+        case '{':
+        case '[':
+            depth++;
+            key = (c == '{' && depth == 1);
+            break;
+
+        case '}':
+        case ']':
+            depth--;
+            break;
+
+        case ',':
+            key = (depth == 1);
+            break;
+
+        case ':':
+            key = 0;
+            break;
         }
-
-        i = (p - raw) + 7;
-
-        while (i < n && (raw[i] == ' ' || raw[i] == '\t')) {
-            i++;
-        }
-
-        if (i >= n || raw[i] != ':') {
-            continue;
-        }
-
-        i++;
-
-        while (i < n && (raw[i] == ' ' || raw[i] == '\t')) {
-            i++;
-        }
-
-        j = i + 1 + mlen;
-
-        if (j >= n || raw[i] != '"' || raw[j] != '"'
-            || memcmp(raw + i + 1, model, mlen) != 0)
-        {
-            return LLM_ERROR;
-        }
-
-        *start = i;
-        *end = j + 1;
-
-        return LLM_OK;
     }
 
     return LLM_ERROR;
@@ -174,14 +210,17 @@ llm_response_find_model(const char *raw, size_t n, const char *model,
 
 int
 llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
-    const char *model, int modified, llm_buf_t *out)
+    const char *model, int modified, int sse, llm_buf_t *out)
 {
     size_t       start, end;
     const char  *old;
 
     old = llm_json_get_str(j, "model");
 
+    /* in an SSE frame the bytes must stay on one line: no splice then */
+
     if (!modified && old
+        && !(sse && (memchr(raw, '\n', n) || memchr(raw, '\r', n)))
         && llm_response_find_model(raw, n, old, &start, &end) == LLM_OK)
     {
         if (llm_buf_append(out, raw, start) != LLM_OK

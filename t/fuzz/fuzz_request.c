@@ -1,0 +1,188 @@
+/*
+ * libFuzzer target for request parsing (src/core/llm_request.c) and the
+ * "openai" dialect's build_request (src/core/llm_dialect_openai.c).
+ *
+ * Input: a request body.  A rejected body must give a 400 error whose
+ * envelope is valid JSON.  An accepted one is built for the provider
+ * twice, as a stream and as a non-stream request; each body must be a
+ * JSON object with the upstream model as its only "model" member,
+ * stream_options.include_usage true for the stream and no stream_options
+ * otherwise, and must itself parse as a valid request again.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm_dialect.h"
+
+
+#define UPSTREAM_MODEL  "upstream \"model\""
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+#define check(cond)  check_at(cond, __LINE__, #cond)
+
+
+static void
+check_at(int cond, int line, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "check failed at line %d: %s\n", line, what);
+        abort();
+    }
+}
+
+
+static void
+check_error(llm_error_t *e)
+{
+    cJSON      *j, *err;
+    llm_buf_t   b;
+
+    check(e->status == 400);
+    check(e->type != NULL && strcmp(e->type, "invalid_request_error") == 0);
+    check(e->code[0] != '\0' && e->message[0] != '\0');
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    check(llm_error_json(e, &b) == LLM_OK);
+
+    j = cJSON_ParseWithLength(b.data, b.len);
+    err = cJSON_GetObjectItemCaseSensitive(j, "error");
+
+    check(cJSON_IsObject(err) && cJSON_GetArraySize(err) == 4);
+    check(strcmp(cJSON_GetStringValue(
+                     cJSON_GetObjectItemCaseSensitive(err, "message")),
+                 e->message) == 0);
+
+    cJSON_Delete(j);
+    llm_buf_free(&b);
+}
+
+
+static void
+delete_all(cJSON *obj, const char *name)
+{
+    while (cJSON_GetObjectItemCaseSensitive(obj, name)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    }
+}
+
+
+static int
+count_members(cJSON *obj, const char *name)
+{
+    int     n;
+    cJSON  *v;
+
+    n = 0;
+
+    cJSON_ArrayForEach(v, obj) {
+        if (v->string && strcmp(v->string, name) == 0) {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/* builds a copy of the request as a stream or not, checks the body */
+
+static void
+build(llm_request_t *req, int stream)
+{
+    cJSON          *j, *opts;
+    llm_buf_t       b;
+    const char     *model;
+    llm_error_t     e;
+    llm_request_t   copy, again;
+
+    copy = *req;
+    copy.root = cJSON_Duplicate(req->root, 1);
+    check(copy.root != NULL);
+
+    delete_all(copy.root, "stream");
+
+    if (stream) {
+        cJSON_AddTrueToObject(copy.root, "stream");
+
+    } else {
+        delete_all(copy.root, "stream_options");
+    }
+
+    copy.stream = stream;
+    copy.model = cJSON_GetStringValue(
+                     cJSON_GetObjectItemCaseSensitive(copy.root, "model"));
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    check(llm_dialect_openai.build_request(&copy, UPSTREAM_MODEL, &b)
+          == LLM_OK);
+
+    j = cJSON_ParseWithLength(b.data, b.len);
+    check(cJSON_IsObject(j));
+
+    /* one model: a provider may keep the last of duplicate members */
+
+    model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j,
+                                                                  "model"));
+    check(model != NULL && strcmp(model, UPSTREAM_MODEL) == 0);
+    check(count_members(j, "model") == 1);
+
+    opts = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
+
+    if (stream) {
+        check(cJSON_IsObject(opts));
+        check(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts,
+                                                        "include_usage")));
+
+    } else {
+        check(opts == NULL);
+    }
+
+    /* what goes upstream is a valid request too */
+
+    check(llm_request_parse(&again, b.data, b.len, &e) == LLM_OK);
+    check(strcmp(again.model, UPSTREAM_MODEL) == 0);
+    check(again.stream == stream);
+    check(again.include_usage == stream);
+
+    llm_request_free(&again);
+    cJSON_Delete(j);
+    llm_buf_free(&b);
+    llm_request_free(&copy);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int             rc;
+    llm_error_t     e;
+    llm_request_t   req;
+
+    memset(&e, 0, sizeof(llm_error_t));
+
+    rc = llm_request_parse(&req, (const char *) data, size, &e);
+
+    if (rc != LLM_OK) {
+        check(rc == LLM_ERROR && req.root == NULL);
+        check_error(&e);
+        return 0;
+    }
+
+    check(cJSON_IsObject(req.root));
+    check(req.model != NULL && req.model[0] != '\0');
+    check(!req.include_usage || req.stream);
+
+    build(&req, 1);
+    build(&req, 0);
+
+    llm_request_free(&req);
+
+    return 0;
+}
