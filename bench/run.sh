@@ -6,7 +6,7 @@
 #   ./build.sh bench         build the module, then run this
 #   bench/run.sh             run with the module already built
 #
-# Knobs (environment): REPS (5: CPU runs), MEM_REPS (3: memory runs),
+# Knobs (environment): REPS (7: CPU runs), MEM_REPS (3: memory runs),
 # PHASES ("cpu mem"), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
 # ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
 # MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx), PHASE_SECONDS (60: the time
@@ -25,7 +25,7 @@ OUT="$ROOT/build/bench"
 MODULE="${MODULE:-$ROOT/build/ngx_http_llm_module.so}"
 NGINX="${NGINX:-/usr/sbin/nginx}"
 
-REPS="${REPS:-5}"
+REPS="${REPS:-7}"
 MEM_REPS="${MEM_REPS:-3}"
 PHASES="${PHASES:-cpu mem}"
 LLM_CONF_EXTRA="${LLM_CONF_EXTRA:-}"
@@ -58,7 +58,7 @@ done
 [ -f "$MODULE" ] || die "$MODULE is missing: run ./build.sh first"
 [ "$(nproc)" -ge 2 ] || { NGX_CPU=0; GEN_CPU=0; }
 
-# 1,000 client + 1,000 upstream connections per nginx, and the client's
+# 1,000 client + 1,000 upstream connections per nginx; the clients need as many
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge 4096 ] || die "ulimit -n is $(ulimit -n): 4096+ needed"
 
@@ -69,17 +69,17 @@ rm -rf "$OUT/llm" "$OUT/proxy"
 : > "$OUT/raw.tsv"
 : > "$OUT/mem.jsonl"
 
-PIDS=()
 MOCK_PID=""
 FALLBACK=0
 declare -A MASTER PORT
 
+# only the processes started here, by pid
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do
+    for p in "${MASTER[@]}" $MOCK_PID; do
         kill "$p" 2>/dev/null || true
     done
-    for p in "${PIDS[@]}"; do
+    for p in "${MASTER[@]}" $MOCK_PID; do
         wait "$p" 2>/dev/null || true
     done
 }
@@ -93,7 +93,6 @@ cc -O2 -Wall -o "$OUT/mock_upstream" "$BENCH/mock_upstream.c"
 
 taskset -c "$GEN_CPU" "$OUT/mock_upstream" 0 > "$OUT/mock.out" 2>&1 &
 MOCK_PID=$!
-PIDS+=("$MOCK_PID")
 
 MOCK_PORT=""
 for _ in $(seq 50); do
@@ -203,7 +202,6 @@ start_nginx() {
     taskset -c "$NGX_CPU" "$NGINX" -p "$prefix/" -e "$prefix/logs/error.log" \
         -c "$prefix/nginx.conf" >> "$prefix/logs/stdout.log" 2>&1 &
     MASTER[$name]=$!
-    PIDS+=("${MASTER[$name]}")
 
     for _ in $(seq 100); do
         w="$(worker_of "$name" || true)"
@@ -229,6 +227,7 @@ stop_nginx() {
     done
     kill "$m" 2>/dev/null || true
     wait "$m" 2>/dev/null || true
+    unset "MASTER[$name]"
 }
 
 nginx_test() {

@@ -66,7 +66,7 @@ ngx_int_t
 ngx_http_llm_chat_handler(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
-    ngx_table_elt_t          *h;
+    ngx_str_t                 allow;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_loc_conf_t  *llcf;
 
@@ -81,17 +81,14 @@ ngx_http_llm_chat_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        ngx_str_set(&allow, "POST");
+
+        if (ngx_http_llm_add_header(r, &r->headers_out.headers, "Allow",
+                                    &allow)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "POST");
 
         return ngx_http_llm_reject(r, ctx, 405, NULL, "method_not_allowed",
                                    "Only POST is allowed on this endpoint.");
@@ -308,12 +305,11 @@ ngx_int_t
 ngx_http_llm_models_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  id;
+    ngx_str_t                  id, allow;
     llm_buf_t                  json;
     ngx_uint_t                 i, n;
     ngx_http_llm_ctx_t        *ctx;
     ngx_http_llm_model_t      *m;
-    ngx_table_elt_t           *h;
     ngx_http_core_loc_conf_t  *clcf;
     ngx_http_llm_main_conf_t  *lmcf;
 
@@ -323,17 +319,14 @@ ngx_http_llm_models_handler(ngx_http_request_t *r)
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
+        ngx_str_set(&allow, "GET, HEAD");
+
+        if (ngx_http_llm_add_header(r, &r->headers_out.headers, "Allow",
+                                    &allow)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Allow");
-        ngx_str_set(&h->value, "GET, HEAD");
 
         return ngx_http_llm_reject(r, ctx, 405, NULL, "method_not_allowed",
                                    "Only GET is allowed on this endpoint.");

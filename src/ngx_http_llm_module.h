@@ -112,6 +112,8 @@ ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_t *e);
 ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
+ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
+    ngx_list_t *headers, char *key, ngx_str_t *value);
 
 
 extern ngx_module_t  ngx_http_llm_module;

@@ -39,8 +39,6 @@ static ngx_int_t ngx_http_llm_output(ngx_http_request_t *r,
 static void ngx_http_llm_abort_request(ngx_http_request_t *r);
 static void ngx_http_llm_finalize_request(ngx_http_request_t *r,
     ngx_int_t rc);
-static ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
-    ngx_list_t *headers, char *key, ngx_str_t *value);
 static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_stream_failed(ngx_http_request_t *r,
@@ -1036,7 +1034,7 @@ ngx_http_llm_stream_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
     char *key, ngx_str_t *value)
 {

@@ -36,15 +36,6 @@ sub dechunk {
     return $out;
 }
 
-sub request_bytes {
-    my ($body, %h) = @_;
-    my $json = ref $body ? encode_json($body) : $body;
-    my $head = "POST /v1/chat/completions HTTP/1.1\r\nHost: mock\r\n"
-             . "Authorization: Bearer $KEY\r\nContent-Type: application/json\r\n";
-    $head .= "$_: $h{$_}\r\n" for sort keys %h;
-    return $head . "Content-Length: " . length($json) . "\r\n\r\n" . $json;
-}
-
 # Close record for a connection, waiting a little for it to be logged.
 sub close_of {
     my ($conn) = @_;
@@ -211,7 +202,8 @@ subtest 'framing options' => sub {
     is_deeply([ @events[1, 2] ], [ '{not json', '[DONE]' ], 'bad_sse payloads');
 
     # cut_after: 3 events, then an abrupt close (no terminating chunk, no [DONE]).
-    my $s = raw_request($port, request_bytes({ model => 'events=5,cut_after=3', messages => [] }));
+    my $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'events=5,cut_after=3', messages => [] }, %auth));
     my ($raw, $eof) = read_until($s, qr/(?!)/, 10);
     ok($eof, 'server closed the connection');
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
@@ -221,13 +213,15 @@ subtest 'framing options' => sub {
     is(scalar @cut, 3, 'three events');
     ok(!grep({ $_ eq '[DONE]' } @cut), 'no [DONE]');
 
-    $s = raw_request($port, request_bytes({ model => 'events=5,bad_chunked=1', messages => [] }));
+    $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'events=5,bad_chunked=1', messages => [] }, %auth));
     ($raw, $eof) = read_until($s, qr/(?!)/, 10);
     ok($eof, 'bad_chunked closes');
     like($raw, qr/\r\n\r\n[0-9a-f]+\r\ndata: .*?\r\nzz\r\n\z/s, 'invalid chunk size after one event');
 
     # HTTP/1.0 request: a stream is close-delimited, not chunked.
-    my $req10 = request_bytes({ model => 'events=2', messages => [] });
+    my $req10 = request_bytes('/v1/chat/completions',
+        { model => 'events=2', messages => [] }, %auth);
     $req10 =~ s{HTTP/1.1}{HTTP/1.0};
     $s = raw_request($port, $req10);
     ($raw, $eof) = read_until($s, qr/(?!)/, 10);
@@ -241,7 +235,8 @@ subtest 'framing options' => sub {
 };
 
 subtest 'request log, keep-alive, chunked request body' => sub {
-    my $s = raw_request($port, request_bytes({ model => 'demo-1', messages => [] }, 'X-Test' => 'one'));
+    my $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'demo-1', messages => [] }, 'X-Test' => 'one', %auth));
     read_until($s, qr/"usage":\{[^}]*\}\}\z/, 10);
     # second request on the same connection, chunked request body
     my $json = encode_json({ model => 'echo=1', messages => [ { role => 'user', content => 'c' } ] });
@@ -272,7 +267,8 @@ subtest 'request log, keep-alive, chunked request body' => sub {
 };
 
 subtest 'client disconnect mid-stream is logged' => sub {
-    my $s = raw_request($port, request_bytes({ model => 'events=50,delay_ms=20', messages => [] }));
+    my $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'events=50,delay_ms=20', messages => [] }, %auth));
     my $got = read_until($s, sub { (() = $_[0] =~ /data: /g) >= 5 }, 10);
     ok((() = $got =~ /data: /g) >= 5, 'received some events');
     close $s;
@@ -282,7 +278,8 @@ subtest 'client disconnect mid-stream is logged' => sub {
     is($close->{by}, 'client', 'closed by client');
     like($close->{reason} // '', qr/eof while streaming|BrokenPipe|ConnectionReset/, 'reason');
 
-    $s = raw_request($port, request_bytes({ model => 'hang=1', messages => [] }));
+    $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'hang=1', messages => [] }, %auth));
     ok(wait_for(sub { (mock_requests($mock)->[-1]{body}{model} // '') eq 'hang=1' }, 5),
        'hang request logged');
     $conn = mock_requests($mock)->[-1]{conn};
@@ -290,7 +287,8 @@ subtest 'client disconnect mid-stream is logged' => sub {
     $close = close_of($conn);
     is($close->{reason}, 'eof while hanging', 'hang: peer close noticed');
 
-    $s = raw_request($port, request_bytes({ model => 'events=2,te=close', messages => [] }));
+    $s = raw_request($port, request_bytes('/v1/chat/completions',
+        { model => 'events=2,te=close', messages => [] }, %auth));
     read_until($s, qr/(?!)/, 10);
     $conn = mock_requests($mock)->[-1]{conn};
     is(close_of($conn)->{by}, 'server', 'te=close: closed by server');

@@ -61,15 +61,6 @@ my @TOOLS = ({ type => 'function',
 
 sub last_sent { return mock_requests($_[0] // $mock)->[-1] }
 
-sub json_or_undef { my $v = eval { decode_json($_[0]) }; return $v }
-
-# Fixture chunks (as the provider sent them).
-sub fixture_chunks {
-    my ($rel) = @_;
-    my ($chunks, $done) = sse_json(read_fixture($rel));
-    return $chunks;
-}
-
 # Compare two accumulated streams: content, role, finish_reason and tool
 # calls (id, type, name, arguments as JSON).
 sub same_result {

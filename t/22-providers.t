@@ -70,16 +70,6 @@ my $T = JSON::PP::true;
 
 # ---------------------------------------------------------------- helpers
 
-sub json_or_undef { my $v = eval { decode_json($_[0]) }; return $v }
-
-# The provider's chunks, decoded.
-sub fixture_chunks {
-    my ($rel) = @_;
-    my $raw = read_fixture($rel);
-    return (sse_json($raw))[0] if $rel =~ /\.sse$/;
-    return [ map { decode_json($_) } grep { /\S/ } split /\n/, $raw ];
-}
-
 # What an OpenAI client should make of the provider's chunks: Groq's
 # "reasoning" is "reasoning_content", a tool-call delta without index is
 # at its position in the list, and one with an id is a function.

@@ -111,12 +111,6 @@ sub is_error {
 
 sub post { return chat($port, @_) }
 
-sub slurp {
-    open my $fh, '<:raw', $_[0] or return '';
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
 # Request line and headers (without the blank line) for a raw POST.
 sub raw_post {
     my ($path, %h) = @_;

@@ -8,7 +8,7 @@ use warnings;
 use lib 't/lib';
 use LLMTest;
 use Test::More;
-use JSON::PP qw(decode_json encode_json);
+use JSON::PP qw(decode_json);
 
 module_path();
 
@@ -49,13 +49,6 @@ $model_conf
     }
 EOF
 my $port = $ng->port;
-
-sub request_bytes {
-    my ($path, $body) = @_;
-    my $json = encode_json($body);
-    return "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-         . "Content-Length: " . length($json) . "\r\n\r\n" . $json;
-}
 
 # Strict de-chunking: (data, terminated) where terminated means the body
 # ended with a well-formed last chunk "0\r\n\r\n" and nothing was malformed.

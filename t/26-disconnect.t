@@ -7,7 +7,7 @@ use warnings;
 use lib 't/lib';
 use LLMTest;
 use Test::More;
-use JSON::PP qw(encode_json);
+use JSON::PP ();
 
 module_path();
 
@@ -34,20 +34,6 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     }
 EOF
 my $port = $ng->port;
-
-sub slurp {
-    open my $fh, '<:raw', $_[0] or return '';
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
-sub request_bytes {
-    my ($body) = @_;
-    my $json = encode_json($body);
-    return "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
-         . "Content-Type: application/json\r\nContent-Length: " . length($json)
-         . "\r\n\r\n" . $json;
-}
 
 # The mock's request record for this scenario, waiting for it to appear.
 sub mock_request_for {
@@ -77,7 +63,7 @@ sub access_lines {
 my %seen;
 
 subtest 'client disconnects mid-stream' => sub {
-    my $s = raw_request($port, request_bytes({
+    my $s = raw_request($port, request_bytes('/v1/chat/completions', {
         model => 'slow', stream => JSON::PP::true,
         messages => [ { role => 'user', content => 'hi' } ] }));
     my $got = read_until($s, sub { (() = $_[0] =~ /"content":"tok\d+ "/g) >= 3 }, 15);
@@ -101,7 +87,7 @@ subtest 'client disconnects mid-stream' => sub {
 for my $case ([ hang => 0 ], [ 'hang-s' => 1 ]) {
     my ($model, $stream) = @$case;
     subtest "client disconnects while the provider is silent (stream=$stream)" => sub {
-        my $s = raw_request($port, request_bytes({
+        my $s = raw_request($port, request_bytes('/v1/chat/completions', {
             model => $model, ($stream ? (stream => JSON::PP::true) : ()),
             messages => [ { role => 'user', content => 'hi' } ] }));
         my $req = mock_request_for('hang=1', \%seen);

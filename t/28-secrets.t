@@ -60,12 +60,6 @@ my $ng = start_nginx(<<"EOF", mock => $mock, log_level => 'debug');
 EOF
 my $port = $ng->port;
 
-sub slurp {
-    open my $f, '<:raw', $_[0] or return '';
-    local $/;
-    return scalar(<$f>) // '';
-}
-
 my %auth = (Authorization => "Bearer $CLIENT");
 my @responses;
 

@@ -6,7 +6,6 @@ use warnings;
 use lib 't/lib';
 use LLMTest;
 use Test::More;
-use JSON::PP qw(decode_json);
 use HTTP::Tiny;
 
 module_path();
@@ -33,8 +32,6 @@ EOF
 my $port = $ng->port;
 
 my %OWNER = ('gpt-4o' => 'alpha', 'meta-llama/Llama-3-8B' => 'beta', 'fast' => 'beta');
-
-sub json_or_undef { my $v = eval { decode_json($_[0]) }; return $v }
 
 sub check_model {
     my ($m, $id) = @_;

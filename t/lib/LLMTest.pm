@@ -88,12 +88,20 @@ are replaced, so a repeated id/name/role concatenates like in the SDK.
 
 =item raw_request($port, $bytes) - connect, write $bytes, return the socket.
 
+=item request_bytes($path, $body, %headers) - raw HTTP/1.1 POST of $body (a ref is JSON-encoded, a string sent as is) to $path, Host localhost, JSON content type, %headers sorted, Content-Length.
+
 =item read_until($sock, $regex_or_coderef, $seconds) - read from $sock until
 the data read so far matches (or the coderef returns true for it), EOF or
 timeout; returns the data (in list context also an EOF flag).
 
 =item fixture_path($rel), read_fixture($rel) - path / raw bytes of
 t/fixtures/$rel.
+
+=item fixture_chunks($rel) - arrayref of the decoded chunks of fixture $rel (.sse via sse_json, otherwise one JSON object a non-blank line).
+
+=item slurp($path) - the raw bytes of a file, '' if it cannot be read.
+
+=item json_or_undef($string) - decode_json($string), or undef if it is not valid JSON.
 
 =back
 
@@ -123,7 +131,9 @@ our @EXPORT = qw(
     start_nginx nginx_test_config
     http_post_json http_get chat
     sse_events sse_json accumulate_stream
-    raw_request read_until fixture_path read_fixture
+    raw_request request_bytes read_until
+    fixture_path read_fixture fixture_chunks
+    slurp json_or_undef
 );
 
 my $ROOT = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
@@ -156,7 +166,7 @@ sub _tempdir {
     return tempdir($template, TMPDIR => 1, CLEANUP => !$ENV{LLM_TEST_KEEP});
 }
 
-sub _slurp {
+sub slurp {
     my ($path) = @_;
     open my $fh, '<:raw', $path or return '';
     local $/;
@@ -260,18 +270,18 @@ sub start_mock {
     # The mock prints "listening on" after listen(); probing with a connect
     # would add a spurious connection to its log.
     my $ok = wait_for(sub {
-        return 1 if _slurp($self->{stderr}) =~ /^listening on /m;
-        die "mock exited early:\n" . _slurp($self->{stderr}) unless _alive($self->{pid});
+        return 1 if slurp($self->{stderr}) =~ /^listening on /m;
+        die "mock exited early:\n" . slurp($self->{stderr}) unless _alive($self->{pid});
         return 0;
     }, 10);
-    die "mock did not listen on port $port within 10 s:\n" . _slurp($self->{stderr})
+    die "mock did not listen on port $port within 10 s:\n" . slurp($self->{stderr})
         unless $ok;
     return $self;
 }
 
 sub _read_log {
     my ($mock) = @_;
-    my $data = _slurp($mock->{log});
+    my $data = slurp($mock->{log});
     my @records;
     while ($data =~ /^(.*)\n/mg) {   # only complete lines
         push @records, decode_json($1) if length $1;
@@ -377,6 +387,16 @@ sub _write_valgrind_supp {
    fun:ngx_set_environment
    ...
 }
+{
+   nginx-core-upstream-tls-session-kept-per-peer-until-exit
+   Memcheck:Leak
+   match-leak-kinds: definite
+   fun:malloc
+   ...
+   fun:SSL_read
+   fun:ngx_ssl_recv
+   ...
+}
 EOF
     close $fh;
     return "$prefix/nginx.supp";
@@ -408,11 +428,11 @@ sub start_nginx {
 
     my $ok = wait_for(sub {
         return 1 if _port_open($port);
-        die "nginx exited early:\n" . _slurp("$prefix/stderr.log") . _slurp("$prefix/error.log")
+        die "nginx exited early:\n" . slurp("$prefix/stderr.log") . slurp("$prefix/error.log")
             unless _alive($self->{pid});
         return 0;
     }, $valgrind ? 60 : 10);
-    die "nginx did not accept on port $port:\n" . _slurp("$prefix/error.log") unless $ok;
+    die "nginx did not accept on port $port:\n" . slurp("$prefix/error.log") unless $ok;
     return $self;
 }
 
@@ -431,10 +451,10 @@ sub _testing_finished {
 sub _check_valgrind {
     my ($self, $status) = @_;
     my @logs = glob("$self->{prefix}/valgrind.*.log");
-    my @bad = grep { _slurp($_) =~ /ERROR SUMMARY: [1-9]/ } @logs;
+    my @bad = grep { slurp($_) =~ /ERROR SUMMARY: [1-9]/ } @logs;
     my $exit = defined $status ? $status >> 8 : 0;
     return if !@bad && $exit != 99;
-    diag("valgrind found errors (exit $exit):\n" . join('', map { _slurp($_) } @bad));
+    diag("valgrind found errors (exit $exit):\n" . join('', map { slurp($_) } @bad));
     if (_testing_finished()) {
         $VALGRIND_FAILED = 1;          # too late for a test: force the exit code
     } else {
@@ -445,8 +465,8 @@ sub _check_valgrind {
 package LLMTest::Nginx {
     sub port       { $_[0]{port} }
     sub prefix     { $_[0]{prefix} }
-    sub error_log  { LLMTest::_slurp("$_[0]{prefix}/error.log") }
-    sub access_log { LLMTest::_slurp("$_[0]{prefix}/access.log") }
+    sub error_log  { LLMTest::slurp("$_[0]{prefix}/error.log") }
+    sub access_log { LLMTest::slurp("$_[0]{prefix}/access.log") }
     sub stop {
         my ($self) = @_;
         return if !$self->{pid} || $self->{owner} != $$;
@@ -625,6 +645,14 @@ sub raw_request {
     return $s;
 }
 
+sub request_bytes {
+    my ($path, $body, %headers) = @_;
+    my $json = ref $body ? encode_json($body) : $body;
+    my $head = "POST $path HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
+    $head .= "$_: $headers{$_}\r\n" for sort keys %headers;
+    return $head . "Content-Length: " . length($json) . "\r\n\r\n" . $json;
+}
+
 sub read_until {
     my ($sock, $until, $seconds) = @_;
     my $match = ref $until eq 'CODE' ? $until : sub { $_[0] =~ $until };
@@ -650,6 +678,15 @@ sub fixture_path {
     return $path;
 }
 
-sub read_fixture { return _slurp(fixture_path($_[0])) }
+sub read_fixture { return slurp(fixture_path($_[0])) }
+
+sub fixture_chunks {
+    my ($rel) = @_;
+    my $raw = read_fixture($rel);
+    return (sse_json($raw))[0] if $rel =~ /\.sse$/;
+    return [ map { decode_json($_) } grep { /\S/ } split /\n/, $raw ];
+}
+
+sub json_or_undef { my $v = eval { decode_json($_[0]) }; return $v }
 
 1;
