@@ -7,7 +7,7 @@
 #   bench/run.sh             run with the module already built
 #
 # Knobs (environment): REPS (7: CPU runs), MEM_REPS (3: memory runs),
-# PHASES ("cpu mem"), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
+# PHASES ("cpu mem"), SCENARIOS ("ns st sp": the CPU runs), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
 # ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
 # MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
@@ -28,6 +28,7 @@ NGINX="${NGINX:-/usr/sbin/nginx}"
 REPS="${REPS:-7}"
 MEM_REPS="${MEM_REPS:-3}"
 PHASES="${PHASES:-cpu mem}"
+SCENARIOS="${SCENARIOS:-ns st sp}"
 LLM_CONF_EXTRA="${LLM_CONF_EXTRA:-}"
 PROXY_CONF_EXTRA="${PROXY_CONF_EXTRA:-}"
 NS_REQUESTS="${NS_REQUESTS:-50000}"
@@ -358,20 +359,26 @@ for rep in $(seq "$CPU_REPS"); do
     # alternate which server goes first
     if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
 
-    say "rep $rep/$CPU_REPS: non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
-    for n in $order; do
-        run_wrk "$n" ns "$rep" "$M_BURST" 0 "$NS_REQUESTS" "$NS_CONC"
-    done
+    if [[ " $SCENARIOS " == *" ns "* ]]; then
+        say "rep $rep/$CPU_REPS: non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
+        for n in $order; do
+            run_wrk "$n" ns "$rep" "$M_BURST" 0 "$NS_REQUESTS" "$NS_CONC"
+        done
+    fi
 
-    say "rep $rep/$CPU_REPS: streams of $EVENTS events, back to back (d0), $ST_STREAMS streams, concurrency $ST_CONC"
-    for n in $order; do
-        run_wrk "$n" st "$rep" "$M_BURST" 1 "$ST_STREAMS" "$ST_CONC"
-    done
+    if [[ " $SCENARIOS " == *" st "* ]]; then
+        say "rep $rep/$CPU_REPS: streams of $EVENTS events, back to back (d0), $ST_STREAMS streams, concurrency $ST_CONC"
+        for n in $order; do
+            run_wrk "$n" st "$rep" "$M_BURST" 1 "$ST_STREAMS" "$ST_CONC"
+        done
+    fi
 
-    say "rep $rep/$CPU_REPS: streams of $EVENTS events, 1 ms apart (d1), $SP_STREAMS streams, concurrency $SP_CONC"
-    for n in $order; do
-        run_wrk "$n" sp "$rep" "$M_PACED" 1 "$SP_STREAMS" "$SP_CONC"
-    done
+    if [[ " $SCENARIOS " == *" sp "* ]]; then
+        say "rep $rep/$CPU_REPS: streams of $EVENTS events, 1 ms apart (d1), $SP_STREAMS streams, concurrency $SP_CONC"
+        for n in $order; do
+            run_wrk "$n" sp "$rep" "$M_PACED" 1 "$SP_STREAMS" "$SP_CONC"
+        done
+    fi
 done
 
 # --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
@@ -431,7 +438,7 @@ nan = float("nan")
 rows = {}
 for line in open(os.path.join(out, "raw.tsv")):
     f = line.rstrip("\n").split("\t")
-    name, sc = f[0], f[1]
+    name, sc, rep = f[0], f[1], f[2]
     if sc == "warmup":
         continue
     done, ticks, ns, wall, mock = (int(f[3]), int(f[8]), int(f[9]),
@@ -444,11 +451,21 @@ for line in open(os.path.join(out, "raw.tsv")):
         "worker_pct": ticks * 1000 / tck / (wall / 1e6) * 100,
         "bytes": int(f[6]) / done,
         "writes": int(f[12]) / done,
+        "rep": rep,
     })
 
 def med(name, sc, key):
     v = [r[key] for r in rows.get((name, sc), [])]
     return statistics.median(v) if v else nan
+
+def paired(sc):
+    """llm/proxy of the runs made one right after the other"""
+    p = {r["rep"]: r["cpu"] for r in rows.get(("proxy", sc), [])}
+    v = sorted(r["cpu"] / p[r["rep"]] for r in rows.get(("llm", sc), [])
+               if p.get(r["rep"]))
+    if not v:
+        return "-"
+    return "%.2f× (%.2f–%.2f)" % (statistics.median(v), v[0], v[-1])
 
 def spread(name, sc):
     v = [r["cpu"] for r in rows.get((name, sc), [])]
@@ -495,7 +512,8 @@ for sc, label in (
     if ("llm", sc) in rows:
         a, b = med("llm", sc, "cpu"), med("proxy", sc, "cpu")
         L.append("| %s | %.0f | %.0f | %.2f× | %s |"
-                 % (label, a, b, a / b, verdict(a / b)))
+                 % (label, a, b, a / b,
+                    "(see README)" if sc == "st" else verdict(a / b)))
 
 if mem:
     for idx, pct in enumerate(("25%", "50%", "90%")):
@@ -525,6 +543,8 @@ for sc, what in (("ns", "non-stream"), ("st", "back to back"),
              % (what, unit, med("llm", sc, "rate"), med("proxy", sc, "rate")))
     L.append("| %s, CPU ms per 1,000: min–max of the runs | %s | %s |"
              % (what, spread("llm", sc), spread("proxy", sc)))
+    L.append("| %s, CPU ratio of paired runs: median (min–max) | %s | |"
+             % (what, paired(sc)))
     L.append("| %s, CPU ms per 1,000 from schedstat (cross-check) | %.0f | %.0f |"
              % (what, med("llm", sc, "sched"), med("proxy", sc, "sched")))
     L.append("| %s, worker / mock CPU busy | %.0f%% / %.0f%% | %.0f%% / %.0f%% |"

@@ -514,6 +514,13 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_AGAIN;
     }
 
+    /*
+     * With an empty u->buffer the core flushes the response header alone:
+     * one byte left there (the filter ignores it) makes it write the
+     * header and the body together.
+     */
+    b->last++;
+
     return ngx_http_llm_complete_body(r, ctx);
 }
 
@@ -843,7 +850,8 @@ ngx_http_llm_output(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     b = cl->buf;
 
     if (b->start == NULL || (size_t) (b->end - b->start) < ctx->out.len) {
-        size = ngx_max(ctx->out.len, 4096);
+        /* a read is usually one event: start small, grow as needed */
+        size = ngx_max(ctx->out.len, 1024);
 
         b->start = ngx_palloc(r->pool, size);
         if (b->start == NULL) {

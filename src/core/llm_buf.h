@@ -14,8 +14,9 @@
 #include <stddef.h>
 
 
-#define LLM_OK     0
-#define LLM_ERROR  -1
+#define LLM_OK        0
+#define LLM_ERROR    -1
+#define LLM_DECLINED -5
 
 
 typedef struct {

@@ -92,16 +92,19 @@ void llm_response_free(llm_response_t *resp);
 int llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
     const char *code, const char *message);
 
-/* OpenAI-shaped usage object → resp->usage (and a printed copy) */
+/* OpenAI-shaped usage object → resp->usage */
 int llm_response_usage(llm_response_t *resp, llm_json_t *usage);
 
-/*
- * Appends json with its top-level "model" value replaced by model,
- * splicing the bytes when possible and re-printing the tree otherwise
- * (always when modified; when sse, also when raw spans lines).
- */
-int llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
-    const char *model, int modified, int sse, llm_buf_t *out);
+/* keeps a printed copy, for a usage chunk the gateway writes itself */
+int llm_response_usage_json(llm_response_t *resp, llm_json_t *usage);
+
+/* appends raw with the bytes [start, end) replaced by model as a string */
+int llm_response_splice_model(const char *raw, size_t n, size_t start,
+    size_t end, const char *model, llm_buf_t *out);
+
+/* appends j printed, with the client's model as its only "model" */
+int llm_response_emit_json(llm_json_t *j, const char *model,
+    llm_buf_t *out);
 
 
 extern const llm_dialect_t  llm_dialect_openai;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "llm_dialect.h"
+#include "llm_json_scan.h"
 
 
 static int llm_openai_build_request(llm_request_t *req,
@@ -45,6 +46,262 @@ const llm_dialect_t  llm_dialect_openai = {
     llm_openai_stream_end,
     llm_openai_error
 };
+
+
+/*
+ * The fast path.  Most provider JSON (every content chunk of a stream,
+ * the usual non-stream response) needs no change but the model name: one
+ * scan finds what the gateway records and the model's bytes, which are
+ * then spliced.  Anything unusual (an error, usage on a content chunk, a
+ * tool call without index, Groq's reasoning) takes the cJSON path.
+ */
+
+typedef struct {
+    llm_usage_t   usage;
+    const char   *id;
+    size_t        id_len;
+    long long     created;
+    const char   *model;          /* the model value's bytes, quotes too */
+    const char   *model_end;
+    const char   *finish;         /* a finish_reason, without quotes */
+    size_t        finish_len;
+    int           choices;        /* number of choices, -1: no array */
+    unsigned      error:1;
+    unsigned      has_usage:1;
+    unsigned      slow:1;
+    unsigned      first_token:1;
+    unsigned      tool_index:1;
+    unsigned      first_choice:1; /* finish_reason of choices[0] only */
+} llm_openai_scan_t;
+
+
+static void
+llm_openai_scan_usage(llm_usage_t *u, const llm_json_step_t *step,
+    long long v)
+{
+    if (v < 0) {
+        return;
+    }
+
+    if (llm_json_step_is(step, "prompt_tokens")) {
+        u->prompt_tokens = v;
+
+    } else if (llm_json_step_is(step, "completion_tokens")) {
+        u->completion_tokens = v;
+
+    } else if (llm_json_step_is(step, "total_tokens")) {
+        u->total_tokens = v;
+    }
+}
+
+
+static int
+llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_openai_scan_t *sc = data;
+
+    if (depth == 0) {
+        return LLM_OK;
+    }
+
+    if (depth == 1) {
+        if (llm_json_step_is(&path[0], "error")) {
+            sc->error = (type != LLM_JSON_NULL);
+
+        } else if (llm_json_step_is(&path[0], "choices")) {
+            if (type == LLM_JSON_ARRAY && sc->choices < 0) {
+                sc->choices = 0;
+            }
+
+        } else if (llm_json_step_is(&path[0], "usage")) {
+            sc->has_usage = (type == LLM_JSON_OBJECT);
+
+        } else if (llm_json_step_is(&path[0], "model")) {
+            if (sc->model) {
+                /* a second "model": one splice cannot hide both */
+                sc->slow = 1;
+
+            } else if (type == LLM_JSON_STRING) {
+                sc->model = start;
+                sc->model_end = end;
+            }
+
+        } else if (llm_json_step_is(&path[0], "id")) {
+            if (type == LLM_JSON_STRING) {
+                sc->id = start + 1;
+                sc->id_len = (size_t) (end - start - 2);
+            }
+
+        } else if (llm_json_step_is(&path[0], "created")) {
+            sc->created = llm_json_scan_int(start, end);
+        }
+
+        return LLM_OK;
+    }
+
+    if (depth == 2 && llm_json_step_is(&path[0], "x_groq")
+        && llm_json_step_is(&path[1], "usage") && type == LLM_JSON_OBJECT)
+    {
+        /* Groq's second copy of usage: the cJSON path sorts it out */
+        sc->slow = 1;
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "usage")) {
+        if (depth == 2 && type == LLM_JSON_NUMBER) {
+            llm_openai_scan_usage(&sc->usage, &path[1],
+                                  llm_json_scan_int(start, end));
+
+        } else if (depth == 3 && type == LLM_JSON_NUMBER) {
+            if (llm_json_step_is(&path[1], "prompt_tokens_details")
+                && llm_json_step_is(&path[2], "cached_tokens"))
+            {
+                sc->usage.cached_tokens = llm_json_scan_int(start, end);
+
+            } else if (llm_json_step_is(&path[1],
+                                        "completion_tokens_details")
+                       && llm_json_step_is(&path[2], "reasoning_tokens"))
+            {
+                sc->usage.reasoning_tokens = llm_json_scan_int(start, end);
+            }
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[0], "choices") || path[1].key != NULL) {
+        return LLM_OK;
+    }
+
+    /* choices[i]... */
+
+    if (depth == 2) {
+        sc->choices = path[1].index + 1;
+        return LLM_OK;
+    }
+
+    if (depth == 3) {
+        if (llm_json_step_is(&path[2], "finish_reason")
+            && type == LLM_JSON_STRING
+            && (path[1].index == 0 || !sc->first_choice))
+        {
+            sc->finish = start + 1;
+            sc->finish_len = (size_t) (end - start - 2);
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[2], "delta")) {
+        return LLM_OK;
+    }
+
+    /* choices[i].delta... */
+
+    if (depth == 4) {
+        if (llm_json_step_is(&path[3], "reasoning")) {
+            sc->slow = 1;
+
+        } else if (llm_json_step_is(&path[3], "tool_calls")) {
+            sc->first_token = 1;
+
+        } else if ((llm_json_step_is(&path[3], "content")
+                    || llm_json_step_is(&path[3], "reasoning_content")
+                    || llm_json_step_is(&path[3], "refusal"))
+                   && type == LLM_JSON_STRING && end - start > 2)
+        {
+            sc->first_token = 1;
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[3], "tool_calls") || path[4].key != NULL) {
+        return LLM_OK;
+    }
+
+    /* choices[i].delta.tool_calls[k]: children come before the element */
+
+    if (depth == 6 && llm_json_step_is(&path[5], "index")) {
+        sc->tool_index = 1;
+
+    } else if (depth == 5) {
+        if (!sc->tool_index) {
+            sc->slow = 1;
+        }
+
+        sc->tool_index = 0;
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * LLM_OK: sc is filled and the fast path applies; LLM_DECLINED: valid,
+ * but the cJSON path must handle it; LLM_ERROR: not valid JSON.
+ */
+
+static int
+llm_openai_scan(llm_openai_scan_t *sc, const char *p, size_t n, int sse,
+    int first_choice)
+{
+    memset(sc, 0, sizeof(llm_openai_scan_t));
+    sc->choices = -1;
+    sc->created = -1;
+    sc->first_choice = first_choice;
+
+    /* strict JSON only: what cJSON would let through is refused here */
+    if (llm_json_scan(p, n, 6, llm_openai_scan_value, sc) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    if (sc->error || sc->slow || sc->model == NULL || sc->choices < 0
+        || (sc->has_usage && sc->choices > 0))
+    {
+        return LLM_DECLINED;
+    }
+
+    /* an SSE frame must stay on one line */
+    if (sse && (memchr(p, '\n', n) || memchr(p, '\r', n))) {
+        return LLM_DECLINED;
+    }
+
+    return LLM_OK;
+}
+
+
+static void
+llm_openai_scan_result(llm_response_t *resp, llm_openai_scan_t *sc)
+{
+    size_t  len;
+
+    if (sc->has_usage) {
+        resp->usage = sc->usage;
+
+        if (resp->usage.total_tokens == 0) {
+            resp->usage.total_tokens = resp->usage.prompt_tokens
+                                       + resp->usage.completion_tokens;
+        }
+
+        resp->usage.set = 1;
+    }
+
+    if (sc->finish) {
+        len = sc->finish_len;
+        if (len >= sizeof(resp->finish_reason)) {
+            len = sizeof(resp->finish_reason) - 1;
+        }
+
+        memcpy(resp->finish_reason, sc->finish, len);
+        resp->finish_reason[len] = '\0';
+    }
+
+    if (sc->first_token) {
+        resp->first_token = 1;
+    }
+}
 
 
 static int
@@ -120,8 +377,29 @@ static int
 llm_openai_response(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
-    int          rc;
-    llm_json_t  *j, *usage, *choices, *err;
+    int                 rc;
+    llm_json_t         *j, *usage, *choices, *err;
+    llm_openai_scan_t   sc;
+
+    rc = llm_openai_scan(&sc, p, n, 0, 1);
+
+    if (rc == LLM_ERROR) {
+        llm_error_set(&resp->error, 502, NULL, "invalid_upstream_response",
+                      "The provider returned a response that is not a "
+                      "JSON object.");
+        return LLM_ERROR;
+    }
+
+    if (rc == LLM_OK) {
+        llm_openai_scan_result(resp, &sc);
+
+        resp->first_token = 1;
+        resp->done = 1;
+
+        return llm_response_splice_model(p, n, sc.model - p,
+                                         sc.model_end - p,
+                                         resp->client_model, out);
+    }
 
     j = llm_json_parse(p, n, NULL);
 
@@ -160,7 +438,7 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    rc = llm_response_emit_json(j, p, n, resp->client_model, 0, 0, out);
+    rc = llm_response_emit_json(j, resp->client_model, out);
 
     resp->first_token = 1;
     resp->done = 1;
@@ -197,15 +475,13 @@ llm_openai_usage_chunk(llm_response_t *resp, llm_buf_t *out)
 }
 
 
-/* normalizes one choice's delta; returns 1 if the tree was changed */
+/* normalizes one choice's delta for the client */
 
-static int
+static void
 llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
 {
-    int          modified, index;
+    int          index;
     llm_json_t  *v, *calls, *call;
-
-    modified = 0;
 
     v = llm_json_get(delta, "content");
     if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
@@ -233,13 +509,12 @@ llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
 
         v = cJSON_DetachItemViaPointer(delta, v);
         cJSON_AddItemToObject(delta, "reasoning_content", v);
-        modified = 1;
     }
 
     calls = llm_json_get_arr(delta, "tool_calls");
 
     if (calls == NULL) {
-        return modified;
+        return;
     }
 
     resp->first_token = 1;
@@ -277,10 +552,55 @@ llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
         }
 
         cJSON_AddNumberToObject(call, "index", index);
-        modified = 1;
     }
 
-    return modified;
+}
+
+
+static int
+llm_openai_stream_fast(llm_response_t *resp, llm_openai_scan_t *sc,
+    const char *data, size_t n, llm_buf_t *out)
+{
+    size_t  len;
+
+    if (resp->id[0] == '\0') {
+        len = sc->id_len;
+        if (len >= sizeof(resp->id)) {
+            len = sizeof(resp->id) - 1;
+        }
+
+        if (sc->id) {
+            memcpy(resp->id, sc->id, len);
+            resp->id[len] = '\0';
+        }
+
+        resp->created = (sc->created >= 0) ? sc->created
+                                           : (long long) time(NULL);
+    }
+
+    llm_openai_scan_result(resp, sc);
+
+    if (sc->has_usage) {
+
+        /* the usage chunk, sent because we always ask for it */
+
+        if (!resp->include_usage || resp->usage_sent) {
+            return LLM_OK;
+        }
+
+        resp->usage_sent = 1;
+    }
+
+    if (llm_buf_append_lit(out, "data: ") != LLM_OK
+        || llm_response_splice_model(data, n, sc->model - data,
+                                     sc->model_end - data,
+                                     resp->client_model, out) != LLM_OK
+        || llm_buf_append_lit(out, "\n\n") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
 }
 
 
@@ -288,10 +608,11 @@ static int
 llm_openai_stream_event(llm_response_t *resp, const char *event,
     size_t event_len, const char *data, size_t n, llm_buf_t *out)
 {
-    int          rc, modified;
-    size_t       len;
-    llm_json_t  *j, *v, *usage, *choices, *choice, *delta;
-    const char  *id;
+    int                 rc;
+    size_t              len;
+    llm_json_t         *j, *v, *usage, *choices, *choice, *delta;
+    const char         *id;
+    llm_openai_scan_t   sc;
 
     if (resp->done) {
         return LLM_DONE;
@@ -299,7 +620,7 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
     if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
 
-        if (resp->include_usage && resp->usage.set && !resp->usage_sent
+        if (resp->include_usage && resp->usage_json.len && !resp->usage_sent
             && llm_openai_usage_chunk(resp, out) != LLM_OK)
         {
             return LLM_ERROR;
@@ -312,6 +633,21 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         }
 
         return LLM_DONE;
+    }
+
+    if (!(event_len == 5 && memcmp(event, "error", 5) == 0)) {
+        rc = llm_openai_scan(&sc, data, n, 1, 0);
+
+        if (rc == LLM_OK) {
+            return llm_openai_stream_fast(resp, &sc, data, n, out);
+        }
+
+        if (rc == LLM_ERROR) {
+            return llm_response_fail(resp, out, 502,
+                                     "invalid_upstream_response",
+                                     "The provider sent a malformed stream "
+                                     "event.");
+        }
     }
 
     j = llm_json_parse(data, n, NULL);
@@ -361,11 +697,13 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         }
     }
 
-    modified = 0;
-
     usage = llm_openai_usage_object(j);
 
-    if (usage && llm_response_usage(resp, usage) != LLM_OK) {
+    if (usage
+        && (llm_response_usage(resp, usage) != LLM_OK
+            || (resp->include_usage
+                && llm_response_usage_json(resp, usage) != LLM_OK)))
+    {
         llm_json_free(j);
         return LLM_ERROR;
     }
@@ -392,8 +730,8 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
             delta = llm_json_get_obj(choice, "delta");
 
-            if (delta && llm_openai_delta(resp, delta)) {
-                modified = 1;
+            if (delta) {
+                llm_openai_delta(resp, delta);
             }
         }
 
@@ -401,15 +739,13 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
         if (llm_json_get_obj(j, "usage")) {
             cJSON_DeleteItemFromObjectCaseSensitive(j, "usage");
-            modified = 1;
         }
     }
 
     rc = LLM_ERROR;
 
     if (llm_buf_append_lit(out, "data: ") == LLM_OK
-        && llm_response_emit_json(j, data, n, resp->client_model, modified,
-                                  1, out) == LLM_OK
+        && llm_response_emit_json(j, resp->client_model, out) == LLM_OK
         && llm_buf_append_lit(out, "\n\n") == LLM_OK)
     {
         rc = LLM_OK;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "llm_request.h"
+#include "llm_json_scan.h"
 
 
 typedef enum {
@@ -83,7 +84,9 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    root = llm_json_parse(p, n, &off);
+    /* strict first: cJSON lets raw control characters in strings pass */
+    root = (llm_json_valid(p, n, &off) == LLM_OK) ? llm_json_parse(p, n, &off)
+                                                  : NULL;
 
     if (root == NULL) {
         llm_json_position(p, off, &line, &col);

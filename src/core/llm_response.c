@@ -109,129 +109,45 @@ llm_response_usage(llm_response_t *resp, llm_json_t *usage)
 
     u->set = 1;
 
+    return LLM_OK;
+}
+
+
+int
+llm_response_usage_json(llm_response_t *resp, llm_json_t *usage)
+{
     llm_buf_reset(&resp->usage_json);
 
     return llm_json_print(usage, &resp->usage_json);
 }
 
 
-/*
- * The bytes of the top-level "model" member's value in raw, when that
- * value is written as the plain string model (no escapes).  Strings are
- * skipped whole and nesting is tracked, so a nested "model" or one inside
- * a string never matches.
- */
-
-static int
-llm_response_find_model(const char *raw, size_t n, const char *model,
-    size_t *start, size_t *end)
+int
+llm_response_splice_model(const char *raw, size_t n, size_t start,
+    size_t end, const char *model, llm_buf_t *out)
 {
-    int     depth, key;
-    char    c;
-    size_t  i, j, ks, mlen;
-
-    mlen = strlen(model);
-    depth = 0;
-    key = 0;
-
-    for (i = 0; i < n; i++) {
-        c = raw[i];
-
-        if (c == '"') {
-            ks = i;
-
-            for (i++; i < n && raw[i] != '"'; i++) {
-                if (raw[i] == '\\') {
-                    i++;
-                }
-            }
-
-            if (i >= n) {
-                return LLM_ERROR;
-            }
-
-            if (!(depth == 1 && key && i - ks - 1 == 5
-                  && memcmp(raw + ks + 1, "model", 5) == 0))
-            {
-                key = 0;
-                continue;
-            }
-
-            for (j = i + 1; j < n && (raw[j] == ' ' || raw[j] == '\t'); j++) {
-                /* void */
-            }
-
-            if (j >= n || raw[j] != ':') {
-                return LLM_ERROR;
-            }
-
-            for (j++; j < n && (raw[j] == ' ' || raw[j] == '\t'); j++) {
-                /* void */
-            }
-
-            if (j + mlen + 1 >= n || raw[j] != '"' || raw[j + 1 + mlen] != '"'
-                || memcmp(raw + j + 1, model, mlen) != 0)
-            {
-                return LLM_ERROR;
-            }
-
-            *start = j;
-            *end = j + mlen + 2;
-
-            return LLM_OK;
-        }
-
-        switch (c) {
-
-        case '{':
-        case '[':
-            depth++;
-            key = (c == '{' && depth == 1);
-            break;
-
-        case '}':
-        case ']':
-            depth--;
-            break;
-
-        case ',':
-            key = (depth == 1);
-            break;
-
-        case ':':
-            key = 0;
-            break;
-        }
+    if (llm_buf_append(out, raw, start) != LLM_OK
+        || llm_buf_append_json_string(out, model, strlen(model)) != LLM_OK
+        || llm_buf_append(out, raw + end, n - end) != LLM_OK)
+    {
+        return LLM_ERROR;
     }
 
-    return LLM_ERROR;
+    return LLM_OK;
 }
 
 
+/*
+ * The cJSON path: rare (errors, usage moved, fixed deltas), so the tree
+ * is simply printed again with the client's model.
+ */
+
 int
-llm_response_emit_json(llm_json_t *j, const char *raw, size_t n,
-    const char *model, int modified, int sse, llm_buf_t *out)
+llm_response_emit_json(llm_json_t *j, const char *model, llm_buf_t *out)
 {
-    size_t       start, end;
-    const char  *old;
-
-    old = llm_json_get_str(j, "model");
-
-    /* in an SSE frame the bytes must stay on one line: no splice then */
-
-    if (!modified && old
-        && !(sse && (memchr(raw, '\n', n) || memchr(raw, '\r', n)))
-        && llm_response_find_model(raw, n, old, &start, &end) == LLM_OK)
-    {
-        if (llm_buf_append(out, raw, start) != LLM_OK
-            || llm_buf_append_json_string(out, model, strlen(model))
-               != LLM_OK
-            || llm_buf_append(out, raw + end, n - end) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        return LLM_OK;
+    /* every "model" goes: a provider's duplicate must not leak its name */
+    while (llm_json_get(j, "model")) {
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "model");
     }
 
     if (llm_json_set_str(j, "model", model) != LLM_OK) {

@@ -1,0 +1,433 @@
+/*
+ * A validating JSON scanner: see llm_json_scan.h.  The grammar is RFC
+ * 8259's; nesting is limited like cJSON's so a hostile body cannot
+ * exhaust the stack.
+ */
+
+#include <string.h>
+
+#include "llm_buf.h"
+#include "llm_json_scan.h"
+
+
+typedef struct {
+    const char        *p;
+    const char        *last;
+    int                max_depth;
+    llm_json_scan_pt   handler;
+    void              *data;
+    llm_json_step_t    path[LLM_JSON_SCAN_MAX_PATH + 1];
+    llm_json_step_t    deep;          /* written for deeper levels */
+} llm_json_scanner_t;
+
+
+#define llm_json_scan_depth(d)                                               \
+    (((d) < 0) ? 0 : ((d) < LLM_JSON_SCAN_MAX_PATH) ? (d)                    \
+                                                    : LLM_JSON_SCAN_MAX_PATH)
+
+
+static int llm_json_scan_value(llm_json_scanner_t *s, int depth);
+
+
+static void
+llm_json_scan_space(llm_json_scanner_t *s)
+{
+    while (s->p < s->last
+           && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n'
+               || *s->p == '\r'))
+    {
+        s->p++;
+    }
+}
+
+
+static int
+llm_json_scan_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+           || (c >= 'A' && c <= 'F');
+}
+
+
+/* s->p at the opening quote; leaves it after the closing one */
+
+static int
+llm_json_scan_string(llm_json_scanner_t *s)
+{
+    int            i;
+    unsigned char  c;
+
+    s->p++;
+
+    while (s->p < s->last) {
+        c = (unsigned char) *s->p++;
+
+        if (c == '"') {
+            return LLM_OK;
+        }
+
+        if (c < 0x20) {
+            return LLM_ERROR;
+        }
+
+        if (c != '\\') {
+            continue;
+        }
+
+        if (s->p >= s->last) {
+            return LLM_ERROR;
+        }
+
+        c = (unsigned char) *s->p++;
+
+        switch (c) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+        case 'r': case 't':
+            break;
+
+        case 'u':
+            for (i = 0; i < 4; i++) {
+                if (s->p >= s->last || !llm_json_scan_hex(*s->p)) {
+                    return LLM_ERROR;
+                }
+
+                s->p++;
+            }
+
+            break;
+
+        default:
+            return LLM_ERROR;
+        }
+    }
+
+    return LLM_ERROR;
+}
+
+
+static int
+llm_json_scan_digits(llm_json_scanner_t *s)
+{
+    const char  *start;
+
+    start = s->p;
+
+    while (s->p < s->last && *s->p >= '0' && *s->p <= '9') {
+        s->p++;
+    }
+
+    return (s->p > start) ? LLM_OK : LLM_ERROR;
+}
+
+
+static int
+llm_json_scan_number(llm_json_scanner_t *s)
+{
+    if (*s->p == '-') {
+        s->p++;
+    }
+
+    if (s->p < s->last && *s->p == '0') {
+        s->p++;
+
+    } else if (llm_json_scan_digits(s) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    if (s->p < s->last && *s->p == '.') {
+        s->p++;
+
+        if (llm_json_scan_digits(s) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    if (s->p < s->last && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+
+        if (s->p < s->last && (*s->p == '+' || *s->p == '-')) {
+            s->p++;
+        }
+
+        if (llm_json_scan_digits(s) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_json_scan_literal(llm_json_scanner_t *s, const char *lit, size_t len)
+{
+    if ((size_t) (s->last - s->p) < len || memcmp(s->p, lit, len) != 0) {
+        return LLM_ERROR;
+    }
+
+    s->p += len;
+
+    return LLM_OK;
+}
+
+
+static int
+llm_json_scan_object(llm_json_scanner_t *s, int depth)
+{
+    int               rc;
+    const char       *key;
+    llm_json_step_t  *step;
+
+    s->p++;
+    llm_json_scan_space(s);
+
+    if (s->p < s->last && *s->p == '}') {
+        s->p++;
+        return LLM_OK;
+    }
+
+    step = (depth <= LLM_JSON_SCAN_MAX_PATH) ? &s->path[depth] : &s->deep;
+
+    for ( ;; ) {
+        if (s->p >= s->last || *s->p != '"') {
+            return LLM_ERROR;
+        }
+
+        key = s->p + 1;
+
+        if (llm_json_scan_string(s) != LLM_OK) {
+            return LLM_ERROR;
+        }
+
+        step->key = key;
+        step->key_len = (size_t) (s->p - 1 - key);
+        step->index = -1;
+
+        llm_json_scan_space(s);
+
+        if (s->p >= s->last || *s->p != ':') {
+            return LLM_ERROR;
+        }
+
+        s->p++;
+
+        rc = llm_json_scan_value(s, depth + 1);
+        if (rc != LLM_OK) {
+            return rc;
+        }
+
+        llm_json_scan_space(s);
+
+        if (s->p < s->last && *s->p == ',') {
+            s->p++;
+            llm_json_scan_space(s);
+            continue;
+        }
+
+        if (s->p < s->last && *s->p == '}') {
+            s->p++;
+            return LLM_OK;
+        }
+
+        return LLM_ERROR;
+    }
+}
+
+
+static int
+llm_json_scan_array(llm_json_scanner_t *s, int depth)
+{
+    int               rc;
+    llm_json_step_t  *step;
+
+    s->p++;
+    llm_json_scan_space(s);
+
+    if (s->p < s->last && *s->p == ']') {
+        s->p++;
+        return LLM_OK;
+    }
+
+    step = (depth <= LLM_JSON_SCAN_MAX_PATH) ? &s->path[depth] : &s->deep;
+    step->key = NULL;
+    step->key_len = 0;
+    step->index = 0;
+
+    for ( ;; ) {
+        rc = llm_json_scan_value(s, depth + 1);
+        if (rc != LLM_OK) {
+            return rc;
+        }
+
+        llm_json_scan_space(s);
+
+        if (s->p < s->last && *s->p == ',') {
+            s->p++;
+            step->index++;
+            continue;
+        }
+
+        if (s->p < s->last && *s->p == ']') {
+            s->p++;
+            return LLM_OK;
+        }
+
+        return LLM_ERROR;
+    }
+}
+
+
+/* depth is the value's: the number of steps in s->path leading to it */
+
+static int
+llm_json_scan_value(llm_json_scanner_t *s, int depth)
+{
+    int               rc;
+    const char       *start;
+    llm_json_type_e   type;
+
+    llm_json_scan_space(s);
+
+    if (s->p >= s->last || depth >= LLM_JSON_SCAN_MAX_DEPTH) {
+        return LLM_ERROR;
+    }
+
+    start = s->p;
+
+    switch (*s->p) {
+
+    case '{':
+        type = LLM_JSON_OBJECT;
+        rc = llm_json_scan_object(s, depth);
+        break;
+
+    case '[':
+        type = LLM_JSON_ARRAY;
+        rc = llm_json_scan_array(s, depth);
+        break;
+
+    case '"':
+        type = LLM_JSON_STRING;
+        rc = llm_json_scan_string(s);
+        break;
+
+    case 't':
+        type = LLM_JSON_TRUE;
+        rc = llm_json_scan_literal(s, "true", 4);
+        break;
+
+    case 'f':
+        type = LLM_JSON_FALSE;
+        rc = llm_json_scan_literal(s, "false", 5);
+        break;
+
+    case 'n':
+        type = LLM_JSON_NULL;
+        rc = llm_json_scan_literal(s, "null", 4);
+        break;
+
+    default:
+        if (*s->p != '-' && (*s->p < '0' || *s->p > '9')) {
+            return LLM_ERROR;
+        }
+
+        type = LLM_JSON_NUMBER;
+        rc = llm_json_scan_number(s);
+        break;
+    }
+
+    if (rc != LLM_OK) {
+        return rc;
+    }
+
+    if (depth <= s->max_depth) {
+        return s->handler(s->data, s->path, depth, type, start, s->p);
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_json_scan_none(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    return LLM_OK;
+}
+
+
+int
+llm_json_valid(const char *p, size_t n, size_t *err_off)
+{
+    int                 rc;
+    llm_json_scanner_t  s;
+
+    s.p = p;
+    s.last = p + n;
+    s.max_depth = -1;
+    s.handler = llm_json_scan_none;
+    s.data = NULL;
+
+    rc = llm_json_scan_value(&s, 0);
+
+    if (rc == LLM_OK) {
+        llm_json_scan_space(&s);
+        rc = (s.p == s.last) ? LLM_OK : LLM_ERROR;
+    }
+
+    if (err_off) {
+        *err_off = (size_t) (s.p - p);
+    }
+
+    return rc;
+}
+
+
+int
+llm_json_scan(const char *p, size_t n, int max_depth,
+    llm_json_scan_pt handler, void *data)
+{
+    int                 rc;
+    llm_json_scanner_t  s;
+
+    s.p = p;
+    s.last = p + n;
+    s.max_depth = llm_json_scan_depth(max_depth);
+
+    /* a handler looking one step too far must find nothing stale */
+    memset(s.path, 0, (s.max_depth + 1) * sizeof(llm_json_step_t));
+    s.handler = handler;
+    s.data = data;
+
+    rc = llm_json_scan_value(&s, 0);
+    if (rc != LLM_OK) {
+        return rc;
+    }
+
+    llm_json_scan_space(&s);
+
+    return (s.p == s.last) ? LLM_OK : LLM_ERROR;
+}
+
+
+long long
+llm_json_scan_int(const char *start, const char *end)
+{
+    long long  v;
+
+    v = 0;
+
+    if (start == end) {
+        return -1;
+    }
+
+    for ( /* void */ ; start < end; start++) {
+        if (*start < '0' || *start > '9' || v > 100000000000000LL) {
+            return -1;
+        }
+
+        v = v * 10 + (*start - '0');
+    }
+
+    return v;
+}
