@@ -68,7 +68,8 @@ typedef struct {
     int           choices;        /* number of choices, -1: no array */
     unsigned      error:1;
     unsigned      has_usage:1;
-    unsigned      slow:1;
+    unsigned      slow:1;         /* a stream chunk needs cJSON */
+    unsigned      dup_model:1;
     unsigned      first_token:1;
     unsigned      tool_index:1;
     unsigned      first_choice:1; /* finish_reason of choices[0] only */
@@ -120,7 +121,7 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
         } else if (llm_json_step_is(&path[0], "model")) {
             if (sc->model) {
                 /* a second "model": one splice cannot hide both */
-                sc->slow = 1;
+                sc->dup_model = 1;
 
             } else if (type == LLM_JSON_STRING) {
                 sc->model = start;
@@ -257,8 +258,10 @@ llm_openai_scan(llm_openai_scan_t *sc, const char *p, size_t n, int sse,
         return LLM_ERROR;
     }
 
-    if (sc->error || sc->slow || sc->model == NULL || sc->choices < 0
-        || (sc->has_usage && sc->choices > 0))
+    /* in a stream, usage on a content chunk is moved by the cJSON path */
+
+    if (sc->error || sc->dup_model || (sse && sc->slow) || sc->model == NULL
+        || sc->choices < 0 || (sse && sc->has_usage && sc->choices > 0))
     {
         return LLM_DECLINED;
     }
@@ -308,7 +311,42 @@ static int
 llm_openai_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
+    size_t       brace;
     llm_json_t  *opts;
+
+    /*
+     * Usually the body goes as it came, the model's bytes replaced and,
+     * for a stream, stream_options put first; the tree is printed again
+     * only when the client's own stream_options must change.
+     */
+
+    if (req->raw && req->model_end
+        && (!req->stream || !req->has_stream_options || req->include_usage))
+    {
+        brace = 0;
+
+        if (req->stream && !req->has_stream_options) {
+            while (req->raw[brace] != '{') {
+                brace++;
+            }
+
+            brace++;
+
+            if (llm_buf_append(body, req->raw, brace) != LLM_OK
+                || llm_buf_append_lit(body, "\"stream_options\":"
+                                      "{\"include_usage\":true},")
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+        }
+
+        return llm_response_splice_model(req->raw + brace,
+                                         req->raw_len - brace,
+                                         req->model_start - brace,
+                                         req->model_end - brace,
+                                         upstream_model, body);
+    }
 
     if (llm_json_set_str(req->root, "model", upstream_model) != LLM_OK) {
         return LLM_ERROR;

@@ -49,6 +49,18 @@ llm_json_scan_hex(char c)
 }
 
 
+/* the bytes that end a run of plain string content */
+
+static const unsigned char  llm_json_special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x00 - 0x0f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x10 - 0x1f */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,    /* '\\' */
+};
+
+
 /* s->p at the opening quote; leaves it after the closing one */
 
 static int
@@ -60,6 +72,16 @@ llm_json_scan_string(llm_json_scanner_t *s)
     s->p++;
 
     while (s->p < s->last) {
+
+        /* the hot loop: most string bytes need no look */
+        while (s->p < s->last && !llm_json_special[(unsigned char) *s->p]) {
+            s->p++;
+        }
+
+        if (s->p >= s->last) {
+            break;
+        }
+
         c = (unsigned char) *s->p++;
 
         if (c == '"') {

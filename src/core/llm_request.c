@@ -66,6 +66,32 @@ static const char  *llm_request_roles[] = {
 static int llm_request_check_messages(llm_json_t *messages, llm_error_t *e);
 static int llm_request_check_param(llm_json_t *root,
     const llm_param_rule_t *rule, llm_error_t *e);
+static int llm_request_scan(void *data, const llm_json_step_t *path,
+    int depth, llm_json_type_e type, const char *start, const char *end);
+
+
+static int
+llm_request_scan(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_request_t *req = data;
+
+    if (depth != 1) {
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "model") && type == LLM_JSON_STRING
+        && req->model_end == 0)
+    {
+        req->model_start = (size_t) (start - req->raw);
+        req->model_end = (size_t) (end - req->raw);
+
+    } else if (llm_json_step_is(&path[0], "stream_options")) {
+        req->has_stream_options = 1;
+    }
+
+    return LLM_OK;
+}
 
 
 int
@@ -84,9 +110,22 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    /* strict first: cJSON lets raw control characters in strings pass */
-    root = (llm_json_valid(p, n, &off) == LLM_OK) ? llm_json_parse(p, n, &off)
-                                                  : NULL;
+    /*
+     * Strict first (cJSON lets raw control characters in strings pass),
+     * noting where the model is, so a dialect can splice instead of
+     * printing the tree again.
+     */
+
+    req->raw = p;
+    req->raw_len = n;
+
+    if (llm_json_scan(p, n, 1, llm_request_scan, req) == LLM_OK) {
+        root = llm_json_parse(p, n, &off);
+
+    } else {
+        (void) llm_json_valid(p, n, &off);
+        root = NULL;
+    }
 
     if (root == NULL) {
         llm_json_position(p, off, &line, &col);

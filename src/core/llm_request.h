@@ -15,6 +15,13 @@ typedef struct {
     const char   *model;         /* points into root */
     int           stream;
     int           include_usage; /* stream_options.include_usage */
+
+    /* the body as received (the caller keeps it), for splicing */
+    const char   *raw;
+    size_t        raw_len;
+    size_t        model_start;   /* the model value's bytes, quotes too */
+    size_t        model_end;
+    unsigned      has_stream_options:1;
 } llm_request_t;
 
 
