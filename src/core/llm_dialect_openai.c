@@ -119,11 +119,11 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
             sc->has_usage = (type == LLM_JSON_OBJECT);
 
         } else if (llm_json_step_is(&path[0], "model")) {
-            if (sc->model) {
-                /* a second "model": one splice cannot hide both */
+            if (sc->model || type != LLM_JSON_STRING) {
+                /* a second "model", or an odd one: cJSON rewrites it */
                 sc->dup_model = 1;
 
-            } else if (type == LLM_JSON_STRING) {
+            } else {
                 sc->model = start;
                 sc->model_end = end;
             }
@@ -312,7 +312,7 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
     size_t       brace;
-    llm_json_t  *opts;
+    llm_json_t  *root, *opts;
 
     /*
      * Usually the body goes as it came, the model's bytes replaced and,
@@ -348,16 +348,20 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
                                          upstream_model, body);
     }
 
-    if (llm_json_set_str(req->root, "model", upstream_model) != LLM_OK) {
+    root = llm_request_tree(req);
+
+    if (root == NULL
+        || llm_json_set_str(root, "model", upstream_model) != LLM_OK)
+    {
         return LLM_ERROR;
     }
 
     if (req->stream) {
-        opts = llm_json_get_obj(req->root, "stream_options");
+        opts = llm_json_get_obj(root, "stream_options");
 
         if (opts == NULL) {
             opts = cJSON_CreateObject();
-            if (llm_json_set(req->root, "stream_options", opts) != LLM_OK) {
+            if (llm_json_set(root, "stream_options", opts) != LLM_OK) {
                 return LLM_ERROR;
             }
         }
@@ -369,7 +373,7 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
         }
     }
 
-    return llm_json_print(req->root, body);
+    return llm_json_print(root, body);
 }
 
 

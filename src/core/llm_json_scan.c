@@ -453,3 +453,15 @@ llm_json_scan_int(const char *start, const char *end)
 
     return v;
 }
+
+
+const char *
+llm_json_scan_type_name(llm_json_type_e type)
+{
+    static const char  *names[] = {
+        "an object", "an array", "a string", "a number", "a boolean",
+        "a boolean", "null"
+    };
+
+    return names[type];
+}

@@ -54,6 +54,9 @@ typedef int (*llm_json_scan_pt)(void *data, const llm_json_step_t *path,
 int llm_json_scan(const char *p, size_t n, int max_depth,
     llm_json_scan_pt handler, void *data);
 
+/* "a string", "an object", ... for error messages */
+const char *llm_json_scan_type_name(llm_json_type_e type);
+
 /* strict validation only; on failure *err_off is where it failed */
 int llm_json_valid(const char *p, size_t n, size_t *err_off);
 

@@ -7,6 +7,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_request.h"
@@ -63,43 +64,63 @@ static const char  *llm_request_roles[] = {
 };
 
 
-static int llm_request_check_messages(llm_json_t *messages, llm_error_t *e);
-static int llm_request_check_param(llm_json_t *root,
-    const llm_param_rule_t *rule, llm_error_t *e);
+#define LLM_REQUEST_MAX_MEMBERS  256
+
+
+typedef struct {
+    const char       *key;
+    size_t            key_len;
+    llm_json_type_e   type;
+    const char       *start;
+    const char       *end;
+} llm_request_member_t;
+
+
+typedef struct {
+    llm_request_member_t   members[LLM_REQUEST_MAX_MEMBERS];
+    int                    nmembers;
+    llm_json_type_e        root_type;
+
+    /* the message being scanned; the first bad one goes to *msg_error */
+    int                    messages;
+    llm_json_type_e        role_type;
+    const char            *role;
+    size_t                 role_len;
+    llm_json_type_e        content_type;
+    llm_error_t           *msg_error;
+
+    llm_json_type_e        include_usage_type;
+
+    unsigned               too_many:1;
+    unsigned               escaped_key:1;
+    unsigned               msg_role:1;
+    unsigned               msg_content:1;
+    unsigned               msg_failed:1;
+    unsigned               stop_bad:1;
+    unsigned               has_include_usage:1;
+} llm_request_scan_t;
+
+
 static int llm_request_scan(void *data, const llm_json_step_t *path,
     int depth, llm_json_type_e type, const char *start, const char *end);
-
-
-static int
-llm_request_scan(void *data, const llm_json_step_t *path, int depth,
-    llm_json_type_e type, const char *start, const char *end)
-{
-    llm_request_t *req = data;
-
-    if (depth != 1) {
-        return LLM_OK;
-    }
-
-    if (llm_json_step_is(&path[0], "model") && type == LLM_JSON_STRING
-        && req->model_end == 0)
-    {
-        req->model_start = (size_t) (start - req->raw);
-        req->model_end = (size_t) (end - req->raw);
-
-    } else if (llm_json_step_is(&path[0], "stream_options")) {
-        req->has_stream_options = 1;
-    }
-
-    return LLM_OK;
-}
+static void llm_request_check_message(llm_request_scan_t *sc, int i,
+    llm_json_type_e type);
+static int llm_request_check_param(llm_request_scan_t *sc,
+    const llm_param_rule_t *rule, llm_error_t *e);
+static llm_request_member_t *llm_request_member(llm_request_scan_t *sc,
+    const char *name);
+static int llm_request_model(llm_request_t *req,
+    llm_request_member_t *m);
 
 
 int
 llm_request_parse(llm_request_t *req, const char *p, size_t n,
     llm_error_t *e)
 {
+    int                      i, j;
     size_t                   off, line, col;
-    llm_json_t              *root, *v, *opts;
+    llm_request_scan_t       sc;
+    llm_request_member_t    *m;
     const llm_param_rule_t  *rule;
 
     memset(req, 0, sizeof(llm_request_t));
@@ -110,24 +131,13 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    /*
-     * Strict first (cJSON lets raw control characters in strings pass),
-     * noting where the model is, so a dialect can splice instead of
-     * printing the tree again.
-     */
+    /* the members are filled as they are found: clear the rest only */
+    memset((char *) &sc + sizeof(sc.members), 0,
+           sizeof(sc) - sizeof(sc.members));
+    sc.msg_error = e;
 
-    req->raw = p;
-    req->raw_len = n;
-
-    if (llm_json_scan(p, n, 1, llm_request_scan, req) == LLM_OK) {
-        root = llm_json_parse(p, n, &off);
-
-    } else {
+    if (llm_json_scan(p, n, 3, llm_request_scan, &sc) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
-        root = NULL;
-    }
-
-    if (root == NULL) {
         llm_json_position(p, off, &line, &col);
         llm_error_set(e, 400, NULL, "invalid_json",
                       "Invalid JSON in the request body at line %zu, "
@@ -135,11 +145,26 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    if (!cJSON_IsObject(root)) {
+    if (sc.root_type != LLM_JSON_OBJECT) {
         llm_error_set(e, 400, NULL, "invalid_json",
                       "The request body must be a JSON object, not %s.",
-                      llm_json_type_name(root));
-        goto failed;
+                      llm_json_scan_type_name(sc.root_type));
+        return LLM_ERROR;
+    }
+
+    if (sc.too_many) {
+        llm_error_set(e, 400, NULL, "invalid_json",
+                      "The request body has more than %d top-level "
+                      "members.", LLM_REQUEST_MAX_MEMBERS);
+        return LLM_ERROR;
+    }
+
+    /* "mod\u0065l" is "model" to a provider: such keys are refused */
+    if (sc.escaped_key) {
+        llm_error_set(e, 400, NULL, "invalid_json",
+                      "Escape sequences in top-level keys are not "
+                      "supported.");
+        return LLM_ERROR;
     }
 
     /*
@@ -147,133 +172,59 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
      * keeps the last one reads another: refuse the ambiguity.
      */
 
-    for (v = root->child; v; v = v->next) {
-        for (opts = v->next; opts; opts = opts->next) {
-            if (strcmp(v->string, opts->string) == 0) {
-                llm_error_set(e, 400, v->string, "invalid_json",
-                              "Duplicate key '%s' in the request body.",
-                              v->string);
-                goto failed;
+    for (i = 0; i < sc.nmembers; i++) {
+        for (j = i + 1; j < sc.nmembers; j++) {
+            if (sc.members[i].key_len == sc.members[j].key_len
+                && memcmp(sc.members[i].key, sc.members[j].key,
+                          sc.members[i].key_len) == 0)
+            {
+                llm_error_set(e, 400, NULL, "invalid_json",
+                              "Duplicate key '%.*s' in the request body.",
+                              (int) (sc.members[i].key_len < 64
+                                     ? sc.members[i].key_len : 64),
+                              sc.members[i].key);
+                snprintf(e->param, sizeof(e->param), "%.*s",
+                         (int) sc.members[i].key_len, sc.members[i].key);
+                return LLM_ERROR;
             }
         }
     }
 
-    v = llm_json_get(root, "model");
+    m = llm_request_member(&sc, "model");
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (m == NULL || m->type == LLM_JSON_NULL) {
         llm_error_set(e, 400, "model", "missing_required_parameter",
                       "Missing required parameter: 'model'.");
-        goto failed;
-    }
-
-    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
-        llm_error_set(e, 400, "model", "invalid_type",
-                      "Invalid type for 'model': expected a non-empty "
-                      "string, but got %s instead.",
-                      cJSON_IsString(v) ? "an empty string"
-                                        : llm_json_type_name(v));
-        goto failed;
-    }
-
-    req->model = v->valuestring;
-
-    v = llm_json_get(root, "messages");
-
-    if (v == NULL || cJSON_IsNull(v)) {
-        llm_error_set(e, 400, "messages", "missing_required_parameter",
-                      "Missing required parameter: 'messages'.");
-        goto failed;
-    }
-
-    if (llm_request_check_messages(v, e) != LLM_OK) {
-        goto failed;
-    }
-
-    v = llm_json_get(root, "stream");
-
-    if (v && !cJSON_IsNull(v)) {
-        if (!cJSON_IsBool(v)) {
-            llm_error_set(e, 400, "stream", "invalid_type",
-                          "Invalid type for 'stream': expected a boolean, "
-                          "but got %s instead.", llm_json_type_name(v));
-            goto failed;
-        }
-
-        req->stream = cJSON_IsTrue(v);
-    }
-
-    opts = llm_json_get(root, "stream_options");
-
-    if (opts && !cJSON_IsNull(opts)) {
-        if (!cJSON_IsObject(opts)) {
-            llm_error_set(e, 400, "stream_options", "invalid_type",
-                          "Invalid type for 'stream_options': expected an "
-                          "object, but got %s instead.",
-                          llm_json_type_name(opts));
-            goto failed;
-        }
-
-        if (!req->stream) {
-            llm_error_set(e, 400, "stream_options", "invalid_value",
-                          "The 'stream_options' parameter is only allowed "
-                          "when 'stream' is enabled.");
-            goto failed;
-        }
-
-        v = llm_json_get(opts, "include_usage");
-
-        if (v && !cJSON_IsNull(v)) {
-            if (!cJSON_IsBool(v)) {
-                llm_error_set(e, 400, "stream_options.include_usage",
-                              "invalid_type",
-                              "Invalid type for "
-                              "'stream_options.include_usage': expected a "
-                              "boolean, but got %s instead.",
-                              llm_json_type_name(v));
-                goto failed;
-            }
-
-            req->include_usage = cJSON_IsTrue(v);
-        }
-    }
-
-    for (rule = llm_request_rules; rule->name; rule++) {
-        if (llm_request_check_param(root, rule, e) != LLM_OK) {
-            goto failed;
-        }
-    }
-
-    req->root = root;
-
-    return LLM_OK;
-
-failed:
-
-    /* nothing may point into the freed tree */
-    req->model = NULL;
-
-    llm_json_free(root);
-
-    return LLM_ERROR;
-}
-
-
-static int
-llm_request_check_messages(llm_json_t *messages, llm_error_t *e)
-{
-    int          i;
-    char         param[64];
-    llm_json_t  *m, *role, *content;
-    const char **r;
-
-    if (!cJSON_IsArray(messages)) {
-        llm_error_set(e, 400, "messages", "invalid_type",
-                      "Invalid type for 'messages': expected an array, "
-                      "but got %s instead.", llm_json_type_name(messages));
         return LLM_ERROR;
     }
 
-    if (cJSON_GetArraySize(messages) == 0) {
+    if (m->type != LLM_JSON_STRING || m->end - m->start == 2) {
+        llm_error_set(e, 400, "model", "invalid_type",
+                      "Invalid type for 'model': expected a non-empty "
+                      "string, but got %s instead.",
+                      (m->type == LLM_JSON_STRING)
+                      ? "an empty string"
+                      : llm_json_scan_type_name(m->type));
+        return LLM_ERROR;
+    }
+
+    m = llm_request_member(&sc, "messages");
+
+    if (m == NULL || m->type == LLM_JSON_NULL) {
+        llm_error_set(e, 400, "messages", "missing_required_parameter",
+                      "Missing required parameter: 'messages'.");
+        return LLM_ERROR;
+    }
+
+    if (m->type != LLM_JSON_ARRAY) {
+        llm_error_set(e, 400, "messages", "invalid_type",
+                      "Invalid type for 'messages': expected an array, "
+                      "but got %s instead.",
+                      llm_json_scan_type_name(m->type));
+        return LLM_ERROR;
+    }
+
+    if (sc.messages == 0) {
         llm_error_set(e, 400, "messages", "empty_array",
                       "Invalid 'messages': empty array. Expected an array "
                       "with minimum length 1, but got an empty array "
@@ -281,72 +232,79 @@ llm_request_check_messages(llm_json_t *messages, llm_error_t *e)
         return LLM_ERROR;
     }
 
-    i = 0;
+    if (sc.msg_failed) {
+        /* e was filled by the scan */
+        return LLM_ERROR;
+    }
 
-    cJSON_ArrayForEach(m, messages) {
+    m = llm_request_member(&sc, "stream");
 
-        if (!cJSON_IsObject(m)) {
-            snprintf(param, sizeof(param), "messages[%d]", i);
-            llm_error_set(e, 400, param, "invalid_type",
-                          "Invalid type for '%s': expected an object, but "
-                          "got %s instead.", param, llm_json_type_name(m));
+    if (m && m->type != LLM_JSON_NULL) {
+        if (m->type != LLM_JSON_TRUE && m->type != LLM_JSON_FALSE) {
+            llm_error_set(e, 400, "stream", "invalid_type",
+                          "Invalid type for 'stream': expected a boolean, "
+                          "but got %s instead.",
+                          llm_json_scan_type_name(m->type));
             return LLM_ERROR;
         }
 
-        role = llm_json_get(m, "role");
+        req->stream = (m->type == LLM_JSON_TRUE);
+    }
 
-        if (role == NULL) {
-            snprintf(param, sizeof(param), "messages[%d].role", i);
-            llm_error_set(e, 400, param, "missing_required_parameter",
-                          "Missing required parameter: '%s'.", param);
+    m = llm_request_member(&sc, "stream_options");
+
+    if (m) {
+        req->has_stream_options = 1;
+    }
+
+    if (m && m->type != LLM_JSON_NULL) {
+        if (m->type != LLM_JSON_OBJECT) {
+            llm_error_set(e, 400, "stream_options", "invalid_type",
+                          "Invalid type for 'stream_options': expected an "
+                          "object, but got %s instead.",
+                          llm_json_scan_type_name(m->type));
             return LLM_ERROR;
         }
 
-        if (!cJSON_IsString(role)) {
-            snprintf(param, sizeof(param), "messages[%d].role", i);
-            llm_error_set(e, 400, param, "invalid_type",
-                          "Invalid type for '%s': expected a string, but "
-                          "got %s instead.", param,
-                          llm_json_type_name(role));
+        if (!req->stream) {
+            llm_error_set(e, 400, "stream_options", "invalid_value",
+                          "The 'stream_options' parameter is only allowed "
+                          "when 'stream' is enabled.");
             return LLM_ERROR;
         }
 
-        for (r = llm_request_roles; *r; r++) {
-            if (strcmp(*r, role->valuestring) == 0) {
-                break;
-            }
-        }
-
-        if (*r == NULL) {
-            snprintf(param, sizeof(param), "messages[%d].role", i);
-            llm_error_set(e, 400, param, "invalid_value",
-                          "Invalid value for '%s': supported values are "
-                          "'system', 'developer', 'user', 'assistant', "
-                          "'tool' and 'function'.", param);
-            return LLM_ERROR;
-        }
-
-        content = llm_json_get(m, "content");
-
-        if (content && !cJSON_IsString(content) && !cJSON_IsArray(content)
-            && !cJSON_IsNull(content))
+        if (sc.has_include_usage
+            && sc.include_usage_type != LLM_JSON_NULL)
         {
-            snprintf(param, sizeof(param), "messages[%d].content", i);
-            llm_error_set(e, 400, param, "invalid_type",
-                          "Invalid type for '%s': expected a string or an "
-                          "array of content parts, but got %s instead.",
-                          param, llm_json_type_name(content));
+            if (sc.include_usage_type != LLM_JSON_TRUE
+                && sc.include_usage_type != LLM_JSON_FALSE)
+            {
+                llm_error_set(e, 400, "stream_options.include_usage",
+                              "invalid_type",
+                              "Invalid type for "
+                              "'stream_options.include_usage': expected a "
+                              "boolean, but got %s instead.",
+                              llm_json_scan_type_name(
+                                  sc.include_usage_type));
+                return LLM_ERROR;
+            }
+
+            req->include_usage = (sc.include_usage_type == LLM_JSON_TRUE);
+        }
+    }
+
+    for (rule = llm_request_rules; rule->name; rule++) {
+        if (llm_request_check_param(&sc, rule, e) != LLM_OK) {
             return LLM_ERROR;
         }
+    }
 
-        if (content == NULL && strcmp(role->valuestring, "assistant") != 0) {
-            snprintf(param, sizeof(param), "messages[%d].content", i);
-            llm_error_set(e, 400, param, "missing_required_parameter",
-                          "Missing required parameter: '%s'.", param);
-            return LLM_ERROR;
-        }
+    req->raw = p;
+    req->raw_len = n;
 
-        i++;
+    if (llm_request_model(req, llm_request_member(&sc, "model")) != LLM_OK) {
+        llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+        return LLM_ERROR;
     }
 
     return LLM_OK;
@@ -354,16 +312,182 @@ llm_request_check_messages(llm_json_t *messages, llm_error_t *e)
 
 
 static int
-llm_request_check_param(llm_json_t *root, const llm_param_rule_t *rule,
+llm_request_scan(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_request_scan_t *sc = data;
+
+    llm_request_member_t  *m;
+
+    if (depth == 0) {
+        sc->root_type = type;
+        return LLM_OK;
+    }
+
+    if (depth == 1) {
+        if (path[0].key == NULL) {
+            /* the root is an array: refused once the scan is done */
+            return LLM_OK;
+        }
+
+        if (sc->nmembers == LLM_REQUEST_MAX_MEMBERS) {
+            sc->too_many = 1;
+            return LLM_OK;
+        }
+
+        if (memchr(path[0].key, '\\', path[0].key_len)) {
+            sc->escaped_key = 1;
+        }
+
+        m = &sc->members[sc->nmembers++];
+
+        m->key = path[0].key;
+        m->key_len = path[0].key_len;
+        m->type = type;
+        m->start = start;
+        m->end = end;
+
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "messages") && path[1].key == NULL) {
+
+        if (depth == 3) {
+            if (llm_json_step_is(&path[2], "role")) {
+                sc->msg_role = 1;
+                sc->role_type = type;
+                sc->role = start + 1;
+                sc->role_len = (size_t) (end - start - 2);
+
+            } else if (llm_json_step_is(&path[2], "content")) {
+                sc->msg_content = 1;
+                sc->content_type = type;
+            }
+
+            return LLM_OK;
+        }
+
+        /* a message is complete: its members came first */
+
+        sc->messages = path[1].index + 1;
+
+        if (!sc->msg_failed) {
+            llm_request_check_message(sc, path[1].index, type);
+        }
+
+        sc->msg_role = 0;
+        sc->msg_content = 0;
+
+        return LLM_OK;
+    }
+
+    if (depth == 2 && llm_json_step_is(&path[0], "stop")
+        && path[1].key == NULL && type != LLM_JSON_STRING)
+    {
+        sc->stop_bad = 1;
+
+    } else if (depth == 2 && llm_json_step_is(&path[0], "stream_options")
+               && llm_json_step_is(&path[1], "include_usage"))
+    {
+        sc->has_include_usage = 1;
+        sc->include_usage_type = type;
+    }
+
+    return LLM_OK;
+}
+
+
+static void
+llm_request_check_message(llm_request_scan_t *sc, int i,
+    llm_json_type_e type)
+{
+    char          param[64];
+    llm_error_t  *e;
+    const char  **r;
+
+    e = sc->msg_error;
+
+    if (type != LLM_JSON_OBJECT) {
+        snprintf(param, sizeof(param), "messages[%d]", i);
+        llm_error_set(e, 400, param, "invalid_type",
+                      "Invalid type for '%s': expected an object, but got "
+                      "%s instead.", param, llm_json_scan_type_name(type));
+        goto failed;
+    }
+
+    if (!sc->msg_role) {
+        snprintf(param, sizeof(param), "messages[%d].role", i);
+        llm_error_set(e, 400, param, "missing_required_parameter",
+                      "Missing required parameter: '%s'.", param);
+        goto failed;
+    }
+
+    if (sc->role_type != LLM_JSON_STRING) {
+        snprintf(param, sizeof(param), "messages[%d].role", i);
+        llm_error_set(e, 400, param, "invalid_type",
+                      "Invalid type for '%s': expected a string, but got "
+                      "%s instead.", param,
+                      llm_json_scan_type_name(sc->role_type));
+        goto failed;
+    }
+
+    for (r = llm_request_roles; *r; r++) {
+        if (strlen(*r) == sc->role_len
+            && memcmp(*r, sc->role, sc->role_len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (*r == NULL) {
+        snprintf(param, sizeof(param), "messages[%d].role", i);
+        llm_error_set(e, 400, param, "invalid_value",
+                      "Invalid value for '%s': supported values are "
+                      "'system', 'developer', 'user', 'assistant', 'tool' "
+                      "and 'function'.", param);
+        goto failed;
+    }
+
+    if (sc->msg_content && sc->content_type != LLM_JSON_STRING
+        && sc->content_type != LLM_JSON_ARRAY
+        && sc->content_type != LLM_JSON_NULL)
+    {
+        snprintf(param, sizeof(param), "messages[%d].content", i);
+        llm_error_set(e, 400, param, "invalid_type",
+                      "Invalid type for '%s': expected a string or an "
+                      "array of content parts, but got %s instead.",
+                      param, llm_json_scan_type_name(sc->content_type));
+        goto failed;
+    }
+
+    if (!sc->msg_content && strcmp(*r, "assistant") != 0) {
+        snprintf(param, sizeof(param), "messages[%d].content", i);
+        llm_error_set(e, 400, param, "missing_required_parameter",
+                      "Missing required parameter: '%s'.", param);
+        goto failed;
+    }
+
+    return;
+
+failed:
+
+    sc->msg_failed = 1;
+}
+
+
+static int
+llm_request_check_param(llm_request_scan_t *sc, const llm_param_rule_t *rule,
     llm_error_t *e)
 {
-    double       d;
-    llm_json_t  *v, *s;
-    const char  *want;
+    char                   num[64];
+    double                 d;
+    size_t                 len;
+    const char            *want;
+    llm_request_member_t  *m;
 
-    v = llm_json_get(root, rule->name);
+    m = llm_request_member(sc, rule->name);
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (m == NULL || m->type == LLM_JSON_NULL) {
         return LLM_OK;
     }
 
@@ -373,12 +497,22 @@ llm_request_check_param(llm_json_t *root, const llm_param_rule_t *rule,
 
     case LLM_T_NUMBER:
     case LLM_T_INTEGER:
-        if (!cJSON_IsNumber(v)) {
+        if (m->type != LLM_JSON_NUMBER) {
             want = (rule->type == LLM_T_NUMBER) ? "a number" : "an integer";
             break;
         }
 
-        d = v->valuedouble;
+        /* a valid JSON number: strtod reads it; a huge one is out of range */
+        len = (size_t) (m->end - m->start);
+
+        if (len < sizeof(num)) {
+            memcpy(num, m->start, len);
+            num[len] = '\0';
+            d = strtod(num, NULL);
+
+        } else {
+            d = (m->start[0] == '-') ? -1e300 : 1e300;
+        }
 
         /* the cast is defined only in range: |d| <= 1e18 */
 
@@ -400,50 +534,39 @@ llm_request_check_param(llm_json_t *root, const llm_param_rule_t *rule,
         return LLM_OK;
 
     case LLM_T_BOOL:
-        if (!cJSON_IsBool(v)) {
+        if (m->type != LLM_JSON_TRUE && m->type != LLM_JSON_FALSE) {
             want = "a boolean";
         }
         break;
 
     case LLM_T_STRING:
-        if (!cJSON_IsString(v)) {
+        if (m->type != LLM_JSON_STRING) {
             want = "a string";
         }
         break;
 
     case LLM_T_OBJECT:
-        if (!cJSON_IsObject(v)) {
+        if (m->type != LLM_JSON_OBJECT) {
             want = "an object";
         }
         break;
 
     case LLM_T_ARRAY:
-        if (!cJSON_IsArray(v)) {
+        if (m->type != LLM_JSON_ARRAY) {
             want = "an array";
         }
         break;
 
     case LLM_T_STOP:
-        if (cJSON_IsString(v)) {
-            break;
-        }
-
-        if (!cJSON_IsArray(v)) {
+        if (m->type != LLM_JSON_STRING
+            && (m->type != LLM_JSON_ARRAY || sc->stop_bad))
+        {
             want = "a string or an array of strings";
-            break;
         }
-
-        cJSON_ArrayForEach(s, v) {
-            if (!cJSON_IsString(s)) {
-                want = "a string or an array of strings";
-                break;
-            }
-        }
-
         break;
 
     case LLM_T_TOOL_CHOICE:
-        if (!cJSON_IsString(v) && !cJSON_IsObject(v)) {
+        if (m->type != LLM_JSON_STRING && m->type != LLM_JSON_OBJECT) {
             want = "a string or an object";
         }
         break;
@@ -452,11 +575,83 @@ llm_request_check_param(llm_json_t *root, const llm_param_rule_t *rule,
     if (want) {
         llm_error_set(e, 400, rule->name, "invalid_type",
                       "Invalid type for '%s': expected %s, but got %s "
-                      "instead.", rule->name, want, llm_json_type_name(v));
+                      "instead.", rule->name, want,
+                      llm_json_scan_type_name(m->type));
         return LLM_ERROR;
     }
 
     return LLM_OK;
+}
+
+
+static llm_request_member_t *
+llm_request_member(llm_request_scan_t *sc, const char *name)
+{
+    int     i;
+    size_t  len;
+
+    len = strlen(name);
+
+    for (i = 0; i < sc->nmembers; i++) {
+        if (sc->members[i].key_len == len
+            && memcmp(sc->members[i].key, name, len) == 0)
+        {
+            return &sc->members[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the model name as a C string, unescaped if it has to be */
+
+static int
+llm_request_model(llm_request_t *req, llm_request_member_t *m)
+{
+    size_t       len;
+    llm_json_t  *j;
+    const char  *s;
+
+    req->model_start = (size_t) (m->start - req->raw);
+    req->model_end = (size_t) (m->end - req->raw);
+
+    s = m->start + 1;
+    len = (size_t) (m->end - m->start - 2);
+    j = NULL;
+
+    if (memchr(s, '\\', len)) {
+        j = llm_json_parse(m->start, (size_t) (m->end - m->start), NULL);
+        if (!cJSON_IsString(j)) {
+            llm_json_free(j);
+            return LLM_ERROR;
+        }
+
+        s = j->valuestring;
+        len = strlen(s);
+    }
+
+    req->model = malloc(len + 1);
+
+    if (req->model != NULL) {
+        memcpy(req->model, s, len);
+        req->model[len] = '\0';
+    }
+
+    llm_json_free(j);
+
+    return (req->model != NULL) ? LLM_OK : LLM_ERROR;
+}
+
+
+llm_json_t *
+llm_request_tree(llm_request_t *req)
+{
+    if (req->root == NULL && req->raw) {
+        req->root = llm_json_parse(req->raw, req->raw_len, NULL);
+    }
+
+    return req->root;
 }
 
 
@@ -468,5 +663,6 @@ llm_request_free(llm_request_t *req)
         req->root = NULL;
     }
 
+    free(req->model);
     req->model = NULL;
 }

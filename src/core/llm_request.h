@@ -1,5 +1,9 @@
 /*
  * Parse and validate an OpenAI Chat Completions request body.
+ *
+ * Validation runs on the JSON scanner: no tree is built for it.  A
+ * dialect that needs the tree (to rewrite the body) asks for it with
+ * llm_request_tree(); the openai dialect usually splices the raw bytes.
  */
 
 #ifndef _LLM_REQUEST_H_INCLUDED_
@@ -11,8 +15,8 @@
 
 
 typedef struct {
-    llm_json_t   *root;          /* owned: llm_request_free() */
-    const char   *model;         /* points into root */
+    llm_json_t   *root;          /* llm_request_tree(); owned */
+    char         *model;         /* NUL-terminated copy; owned */
     int           stream;
     int           include_usage; /* stream_options.include_usage */
 
@@ -27,10 +31,14 @@ typedef struct {
 
 /*
  * Returns LLM_OK, or LLM_ERROR with e filled in (status 400 and the
- * offending param).  req->root is NULL on error.
+ * offending param).  Nothing is left to free on error.
  */
 int llm_request_parse(llm_request_t *req, const char *p, size_t n,
     llm_error_t *e);
+
+/* the body as a cJSON tree, parsed on first use; NULL on failure */
+llm_json_t *llm_request_tree(llm_request_t *req);
+
 void llm_request_free(llm_request_t *req);
 
 

@@ -102,7 +102,10 @@ build(llm_request_t *req, int stream)
     llm_request_t   copy, again;
 
     copy = *req;
-    copy.root = cJSON_Duplicate(req->root, 1);
+    copy.root = cJSON_Duplicate(llm_request_tree(req), 1);
+
+    /* the tree was edited: the raw bytes no longer say the same */
+    copy.raw = NULL;
     check(copy.root != NULL);
 
     delete_all(copy.root, "stream");
@@ -115,8 +118,10 @@ build(llm_request_t *req, int stream)
     }
 
     copy.stream = stream;
-    copy.model = cJSON_GetStringValue(
-                     cJSON_GetObjectItemCaseSensitive(copy.root, "model"));
+    /* the copy owns its model name, as a parsed request does */
+    model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(copy.root,
+                                                                  "model"));
+    copy.model = model ? strdup(model) : NULL;
 
     memset(&b, 0, sizeof(llm_buf_t));
 
@@ -175,7 +180,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    check(cJSON_IsObject(req.root));
+    check(cJSON_IsObject(llm_request_tree(&req)));
     check(req.model != NULL && req.model[0] != '\0');
     check(!req.include_usage || req.stream);
 

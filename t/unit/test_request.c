@@ -250,7 +250,7 @@ test_valid(void)
     rc = llm_request_parse(&req, body, strlen(body), &e);
 
     is_int(rc, LLM_OK, "minimal request: LLM_OK");
-    ok(req.root != NULL && cJSON_IsObject(req.root),
+    ok(llm_request_tree(&req) != NULL && cJSON_IsObject(req.root),
        "minimal request: root is the object");
     ok(req.model && strcmp(req.model, "gpt-4o") == 0,
        "minimal request: model");
@@ -322,7 +322,7 @@ test_good_cases(void)
         rc = llm_request_parse(&req, good_cases[i], strlen(good_cases[i]),
                                &e);
 
-        if (!ok(rc == LLM_OK && req.root != NULL, "accepted: good case %d",
+        if (!ok(rc == LLM_OK && llm_request_tree(&req) != NULL, "accepted: good case %d",
                 i))
         {
             diag("body: %s", good_cases[i]);
