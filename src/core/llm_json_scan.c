@@ -61,12 +61,36 @@ static const unsigned char  llm_json_special[256] = {
 };
 
 
+/* the 4 hex digits of a \u escape, or -1 */
+
+static long
+llm_json_scan_u(llm_json_scanner_t *s)
+{
+    int   i;
+    long  u;
+    char  c;
+
+    u = 0;
+
+    for (i = 0; i < 4; i++) {
+        if (s->p >= s->last || !llm_json_scan_hex(*s->p)) {
+            return -1;
+        }
+
+        c = *s->p++;
+        u = u * 16 + ((c <= '9') ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+
+    return u;
+}
+
+
 /* s->p at the opening quote; leaves it after the closing one */
 
 static int
 llm_json_scan_string(llm_json_scanner_t *s)
 {
-    int            i;
+    long           u;
     unsigned char  c;
 
     s->p++;
@@ -108,12 +132,29 @@ llm_json_scan_string(llm_json_scanner_t *s)
             break;
 
         case 'u':
-            for (i = 0; i < 4; i++) {
-                if (s->p >= s->last || !llm_json_scan_hex(*s->p)) {
+            u = llm_json_scan_u(s);
+
+            /* surrogates must pair up, as cJSON and providers require */
+
+            if (u >= 0xdc00 && u <= 0xdfff) {
+                return LLM_ERROR;
+            }
+
+            if (u >= 0xd800 && u <= 0xdbff) {
+                if (s->last - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u') {
                     return LLM_ERROR;
                 }
 
-                s->p++;
+                s->p += 2;
+                u = llm_json_scan_u(s);
+
+                if (u < 0xdc00 || u > 0xdfff) {
+                    return LLM_ERROR;
+                }
+            }
+
+            if (u < 0) {
+                return LLM_ERROR;
             }
 
             break;

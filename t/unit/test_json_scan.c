@@ -1,0 +1,120 @@
+/*
+ * The validating JSON scanner: what it accepts and refuses (RFC 8259,
+ * plus paired surrogates like cJSON), and the paths it reports.
+ *
+ * usage: test_json_scan [repo-root]   (the root is not needed here)
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tap.h"
+#include "llm_buf.h"
+#include "llm_json_scan.h"
+
+
+typedef struct {
+    char  seen[1024];
+    int   calls;
+} trace_t;
+
+
+/* records "depth:path=type" for every value, path steps joined by '.' */
+
+static int
+trace(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    int       i;
+    size_t    len;
+    trace_t  *t = data;
+
+    len = strlen(t->seen);
+
+    for (i = 0; i < depth; i++) {
+        if (path[i].key) {
+            len += snprintf(t->seen + len, sizeof(t->seen) - len, "%s%.*s",
+                            i ? "." : "", (int) path[i].key_len, path[i].key);
+
+        } else {
+            len += snprintf(t->seen + len, sizeof(t->seen) - len, "%s[%d]",
+                            i ? "." : "", path[i].index);
+        }
+    }
+
+    snprintf(t->seen + len, sizeof(t->seen) - len, "=%d ", (int) type);
+
+    t->calls++;
+
+    return LLM_OK;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    size_t        i, off;
+    trace_t       t;
+    const char   *p;
+
+    static const char  *valid[] = {
+        "{}", "[]", " {\"a\" : [1, -2.5e+3, true, false, null]} ",
+        "\"\\u00e9\\ud83d\\ude00\\n\"", "0", "-0.0", "1E9",
+        "{\"a\":{\"b\":{\"c\":[[]]}}}"
+    };
+
+    static const char  *invalid[] = {
+        "", " ", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "[1,]", "01",
+        "1.", ".5", "-", "1e", "tru", "nul", "\"abc", "\"a\tb\"",
+        "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"",
+        "\"\\ud800\\u0041\"", "{} {}", "{'a':1}", "[1 2]", "{\"a\" 1}"
+    };
+
+    for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+        ok(llm_json_valid(valid[i], strlen(valid[i]), NULL) == LLM_OK,
+           "valid: %s", valid[i]);
+    }
+
+    for (i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        ok(llm_json_valid(invalid[i], strlen(invalid[i]), NULL) == LLM_ERROR,
+           "invalid: %s", invalid[i]);
+    }
+
+    p = "{\n  \"a\": [1, 2,, 3]\n}";
+    ok(llm_json_valid(p, strlen(p), &off) == LLM_ERROR && off == 15,
+       "the error offset points at the second comma (got %zu)", off);
+
+    /* nesting is bounded: a hostile body cannot exhaust the stack */
+    {
+        static char  deep[4 * LLM_JSON_SCAN_MAX_DEPTH];
+
+        memset(deep, '[', sizeof(deep));
+        ok(llm_json_valid(deep, sizeof(deep), NULL) == LLM_ERROR,
+           "nesting deeper than %d is refused", LLM_JSON_SCAN_MAX_DEPTH);
+    }
+
+    memset(&t, 0, sizeof(t));
+    p = "{\"id\":\"x\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}],"
+        "\"n\":[[1]]}";
+
+    ok(llm_json_scan(p, strlen(p), 3, trace, &t) == LLM_OK, "scan OK");
+    is_str(t.seen, strlen(t.seen),
+           "id=2 choices.[0].delta=0 choices.[0]=0 choices=1 n.[0].[0]=3 "
+           "n.[0]=1 n=1 =0 ",
+           "paths, children first, up to depth 3");
+
+    memset(&t, 0, sizeof(t));
+    ok(llm_json_scan(p, strlen(p), 0, trace, &t) == LLM_OK && t.calls == 1,
+       "depth 0: the root only");
+
+    is_int(llm_json_scan_int("123", "123" + 3), 123, "scan_int 123");
+    is_int(llm_json_scan_int("1.5", "1.5" + 3), -1, "scan_int 1.5 is -1");
+    is_int(llm_json_scan_int("-1", "-1" + 2), -1, "scan_int -1 is -1");
+    is_int(llm_json_scan_int("99999999999999999999", "99999999999999999999"
+                             + 20), -1, "scan_int above 1e15 is -1");
+
+    (void) argc;
+    (void) argv;
+
+    return done_testing();
+}
