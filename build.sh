@@ -7,7 +7,8 @@
 #                         127.0.0.1:8080 with nginx.conf.example (and the
 #                         demo provider on 127.0.0.1:8081)
 #   ./build.sh test       build, then run every test (unit, fuzz, nginx)
-#   ./build.sh deps       only install dependencies
+#   ./build.sh deps       only install dependencies (Debian packages, and
+#                         the OpenAI Node SDK for the tests, from npm)
 #   ./build.sh bench      build, then run the benchmark (bench/README.md)
 #
 # NGINX_SRC=<nginx source tree> builds against that nginx instead of
@@ -19,13 +20,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$ROOT/build"
 MODULE="$BUILD/ngx_http_llm_module.so"
+OPENAI_SDK="4.104.0"
 
 PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
           perl python3 openssl ca-certificates curl procps wrk"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
-deps() {
+# Debian packages for building, running and testing
+system_deps() {
     local missing=""
 
     for p in $PACKAGES; do
@@ -33,19 +36,46 @@ deps() {
             | grep -q "install ok installed" || missing="$missing $p"
     done
 
-    [ -z "$missing" ] && return 0
+    # node and npm, for the OpenAI SDK test, from Debian if not there yet
+    command -v npm >/dev/null || missing="$missing nodejs npm"
 
-    say "installing:$missing"
+    if [ -n "$missing" ]; then
+        apt_install $missing
+    fi
+}
 
+deps() {
+    system_deps
+    sdk
+}
+
+# the official OpenAI Node SDK, for t/40-openai-sdk.t (npm registry)
+sdk() {
+    local dir="$BUILD/sdk"
+
+    [ -f "$dir/node_modules/openai/package.json" ] \
+        && grep -q "\"version\": \"$OPENAI_SDK\"" \
+                "$dir/node_modules/openai/package.json" && return 0
+
+    say "installing the OpenAI Node SDK $OPENAI_SDK into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+        "openai@$OPENAI_SDK" >/dev/null
+}
+
+apt_install() {
     local sudo=""
+
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+    say "installing: $*"
 
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
     # the nginx package must not start a system nginx on port 80 here
     printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
     $sudo chmod +x /usr/sbin/policy-rc.d
-    $sudo apt-get install -y -qq --no-install-recommends $missing
+    $sudo apt-get install -y -qq --no-install-recommends "$@"
     $sudo rm -f /usr/sbin/policy-rc.d
 }
 
@@ -119,7 +149,7 @@ cmd="${1:-build}"
 case "$cmd" in
     deps)  deps ;;
     build) deps; build ;;
-    run)   deps; build; run ;;
+    run)   system_deps; build; run ;;
     test)  deps; build; run_tests ;;
     bench) deps; build; exec "$ROOT/bench/run.sh" ;;
     *)     echo "usage: $0 [build|run|test|deps|bench]" >&2; exit 2 ;;
