@@ -12,7 +12,7 @@
 #   ./build.sh bench      build, then run the benchmark (bench/README.md)
 #
 # NGINX_SRC=<nginx source tree> builds against that nginx instead of
-# Debian's nginx-dev (configured --with-compat); NGINX=<binary> picks the
+# Debian's nginx-dev (configured --with-compat); NGINX_BIN=<binary> picks the
 # nginx binary used by run/test.
 
 set -euo pipefail
@@ -103,7 +103,11 @@ build() {
                 "$ROOT" "$BUILD" ) > "$BUILD/configure.log" 2>&1 \
                 || { cat "$BUILD/configure.log"; exit 1; }
         else
-            ( cd "$src" && ./configure --with-compat \
+            # a release tarball has ./configure, a source checkout auto/
+            local configure=./configure
+            [ -f "$src/configure" ] || configure=auto/configure
+
+            ( cd "$src" && $configure --with-compat --with-debug \
                 --with-http_ssl_module --add-dynamic-module="$ROOT" \
                 --builddir="$BUILD" ) > "$BUILD/configure.log" 2>&1 \
                 || { cat "$BUILD/configure.log"; exit 1; }
@@ -135,7 +139,7 @@ run() {
 
     say "gateway on http://127.0.0.1:8080 (Ctrl-C stops it)"
     say "try: curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'"
-    "${NGINX:-/usr/sbin/nginx}" -p "$prefix/" -c "$ROOT/nginx.conf.example" \
+    "${NGINX_BIN:-/usr/sbin/nginx}" -p "$prefix/" -c "$ROOT/nginx.conf.example" \
         -g 'daemon off;'
 }
 
@@ -148,7 +152,7 @@ cmd="${1:-build}"
 
 case "$cmd" in
     deps)  deps ;;
-    build) deps; build ;;
+    build) system_deps; build ;;
     run)   system_deps; build; run ;;
     test)  deps; build; run_tests ;;
     bench) deps; build; exec "$ROOT/bench/run.sh" ;;

@@ -9,7 +9,7 @@
 # Knobs (environment): REPS (7: CPU runs), MEM_REPS (3: memory runs),
 # PHASES ("cpu mem"), SCENARIOS ("ns st sp": the CPU runs), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
 # ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
-# MEM_DELAY_MS (100), NGINX (/usr/sbin/nginx), PHASE_SECONDS (60: the time
+# MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
 # added to the llm_chat / proxy_pass location, for experiments).
 #
@@ -23,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
 OUT="$ROOT/build/bench"
 MODULE="${MODULE:-$ROOT/build/ngx_http_llm_module.so}"
-NGINX="${NGINX:-/usr/sbin/nginx}"
+NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 
 REPS="${REPS:-7}"
 MEM_REPS="${MEM_REPS:-3}"
@@ -53,7 +53,7 @@ GEN_CPU=0
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
-for t in "$NGINX" wrk cc python3 taskset curl; do
+for t in "$NGINX_BIN" wrk cc python3 taskset curl; do
     command -v "$t" >/dev/null 2>&1 || die "$t is needed"
 done
 [ -f "$MODULE" ] || die "$MODULE is missing: run ./build.sh first"
@@ -200,7 +200,7 @@ worker_of() {
 start_nginx() {
     local name="$1" prefix="$OUT/$1" w=""
 
-    taskset -c "$NGX_CPU" "$NGINX" -p "$prefix/" -e "$prefix/logs/error.log" \
+    taskset -c "$NGX_CPU" "$NGINX_BIN" -p "$prefix/" -e "$prefix/logs/error.log" \
         -c "$prefix/nginx.conf" >> "$prefix/logs/stdout.log" 2>&1 &
     MASTER[$name]=$!
 
@@ -232,7 +232,7 @@ stop_nginx() {
 }
 
 nginx_test() {
-    "$NGINX" -t -q -p "$OUT/$1/" -e "$OUT/$1/logs/error.log" \
+    "$NGINX_BIN" -t -q -p "$OUT/$1/" -e "$OUT/$1/logs/error.log" \
         -c "$OUT/$1/nginx.conf"
 }
 

@@ -19,6 +19,16 @@
 #include "llm_dialect.h"
 
 
+/* 1.27.2 added the trailers flag; we never keep provider trailers */
+#if (nginx_version >= 1027002)
+#define ngx_http_llm_parse_chunked(r, b, ctx)                                \
+    ngx_http_parse_chunked(r, b, ctx, 0)
+#else
+#define ngx_http_llm_parse_chunked(r, b, ctx)                                \
+    ngx_http_parse_chunked(r, b, ctx)
+#endif
+
+
 #define NGX_HTTP_LLM_CHAT    1
 #define NGX_HTTP_LLM_MODELS  2
 

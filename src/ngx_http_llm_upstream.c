@@ -461,7 +461,7 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             break;
         }
 
-        rc = ngx_http_parse_chunked(r, b, &ctx->chunked);
+        rc = ngx_http_llm_parse_chunked(r, b, &ctx->chunked);
 
         if (rc == NGX_OK) {
             p = b->pos;
@@ -705,7 +705,7 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
             break;
         }
 
-        prc = ngx_http_parse_chunked(r, &in, &ctx->chunked);
+        prc = ngx_http_llm_parse_chunked(r, &in, &ctx->chunked);
 
         if (prc == NGX_OK) {
             n = ngx_min((off_t) (in.last - in.pos), ctx->chunked.size);

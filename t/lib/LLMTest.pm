@@ -55,7 +55,8 @@ opts mock / mock2 (mock objects or port numbers), %%PREFIX%% the prefix dir,
 %%ROOT%% the repo root. Options: mock, mock2, port, log_level (default
 info), main (extra main-context directives). Returns a LLMTest::Nginx hash
 { port, prefix, pid } with methods error_log(), access_log(), stop().
-Env: NGINX (binary, default /usr/sbin/nginx); LLM_TEST_VALGRIND=1 runs
+Env: NGINX_BIN (binary, default /usr/sbin/nginx; not NGINX, which
+nginx itself reads); LLM_TEST_VALGRIND=1 runs
 nginx with master_process off under valgrind and fails a test if valgrind
 reports errors (nginx core's own single-process leak is suppressed; add
 suppressions with LLM_TEST_VALGRIND_SUPP=file); LLM_TEST_KEEP=1 keeps the
@@ -304,7 +305,7 @@ package LLMTest::Mock {
 
 # ---------------------------------------------------------------- nginx
 
-sub _nginx_bin { return $ENV{NGINX} // '/usr/sbin/nginx' }
+sub _nginx_bin { return $ENV{NGINX_BIN} // '/usr/sbin/nginx' }
 
 sub _write_conf {
     my ($prefix, $http_config, %opts) = @_;
