@@ -419,27 +419,24 @@ llm_json_scan_none(void *data, const llm_json_step_t *path, int depth,
 }
 
 
-int
-llm_json_valid(const char *p, size_t n, size_t *err_off)
+static int
+llm_json_scan_run(llm_json_scanner_t *s, const char *p, size_t n,
+    size_t *err_off)
 {
-    int                 rc;
-    llm_json_scanner_t  s;
+    int  rc;
 
-    s.p = p;
-    s.last = p + n;
-    s.max_depth = -1;
-    s.handler = llm_json_scan_none;
-    s.data = NULL;
+    s->p = p;
+    s->last = p + n;
 
-    rc = llm_json_scan_value(&s, 0);
+    rc = llm_json_scan_value(s, 0);
 
     if (rc == LLM_OK) {
-        llm_json_scan_space(&s);
-        rc = (s.p == s.last) ? LLM_OK : LLM_ERROR;
+        llm_json_scan_space(s);
+        rc = (s->p == s->last) ? LLM_OK : LLM_ERROR;
     }
 
     if (err_off) {
-        *err_off = (size_t) (s.p - p);
+        *err_off = (size_t) (s->p - p);
     }
 
     return rc;
@@ -447,29 +444,32 @@ llm_json_valid(const char *p, size_t n, size_t *err_off)
 
 
 int
+llm_json_valid(const char *p, size_t n, size_t *err_off)
+{
+    llm_json_scanner_t  s;
+
+    s.max_depth = -1;
+    s.handler = llm_json_scan_none;
+    s.data = NULL;
+
+    return llm_json_scan_run(&s, p, n, err_off);
+}
+
+
+int
 llm_json_scan(const char *p, size_t n, int max_depth,
     llm_json_scan_pt handler, void *data)
 {
-    int                 rc;
     llm_json_scanner_t  s;
 
-    s.p = p;
-    s.last = p + n;
     s.max_depth = llm_json_scan_depth(max_depth);
-
-    /* a handler looking one step too far must find nothing stale */
-    memset(s.path, 0, (s.max_depth + 1) * sizeof(llm_json_step_t));
     s.handler = handler;
     s.data = data;
 
-    rc = llm_json_scan_value(&s, 0);
-    if (rc != LLM_OK) {
-        return rc;
-    }
+    /* a handler looking one step too far must find nothing stale */
+    memset(s.path, 0, (s.max_depth + 1) * sizeof(llm_json_step_t));
 
-    llm_json_scan_space(&s);
-
-    return (s.p == s.last) ? LLM_OK : LLM_ERROR;
+    return llm_json_scan_run(&s, p, n, NULL);
 }
 
 

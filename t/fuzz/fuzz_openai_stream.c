@@ -24,6 +24,7 @@
 
 #include "llm_dialect.h"
 #include "llm_sse.h"
+#include "fuzz_check.h"
 
 
 #define CLIENT_MODEL  "client \"m\""
@@ -38,17 +39,6 @@ typedef struct {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-#define check(cond)  check_at(cond, __LINE__, #cond)
-
-
-static void
-check_at(int cond, int line, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "check failed at line %d: %s\n", line, what);
-        abort();
-    }
-}
 
 
 static int

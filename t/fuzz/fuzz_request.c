@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "llm_dialect.h"
+#include "fuzz_check.h"
 
 
 #define UPSTREAM_MODEL  "upstream \"model\""
@@ -24,17 +25,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
-#define check(cond)  check_at(cond, __LINE__, #cond)
-
-
-static void
-check_at(int cond, int line, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "check failed at line %d: %s\n", line, what);
-        abort();
-    }
-}
 
 
 static void

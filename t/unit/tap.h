@@ -175,6 +175,19 @@ done_testing(void)
 }
 
 
+/* xorshift64: reproducible pseudo-random numbers below n */
+
+static inline unsigned
+tap_rnd(unsigned long long *state, unsigned n)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+
+    return (unsigned) (*state % n);
+}
+
+
 #define ok(cond, ...)                                                        \
     tap_ok(__FILE__, __LINE__, (cond) ? 1 : 0, __VA_ARGS__)
 

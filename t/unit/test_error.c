@@ -53,15 +53,8 @@ static const char  *pieces[] = {
 static unsigned long long  rnd_state = 0x9e3779b97f4a7c15ULL;
 
 
-static unsigned
-rnd(unsigned n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-
-    return (unsigned) (rnd_state % n);
-}
+/* reproducible pseudo-random numbers below n, from this file's seed */
+#define rnd(n)  tap_rnd(&rnd_state, n)
 
 
 /* the escaped string parses back to the same bytes (no NUL: cJSON stops) */

@@ -97,15 +97,8 @@ typedef struct {
 } run_t;
 
 
-static unsigned
-rnd(unsigned n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-
-    return (unsigned) (rnd_state % n);
-}
+/* reproducible pseudo-random numbers below n, from this file's seed */
+#define rnd(n)  tap_rnd(&rnd_state, n)
 
 
 static int

@@ -38,15 +38,8 @@ typedef struct {
 static unsigned long long  rnd_state = 88172645463325252ULL;
 
 
-static unsigned
-rnd(unsigned n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-
-    return (unsigned) (rnd_state % n);
-}
+/* reproducible pseudo-random numbers below n, from this file's seed */
+#define rnd(n)  tap_rnd(&rnd_state, n)
 
 
 static void
