@@ -195,6 +195,9 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
 
     b->last = ngx_cpymem(b->last, body.data, body.len);
 
+    /* TLS output is buffered: the request must not wait in the buffer */
+    b->flush = 1;
+
     llm_buf_free(&body);
 
     cl = ngx_alloc_chain_link(r->pool);
