@@ -32,6 +32,9 @@ destroyed and, at the latest, in an END block, also when the test dies.
 
 =item free_port() - a free TCP port on 127.0.0.1.
 
+=item nginx_version() - the nginx under test as nginx_version is in C
+(1.22.1 is 1022001).
+
 =item start_mock(%opts) - start t/mock/provider.py; returns a LLMTest::Mock
 hash { port, pid, log, dir, cert, key }. Options: key => KEY (required
 bearer key), tls => 1 (self-signed cert for CN localhost, generated with
@@ -134,7 +137,7 @@ our @EXPORT = qw(
     sse_events sse_json accumulate_stream
     raw_request request_bytes read_until
     fixture_path read_fixture fixture_chunks
-    slurp json_or_undef
+    slurp json_or_undef nginx_version
 );
 
 my $ROOT = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
@@ -306,6 +309,14 @@ package LLMTest::Mock {
 # ---------------------------------------------------------------- nginx
 
 sub _nginx_bin { return $ENV{NGINX_BIN} // '/usr/sbin/nginx' }
+
+# the nginx under test as a number like nginx_version in C: 1.22.1 -> 1022001
+sub nginx_version {
+    my $bin = _nginx_bin();
+    my $v = `$bin -v 2>&1`;
+    my ($a, $b, $c) = $v =~ m{nginx/(\d+)\.(\d+)\.(\d+)} or return 0;
+    return $a * 1000000 + $b * 1000 + $c;
+}
 
 sub _write_conf {
     my ($prefix, $http_config, %opts) = @_;
