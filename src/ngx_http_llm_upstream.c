@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_llm_filter_init(void *data);
 static ngx_int_t ngx_http_llm_filter(void *data, ssize_t bytes);
 static ngx_int_t ngx_http_llm_body_data(ngx_http_llm_ctx_t *ctx,
     u_char *p, size_t n);
+static ngx_int_t ngx_http_llm_feed(ngx_http_llm_ctx_t *ctx, u_char *p,
+    size_t n);
 static int ngx_http_llm_sse_event(void *data, const char *event,
     size_t event_len, const char *payload, size_t payload_len);
 static ngx_int_t ngx_http_llm_output(ngx_http_request_t *r,
@@ -652,7 +654,6 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
 {
     ngx_http_llm_ctx_t  *ctx = data;
 
-    int                   rc;
     size_t                n;
     ngx_int_t             prc;
     ngx_buf_t             in;
@@ -695,12 +696,8 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
                 u->keepalive = !ctx->connection_close;
             }
 
-            if (!ctx->resp.done) {
-                rc = llm_sse_feed(&ctx->sse, (char *) in.pos, n,
-                                  ngx_http_llm_sse_event, ctx);
-                if (rc < 0) {
-                    goto framing_error;
-                }
+            if (ngx_http_llm_feed(ctx, in.pos, n) != NGX_OK) {
+                goto framing_error;
             }
 
             in.pos += n;
@@ -713,12 +710,8 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
         if (prc == NGX_OK) {
             n = ngx_min((off_t) (in.last - in.pos), ctx->chunked.size);
 
-            if (!ctx->resp.done) {
-                rc = llm_sse_feed(&ctx->sse, (char *) in.pos, n,
-                                  ngx_http_llm_sse_event, ctx);
-                if (rc < 0) {
-                    goto framing_error;
-                }
+            if (ngx_http_llm_feed(ctx, in.pos, n) != NGX_OK) {
+                goto framing_error;
             }
 
             in.pos += n;
@@ -805,6 +798,25 @@ output:
     }
 
     return ngx_http_llm_output(r, ctx);
+}
+
+
+/* body bytes → SSE framer → dialect; nothing after the stream's end */
+
+static ngx_int_t
+ngx_http_llm_feed(ngx_http_llm_ctx_t *ctx, u_char *p, size_t n)
+{
+    if (ctx->resp.done) {
+        return NGX_OK;
+    }
+
+    if (llm_sse_feed(&ctx->sse, (char *) p, n, ngx_http_llm_sse_event, ctx)
+        < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
