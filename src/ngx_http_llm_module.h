@@ -109,7 +109,6 @@ typedef struct {
     unsigned                       body_done:1;
     unsigned                       connection_close:1;
     unsigned                       ttft_set:1;
-    unsigned                       response_sent:1;
     unsigned                       failure_logged:1;
 } ngx_http_llm_ctx_t;
 

@@ -635,7 +635,6 @@ ngx_http_llm_filter_init(void *data)
     if (ctx->state == ngx_http_llm_st_body) {
         /* the translated body is ready: it is all there is to send */
         u->length = 0;
-        ctx->response_sent = 1;
 
         return ngx_http_llm_output(ctx->request, ctx);
     }
