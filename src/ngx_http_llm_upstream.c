@@ -106,43 +106,57 @@ static ngx_int_t
 ngx_http_llm_create_request(ngx_http_request_t *r)
 {
     size_t                    len;
-    llm_buf_t                 body;
+    llm_buf_t                 body, path;
     ngx_buf_t                *b;
-    ngx_str_t                *auth;
+    ngx_str_t                 auth;
     ngx_chain_t              *cl;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_model_t     *m;
+    const llm_dialect_t      *d;
     ngx_http_llm_provider_t  *p;
-    static ngx_str_t          bearer = ngx_string("Bearer ");
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
     m = ctx->model;
     p = m->provider;
+    d = p->dialect;
 
     ngx_memzero(&body, sizeof(llm_buf_t));
+    ngx_memzero(&path, sizeof(llm_buf_t));
 
-    if (p->dialect->build_request(&ctx->req, (char *) m->upstream_model.data,
-                                  &body)
-        != LLM_OK)
+    if (d->build_request(&ctx->req, (char *) m->upstream_model.data, &body)
+        != LLM_OK
+        || (d->request_path
+            ? d->request_path(&ctx->req, (char *) m->upstream_model.data,
+                              &path)
+            : llm_buf_append_cstr(&path, d->chat_path))
+           != LLM_OK)
     {
         llm_buf_free(&body);
+        llm_buf_free(&path);
         return NGX_ERROR;
     }
 
     /* the parsed tree is no longer needed: give its memory back now */
     llm_request_free(&ctx->req);
 
-    auth = NULL;
+    ngx_str_null(&auth);
 
     if (p->key_passthrough) {
-        auth = &r->headers_in.authorization->value;
+        /* the client's key, in the header the provider wants */
+        auth = r->headers_in.authorization->value;
 
-    } else if (p->api_key.len) {
-        auth = &p->api_key;
+        if (auth.len > 7 && ngx_strncasecmp(auth.data, (u_char *) "Bearer ", 7)
+                            == 0)
+        {
+            auth.data += 7;
+            auth.len -= 7;
+        }
+
+    } else {
+        auth = p->api_key;
     }
 
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1
-          + p->base_path.len + ngx_strlen(p->dialect->chat_path)
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path.len
           + sizeof("Host: " CRLF) - 1 + p->host.len
           + sizeof("Content-Type: application/json" CRLF) - 1
           + sizeof("Accept: text/event-stream" CRLF) - 1
@@ -151,18 +165,28 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
           + sizeof(CRLF) - 1
           + body.len;
 
-    if (auth) {
-        len += sizeof("Authorization: " CRLF) - 1 + bearer.len + auth->len;
+    if (auth.len) {
+        len += ngx_strlen(d->auth_prefix) + auth.len + sizeof(CRLF) - 1;
+    }
+
+    if (d->extra_headers) {
+        len += ngx_strlen(d->extra_headers);
     }
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         llm_buf_free(&body);
+        llm_buf_free(&path);
         return NGX_ERROR;
     }
 
-    b->last = ngx_sprintf(b->last, "POST %V%s HTTP/1.1" CRLF "Host: %V" CRLF,
-                          &p->base_path, p->dialect->chat_path, &p->host);
+    b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
+    b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
+    b->last = ngx_cpymem(b->last, path.data, path.len);
+    b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
+                          &p->host);
+
+    llm_buf_free(&path);
 
     b->last = ngx_cpymem(b->last, "Content-Type: application/json" CRLF,
                          sizeof("Content-Type: application/json" CRLF) - 1);
@@ -179,17 +203,16 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
     b->last = ngx_cpymem(b->last, "User-Agent: ngx_http_llm_module" CRLF,
                          sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1);
 
-    if (auth) {
-        b->last = ngx_cpymem(b->last, "Authorization: ",
-                             sizeof("Authorization: ") - 1);
-
-        /* passthrough forwards the client's header value as it is */
-        if (!p->key_passthrough) {
-            b->last = ngx_cpymem(b->last, bearer.data, bearer.len);
-        }
-
-        b->last = ngx_cpymem(b->last, auth->data, auth->len);
+    if (auth.len) {
+        b->last = ngx_cpymem(b->last, d->auth_prefix,
+                             ngx_strlen(d->auth_prefix));
+        b->last = ngx_cpymem(b->last, auth.data, auth.len);
         *b->last++ = CR; *b->last++ = LF;
+    }
+
+    if (d->extra_headers) {
+        b->last = ngx_cpymem(b->last, d->extra_headers,
+                             ngx_strlen(d->extra_headers));
     }
 
     b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,

@@ -79,6 +79,21 @@ typedef struct {
     /* a non-2xx response body → OpenAI error */
     void        (*error)(int status, const char *p, size_t n,
                          llm_error_t *e);
+
+    /*
+     * The request path after the provider's base when it depends on the
+     * request (Gemini: /models/<model>:streamGenerateContent?alt=sse);
+     * NULL: chat_path.
+     */
+    int         (*request_path)(llm_request_t *req,
+                                const char *upstream_model,
+                                llm_buf_t *path);
+
+    /* how the key is sent: the header up to the key itself */
+    const char   *auth_prefix;
+
+    /* more request header lines, each ending in CRLF, or NULL */
+    const char   *extra_headers;
 } llm_dialect_t;
 
 
@@ -108,6 +123,8 @@ int llm_response_emit_json(llm_json_t *j, const char *model,
 
 
 extern const llm_dialect_t  llm_dialect_openai;
+extern const llm_dialect_t  llm_dialect_anthropic;
+extern const llm_dialect_t  llm_dialect_gemini;
 
 
 #endif /* _LLM_DIALECT_H_INCLUDED_ */

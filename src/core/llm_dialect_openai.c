@@ -44,7 +44,10 @@ const llm_dialect_t  llm_dialect_openai = {
     llm_openai_response,
     llm_openai_stream_event,
     llm_openai_stream_end,
-    llm_openai_error
+    llm_openai_error,
+    NULL,
+    "Authorization: Bearer ",
+    NULL
 };
 
 

@@ -26,6 +26,9 @@ typedef struct {
     size_t        model_start;   /* the model value's bytes, quotes too */
     size_t        model_end;
     unsigned      has_stream_options:1;
+
+    /* set by the caller before build_request: 0 = the dialect's own */
+    long long     max_tokens_default;
 } llm_request_t;
 
 
