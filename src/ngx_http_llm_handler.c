@@ -205,6 +205,9 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
+    /* the dialect fills in max_tokens where the provider requires it */
+    ctx->req.max_tokens_default = ctx->model->max_tokens;
+
     rc = ngx_http_llm_start_upstream(r, ctx);
 
     if (rc != NGX_OK) {

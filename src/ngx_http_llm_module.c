@@ -620,7 +620,7 @@ ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 }
 
 
-/* llm_model NAME provider=P [upstream_model=M] */
+/* llm_model NAME provider=P [upstream_model=M] [max_tokens=N] */
 
 static char *
 ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -666,6 +666,19 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "upstream_model=", 15) == 0) {
             m->upstream_model.data = value[i].data + 15;
             m->upstream_model.len = value[i].len - 15;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_tokens=", 11) == 0) {
+            m->max_tokens = ngx_atoi(value[i].data + 11, value[i].len - 11);
+
+            if (m->max_tokens == NGX_ERROR || m->max_tokens == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\"",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 

@@ -56,6 +56,7 @@ typedef struct {
     ngx_str_t                      name;         /* what clients ask */
     ngx_str_t                      upstream_model;
     ngx_http_llm_provider_t       *provider;
+    ngx_int_t                      max_tokens;   /* 0: the dialect's */
 } ngx_http_llm_model_t;
 
 

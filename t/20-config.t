@@ -77,6 +77,12 @@ rejects('duplicate model', <<"EOF", qr/duplicate llm_model "m"/);
 $SERVER
 EOF
 
+rejects('llm_model max_tokens not a positive number', <<"EOF", qr/invalid "max_tokens=lots"/);
+    llm_provider p dialect=openai url=http://127.0.0.1:9/v1;
+    llm_model m provider=p max_tokens=lots; # BAD
+$SERVER
+EOF
+
 rejects('duplicate provider', <<"EOF", qr/duplicate llm_provider "p"/);
     llm_provider p dialect=openai url=http://127.0.0.1:9/v1;
     llm_provider q dialect=openai url=http://127.0.0.1:9/v1;

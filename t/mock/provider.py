@@ -602,6 +602,44 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model") if isinstance(body, dict) else None
         return self.demo_reply(n, body, model or UPSTREAM_MODEL)
 
+    def native_request_problem(self, body):
+        """Strict checks of the native Anthropic / Gemini request, as those
+        APIs reject them: the error body in the provider's own shape, or None."""
+        if re.search(r"/messages(\?|$)", self.path):
+            def err(msg):
+                return {"type": "error", "error": {"type": "invalid_request_error",
+                                                   "message": msg}}
+            if not isinstance(body, dict):
+                return err("body must be an object")
+            if not isinstance(body.get("max_tokens"), int):
+                return err("max_tokens: Field required")
+            msgs = body.get("messages")
+            if not isinstance(msgs, list) or not msgs:
+                return err("messages: at least one message is required")
+            prev = None
+            for i, m in enumerate(msgs):
+                role = m.get("role") if isinstance(m, dict) else None
+                if role not in ("user", "assistant"):
+                    return err("messages.%d.role: Input should be 'user' or 'assistant'" % i)
+                if role == prev:
+                    return err("messages: roles must alternate between \"user\" and \"assistant\"")
+                prev = role
+            if msgs[0].get("role") != "user":
+                return err("messages: first message must use the \"user\" role")
+            return None
+        if re.search(r":(stream)?[gG]enerateContent(\?|$)", self.path):
+            def gerr(msg):
+                return {"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}}
+            if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
+                return gerr("contents is required")
+            for i, c in enumerate(body["contents"]):
+                if not isinstance(c, dict) or c.get("role") not in ("user", "model"):
+                    return gerr("Please use a valid role: user, model.")
+                if not isinstance(c.get("parts"), list) or not c["parts"]:
+                    return gerr("contents.%d.parts must not be empty" % i)
+            return None
+        return None
+
     def scenario_name(self, body):
         """The model field, or for Gemini-style URLs the /models/<name>:method part."""
         if isinstance(body, dict) and isinstance(body.get("model"), str):
@@ -635,6 +673,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(400, error_body(
                 "We could not parse the JSON body of your request. (HINT: This likely "
                 "means you aren't using your HTTP library correctly.)"))
+            return
+        problem = self.native_request_problem(body)
+        if problem:
+            self.send_json(400, problem)
             return
         if re.search(r"/(chat/completions|messages)(\?|$)", self.path):
             if not isinstance(body, dict) or not isinstance(body.get("model"), str):
