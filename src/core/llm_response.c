@@ -11,6 +11,7 @@
 
 static const llm_dialect_t  *llm_dialects[] = {
     &llm_dialect_openai,
+    &llm_dialect_anthropic,
     NULL
 };
 

@@ -1,0 +1,1126 @@
+/*
+ * Unit tests for the "anthropic" dialect (src/core/llm_dialect_anthropic.c),
+ * replaying the recordings in t/fixtures/anthropic.
+ *
+ * usage: test_anthropic [repo-root]   (or LLM_REPO=repo-root)
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/core/llm_dialect.h"
+#include "../../src/core/llm_sse.h"
+#include "tap.h"
+
+
+/* a name that needs escaping, to catch raw splicing */
+#define CLIENT_MODEL  "client/model \"q\""
+
+
+static const char  *root = ".";
+
+
+typedef struct {
+    llm_response_t  resp;
+    llm_buf_t       out;
+    int             errors;
+    int             end_rc;
+} run_t;
+
+
+/* what the provider's events say */
+
+typedef struct {
+    llm_buf_t       text;
+    llm_buf_t       thinking;
+    char            stop_reason[64];
+    long long       input;
+    long long       cached;
+    long long       creation;
+    long long       output;
+} up_t;
+
+
+/* what the client sees */
+
+typedef struct {
+    llm_buf_t       content;
+    llm_buf_t       reasoning;
+    char            finish[32];
+    int             frames;
+    int             bad;          /* not data: JSON, or a bad chunk */
+    int             done;         /* [DONE] frames */
+    int             done_last;    /* the last frame is [DONE] */
+    int             usage_chunks;
+    int             roles;
+    cJSON          *usage;
+    cJSON          *error;
+} acc_t;
+
+
+static int
+read_file(const char *rel, llm_buf_t *b)
+{
+    char    path[1024], tmp[4096];
+    FILE   *f;
+    size_t  n;
+
+    snprintf(path, sizeof(path), "%s/t/fixtures/%s", root, rel);
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        diag("cannot open %s", path);
+        return LLM_ERROR;
+    }
+
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        llm_buf_append(b, tmp, n);
+    }
+
+    fclose(f);
+
+    return LLM_OK;
+}
+
+
+static const char *
+str(cJSON *obj, const char *name)
+{
+    const char  *s;
+
+    s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+
+    return s ? s : "";
+}
+
+
+static cJSON *
+obj(cJSON *j, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(j, name);
+}
+
+
+static long long
+num(cJSON *j, const char *name)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(j, name);
+
+    return cJSON_IsNumber(v) ? (long long) v->valuedouble : -1;
+}
+
+
+/* .jsonl: one event a line, framed as "event: <type>\ndata: <line>" */
+
+static int
+frame_fixture(const char *rel, llm_buf_t *body)
+{
+    char       *p, *end, *eol;
+    cJSON      *j;
+    llm_buf_t   raw;
+
+    if (strstr(rel, ".jsonl") == NULL) {
+        return read_file(rel, body);
+    }
+
+    memset(&raw, 0, sizeof(llm_buf_t));
+
+    if (read_file(rel, &raw) != LLM_OK) {
+        llm_buf_free(&raw);
+        return LLM_ERROR;
+    }
+
+    p = raw.data;
+    end = raw.data + raw.len;
+
+    while (p < end) {
+        eol = memchr(p, '\n', end - p);
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        if (eol > p) {
+            j = cJSON_ParseWithLength(p, eol - p);
+            llm_buf_append_lit(body, "event: ");
+            llm_buf_append_cstr(body, str(j, "type"));
+            llm_buf_append_lit(body, "\ndata: ");
+            llm_buf_append(body, p, eol - p);
+            llm_buf_append_lit(body, "\n\n");
+            cJSON_Delete(j);
+        }
+
+        p = eol + 1;
+    }
+
+    llm_buf_free(&raw);
+
+    return LLM_OK;
+}
+
+
+/* the provider's events, read with llm_sse and cJSON */
+
+static int
+up_event(void *data, const char *event, size_t event_len,
+    const char *payload, size_t payload_len)
+{
+    up_t         *u = data;
+    cJSON        *j, *d, *us;
+    const char   *type;
+
+    j = cJSON_ParseWithLength(payload, payload_len);
+    type = str(j, "type");
+
+    if (strcmp(type, "message_start") == 0) {
+        us = obj(obj(j, "message"), "usage");
+        u->input = num(us, "input_tokens");
+        u->cached = num(us, "cache_read_input_tokens");
+        u->creation = num(us, "cache_creation_input_tokens");
+        u->output = num(us, "output_tokens");
+
+    } else if (strcmp(type, "content_block_delta") == 0) {
+        d = obj(j, "delta");
+
+        if (strcmp(str(d, "type"), "text_delta") == 0) {
+            llm_buf_append_cstr(&u->text, str(d, "text"));
+
+        } else if (strcmp(str(d, "type"), "thinking_delta") == 0) {
+            llm_buf_append_cstr(&u->thinking, str(d, "thinking"));
+        }
+
+    } else if (strcmp(type, "message_delta") == 0) {
+        snprintf(u->stop_reason, sizeof(u->stop_reason), "%s",
+                 str(obj(j, "delta"), "stop_reason"));
+
+        us = obj(j, "usage");
+
+        if (num(us, "output_tokens") >= 0) {
+            u->output = num(us, "output_tokens");
+        }
+
+        /* recent streams repeat the input counts, updated for server tools */
+        if (num(us, "input_tokens") >= 0) {
+            u->input = num(us, "input_tokens");
+            u->cached = num(us, "cache_read_input_tokens");
+            u->creation = num(us, "cache_creation_input_tokens");
+        }
+    }
+
+    cJSON_Delete(j);
+
+    return 0;
+}
+
+
+static void
+up_read(up_t *u, llm_buf_t *body)
+{
+    llm_sse_t  sse;
+
+    memset(u, 0, sizeof(up_t));
+    llm_sse_init(&sse, 0);
+    llm_sse_feed(&sse, body->data, body->len, up_event, u);
+    llm_sse_free(&sse);
+
+    llm_buf_append(&u->text, "", 1);
+    llm_buf_append(&u->thinking, "", 1);
+    u->text.len--;
+    u->thinking.len--;
+}
+
+
+static void
+up_free(up_t *u)
+{
+    llm_buf_free(&u->text);
+    llm_buf_free(&u->thinking);
+}
+
+
+static int
+on_event(void *data, const char *event, size_t event_len,
+    const char *payload, size_t payload_len)
+{
+    int     rc;
+    run_t  *r = data;
+
+    rc = llm_dialect_anthropic.stream_event(&r->resp, event, event_len,
+                                            payload, payload_len, &r->out);
+
+    if (rc == LLM_ERROR) {
+        r->errors++;
+        return 0;
+    }
+
+    return rc == LLM_DONE ? LLM_DONE : 0;
+}
+
+
+/* feeds p in pieces of step bytes (0: at once), each a heap copy */
+
+static void
+run_stream(run_t *r, const char *p, size_t n, size_t step,
+    int include_usage)
+{
+    char       *copy;
+    size_t      off, len;
+    llm_sse_t   sse;
+
+    memset(r, 0, sizeof(run_t));
+    llm_response_init(&r->resp, CLIENT_MODEL, include_usage);
+    llm_sse_init(&sse, 0);
+
+    for (off = 0; off < n && !r->resp.done; off += len) {
+        len = (step == 0 || n - off < step) ? n - off : step;
+
+        copy = malloc(len);
+        memcpy(copy, p + off, len);
+
+        if (llm_sse_feed(&sse, copy, len, on_event, r) < 0) {
+            r->errors++;
+        }
+
+        free(copy);
+    }
+
+    r->end_rc = llm_dialect_anthropic.stream_end(&r->resp, &r->out);
+
+    llm_sse_free(&sse);
+}
+
+
+static void
+run_free(run_t *r)
+{
+    llm_response_free(&r->resp);
+    llm_buf_free(&r->out);
+}
+
+
+static void
+acc_chunk(acc_t *a, cJSON *j)
+{
+    cJSON       *choices, *c, *delta, *v;
+    const char  *fr;
+
+    if (obj(j, "error")) {
+        if (a->error == NULL) {
+            a->error = cJSON_Duplicate(obj(j, "error"), 1);
+        }
+
+        return;
+    }
+
+    if (strcmp(str(j, "model"), CLIENT_MODEL) != 0
+        || strcmp(str(j, "object"), "chat.completion.chunk") != 0
+        || strncmp(str(j, "id"), "chatcmpl-", 9) != 0
+        || num(j, "created") <= 0)
+    {
+        a->bad++;
+    }
+
+    choices = obj(j, "choices");
+
+    if (!cJSON_IsArray(choices)) {
+        a->bad++;
+        return;
+    }
+
+    if (cJSON_GetArraySize(choices) == 0) {
+        a->usage_chunks++;
+        cJSON_Delete(a->usage);
+        a->usage = cJSON_Duplicate(obj(j, "usage"), 1);
+        return;
+    }
+
+    if (obj(j, "usage")) {
+        a->bad++;
+    }
+
+    cJSON_ArrayForEach(c, choices) {
+        delta = obj(c, "delta");
+
+        if (num(c, "index") != 0 || !cJSON_IsObject(delta)
+            || !cJSON_IsNull(obj(c, "logprobs")))
+        {
+            a->bad++;
+        }
+
+        if (cJSON_IsString(obj(delta, "role"))) {
+            a->roles++;
+        }
+
+        v = obj(delta, "content");
+        if (cJSON_IsString(v)) {
+            llm_buf_append_cstr(&a->content, v->valuestring);
+        }
+
+        v = obj(delta, "reasoning_content");
+        if (cJSON_IsString(v)) {
+            llm_buf_append_cstr(&a->reasoning, v->valuestring);
+        }
+
+        fr = cJSON_GetStringValue(obj(c, "finish_reason"));
+        if (fr) {
+            if (a->finish[0]) {
+                a->bad++;
+            }
+
+            snprintf(a->finish, sizeof(a->finish), "%s", fr);
+        }
+    }
+}
+
+
+static void
+acc_parse(acc_t *a, llm_buf_t *out)
+{
+    char   *p, *end, *eol;
+    cJSON  *j;
+
+    memset(a, 0, sizeof(acc_t));
+
+    p = out->data;
+    end = p + out->len;
+
+    while (p < end) {
+        a->frames++;
+        a->done_last = 0;
+
+        eol = strstr(p, "\n\n");
+
+        if (eol == NULL || eol >= end || strncmp(p, "data: ", 6) != 0
+            || memchr(p, '\n', eol - p) || memchr(p, '\r', eol - p))
+        {
+            a->bad++;
+            break;
+        }
+
+        p += 6;
+
+        if (eol - p == 6 && memcmp(p, "[DONE]", 6) == 0) {
+            a->done++;
+            a->done_last = 1;
+
+        } else {
+            j = cJSON_ParseWithLength(p, eol - p);
+
+            if (!cJSON_IsObject(j)) {
+                a->bad++;
+
+            } else {
+                acc_chunk(a, j);
+            }
+
+            cJSON_Delete(j);
+        }
+
+        p = eol + 2;
+    }
+
+    llm_buf_append(&a->content, "", 1);
+    llm_buf_append(&a->reasoning, "", 1);
+    a->content.len--;
+    a->reasoning.len--;
+}
+
+
+static void
+acc_free(acc_t *a)
+{
+    llm_buf_free(&a->content);
+    llm_buf_free(&a->reasoning);
+    cJSON_Delete(a->usage);
+    cJSON_Delete(a->error);
+}
+
+
+static const char *
+map_finish(const char *s)
+{
+    if (strcmp(s, "max_tokens") == 0) {
+        return "length";
+    }
+
+    if (strcmp(s, "tool_use") == 0) {
+        return "tool_calls";
+    }
+
+    if (strcmp(s, "refusal") == 0) {
+        return "content_filter";
+    }
+
+    return "stop";
+}
+
+
+/* "created":<digits> → "created":0, for comparing two runs */
+
+static void
+normalize(llm_buf_t *b)
+{
+    char    *p, *q, *end;
+    size_t   k;
+
+    p = b->data;
+    end = b->data + b->len;
+    q = p;
+
+    while (p < end) {
+        k = sizeof("\"created\":") - 1;
+
+        if ((size_t) (end - p) > k && memcmp(p, "\"created\":", k) == 0) {
+            memmove(q, p, k);
+            q += k;
+            p += k;
+            *q++ = '0';
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+
+            continue;
+        }
+
+        *q++ = *p++;
+    }
+
+    b->len = q - b->data;
+}
+
+
+static void
+test_stream_fixture(const char *rel, int include_usage)
+{
+    up_t        up;
+    acc_t       a;
+    run_t       r, r1;
+    cJSON      *u;
+    llm_buf_t   body;
+    long long   prompt;
+
+    memset(&body, 0, sizeof(llm_buf_t));
+
+    if (frame_fixture(rel, &body) != LLM_OK) {
+        ok(0, "%s: read", rel);
+        return;
+    }
+
+    up_read(&up, &body);
+
+    run_stream(&r, body.data, body.len, 0, include_usage);
+    acc_parse(&a, &r.out);
+
+    ok(r.errors == 0 && r.end_rc == LLM_DONE && r.resp.done
+       && !r.resp.failed,
+       "%s usage=%d: complete, no failure", rel, include_usage);
+    ok(a.bad == 0 && a.error == NULL,
+       "%s usage=%d: every frame is a well-formed chunk", rel,
+       include_usage);
+    ok(a.done == 1 && a.done_last, "%s usage=%d: one [DONE], the last",
+       rel, include_usage);
+    is_int(a.roles, 1, "%s usage=%d: one role chunk", rel, include_usage);
+    is_str(a.content.data, a.content.len, up.text.data,
+           "%s usage=%d: content is the text deltas", rel, include_usage);
+    is_str(a.reasoning.data, a.reasoning.len, up.thinking.data,
+           "%s usage=%d: reasoning_content is the thinking deltas", rel,
+           include_usage);
+    is_str(a.finish, strlen(a.finish), map_finish(up.stop_reason),
+           "%s usage=%d: finish_reason", rel, include_usage);
+    is_str(r.resp.finish_reason, strlen(r.resp.finish_reason),
+           map_finish(up.stop_reason), "%s usage=%d: resp finish_reason",
+           rel, include_usage);
+    ok(r.resp.first_token == (up.text.len || up.thinking.len),
+       "%s usage=%d: first_token", rel, include_usage);
+
+    prompt = up.input + up.cached + up.creation;
+
+    ok(r.resp.usage.set && r.resp.usage.prompt_tokens == prompt
+       && r.resp.usage.completion_tokens == up.output
+       && r.resp.usage.total_tokens == prompt + up.output
+       && r.resp.usage.cached_tokens == up.cached,
+       "%s usage=%d: resp->usage %lld/%lld", rel, include_usage,
+       r.resp.usage.prompt_tokens, r.resp.usage.completion_tokens);
+
+    if (include_usage) {
+        u = a.usage;
+
+        ok(a.usage_chunks == 1
+           && num(u, "prompt_tokens") == prompt
+           && num(u, "completion_tokens") == up.output
+           && num(u, "total_tokens") == prompt + up.output
+           && num(obj(u, "prompt_tokens_details"), "cached_tokens")
+              == up.cached,
+           "%s usage=1: one usage chunk with the recorded numbers", rel);
+
+    } else {
+        is_int(a.usage_chunks, 0, "%s usage=0: no usage chunk", rel);
+    }
+
+    /* 1-byte feeds: the same output */
+
+    run_stream(&r1, body.data, body.len, 1, include_usage);
+    normalize(&r.out);
+    normalize(&r1.out);
+
+    ok(r1.out.len == r.out.len
+       && memcmp(r1.out.data, r.out.data, r.out.len) == 0,
+       "%s usage=%d: 1-byte feeds give the same output", rel,
+       include_usage);
+
+    run_free(&r1);
+    run_free(&r);
+    acc_free(&a);
+    up_free(&up);
+    llm_buf_free(&body);
+}
+
+
+static void
+test_streams(void)
+{
+    int           i, u;
+    const char   *files[] = {
+        "anthropic/messages-text.stream.sse",
+        "anthropic/messages-text.stream.jsonl",
+        "anthropic/messages-thinking.stream.sse",
+        "anthropic/messages-server-and-client-tool.stream.sse",
+        "anthropic/messages-text-then-tool-use.stream.jsonl",
+        "anthropic/messages-tool-no-args.stream.jsonl",
+        NULL
+    };
+
+    for (i = 0; files[i]; i++) {
+        for (u = 0; u < 2; u++) {
+            test_stream_fixture(files[i], u);
+        }
+    }
+}
+
+
+static void
+test_stream_thinking(void)
+{
+    acc_t       a;
+    run_t       r;
+    llm_buf_t   body;
+
+    memset(&body, 0, sizeof(llm_buf_t));
+    read_file("anthropic/messages-thinking.stream.sse", &body);
+
+    run_stream(&r, body.data, body.len, 0, 0);
+    acc_parse(&a, &r.out);
+
+    ok(a.reasoning.len > 50 && a.content.len > 0,
+       "thinking: reasoning and content both present");
+
+    run_free(&r);
+    acc_free(&a);
+    llm_buf_free(&body);
+}
+
+
+static void
+test_stream_cut(void)
+{
+    acc_t       a;
+    run_t       r;
+    llm_buf_t   body;
+
+    memset(&body, 0, sizeof(llm_buf_t));
+    read_file("anthropic/messages-text.stream.sse", &body);
+
+    run_stream(&r, body.data, body.len / 2, 0, 1);
+    acc_parse(&a, &r.out);
+
+    ok(r.resp.failed && r.resp.done && r.end_rc == LLM_DONE,
+       "cut stream: failed");
+    ok(a.error && strcmp(str(a.error, "code"), "stream_truncated") == 0,
+       "cut stream: stream_truncated error frame");
+    ok(a.done == 1 && a.done_last && a.bad == 0,
+       "cut stream: one [DONE], the last");
+
+    run_free(&r);
+    acc_free(&a);
+    llm_buf_free(&body);
+}
+
+
+static void
+test_stream_error(void)
+{
+    acc_t        a;
+    run_t        r;
+    const char  *body;
+
+    body = "event: message_start\n"
+           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+           "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],"
+           "\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"
+           "event: content_block_delta\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":0,"
+           "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+           "event: error\n"
+           "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+           "\"message\":\"Overloaded\"}}\n\n";
+
+    run_stream(&r, body, strlen(body), 0, 1);
+    acc_parse(&a, &r.out);
+
+    ok(r.resp.failed && r.resp.done, "error event: failed");
+    is_int(r.resp.error.status, 503, "error event: status 503");
+    ok(a.error && strcmp(str(a.error, "code"), "overloaded") == 0
+       && strcmp(str(a.error, "message"), "Overloaded") == 0,
+       "error event: code overloaded, the provider's message");
+    ok(a.done == 1 && a.done_last && a.bad == 0,
+       "error event: one [DONE], the last");
+    is_str(a.content.data, a.content.len, "Hi",
+           "error event: the text before it");
+
+    run_free(&r);
+    acc_free(&a);
+
+    /* malformed JSON */
+
+    body = "event: content_block_delta\ndata: {\"type\":\n\n";
+
+    run_stream(&r, body, strlen(body), 0, 0);
+    acc_parse(&a, &r.out);
+
+    ok(r.resp.failed && a.error
+       && strcmp(str(a.error, "code"), "invalid_upstream_response") == 0
+       && a.done == 1 && a.done_last,
+       "malformed event: invalid_upstream_response");
+
+    run_free(&r);
+    acc_free(&a);
+
+    /* ping anywhere, and a stream with no block (refusal) */
+
+    body = "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\","
+           "\"usage\":{\"input_tokens\":3,\"cache_read_input_tokens\":4,"
+           "\"cache_creation_input_tokens\":5,\"output_tokens\":1}}}\n\n"
+           "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+           "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+           "\"refusal\"},\"usage\":{\"output_tokens\":7}}\n\n"
+           "data: {\"type\":\"message_stop\"}\n\n";
+
+    run_stream(&r, body, strlen(body), 0, 1);
+    acc_parse(&a, &r.out);
+
+    ok(!r.resp.failed && a.bad == 0 && a.done == 1 && a.done_last,
+       "refusal: complete");
+    is_str(a.finish, strlen(a.finish), "content_filter",
+           "refusal: content_filter");
+    ok(a.usage && num(a.usage, "prompt_tokens") == 12
+       && num(a.usage, "completion_tokens") == 7
+       && num(a.usage, "total_tokens") == 19
+       && num(obj(a.usage, "prompt_tokens_details"), "cached_tokens") == 4,
+       "refusal: usage with cache fields");
+    ok(a.roles == 1 && strcmp(r.resp.id, "chatcmpl-msg_2") == 0,
+       "refusal: role chunk, id");
+
+    run_free(&r);
+    acc_free(&a);
+}
+
+
+static void
+test_response(void)
+{
+    int           rc;
+    cJSON        *j, *m, *u;
+    llm_buf_t     body, out;
+    llm_response_t  resp;
+
+    memset(&body, 0, sizeof(llm_buf_t));
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    read_file("anthropic/messages-text.response.json", &body);
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_anthropic.response(&resp, body.data, body.len, &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+    u = obj(j, "usage");
+
+    ok(rc == LLM_OK && cJSON_IsObject(j), "response text: JSON");
+    is_str(str(j, "id"), strlen(str(j, "id")),
+           "chatcmpl-msg_01VdEjxAP5ahtHKrrRdNBteQ", "response text: id");
+    ok(strcmp(str(j, "object"), "chat.completion") == 0
+       && strcmp(str(j, "model"), CLIENT_MODEL) == 0
+       && num(j, "created") > 0,
+       "response text: object, model, created");
+    ok(strcmp(str(m, "role"), "assistant") == 0
+       && strncmp(str(m, "content"), "Hello! I'm doing well", 21) == 0
+       && obj(m, "reasoning_content") == NULL,
+       "response text: message");
+    ok(strcmp(str(cJSON_GetArrayItem(obj(j, "choices"), 0),
+                  "finish_reason"), "stop") == 0
+       && strcmp(resp.finish_reason, "stop") == 0,
+       "response text: finish_reason stop");
+    ok(num(u, "prompt_tokens") == 12 && num(u, "completion_tokens") == 29
+       && num(u, "total_tokens") == 41
+       && num(obj(u, "prompt_tokens_details"), "cached_tokens") == 0,
+       "response text: usage");
+    ok(resp.usage.set && resp.usage.prompt_tokens == 12
+       && resp.usage.completion_tokens == 29
+       && resp.usage.total_tokens == 41 && resp.done && resp.first_token,
+       "response text: resp->usage, done");
+
+    cJSON_Delete(j);
+    llm_buf_reset(&body);
+    llm_buf_reset(&out);
+
+    read_file("anthropic/messages-tool-use.response.json", &body);
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_anthropic.response(&resp, body.data, body.len, &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+
+    ok(rc == LLM_OK && cJSON_IsNull(obj(m, "content")),
+       "response tool use: content null");
+    ok(strcmp(resp.finish_reason, "tool_calls") == 0
+       && strcmp(str(cJSON_GetArrayItem(obj(j, "choices"), 0),
+                     "finish_reason"), "tool_calls") == 0,
+       "response tool use: finish_reason tool_calls");
+    ok(resp.usage.prompt_tokens == 497 && resp.usage.completion_tokens == 56
+       && resp.usage.total_tokens == 553,
+       "response tool use: usage");
+
+    cJSON_Delete(j);
+    llm_buf_reset(&out);
+
+    /* thinking and cache */
+
+    body.len = 0;
+    llm_buf_append_cstr(&body,
+        "{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\","
+        "\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\","
+        "\"signature\":\"x\"},{\"type\":\"text\",\"text\":\"A\"},"
+        "{\"type\":\"text\",\"text\":\"B\"}],\"stop_reason\":\"max_tokens\","
+        "\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":100,"
+        "\"cache_creation_input_tokens\":20,\"output_tokens\":5}}");
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_anthropic.response(&resp, body.data, body.len, &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+    u = obj(j, "usage");
+
+    ok(rc == LLM_OK && strcmp(str(m, "content"), "AB") == 0
+       && strcmp(str(m, "reasoning_content"), "Hmm.") == 0,
+       "response thinking: content and reasoning_content");
+    ok(strcmp(resp.finish_reason, "length") == 0,
+       "response: max_tokens → length");
+    ok(num(u, "prompt_tokens") == 130 && num(u, "completion_tokens") == 5
+       && num(u, "total_tokens") == 135
+       && num(obj(u, "prompt_tokens_details"), "cached_tokens") == 100
+       && resp.usage.cached_tokens == 100,
+       "response: cache tokens in prompt_tokens and cached_tokens");
+
+    cJSON_Delete(j);
+    llm_buf_reset(&out);
+
+    /* not a Message */
+
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+    rc = llm_dialect_anthropic.response(&resp, "oops", 4, &out);
+    ok(rc == LLM_ERROR && resp.error.status == 502
+       && strcmp(resp.error.code, "invalid_upstream_response") == 0,
+       "response: not JSON → 502 invalid_upstream_response");
+
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+    rc = llm_dialect_anthropic.response(&resp, "{\"type\":\"message\"}", 18,
+                                        &out);
+    ok(rc == LLM_ERROR && resp.error.status == 502,
+       "response: no content → 502");
+
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+    llm_buf_reset(&body);
+    llm_buf_append_cstr(&body, "{\"type\":\"error\",\"error\":{\"type\":"
+                        "\"overloaded_error\",\"message\":\"Overloaded\"}}");
+    rc = llm_dialect_anthropic.response(&resp, body.data, body.len, &out);
+    ok(rc == LLM_ERROR && resp.error.status == 503
+       && strcmp(resp.error.code, "overloaded") == 0
+       && strcmp(resp.error.message, "Overloaded") == 0,
+       "response: an error body → its error");
+    is_int(out.len, 0, "response: nothing written on error");
+
+    llm_response_free(&resp);
+    llm_buf_free(&body);
+    llm_buf_free(&out);
+}
+
+
+static cJSON *
+build(const char *name, const char *body, long long max_default)
+{
+    int             rc;
+    cJSON          *out;
+    llm_buf_t       b;
+    llm_error_t     e;
+    llm_request_t   req;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    rc = llm_request_parse(&req, body, strlen(body), &e);
+
+    if (!ok(rc == LLM_OK, "build %s: request parses", name)) {
+        diag("%s", e.message);
+        return NULL;
+    }
+
+    req.max_tokens_default = max_default;
+
+    rc = llm_dialect_anthropic.build_request(&req, "claude-up", &b);
+    out = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+
+    ok(rc == LLM_OK && cJSON_IsObject(out)
+       && strcmp(str(out, "model"), "claude-up") == 0,
+       "build %s: JSON, upstream model", name);
+
+    llm_buf_free(&b);
+    llm_request_free(&req);
+
+    return out;
+}
+
+
+static void
+test_build_request(void)
+{
+    int          i;
+    char        *s;
+    cJSON       *j, *want, *meta;
+    llm_buf_t    fx;
+    const char  *openai_only[] = {
+        "n", "logprobs", "top_logprobs", "presence_penalty",
+        "frequency_penalty", "seed", "logit_bias", "response_format",
+        "stop", "user", "max_completion_tokens", "stream_options", "tools",
+        "tool_choice", NULL
+    };
+
+    j = build("full",
+        "{\"model\":\"m\",\"messages\":["
+        "{\"role\":\"system\",\"content\":\"Be brief.\"},"
+        "{\"role\":\"developer\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"One\"},{\"type\":\"text\",\"text\":\"Two\"}]},"
+        "{\"role\":\"user\",\"content\":\"Hi\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"\"},"
+        "{\"type\":\"text\",\"text\":\"there\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"Hello\"},"
+        "{\"role\":\"user\",\"content\":\"Bye\"}],"
+        "\"max_completion_tokens\":100,\"max_tokens\":50,"
+        "\"temperature\":1.7,\"top_p\":0.5,\"stop\":\"END\","
+        "\"user\":\"u-1\",\"stream\":true,"
+        "\"stream_options\":{\"include_usage\":true},"
+        "\"n\":1,\"seed\":3,\"presence_penalty\":0.1,"
+        "\"frequency_penalty\":0.1,\"logprobs\":true,\"top_logprobs\":2,"
+        "\"logit_bias\":{\"1\":1},"
+        "\"response_format\":{\"type\":\"json_object\"}}", 0);
+
+    is_str(str(j, "system"), strlen(str(j, "system")),
+           "Be brief.\n\nOne\n\nTwo", "build: system and developer joined");
+
+    want = cJSON_Parse(
+        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"},"
+        "{\"type\":\"text\",\"text\":\"there\"}]},"
+        "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"Hello\"}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"Bye\"}]}]");
+
+    if (!ok(cJSON_Compare(obj(j, "messages"), want, 1),
+            "build: user turns merged, text blocks, empty text skipped"))
+    {
+        s = cJSON_PrintUnformatted(obj(j, "messages"));
+        diag("got: %s", s);
+        free(s);
+    }
+
+    cJSON_Delete(want);
+
+    is_int(num(j, "max_tokens"), 100, "build: max_completion_tokens wins");
+    ok(cJSON_IsNumber(obj(j, "temperature"))
+       && obj(j, "temperature")->valuedouble == 1.0,
+       "build: temperature clamped to 1");
+    ok(cJSON_IsNumber(obj(j, "top_p"))
+       && obj(j, "top_p")->valuedouble == 0.5, "build: top_p");
+    ok(cJSON_GetArraySize(obj(j, "stop_sequences")) == 1
+       && strcmp(cJSON_GetStringValue(
+                     cJSON_GetArrayItem(obj(j, "stop_sequences"), 0)),
+                 "END") == 0,
+       "build: stop string → stop_sequences");
+
+    meta = obj(j, "metadata");
+    ok(strcmp(str(meta, "user_id"), "u-1") == 0,
+       "build: user → metadata.user_id");
+    ok(cJSON_IsTrue(obj(j, "stream")), "build: stream true");
+
+    for (i = 0; openai_only[i]; i++) {
+        ok(obj(j, openai_only[i]) == NULL, "build: no \"%s\"",
+           openai_only[i]);
+    }
+
+    cJSON_Delete(j);
+
+    j = build("max_tokens", "{\"model\":\"m\",\"max_tokens\":50,"
+              "\"temperature\":0.25,"
+              "\"stop\":[\"a\",\"b\"],"
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 0);
+    is_int(num(j, "max_tokens"), 50, "build: max_tokens");
+    ok(cJSON_IsNumber(obj(j, "temperature"))
+       && obj(j, "temperature")->valuedouble == 0.25,
+       "build: temperature in range kept");
+    is_int(cJSON_GetArraySize(obj(j, "stop_sequences")), 2,
+           "build: stop array");
+    ok(obj(j, "system") == NULL && obj(j, "stream") == NULL
+       && obj(j, "metadata") == NULL,
+       "build: no system, no stream, no metadata");
+    cJSON_Delete(j);
+
+    j = build("default", "{\"model\":\"m\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 777);
+    is_int(num(j, "max_tokens"), 777, "build: the configured default");
+    cJSON_Delete(j);
+
+    j = build("4096", "{\"model\":\"m\","
+              "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", 0);
+    is_int(num(j, "max_tokens"), 4096, "build: 4096 without a default");
+    cJSON_Delete(j);
+
+    /* the recorded native request of messages-text.stream.sse */
+
+    memset(&fx, 0, sizeof(llm_buf_t));
+    read_file("anthropic/messages-text.stream.sse.meta.json", &fx);
+    meta = cJSON_ParseWithLength(fx.data ? fx.data : "", fx.len);
+    want = obj(obj(meta, "request"), "body");
+
+    j = build("fixture",
+              "{\"model\":\"gpt\",\"max_tokens\":32000,\"stream\":true,"
+              "\"messages\":[{\"role\":\"user\",\"content\":"
+              "\"What is 1+1? Answer with just the number.\"}]}", 0);
+
+    if (want) {
+        cJSON_ReplaceItemInObjectCaseSensitive(want, "model",
+                                            cJSON_CreateString("claude-up"));
+    }
+
+    if (!ok(want && cJSON_Compare(j, want, 1),
+            "build: the recorded native request"))
+    {
+        s = cJSON_PrintUnformatted(j);
+        diag("got: %s", s);
+        free(s);
+    }
+
+    cJSON_Delete(j);
+    cJSON_Delete(meta);
+    llm_buf_free(&fx);
+}
+
+
+static void
+error_fixture(const char *rel, int status, const char *code,
+    const char *prefix)
+{
+    llm_buf_t     b;
+    llm_error_t   e;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    read_file(rel, &b);
+
+    llm_dialect_anthropic.error(status, b.data, b.len, &e);
+
+    is_int(e.status, status, "%s: status", rel);
+    is_str(e.code, strlen(e.code), code, "%s: code", rel);
+    ok(strncmp(e.message, prefix, strlen(prefix)) == 0, "%s: message", rel);
+
+    llm_buf_free(&b);
+}
+
+
+static void
+test_errors(void)
+{
+    const char   *body;
+    llm_buf_t     b;
+    llm_error_t   e;
+    cJSON        *j;
+
+    error_fixture("anthropic/error-400-invalid-request.json", 400,
+                  "invalid_request_error", "This model does not support");
+    error_fixture("anthropic/error-404-not-found.json", 404,
+                  "not_found_error", "model: claude-does-not-exist");
+
+    body = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+           "\"message\":\"Overloaded\"},\"request_id\":\"req_1\"}";
+
+    llm_dialect_anthropic.error(529, body, strlen(body), &e);
+
+    is_int(e.status, 503, "529 overloaded: status 503");
+    is_str(e.code, strlen(e.code), "overloaded", "529 overloaded: code");
+    is_str(e.message, strlen(e.message), "Overloaded",
+           "529 overloaded: message");
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    llm_error_json(&e, &b);
+    j = cJSON_ParseWithLength(b.data, b.len);
+    ok(cJSON_IsObject(obj(j, "error")), "529 overloaded: envelope");
+    cJSON_Delete(j);
+    llm_buf_free(&b);
+
+    llm_dialect_anthropic.error(502, "<html>bad gateway</html>", 24, &e);
+    ok(e.status == 502 && strstr(e.message, "not JSON") != NULL,
+       "non-JSON error body: says so");
+}
+
+
+static void
+test_table(void)
+{
+    const llm_dialect_t  *d = &llm_dialect_anthropic;
+
+    ok(strcmp(d->name, "anthropic") == 0
+       && strcmp(d->chat_path, "/messages") == 0
+       && d->request_path == NULL
+       && strcmp(d->auth_prefix, "x-api-key: ") == 0
+       && strcmp(d->extra_headers, "anthropic-version: 2023-06-01\r\n") == 0
+       && d->build_request && d->response && d->stream_event
+       && d->stream_end && d->error,
+       "dialect table");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const char  *env;
+
+    env = getenv("LLM_REPO");
+
+    if (argc > 1) {
+        root = argv[1];
+
+    } else if (env && env[0]) {
+        root = env;
+    }
+
+    test_table();
+    test_build_request();
+    test_response();
+    test_errors();
+    test_streams();
+    test_stream_thinking();
+    test_stream_cut();
+    test_stream_error();
+
+    return done_testing();
+}
