@@ -191,7 +191,7 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (p->dialect == NULL) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "unknown dialect \"%V\" in llm_provider "
-                                   "\"%V\" (known: openai, anthropic)",
+                                   "\"%V\" (known: openai, anthropic, gemini)",
                                    &value[i], &p->name);
                 return NGX_CONF_ERROR;
             }

@@ -557,6 +557,7 @@ static ngx_int_t
 ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int                   status;
+    long long             wait;
     llm_error_t           e;
     ngx_http_upstream_t  *u;
     const llm_dialect_t  *d;
@@ -601,6 +602,24 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (llm_error_json(&e, &ctx->out) != LLM_OK) {
         return NGX_ERROR;
+    }
+
+    /* Gemini says how long to wait in the body */
+    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
+        && d->retry_after)
+    {
+        wait = d->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (ctx->retry_after.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
+                                               (int64_t) wait)
+                                   - ctx->retry_after.data;
+        }
     }
 
     /* Retry-After only means something with 429 and 503 */

@@ -94,6 +94,13 @@ typedef struct {
 
     /* more request header lines, each ending in CRLF, or NULL */
     const char   *extra_headers;
+
+    /*
+     * Seconds to wait, from an error body, when the provider says it
+     * there rather than in Retry-After (Gemini's retryDelay); -1: none.
+     * NULL: never.
+     */
+    long long   (*retry_after)(const char *p, size_t n);
 } llm_dialect_t;
 
 

@@ -70,7 +70,8 @@ const llm_dialect_t  llm_dialect_anthropic = {
     llm_anthropic_error,
     NULL,
     "x-api-key: ",
-    "anthropic-version: 2023-06-01\r\n"
+    "anthropic-version: 2023-06-01\r\n",
+    NULL
 };
 
 

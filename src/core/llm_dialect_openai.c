@@ -47,6 +47,7 @@ const llm_dialect_t  llm_dialect_openai = {
     llm_openai_error,
     NULL,
     "Authorization: Bearer ",
+    NULL,
     NULL
 };
 

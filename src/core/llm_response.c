@@ -12,6 +12,7 @@
 static const llm_dialect_t  *llm_dialects[] = {
     &llm_dialect_openai,
     &llm_dialect_anthropic,
+    &llm_dialect_gemini,
     NULL
 };
 

@@ -1,0 +1,1398 @@
+/*
+ * The "gemini" dialect: the Google Gemini API (generativelanguage v1beta,
+ * generateContent and streamGenerateContent?alt=sse), spoken to OpenAI
+ * Chat Completions clients.  Text and thoughts only for now.
+ *
+ * Request (OpenAI → Gemini):
+ *
+ *   - messages: user → "user", assistant → "model", text parts only;
+ *     consecutive turns of one role are merged (Gemini wants them to
+ *     alternate); system and developer messages are joined into
+ *     systemInstruction;
+ *   - temperature, top_p, max_completion_tokens / max_tokens (or the
+ *     configured default), stop, n, seed → generationConfig;
+ *   - the model goes in the path, not the body.
+ *
+ *   Dropped for now: logprobs, top_logprobs, presence_penalty,
+ *   frequency_penalty, logit_bias, user, reasoning_effort,
+ *   response_format (structured output is a later issue), tools,
+ *   tool_choice, tool messages and assistant tool_calls (tools are a
+ *   later issue), image and audio parts.
+ *
+ * Response (Gemini → OpenAI):
+ *
+ *   - one choice per candidate; text parts joined into content, parts
+ *     with "thought": true into reasoning_content, parts that carry only
+ *     a thoughtSignature ignored, functionCall parts ignored for now;
+ *   - finishReason mapped (provider-wire.md §7.1); a blocked prompt is a
+ *     content_filter choice with null content;
+ *   - usageMetadata mapped (§7.2).
+ *
+ * Stream: every SSE event is a whole GenerateContentResponse holding only
+ * the new parts, and there is no terminator: the finish chunk, the usage
+ * chunk and [DONE] are written by stream_end, and a stream that ends
+ * without a finishReason is truncated.  Events are read with the JSON
+ * scanner (two passes: validate and collect, then write the parts) and
+ * chunks written with the buffer appenders, no tree per event.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "llm_dialect.h"
+#include "llm_json_scan.h"
+
+
+/* seconds from an error body's details[].retryDelay ("13s"), or -1 */
+long long llm_gemini_retry_delay(const char *p, size_t n);
+
+
+#define LLM_GEMINI_MAX_CAND  8
+
+
+static int llm_gemini_build_request(llm_request_t *req,
+    const char *upstream_model, llm_buf_t *body);
+static int llm_gemini_response(llm_response_t *resp, const char *p,
+    size_t n, llm_buf_t *out);
+static int llm_gemini_stream_event(llm_response_t *resp, const char *event,
+    size_t event_len, const char *data, size_t n, llm_buf_t *out);
+static int llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out);
+static void llm_gemini_error(int status, const char *p, size_t n,
+    llm_error_t *e);
+static int llm_gemini_request_path(llm_request_t *req,
+    const char *upstream_model, llm_buf_t *path);
+static void llm_gemini_error_object(llm_json_t *err, int status,
+    int from_body, llm_error_t *e);
+
+
+const llm_dialect_t  llm_dialect_gemini = {
+    "gemini",
+    "",
+    llm_gemini_build_request,
+    llm_gemini_response,
+    llm_gemini_stream_event,
+    llm_gemini_stream_end,
+    llm_gemini_error,
+    llm_gemini_request_path,
+    "x-goog-api-key: ",
+    NULL,
+    llm_gemini_retry_delay
+};
+
+
+/* request */
+
+static int
+llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *path)
+{
+    char                 esc[3];
+    unsigned char        c;
+    const char          *m;
+    static const char    hex[] = "0123456789ABCDEF";
+
+    m = upstream_model;
+
+    if (strncmp(m, "models/", 7) == 0) {
+        m += 7;
+    }
+
+    if (llm_buf_append_lit(path, "/models/") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    for ( /* void */ ; *m; m++) {
+        c = (unsigned char) *m;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            if (llm_buf_append(path, m, 1) != LLM_OK) {
+                return LLM_ERROR;
+            }
+
+            continue;
+        }
+
+        esc[0] = '%';
+        esc[1] = hex[c >> 4];
+        esc[2] = hex[c & 0xf];
+
+        if (llm_buf_append(path, esc, 3) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    if (req->stream) {
+        return llm_buf_append_lit(path, ":streamGenerateContent?alt=sse");
+    }
+
+    return llm_buf_append_lit(path, ":generateContent");
+}
+
+
+/* appends the text of an OpenAI content (string or parts) to b */
+
+static int
+llm_gemini_content_text(llm_json_t *content, llm_buf_t *b, int *found)
+{
+    llm_json_t  *part;
+    const char  *type, *text;
+
+    if (cJSON_IsString(content)) {
+        *found = 1;
+        return llm_buf_append_cstr(b, content->valuestring);
+    }
+
+    if (!cJSON_IsArray(content)) {
+        return LLM_OK;
+    }
+
+    cJSON_ArrayForEach(part, content) {
+        if (cJSON_IsString(part)) {
+            *found = 1;
+            if (llm_buf_append_cstr(b, part->valuestring) != LLM_OK) {
+                return LLM_ERROR;
+            }
+
+            continue;
+        }
+
+        type = llm_json_get_str(part, "type");
+        text = llm_json_get_str(part, "text");
+
+        if (text == NULL || (type && strcmp(type, "text") != 0)) {
+            /* images and the rest: a later issue */
+            continue;
+        }
+
+        *found = 1;
+
+        if (llm_buf_append_cstr(b, text) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+static llm_json_t *
+llm_gemini_text_part(llm_buf_t *b)
+{
+    llm_json_t  *part, *s;
+
+    part = cJSON_CreateObject();
+    s = cJSON_CreateString(b->len ? b->data : "");
+
+    if (part == NULL || s == NULL) {
+        cJSON_Delete(part);
+        cJSON_Delete(s);
+        return NULL;
+    }
+
+    cJSON_AddItemToObject(part, "text", s);
+
+    return part;
+}
+
+
+static int
+llm_gemini_contents(llm_json_t *messages, llm_json_t *root)
+{
+    int           rc, found;
+    llm_buf_t     text, sys;
+    const char   *role, *grole, *last;
+    llm_json_t   *msg, *contents, *turn, *parts, *part, *si, *sparts;
+
+    rc = LLM_ERROR;
+    last = NULL;
+    turn = NULL;
+
+    memset(&text, 0, sizeof(llm_buf_t));
+    memset(&sys, 0, sizeof(llm_buf_t));
+
+    contents = cJSON_CreateArray();
+    if (llm_json_set(root, "contents", contents) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    cJSON_ArrayForEach(msg, messages) {
+        role = llm_json_get_str(msg, "role");
+        if (role == NULL) {
+            continue;
+        }
+
+        found = 0;
+        llm_buf_reset(&text);
+
+        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
+            if (sys.len && llm_buf_append_lit(&sys, "\n\n") != LLM_OK) {
+                goto done;
+            }
+
+            if (llm_gemini_content_text(llm_json_get(msg, "content"), &sys,
+                                        &found)
+                != LLM_OK)
+            {
+                goto done;
+            }
+
+            continue;
+        }
+
+        if (strcmp(role, "user") == 0) {
+            grole = "user";
+
+        } else if (strcmp(role, "assistant") == 0) {
+            grole = "model";
+
+        } else {
+            /* "tool" (and "function"): tools are a later issue */
+            continue;
+        }
+
+        if (llm_gemini_content_text(llm_json_get(msg, "content"), &text,
+                                    &found)
+            != LLM_OK)
+        {
+            goto done;
+        }
+
+        if (!found) {
+            /* e.g. an assistant turn with tool_calls only */
+            continue;
+        }
+
+        if (llm_buf_append_lit(&text, "\0") != LLM_OK) {
+            goto done;
+        }
+
+        text.len--;
+
+        part = llm_gemini_text_part(&text);
+        if (part == NULL) {
+            goto done;
+        }
+
+        if (last && strcmp(last, grole) == 0) {
+            /* Gemini wants the roles to alternate: merge */
+            cJSON_AddItemToArray(llm_json_get_arr(turn, "parts"), part);
+            continue;
+        }
+
+        turn = cJSON_CreateObject();
+        parts = cJSON_CreateArray();
+
+        if (turn == NULL || parts == NULL
+            || cJSON_AddStringToObject(turn, "role", grole) == NULL)
+        {
+            cJSON_Delete(turn);
+            cJSON_Delete(parts);
+            cJSON_Delete(part);
+            goto done;
+        }
+
+        cJSON_AddItemToObject(turn, "parts", parts);
+        cJSON_AddItemToArray(parts, part);
+        cJSON_AddItemToArray(contents, turn);
+
+        last = grole;
+    }
+
+    if (sys.len) {
+        if (llm_buf_append_lit(&sys, "\0") != LLM_OK) {
+            goto done;
+        }
+
+        sys.len--;
+
+        si = cJSON_CreateObject();
+        sparts = cJSON_CreateArray();
+        part = llm_gemini_text_part(&sys);
+
+        if (si == NULL || sparts == NULL || part == NULL) {
+            cJSON_Delete(si);
+            cJSON_Delete(sparts);
+            cJSON_Delete(part);
+            goto done;
+        }
+
+        cJSON_AddItemToArray(sparts, part);
+        cJSON_AddItemToObject(si, "parts", sparts);
+
+        if (llm_json_set(root, "systemInstruction", si) != LLM_OK) {
+            goto done;
+        }
+    }
+
+    rc = LLM_OK;
+
+done:
+
+    llm_buf_free(&text);
+    llm_buf_free(&sys);
+
+    return rc;
+}
+
+
+static int
+llm_gemini_copy_number(llm_json_t *from, const char *name, llm_json_t *to,
+    const char *to_name)
+{
+    llm_json_t  *v;
+
+    v = llm_json_get(from, name);
+
+    if (!cJSON_IsNumber(v)) {
+        return LLM_OK;
+    }
+
+    return llm_json_set(to, to_name, cJSON_CreateNumber(v->valuedouble));
+}
+
+
+static int
+llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
+    llm_json_t *root)
+{
+    long long    max;
+    llm_json_t  *gc, *v, *stops, *s;
+
+    gc = cJSON_CreateObject();
+    if (gc == NULL) {
+        return LLM_ERROR;
+    }
+
+    if (llm_gemini_copy_number(tree, "temperature", gc, "temperature")
+        != LLM_OK
+        || llm_gemini_copy_number(tree, "top_p", gc, "topP") != LLM_OK
+        || llm_gemini_copy_number(tree, "n", gc, "candidateCount") != LLM_OK
+        || llm_gemini_copy_number(tree, "seed", gc, "seed") != LLM_OK)
+    {
+        cJSON_Delete(gc);
+        return LLM_ERROR;
+    }
+
+    max = llm_json_get_int(tree, "max_completion_tokens");
+
+    if (max < 0) {
+        max = llm_json_get_int(tree, "max_tokens");
+    }
+
+    if (max < 0 && req->max_tokens_default > 0) {
+        max = req->max_tokens_default;
+    }
+
+    if (max > 0
+        && llm_json_set(gc, "maxOutputTokens", cJSON_CreateNumber(max))
+           != LLM_OK)
+    {
+        cJSON_Delete(gc);
+        return LLM_ERROR;
+    }
+
+    v = llm_json_get(tree, "stop");
+
+    if (cJSON_IsString(v) || cJSON_IsArray(v)) {
+        stops = cJSON_CreateArray();
+
+        if (llm_json_set(gc, "stopSequences", stops) != LLM_OK) {
+            cJSON_Delete(gc);
+            return LLM_ERROR;
+        }
+
+        if (cJSON_IsString(v)) {
+            cJSON_AddItemToArray(stops, cJSON_CreateString(v->valuestring));
+
+        } else {
+            cJSON_ArrayForEach(s, v) {
+                if (cJSON_IsString(s)) {
+                    cJSON_AddItemToArray(stops,
+                                         cJSON_CreateString(s->valuestring));
+                }
+            }
+        }
+    }
+
+    if (gc->child == NULL) {
+        cJSON_Delete(gc);
+        return LLM_OK;
+    }
+
+    return llm_json_set(root, "generationConfig", gc);
+}
+
+
+static int
+llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *body)
+{
+    int          rc;
+    llm_json_t  *tree, *root;
+
+    tree = llm_request_tree(req);
+    if (tree == NULL) {
+        return LLM_ERROR;
+    }
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        return LLM_ERROR;
+    }
+
+    rc = LLM_ERROR;
+
+    if (llm_gemini_contents(llm_json_get_arr(tree, "messages"), root)
+        == LLM_OK
+        && llm_gemini_generation_config(req, tree, root) == LLM_OK)
+    {
+        rc = llm_json_print(root, body);
+    }
+
+    cJSON_Delete(root);
+
+    return rc;
+}
+
+
+/* response */
+
+static const char *
+llm_gemini_finish(const char *r, size_t n)
+{
+    static const char  *filter[] = {
+        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+        "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
+        "LANGUAGE", NULL
+    };
+    const char        **f;
+
+    if (n == 10 && memcmp(r, "MAX_TOKENS", 10) == 0) {
+        return "length";
+    }
+
+    for (f = filter; *f; f++) {
+        if (strlen(*f) == n && memcmp(*f, r, n) == 0) {
+            return "content_filter";
+        }
+    }
+
+    return "stop";
+}
+
+
+static void
+llm_gemini_set_finish(llm_response_t *resp, const char *fr)
+{
+    size_t  n;
+
+    n = strlen(fr);
+    if (n >= sizeof(resp->finish_reason)) {
+        n = sizeof(resp->finish_reason) - 1;
+    }
+
+    memcpy(resp->finish_reason, fr, n);
+    resp->finish_reason[n] = '\0';
+}
+
+
+/* a stable id when the provider gave none: FNV-1a of the bytes */
+
+static void
+llm_gemini_make_id(llm_response_t *resp, const char *p, size_t n)
+{
+    size_t              i;
+    unsigned long long  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char) p[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    snprintf(resp->id, sizeof(resp->id), "chatcmpl-%016llx", h);
+}
+
+
+static void
+llm_gemini_set_id(llm_response_t *resp, const char *rid, size_t rid_len,
+    const char *p, size_t n)
+{
+    if (rid == NULL || rid_len == 0) {
+        llm_gemini_make_id(resp, p, n);
+        return;
+    }
+
+    if (rid_len > sizeof(resp->id) - sizeof("chatcmpl-")) {
+        rid_len = sizeof(resp->id) - sizeof("chatcmpl-");
+    }
+
+    memcpy(resp->id, "chatcmpl-", 9);
+    memcpy(resp->id + 9, rid, rid_len);
+    resp->id[9 + rid_len] = '\0';
+}
+
+
+static void
+llm_gemini_usage_done(llm_usage_t *u, long long candidates,
+    long long thoughts)
+{
+    u->completion_tokens = candidates + thoughts;
+    u->reasoning_tokens = thoughts;
+
+    if (u->total_tokens <= 0) {
+        u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    }
+
+    u->set = 1;
+}
+
+
+static long long
+llm_gemini_int(llm_json_t *obj, const char *name)
+{
+    long long  v;
+
+    v = llm_json_get_int(obj, name);
+
+    return v < 0 ? 0 : v;
+}
+
+
+static int
+llm_gemini_usage_json(llm_usage_t *u, llm_buf_t *out)
+{
+    if (llm_buf_append_lit(out, "{\"prompt_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->prompt_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"completion_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->completion_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->total_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"prompt_tokens_details\":"
+                                   "{\"cached_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->cached_tokens) != LLM_OK
+        || llm_buf_append_lit(out, "},\"completion_tokens_details\":"
+                                   "{\"reasoning_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->reasoning_tokens) != LLM_OK
+        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static void
+llm_gemini_invalid(llm_response_t *resp, const char *what)
+{
+    llm_error_set(&resp->error, 502, NULL, "invalid_upstream_response",
+                  "The provider returned a response %s.", what);
+}
+
+
+/* one choice for a candidate; returns LLM_ERROR on memory only */
+
+static int
+llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
+    llm_json_t *choices)
+{
+    int          index, rc;
+    llm_buf_t    text, thought;
+    llm_json_t  *choice, *msg, *parts, *part, *v;
+    const char  *fr, *s;
+
+    memset(&text, 0, sizeof(llm_buf_t));
+    memset(&thought, 0, sizeof(llm_buf_t));
+
+    rc = LLM_ERROR;
+
+    index = pos;
+    v = llm_json_get(cand, "index");
+    if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 65536) {
+        index = v->valueint;
+    }
+
+    parts = llm_json_get_arr(llm_json_get_obj(cand, "content"), "parts");
+
+    cJSON_ArrayForEach(part, parts) {
+        s = llm_json_get_str(part, "text");
+        if (s == NULL || s[0] == '\0') {
+            /* empty text, a lone thoughtSignature, a functionCall... */
+            continue;
+        }
+
+        if (cJSON_IsTrue(llm_json_get(part, "thought"))) {
+            if (llm_buf_append_cstr(&thought, s) != LLM_OK) {
+                goto done;
+            }
+
+        } else if (llm_buf_append_cstr(&text, s) != LLM_OK) {
+            goto done;
+        }
+    }
+
+    fr = llm_json_get_str(cand, "finishReason");
+    fr = fr ? llm_gemini_finish(fr, strlen(fr)) : "stop";
+
+    if (pos == 0) {
+        llm_gemini_set_finish(resp, fr);
+    }
+
+    if (llm_buf_append_lit(&text, "\0") != LLM_OK
+        || llm_buf_append_lit(&thought, "\0") != LLM_OK)
+    {
+        goto done;
+    }
+
+    choice = cJSON_CreateObject();
+    if (choice == NULL) {
+        goto done;
+    }
+
+    cJSON_AddItemToArray(choices, choice);
+
+    msg = cJSON_CreateObject();
+
+    if (cJSON_AddNumberToObject(choice, "index", index) == NULL
+        || msg == NULL)
+    {
+        cJSON_Delete(msg);
+        goto done;
+    }
+
+    cJSON_AddItemToObject(choice, "message", msg);
+
+    if (cJSON_AddStringToObject(msg, "role", "assistant") == NULL
+        || (text.len > 1
+            ? cJSON_AddStringToObject(msg, "content", text.data)
+            : cJSON_AddNullToObject(msg, "content")) == NULL
+        || (thought.len > 1
+            && cJSON_AddStringToObject(msg, "reasoning_content",
+                                       thought.data) == NULL)
+        || cJSON_AddNullToObject(msg, "refusal") == NULL
+        || cJSON_AddNullToObject(choice, "logprobs") == NULL
+        || cJSON_AddStringToObject(choice, "finish_reason", fr) == NULL)
+    {
+        goto done;
+    }
+
+    rc = LLM_OK;
+
+done:
+
+    llm_buf_free(&text);
+    llm_buf_free(&thought);
+
+    return rc;
+}
+
+
+static int
+llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
+    llm_buf_t *out)
+{
+    int          rc, pos;
+    llm_json_t  *j, *err, *cands, *cand, *fb, *um, *root, *choices, *choice;
+    llm_json_t  *msg;
+    llm_buf_t    usage;
+    const char  *rid;
+
+    j = llm_json_parse(p, n, NULL);
+
+    if (j == NULL || !cJSON_IsObject(j)) {
+        llm_json_free(j);
+        llm_gemini_invalid(resp, "that is not a JSON object");
+        return LLM_ERROR;
+    }
+
+    err = llm_json_get(j, "error");
+
+    if (err && !cJSON_IsNull(err)) {
+        llm_gemini_error_object(err, 502, 1, &resp->error);
+        llm_json_free(j);
+        return LLM_ERROR;
+    }
+
+    cands = llm_json_get_arr(j, "candidates");
+    fb = llm_json_get_obj(j, "promptFeedback");
+
+    if (cJSON_GetArraySize(cands) == 0 && fb == NULL) {
+        llm_json_free(j);
+        llm_gemini_invalid(resp, "without candidates");
+        return LLM_ERROR;
+    }
+
+    rc = LLM_ERROR;
+    memset(&usage, 0, sizeof(llm_buf_t));
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        goto done;
+    }
+
+    rid = llm_json_get_str(j, "responseId");
+    llm_gemini_set_id(resp, rid, rid ? strlen(rid) : 0, p, n);
+    resp->created = (long long) time(NULL);
+
+    if (cJSON_AddStringToObject(root, "id", resp->id) == NULL
+        || cJSON_AddStringToObject(root, "object", "chat.completion") == NULL
+        || cJSON_AddNumberToObject(root, "created", (double) resp->created)
+           == NULL
+        || cJSON_AddStringToObject(root, "model", resp->client_model) == NULL
+        || (choices = cJSON_AddArrayToObject(root, "choices")) == NULL)
+    {
+        goto done;
+    }
+
+    if (cJSON_GetArraySize(cands) == 0) {
+
+        /* the prompt was blocked */
+
+        llm_gemini_set_finish(resp, "content_filter");
+
+        choice = cJSON_CreateObject();
+        if (choice == NULL) {
+            goto done;
+        }
+
+        cJSON_AddItemToArray(choices, choice);
+
+        if (cJSON_AddNumberToObject(choice, "index", 0) == NULL
+            || (msg = cJSON_AddObjectToObject(choice, "message")) == NULL
+            || cJSON_AddStringToObject(msg, "role", "assistant") == NULL
+            || cJSON_AddNullToObject(msg, "content") == NULL
+            || cJSON_AddNullToObject(msg, "refusal") == NULL
+            || cJSON_AddNullToObject(choice, "logprobs") == NULL
+            || cJSON_AddStringToObject(choice, "finish_reason",
+                                       "content_filter") == NULL)
+        {
+            goto done;
+        }
+
+    } else {
+        pos = 0;
+
+        cJSON_ArrayForEach(cand, cands) {
+            if (llm_gemini_choice(resp, cand, pos++, choices) != LLM_OK) {
+                goto done;
+            }
+        }
+    }
+
+    um = llm_json_get_obj(j, "usageMetadata");
+
+    if (um) {
+        resp->usage.prompt_tokens = llm_gemini_int(um, "promptTokenCount");
+        resp->usage.total_tokens = llm_gemini_int(um, "totalTokenCount");
+        resp->usage.cached_tokens = llm_gemini_int(um,
+                                                 "cachedContentTokenCount");
+        llm_gemini_usage_done(&resp->usage,
+                              llm_gemini_int(um, "candidatesTokenCount"),
+                              llm_gemini_int(um, "thoughtsTokenCount"));
+    }
+
+    /* usage is printed by hand and spliced in */
+
+    if (llm_json_print(root, &usage) != LLM_OK || usage.len < 2) {
+        goto done;
+    }
+
+    if (llm_buf_append(out, usage.data, usage.len - 1) != LLM_OK
+        || llm_buf_append_lit(out, ",\"usage\":") != LLM_OK
+        || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
+        || llm_buf_append_lit(out, "}") != LLM_OK)
+    {
+        goto done;
+    }
+
+    resp->first_token = 1;
+    resp->done = 1;
+
+    rc = LLM_OK;
+
+done:
+
+    cJSON_Delete(root);
+    llm_json_free(j);
+    llm_buf_free(&usage);
+
+    return rc;
+}
+
+
+/* stream */
+
+typedef struct {
+    llm_usage_t        usage;
+    long long          candidates_tokens;
+    long long          thoughts_tokens;
+    const char        *rid;
+    size_t             rid_len;
+    const char        *finish;
+    size_t             finish_len;
+    int                ncand;
+    int                cand_index[LLM_GEMINI_MAX_CAND];
+    llm_json_type_e    top;
+    unsigned           error:1;
+    unsigned           has_usage:1;
+    unsigned           blocked:1;
+} llm_gemini_meta_t;
+
+
+static int
+llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    int                 i;
+    long long           v;
+    llm_gemini_meta_t  *m = data;
+
+    if (depth == 0) {
+        m->top = type;
+        return LLM_OK;
+    }
+
+    if (depth == 1) {
+        if (llm_json_step_is(&path[0], "error")) {
+            m->error = (type != LLM_JSON_NULL);
+
+        } else if (llm_json_step_is(&path[0], "responseId")) {
+            if (type == LLM_JSON_STRING) {
+                m->rid = start + 1;
+                m->rid_len = (size_t) (end - start - 2);
+            }
+
+        } else if (llm_json_step_is(&path[0], "usageMetadata")) {
+            m->has_usage = (type == LLM_JSON_OBJECT);
+        }
+
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "usageMetadata")) {
+        if (depth != 2 || type != LLM_JSON_NUMBER) {
+            return LLM_OK;
+        }
+
+        v = llm_json_scan_int(start, end);
+        if (v < 0) {
+            return LLM_OK;
+        }
+
+        if (llm_json_step_is(&path[1], "promptTokenCount")) {
+            m->usage.prompt_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "totalTokenCount")) {
+            m->usage.total_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "cachedContentTokenCount")) {
+            m->usage.cached_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "candidatesTokenCount")) {
+            m->candidates_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "thoughtsTokenCount")) {
+            m->thoughts_tokens = v;
+        }
+
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "promptFeedback")) {
+        if (depth == 2 && llm_json_step_is(&path[1], "blockReason")
+            && type == LLM_JSON_STRING)
+        {
+            m->blocked = 1;
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[0], "candidates") || path[1].key != NULL) {
+        return LLM_OK;
+    }
+
+    i = path[1].index;
+
+    if (depth == 2) {
+        if (i + 1 > m->ncand) {
+            m->ncand = i + 1;
+        }
+
+        return LLM_OK;
+    }
+
+    if (depth != 3) {
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[2], "finishReason")
+        && type == LLM_JSON_STRING && i == 0)
+    {
+        m->finish = start + 1;
+        m->finish_len = (size_t) (end - start - 2);
+
+    } else if (llm_json_step_is(&path[2], "index")
+               && type == LLM_JSON_NUMBER && i < LLM_GEMINI_MAX_CAND)
+    {
+        v = llm_json_scan_int(start, end);
+
+        if (v >= 0 && v < 65536) {
+            m->cand_index[i] = (int) v;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+typedef struct {
+    llm_response_t     *resp;
+    llm_buf_t          *out;
+    llm_gemini_meta_t  *meta;
+    const char         *text;
+    const char         *text_end;
+    unsigned            thought:1;
+} llm_gemini_emit_t;
+
+
+static int
+llm_gemini_chunk_start(llm_response_t *resp, llm_buf_t *out, int index)
+{
+    if (llm_buf_append_lit(out, "data: {\"id\":") != LLM_OK
+        || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
+           != LLM_OK
+        || llm_buf_append_lit(out, ",\"object\":\"chat.completion.chunk\","
+                                   "\"created\":") != LLM_OK
+        || llm_buf_append_int(out, resp->created) != LLM_OK
+        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
+        || llm_buf_append_json_string(out, resp->client_model,
+                                      strlen(resp->client_model)) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (index < 0) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_append_lit(out, ",\"choices\":[{\"index\":") != LLM_OK
+        || llm_buf_append_int(out, index) != LLM_OK
+        || llm_buf_append_lit(out, ",\"delta\":") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_chunk_end(llm_buf_t *out, const char *finish)
+{
+    if (llm_buf_append_lit(out, ",\"logprobs\":null,\"finish_reason\":")
+        != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (finish) {
+        if (llm_buf_append_json_string(out, finish, strlen(finish))
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+    } else if (llm_buf_append_lit(out, "null") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return llm_buf_append_lit(out, "}]}\n\n");
+}
+
+
+static int
+llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    int                 i, index;
+    llm_gemini_emit_t  *em = data;
+
+    /* candidates[i].content.parts[k](.text|.thought) */
+
+    if (depth < 5 || !llm_json_step_is(&path[0], "candidates")
+        || path[1].key != NULL || !llm_json_step_is(&path[2], "content")
+        || !llm_json_step_is(&path[3], "parts") || path[4].key != NULL)
+    {
+        return LLM_OK;
+    }
+
+    if (depth == 6) {
+        if (llm_json_step_is(&path[5], "text") && type == LLM_JSON_STRING) {
+            em->text = start;
+            em->text_end = end;
+
+        } else if (llm_json_step_is(&path[5], "thought")) {
+            em->thought = (type == LLM_JSON_TRUE);
+        }
+
+        return LLM_OK;
+    }
+
+    /* depth 5: the part is complete */
+
+    if (type == LLM_JSON_OBJECT && em->text && em->text_end - em->text > 2) {
+        i = path[1].index;
+        index = (i < LLM_GEMINI_MAX_CAND) ? em->meta->cand_index[i] : i;
+
+        if (llm_gemini_chunk_start(em->resp, em->out, index) != LLM_OK
+            || (em->thought
+                ? llm_buf_append_lit(em->out, "{\"reasoning_content\":")
+                : llm_buf_append_lit(em->out, "{\"content\":")) != LLM_OK
+            || llm_buf_append(em->out, em->text,
+                              (size_t) (em->text_end - em->text)) != LLM_OK
+            || llm_buf_append_lit(em->out, "}") != LLM_OK
+            || llm_gemini_chunk_end(em->out, NULL) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        em->resp->first_token = 1;
+    }
+
+    em->text = NULL;
+    em->text_end = NULL;
+    em->thought = 0;
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_stream_error(llm_response_t *resp, const char *data, size_t n,
+    llm_buf_t *out)
+{
+    llm_json_t  *j;
+
+    j = llm_json_parse(data, n, NULL);
+
+    llm_gemini_error_object(llm_json_get(j, "error"), 500, 1,
+                            &resp->error);
+
+    llm_json_free(j);
+
+    resp->failed = 1;
+    resp->done = 1;
+
+    if (llm_error_frame(&resp->error, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return LLM_DONE;
+}
+
+
+static int
+llm_gemini_stream_event(llm_response_t *resp, const char *event,
+    size_t event_len, const char *data, size_t n, llm_buf_t *out)
+{
+    int                 i;
+    size_t              mark;
+    llm_gemini_meta_t   m;
+    llm_gemini_emit_t   em;
+
+    if (resp->done) {
+        return LLM_DONE;
+    }
+
+    memset(&m, 0, sizeof(llm_gemini_meta_t));
+
+    for (i = 0; i < LLM_GEMINI_MAX_CAND; i++) {
+        m.cand_index[i] = i;
+    }
+
+    if (llm_json_scan(data, n, 3, llm_gemini_scan_meta, &m) != LLM_OK
+        || m.top != LLM_JSON_OBJECT)
+    {
+        return llm_response_fail(resp, out, 502, "invalid_upstream_response",
+                                 "The provider sent a malformed stream "
+                                 "event.");
+    }
+
+    if (m.error) {
+        return llm_gemini_stream_error(resp, data, n, out);
+    }
+
+    mark = out->len;
+
+    if (resp->id[0] == '\0') {
+        llm_gemini_set_id(resp, m.rid, m.rid_len, data, n);
+        resp->created = (long long) time(NULL);
+
+        if (llm_gemini_chunk_start(resp, out, 0) != LLM_OK
+            || llm_buf_append_lit(out, "{\"role\":\"assistant\","
+                                       "\"content\":\"\"}") != LLM_OK
+            || llm_gemini_chunk_end(out, NULL) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (m.ncand > resp->tool_count) {
+        resp->tool_count = m.ncand < LLM_GEMINI_MAX_CAND
+                           ? m.ncand : LLM_GEMINI_MAX_CAND;
+    }
+
+    if (m.has_usage) {
+        resp->usage = m.usage;
+        llm_gemini_usage_done(&resp->usage, m.candidates_tokens,
+                              m.thoughts_tokens);
+    }
+
+    if (m.finish) {
+        llm_gemini_set_finish(resp, llm_gemini_finish(m.finish,
+                                                      m.finish_len));
+
+    } else if (m.blocked && m.ncand == 0) {
+        llm_gemini_set_finish(resp, "content_filter");
+    }
+
+    if (m.ncand == 0) {
+        return LLM_OK;
+    }
+
+    memset(&em, 0, sizeof(llm_gemini_emit_t));
+    em.resp = resp;
+    em.out = out;
+    em.meta = &m;
+
+    if (llm_json_scan(data, n, 6, llm_gemini_scan_emit, &em) != LLM_OK) {
+        /* memory only: the bytes were valid a moment ago */
+        out->len = mark;
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out)
+{
+    int  i, n;
+
+    if (resp->done) {
+        return LLM_DONE;
+    }
+
+    if (resp->finish_reason[0] == '\0') {
+        return llm_response_fail(resp, out, 502, "stream_truncated",
+                                 "The provider's stream ended before it was "
+                                 "complete.");
+    }
+
+    n = resp->tool_count > 0 ? resp->tool_count : 1;
+
+    for (i = 0; i < n; i++) {
+        if (llm_gemini_chunk_start(resp, out, i) != LLM_OK
+            || llm_buf_append_lit(out, "{}") != LLM_OK
+            || llm_gemini_chunk_end(out, resp->finish_reason) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (resp->include_usage && !resp->usage_sent) {
+        if (llm_gemini_chunk_start(resp, out, -1) != LLM_OK
+            || llm_buf_append_lit(out, ",\"choices\":[],\"usage\":")
+               != LLM_OK
+            || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
+            || llm_buf_append_lit(out, "}\n\n") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        resp->usage_sent = 1;
+    }
+
+    if (llm_buf_append_lit(out, "data: [DONE]\n\n") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    resp->done = 1;
+
+    return LLM_DONE;
+}
+
+
+/* errors */
+
+static int
+llm_gemini_status_from_name(const char *s)
+{
+    static const struct {
+        const char  *name;
+        int          status;
+    } map[] = {
+        { "INVALID_ARGUMENT", 400 },
+        { "FAILED_PRECONDITION", 400 },
+        { "UNAUTHENTICATED", 401 },
+        { "PERMISSION_DENIED", 403 },
+        { "NOT_FOUND", 404 },
+        { "RESOURCE_EXHAUSTED", 429 },
+        { "INTERNAL", 500 },
+        { "UNAVAILABLE", 503 },
+        { "DEADLINE_EXCEEDED", 504 },
+        { NULL, 0 }
+    };
+    int  i;
+
+    for (i = 0; map[i].name; i++) {
+        if (strcmp(map[i].name, s) == 0) {
+            return map[i].status;
+        }
+    }
+
+    return 0;
+}
+
+
+/* from_body: the status comes from the error's code or status name */
+
+static void
+llm_gemini_error_object(llm_json_t *err, int status, int from_body,
+    llm_error_t *e)
+{
+    int          st;
+    char         code[64];
+    size_t       i;
+    llm_json_t  *v;
+    const char  *message, *gs;
+
+    if (cJSON_IsString(err)) {
+        llm_error_set(e, status, NULL, NULL, "%s", err->valuestring);
+        return;
+    }
+
+    v = llm_json_get(err, "code");
+    gs = llm_json_get_str(err, "status");
+
+    if (!from_body) {
+        /* the HTTP status stands: Google's "code" repeats it */
+
+    } else if (cJSON_IsNumber(v) && v->valuedouble >= 400
+               && v->valuedouble < 600)
+    {
+        status = v->valueint;
+
+    } else if (gs && (st = llm_gemini_status_from_name(gs)) != 0) {
+        status = st;
+    }
+
+    code[0] = '\0';
+
+    if (gs == NULL) {
+        /* no code */
+
+    } else if (strcmp(gs, "RESOURCE_EXHAUSTED") == 0) {
+        snprintf(code, sizeof(code), "rate_limit_exceeded");
+
+    } else if (strcmp(gs, "NOT_FOUND") == 0) {
+        snprintf(code, sizeof(code), "model_not_found");
+
+    } else if (strcmp(gs, "INVALID_ARGUMENT") == 0) {
+        snprintf(code, sizeof(code), "invalid_argument");
+
+    } else if (strcmp(gs, "UNAVAILABLE") == 0) {
+        snprintf(code, sizeof(code), "overloaded");
+
+    } else if (strcmp(gs, "PERMISSION_DENIED") == 0) {
+        snprintf(code, sizeof(code), "permission_denied");
+
+    } else {
+        for (i = 0; gs[i] && i < sizeof(code) - 1; i++) {
+            code[i] = (gs[i] >= 'A' && gs[i] <= 'Z') ? gs[i] - 'A' + 'a'
+                                                     : gs[i];
+        }
+
+        code[i] = '\0';
+    }
+
+    message = llm_json_get_str(err, "message");
+
+    llm_error_set(e, status, NULL, code, "%s",
+                  message ? message : "The provider reported an error.");
+}
+
+
+static void
+llm_gemini_error(int status, const char *p, size_t n, llm_error_t *e)
+{
+    llm_json_t  *j, *err;
+
+    j = llm_json_parse(p, n, NULL);
+
+    err = llm_json_get(j, "error");
+
+    if (err && !cJSON_IsNull(err)) {
+        /* the HTTP status stands: Google's "code" repeats it */
+        llm_gemini_error_object(err, status, 0, e);
+
+    } else {
+        llm_error_set(e, status, NULL, "upstream_error",
+                      "The provider returned HTTP %d%s.", status,
+                      j ? " without an error message"
+                        : " with a body that is not JSON");
+    }
+
+    llm_json_free(j);
+}
+
+
+long long
+llm_gemini_retry_delay(const char *p, size_t n)
+{
+    char         *end;
+    double        d;
+    long long     secs;
+    llm_json_t   *j, *details, *item;
+    const char   *s;
+
+    j = llm_json_parse(p, n, NULL);
+    details = llm_json_get_arr(llm_json_get_obj(j, "error"), "details");
+
+    secs = -1;
+
+    cJSON_ArrayForEach(item, details) {
+        s = llm_json_get_str(item, "retryDelay");
+        if (s == NULL) {
+            continue;
+        }
+
+        d = strtod(s, &end);
+
+        if (end == s || (*end != 's' && *end != '\0') || !(d >= 0)
+            || d > 1e9)
+        {
+            continue;
+        }
+
+        secs = (long long) d;
+        if ((double) secs < d) {
+            secs++;
+        }
+
+        break;
+    }
+
+    llm_json_free(j);
+
+    return secs;
+}

@@ -1,0 +1,1054 @@
+/*
+ * Unit tests for the "gemini" dialect (src/core/llm_dialect_gemini.c),
+ * replaying the real Gemini recordings in t/fixtures/google.
+ *
+ * usage: test_gemini [repo-root]   (or LLM_REPO=repo-root)
+ */
+
+#define _GNU_SOURCE      /* memmem() */
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/core/llm_dialect.h"
+#include "../../src/core/llm_sse.h"
+#include "tap.h"
+
+
+/* a name that needs escaping, to catch raw splicing */
+#define CLIENT_MODEL  "client/model \"q\""
+
+
+long long llm_gemini_retry_delay(const char *p, size_t n);
+
+
+static const char  *root = ".";
+
+
+static int
+read_file(const char *rel, llm_buf_t *b)
+{
+    int     rc;
+    char    path[1024], tmp[4096];
+    FILE   *f;
+    size_t  n;
+
+    snprintf(path, sizeof(path), "%s/t/fixtures/%s", root, rel);
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        diag("cannot open %s", path);
+        return LLM_ERROR;
+    }
+
+    rc = LLM_OK;
+
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+        if (llm_buf_append(b, tmp, n) != LLM_OK) {
+            rc = LLM_ERROR;
+            break;
+        }
+    }
+
+    fclose(f);
+
+    return rc;
+}
+
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t  n, m;
+
+    n = strlen(s);
+    m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+
+static cJSON *
+get(cJSON *j, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(j, name);
+}
+
+
+static const char *
+str(cJSON *j, const char *name)
+{
+    const char  *s;
+
+    s = cJSON_GetStringValue(get(j, name));
+
+    return s ? s : "";
+}
+
+
+static cJSON *
+fixture_json(const char *rel)
+{
+    cJSON      *j;
+    llm_buf_t   b;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    if (read_file(rel, &b) != LLM_OK) {
+        llm_buf_free(&b);
+        return NULL;
+    }
+
+    j = cJSON_ParseWithLength(b.data, b.len);
+    llm_buf_free(&b);
+
+    return j;
+}
+
+
+/* request_path and build_request */
+
+static int
+parse_request(llm_request_t *req, const char *body)
+{
+    llm_error_t  e;
+
+    if (llm_request_parse(req, body, strlen(body), &e) != LLM_OK) {
+        diag("request: %s", e.message);
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static void
+test_request_path(void)
+{
+    llm_buf_t      b;
+    llm_request_t  req;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    if (!ok(parse_request(&req, "{\"model\":\"m\",\"messages\":"
+                          "[{\"role\":\"user\",\"content\":\"hi\"}]}")
+            == LLM_OK, "path: request parses"))
+    {
+        return;
+    }
+
+    llm_dialect_gemini.request_path(&req, "gemini-2.0-flash", &b);
+    is_str(b.data, b.len, "/models/gemini-2.0-flash:generateContent",
+           "path: non-stream");
+
+    req.stream = 1;
+    llm_buf_reset(&b);
+    llm_dialect_gemini.request_path(&req, "gemini-2.0-flash", &b);
+    is_str(b.data, b.len,
+           "/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+           "path: stream");
+
+    req.stream = 0;
+    llm_buf_reset(&b);
+    llm_dialect_gemini.request_path(&req, "models/a b?", &b);
+    is_str(b.data, b.len, "/models/a%20b%3F:generateContent",
+           "path: models/ prefix dropped, escaped");
+
+    ok(strcmp(llm_dialect_gemini.name, "gemini") == 0
+       && strcmp(llm_dialect_gemini.auth_prefix, "x-goog-api-key: ") == 0
+       && llm_dialect_gemini.extra_headers == NULL
+       && llm_dialect_gemini.chat_path != NULL,
+       "dialect table: name, auth header");
+
+    llm_buf_free(&b);
+    llm_request_free(&req);
+}
+
+
+/* builds the request and compares it with the expected JSON */
+
+static void
+build_check(const char *name, const char *body, long long max_default,
+    const char *expected)
+{
+    int             rc;
+    cJSON          *want, *got;
+    llm_buf_t       b;
+    llm_request_t   req;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    if (!ok(parse_request(&req, body) == LLM_OK, "build %s: parses", name)) {
+        return;
+    }
+
+    req.max_tokens_default = max_default;
+
+    rc = llm_dialect_gemini.build_request(&req, "gemini-up", &b);
+    got = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+    want = cJSON_Parse(expected);
+
+    if (!ok(rc == LLM_OK && got && want && cJSON_Compare(want, got, 1),
+            "build %s", name))
+    {
+        diag("got:  %.*s", (int) b.len, b.data);
+        diag("want: %s", expected);
+    }
+
+    cJSON_Delete(got);
+    cJSON_Delete(want);
+    llm_buf_free(&b);
+    llm_request_free(&req);
+}
+
+
+static void
+test_build_request(void)
+{
+    cJSON          *meta, *nat, *si, *gc;
+    llm_buf_t       b;
+    cJSON          *got;
+    llm_request_t   req;
+
+    build_check("simple",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+        "\"content\":\"hi\"}]}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}]}");
+
+    build_check("system, roles, merge, config",
+        "{\"model\":\"m\",\"stream\":true,\"messages\":["
+        "{\"role\":\"system\",\"content\":\"S1\"},"
+        "{\"role\":\"developer\",\"content\":[{\"type\":\"text\","
+        "\"text\":\"S2\"}]},"
+        "{\"role\":\"user\",\"content\":\"a\"},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"b\"},"
+        "{\"type\":\"text\",\"text\":\"c\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"d\"},"
+        "{\"role\":\"user\",\"content\":\"e\"}],"
+        "\"temperature\":0.5,\"top_p\":0.9,\"max_tokens\":100,"
+        "\"stop\":\"END\",\"n\":2,\"seed\":7,\"presence_penalty\":1,"
+        "\"frequency_penalty\":1,\"user\":\"u\",\"logprobs\":true,"
+        "\"stream_options\":{\"include_usage\":true}}", 0,
+        "{\"contents\":["
+        "{\"role\":\"user\",\"parts\":[{\"text\":\"a\"},{\"text\":\"bc\"}]},"
+        "{\"role\":\"model\",\"parts\":[{\"text\":\"d\"}]},"
+        "{\"role\":\"user\",\"parts\":[{\"text\":\"e\"}]}],"
+        "\"systemInstruction\":{\"parts\":[{\"text\":\"S1\\n\\nS2\"}]},"
+        "\"generationConfig\":{\"temperature\":0.5,\"topP\":0.9,"
+        "\"maxOutputTokens\":100,\"stopSequences\":[\"END\"],"
+        "\"candidateCount\":2,\"seed\":7}}");
+
+    build_check("max_completion_tokens wins, stop array",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+        "\"content\":\"hi\"}],\"max_tokens\":5,"
+        "\"max_completion_tokens\":9,\"stop\":[\"x\",\"y\"]}", 77,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"generationConfig\":{\"maxOutputTokens\":9,"
+        "\"stopSequences\":[\"x\",\"y\"]}}");
+
+    build_check("max_tokens default",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+        "\"content\":\"hi\"}]}", 77,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"generationConfig\":{\"maxOutputTokens\":77}}");
+
+    /* the native request pydantic-ai recorded for text.stream.sse */
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    meta = fixture_json("google/text.stream.sse.meta.json");
+    nat = get(get(meta, "request"), "body");
+
+    if (!ok(nat != NULL, "meta: native request read")) {
+        cJSON_Delete(meta);
+        return;
+    }
+
+    /* systemInstruction.role is optional: we send none */
+    cJSON_DeleteItemFromObjectCaseSensitive(get(nat, "systemInstruction"),
+                                            "role");
+
+    if (parse_request(&req, "{\"model\":\"gemini-2.0-flash-exp\","
+                      "\"stream\":true,\"temperature\":0.0,\"messages\":["
+                      "{\"role\":\"system\",\"content\":"
+                      "\"You are a helpful chatbot.\"},"
+                      "{\"role\":\"user\",\"content\":"
+                      "\"What is the capital of France?\"}]}") == LLM_OK)
+    {
+        llm_dialect_gemini.build_request(&req, "gemini-2.0-flash-exp", &b);
+        got = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+
+        if (!ok(cJSON_Compare(nat, got, 1),
+                "build: equals the native request of text.stream.sse"))
+        {
+            diag("got: %.*s", (int) b.len, b.data);
+        }
+
+        si = get(got, "systemInstruction");
+        gc = get(got, "generationConfig");
+        ok(si && gc && get(got, "model") == NULL
+           && get(got, "messages") == NULL && get(got, "stream") == NULL,
+           "build: no OpenAI-only fields");
+
+        cJSON_Delete(got);
+        llm_request_free(&req);
+    }
+
+    cJSON_Delete(meta);
+    llm_buf_free(&b);
+}
+
+
+/* response() */
+
+static void
+test_response_fixture(const char *rel, const char *content,
+    const char *finish, long long prompt, long long completion,
+    long long total, long long reasoning, const char *id)
+{
+    int              rc;
+    cJSON           *j, *choice, *msg, *u;
+    llm_buf_t        in, out;
+    llm_response_t   resp;
+
+    memset(&in, 0, sizeof(llm_buf_t));
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    if (!ok(read_file(rel, &in) == LLM_OK, "%s: read", rel)) {
+        return;
+    }
+
+    rc = llm_dialect_gemini.response(&resp, in.data, in.len, &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+
+    ok(rc == LLM_OK && cJSON_IsObject(j), "%s: response is JSON", rel);
+
+    choice = cJSON_GetArrayItem(get(j, "choices"), 0);
+    msg = get(choice, "message");
+    u = get(j, "usage");
+
+    ok(strcmp(str(j, "object"), "chat.completion") == 0
+       && strcmp(str(j, "model"), CLIENT_MODEL) == 0
+       && strcmp(str(j, "id"), id) == 0
+       && cJSON_IsNumber(get(j, "created"))
+       && strcmp(str(msg, "role"), "assistant") == 0,
+       "%s: envelope", rel);
+
+    if (content) {
+        is_str(str(msg, "content"), strlen(str(msg, "content")), content,
+               "%s: content", rel);
+
+    } else {
+        ok(cJSON_IsNull(get(msg, "content")), "%s: content null", rel);
+    }
+
+    ok(get(msg, "reasoning_content") == NULL, "%s: no reasoning", rel);
+    ok(strcmp(str(choice, "finish_reason"), finish) == 0
+       && strcmp(resp.finish_reason, finish) == 0, "%s: finish_reason %s",
+       rel, finish);
+
+    ok(resp.usage.set && resp.usage.prompt_tokens == prompt
+       && resp.usage.completion_tokens == completion
+       && resp.usage.total_tokens == total
+       && resp.usage.reasoning_tokens == reasoning,
+       "%s: resp->usage", rel);
+
+    ok(get(u, "prompt_tokens")->valuedouble == prompt
+       && get(u, "completion_tokens")->valuedouble == completion
+       && get(u, "total_tokens")->valuedouble == total
+       && get(get(u, "completion_tokens_details"),
+              "reasoning_tokens")->valuedouble == reasoning,
+       "%s: usage object", rel);
+
+    ok(resp.done && resp.first_token, "%s: done", rel);
+
+    cJSON_Delete(j);
+    llm_buf_free(&in);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
+static void
+response_inline(const char *name, const char *body, int want_rc,
+    int status, const char *code, const char *finish)
+{
+    int              rc;
+    cJSON           *j, *choice;
+    llm_buf_t        out;
+    llm_response_t   resp;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_gemini.response(&resp, body, strlen(body), &out);
+
+    if (want_rc != LLM_OK) {
+        ok(rc == LLM_ERROR && resp.error.status == status
+           && strcmp(resp.error.code, code) == 0,
+           "response %s: error %d %s", name, status, code);
+
+        if (rc != LLM_ERROR || resp.error.status != status) {
+            diag("got %d %d %s", rc, resp.error.status, resp.error.code);
+        }
+
+    } else {
+        j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+        choice = cJSON_GetArrayItem(get(j, "choices"), 0);
+
+        ok(rc == LLM_OK && j
+           && strcmp(str(choice, "finish_reason"), finish) == 0,
+           "response %s: finish_reason %s", name, finish);
+
+        cJSON_Delete(j);
+    }
+
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
+static void
+test_responses(void)
+{
+    cJSON           *j, *choices, *msg;
+    llm_buf_t        out;
+    llm_response_t   resp;
+    const char      *body;
+
+    test_response_fixture("google/text.response.json",
+        "There are **3** r's in strawberry.\n\nHere is the breakdown: "
+        "st**r**awbe**rr**y.", "stop", 9, 28 + 244, 281, 244,
+        "chatcmpl-Un6LacrVMcjUxs0PmJfWoQc");
+
+    /* the functionCall part is ignored for now (tools: a later issue) */
+    test_response_fixture("google/tool-call.response.json", NULL, "stop",
+        29, 15 + 893, 937, 893, "chatcmpl-m36LaZGyCLz1xs0PtNSB-QU");
+
+    test_response_fixture("google/function-response-roundtrip.response.json",
+        NULL, "stop", 47, 8, 55, 0, "chatcmpl-LlteaOzCOPOdnvgPrJbnoQg");
+
+    response_inline("not JSON", "<html>", LLM_ERROR, 502,
+                    "invalid_upstream_response", NULL);
+    response_inline("no candidates", "{\"usageMetadata\":{}}", LLM_ERROR, 502,
+                    "invalid_upstream_response", NULL);
+    response_inline("error body", "{\"error\":{\"code\":429,\"message\":"
+                    "\"slow\",\"status\":\"RESOURCE_EXHAUSTED\"}}",
+                    LLM_ERROR, 429, "rate_limit_exceeded", NULL);
+    response_inline("blocked", "{\"promptFeedback\":{\"blockReason\":"
+                    "\"SAFETY\"}}", LLM_OK, 0, NULL, "content_filter");
+    response_inline("max tokens", "{\"candidates\":[{\"content\":{\"parts\":"
+                    "[{\"text\":\"x\"}]},\"finishReason\":\"MAX_TOKENS\"}]}",
+                    LLM_OK, 0, NULL, "length");
+    response_inline("recitation", "{\"candidates\":[{\"finishReason\":"
+                    "\"RECITATION\"}]}", LLM_OK, 0, NULL, "content_filter");
+    response_inline("other", "{\"candidates\":[{\"finishReason\":"
+                    "\"OTHER\"}]}", LLM_OK, 0, NULL, "stop");
+
+    /* thoughts and two candidates */
+
+    body = "{\"candidates\":[{\"content\":{\"parts\":["
+           "{\"text\":\"think\",\"thought\":true},{\"text\":\"A\"},"
+           "{\"text\":\"B\"},{\"thoughtSignature\":\"sig\"}]},"
+           "\"finishReason\":\"STOP\"},{\"index\":1,\"content\":{\"parts\":"
+           "[{\"text\":\"C\"}]},\"finishReason\":\"MAX_TOKENS\"}],"
+           "\"usageMetadata\":{\"promptTokenCount\":3,"
+           "\"candidatesTokenCount\":4,\"thoughtsTokenCount\":5,"
+           "\"cachedContentTokenCount\":2}}";
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    llm_dialect_gemini.response(&resp, body, strlen(body), &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+    choices = get(j, "choices");
+    msg = get(cJSON_GetArrayItem(choices, 0), "message");
+
+    ok(cJSON_GetArraySize(choices) == 2
+       && strcmp(str(msg, "content"), "AB") == 0
+       && strcmp(str(msg, "reasoning_content"), "think") == 0
+       && strcmp(str(cJSON_GetArrayItem(choices, 1), "finish_reason"),
+                 "length") == 0
+       && get(cJSON_GetArrayItem(choices, 1), "index")->valueint == 1,
+       "response: thoughts → reasoning_content, two candidates");
+
+    ok(resp.usage.prompt_tokens == 3 && resp.usage.completion_tokens == 9
+       && resp.usage.total_tokens == 12 && resp.usage.cached_tokens == 2
+       && resp.usage.reasoning_tokens == 5
+       && strncmp(resp.id, "chatcmpl-", 9) == 0 && strlen(resp.id) > 9,
+       "response: usage sums, generated id");
+
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
+/* streams */
+
+typedef struct {
+    llm_response_t   resp;
+    llm_buf_t        out;
+} run_t;
+
+
+static int
+on_event(void *data, const char *event, size_t event_len,
+    const char *payload, size_t payload_len)
+{
+    run_t  *r = data;
+
+    return llm_dialect_gemini.stream_event(&r->resp, event, event_len,
+                                           payload, payload_len, &r->out);
+}
+
+
+/* feeds body in pieces of step bytes (0: whole), then ends the stream */
+
+static void
+run_stream(run_t *r, const char *p, size_t n, size_t step, int usage)
+{
+    size_t     off, len;
+    llm_sse_t  sse;
+
+    memset(r, 0, sizeof(run_t));
+    llm_response_init(&r->resp, CLIENT_MODEL, usage);
+    llm_sse_init(&sse, 0);
+
+    for (off = 0; off < n && !r->resp.done; off += len) {
+        len = (step == 0 || n - off < step) ? n - off : step;
+        llm_sse_feed(&sse, p + off, len, on_event, r);
+    }
+
+    llm_dialect_gemini.stream_end(&r->resp, &r->out);
+    llm_sse_free(&sse);
+}
+
+
+static void
+run_free(run_t *r)
+{
+    llm_buf_free(&r->out);
+    llm_response_free(&r->resp);
+}
+
+
+/* what a client makes of the output */
+
+typedef struct {
+    llm_buf_t    content;
+    llm_buf_t    reasoning;
+    int          frames;
+    int          bad;
+    int          done;          /* [DONE] frames */
+    int          done_last;
+    int          role_first;
+    int          finish_at;     /* frame number of the finish chunk */
+    int          usage_at;
+    int          error_at;
+    char         finish[32];
+    cJSON       *usage;
+} client_t;
+
+
+static void
+client_read(client_t *c, const char *p, size_t n)
+{
+    cJSON        *j, *choice, *delta, *v;
+    const char   *end, *eol;
+
+    memset(c, 0, sizeof(client_t));
+    c->finish_at = c->usage_at = c->error_at = -1;
+
+    end = p + n;
+
+    while (p < end) {
+        if (end - p < 8 || memcmp(p, "data: ", 6) != 0) {
+            c->bad++;
+            break;
+        }
+
+        p += 6;
+        eol = memchr(p, '\n', end - p);
+
+        if (eol == NULL || eol + 1 >= end || eol[1] != '\n') {
+            c->bad++;
+            break;
+        }
+
+        if (eol - p == 6 && memcmp(p, "[DONE]", 6) == 0) {
+            c->done++;
+            c->done_last = (eol + 2 == end);
+            c->frames++;
+            p = eol + 2;
+            continue;
+        }
+
+        j = cJSON_ParseWithLength(p, eol - p);
+
+        if (!cJSON_IsObject(j)) {
+            c->bad++;
+
+        } else if (get(j, "error")) {
+            c->error_at = c->frames;
+
+        } else {
+            if (strcmp(str(j, "model"), CLIENT_MODEL) != 0
+                || strcmp(str(j, "object"), "chat.completion.chunk") != 0)
+            {
+                c->bad++;
+            }
+
+            choice = cJSON_GetArrayItem(get(j, "choices"), 0);
+            delta = get(choice, "delta");
+
+            if (c->frames == 0
+                && strcmp(str(delta, "role"), "assistant") == 0)
+            {
+                c->role_first = 1;
+            }
+
+            v = get(delta, "content");
+            if (cJSON_IsString(v)) {
+                llm_buf_append_cstr(&c->content, v->valuestring);
+            }
+
+            v = get(delta, "reasoning_content");
+            if (cJSON_IsString(v)) {
+                llm_buf_append_cstr(&c->reasoning, v->valuestring);
+            }
+
+            v = get(choice, "finish_reason");
+            if (cJSON_IsString(v)) {
+                c->finish_at = c->frames;
+                snprintf(c->finish, sizeof(c->finish), "%s", v->valuestring);
+            }
+
+            if (get(j, "usage")) {
+                c->usage_at = c->frames;
+                cJSON_Delete(c->usage);
+                c->usage = cJSON_Duplicate(get(j, "usage"), 1);
+            }
+        }
+
+        cJSON_Delete(j);
+        c->frames++;
+        p = eol + 2;
+    }
+}
+
+
+static void
+client_free(client_t *c)
+{
+    llm_buf_free(&c->content);
+    llm_buf_free(&c->reasoning);
+    cJSON_Delete(c->usage);
+}
+
+
+/* the fixture's own view: events, text, thoughts, last usage */
+
+typedef struct {
+    llm_buf_t    body;          /* as the provider sends it */
+    llm_buf_t    text;
+    llm_buf_t    thoughts;
+    cJSON       *usage;
+    const char  *finish;
+    char         finish_buf[32];
+} upstream_t;
+
+
+static void
+upstream_event(upstream_t *u, const char *p, size_t n)
+{
+    cJSON       *j, *part, *cand;
+    const char  *s;
+
+    j = cJSON_ParseWithLength(p, n);
+    cand = cJSON_GetArrayItem(get(j, "candidates"), 0);
+
+    cJSON_ArrayForEach(part, get(get(cand, "content"), "parts")) {
+        s = cJSON_GetStringValue(get(part, "text"));
+
+        if (s) {
+            llm_buf_append_cstr(cJSON_IsTrue(get(part, "thought"))
+                                ? &u->thoughts : &u->text, s);
+        }
+    }
+
+    if (get(cand, "finishReason")) {
+        snprintf(u->finish_buf, sizeof(u->finish_buf), "%s",
+                 str(cand, "finishReason"));
+    }
+
+    if (get(j, "usageMetadata")) {
+        cJSON_Delete(u->usage);
+        u->usage = cJSON_Duplicate(get(j, "usageMetadata"), 1);
+    }
+
+    cJSON_Delete(j);
+}
+
+
+static int
+upstream_read(upstream_t *u, const char *rel)
+{
+    char        *p, *end, *eol;
+    llm_buf_t    raw;
+
+    memset(u, 0, sizeof(upstream_t));
+    memset(&raw, 0, sizeof(llm_buf_t));
+
+    if (read_file(rel, &raw) != LLM_OK) {
+        llm_buf_free(&raw);
+        return LLM_ERROR;
+    }
+
+    p = raw.data;
+    end = raw.data + raw.len;
+
+    if (ends_with(rel, ".jsonl")) {
+        while (p < end) {
+            eol = memchr(p, '\n', end - p);
+            if (eol == NULL) {
+                eol = end;
+            }
+
+            if (eol > p) {
+                llm_buf_append_lit(&u->body, "data: ");
+                llm_buf_append(&u->body, p, eol - p);
+                llm_buf_append_lit(&u->body, "\r\n\r\n");
+                upstream_event(u, p, eol - p);
+            }
+
+            p = eol + 1;
+        }
+
+    } else {
+        llm_buf_append(&u->body, raw.data, raw.len);
+
+        /* one "data: " line per event, CRLF CRLF between */
+
+        while (p < end) {
+            eol = memmem(p, end - p, "\r\n", 2);
+            if (eol == NULL) {
+                eol = end;
+            }
+
+            if (eol - p > 6 && memcmp(p, "data: ", 6) == 0) {
+                upstream_event(u, p + 6, eol - p - 6);
+            }
+
+            p = eol + 2;
+        }
+    }
+
+    llm_buf_free(&raw);
+
+    /* NUL-terminated for is_str() */
+    llm_buf_append_lit(&u->text, "\0");
+    llm_buf_append_lit(&u->thoughts, "\0");
+    u->text.len--;
+    u->thoughts.len--;
+
+    return LLM_OK;
+}
+
+
+static long long
+num(cJSON *j, const char *name)
+{
+    cJSON  *v;
+
+    v = get(j, name);
+
+    return cJSON_IsNumber(v) ? (long long) v->valuedouble : 0;
+}
+
+
+static void
+test_stream_fixture(const char *rel)
+{
+    int          usage;
+    run_t        r, r1;
+    client_t     c;
+    upstream_t   u;
+    long long    want_completion;
+
+    if (!ok(upstream_read(&u, rel) == LLM_OK, "%s: read", rel)) {
+        return;
+    }
+
+    for (usage = 0; usage <= 1; usage++) {
+        run_stream(&r, u.body.data, u.body.len, 0, usage);
+        client_read(&c, r.out.data, r.out.len);
+
+        ok(c.bad == 0 && c.frames > 0 && c.error_at < 0 && !r.resp.failed,
+           "%s usage=%d: every frame parses", rel, usage);
+        ok(c.role_first, "%s usage=%d: role chunk first", rel, usage);
+        ok(c.done == 1 && c.done_last && r.resp.done,
+           "%s usage=%d: one [DONE], last", rel, usage);
+
+        is_str(c.content.data ? c.content.data : "", c.content.len,
+               u.text.data,
+               "%s usage=%d: text", rel, usage);
+
+        ok(c.reasoning.len == u.thoughts.len
+           && (c.reasoning.len == 0
+               || memcmp(c.reasoning.data, u.thoughts.data,
+                         c.reasoning.len) == 0),
+           "%s usage=%d: thoughts → reasoning_content", rel, usage);
+
+        ok(strcmp(c.finish, "stop") == 0
+           && c.finish_at == c.frames - 2 - usage,
+           "%s usage=%d: finish chunk last before usage and [DONE]", rel,
+           usage);
+
+        want_completion = num(u.usage, "candidatesTokenCount")
+                          + num(u.usage, "thoughtsTokenCount");
+
+        ok(r.resp.usage.set
+           && r.resp.usage.prompt_tokens == num(u.usage, "promptTokenCount")
+           && r.resp.usage.completion_tokens == want_completion
+           && r.resp.usage.total_tokens == num(u.usage, "totalTokenCount"),
+           "%s usage=%d: the last chunk's usage", rel, usage);
+
+        if (usage) {
+            ok(c.usage_at == c.frames - 2
+               && num(c.usage, "prompt_tokens")
+                  == num(u.usage, "promptTokenCount")
+               && num(c.usage, "completion_tokens") == want_completion
+               && num(c.usage, "total_tokens")
+                  == num(u.usage, "totalTokenCount"),
+               "%s: usage chunk", rel);
+
+        } else {
+            ok(c.usage_at < 0, "%s: no usage chunk", rel);
+        }
+
+        /* 1-byte splits: the same output (unless time(NULL) ticked) */
+
+        run_stream(&r1, u.body.data, u.body.len, 1, usage);
+
+        ok(r1.out.len == r.out.len
+           && (r.resp.created != r1.resp.created
+               || memcmp(r1.out.data, r.out.data, r.out.len) == 0),
+           "%s usage=%d: 1-byte splits give the same output", rel, usage);
+
+        run_free(&r1);
+        client_free(&c);
+        run_free(&r);
+    }
+
+    llm_buf_free(&u.body);
+    llm_buf_free(&u.text);
+    llm_buf_free(&u.thoughts);
+    cJSON_Delete(u.usage);
+}
+
+
+static void
+test_stream_fixtures(void)
+{
+    int             n;
+    DIR            *d;
+    char            path[1024], rel[1024];
+    struct dirent  *de;
+
+    snprintf(path, sizeof(path), "%s/t/fixtures/google", root);
+
+    d = opendir(path);
+    if (!ok(d != NULL, "open %s", path)) {
+        return;
+    }
+
+    n = 0;
+
+    while ((de = readdir(d)) != NULL) {
+        if (!ends_with(de->d_name, ".stream.sse")
+            && !ends_with(de->d_name, ".stream.jsonl"))
+        {
+            continue;
+        }
+
+        snprintf(rel, sizeof(rel), "google/%s", de->d_name);
+        test_stream_fixture(rel);
+        n++;
+    }
+
+    closedir(d);
+
+    ok(n >= 4, "replayed %d google stream fixtures", n);
+}
+
+
+static void
+test_stream_edges(void)
+{
+    run_t        r;
+    client_t     c;
+    const char  *body;
+
+    /* no finishReason at all */
+
+    body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}]}"
+           "\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 1);
+    client_read(&c, r.out.data, r.out.len);
+
+    ok(r.resp.failed && strcmp(r.resp.error.code, "stream_truncated") == 0
+       && c.error_at == c.frames - 2 && c.done == 1 && c.done_last
+       && c.bad == 0 && c.content.len == 1,
+       "no finishReason: content, then stream_truncated and [DONE]");
+
+    client_free(&c);
+    run_free(&r);
+
+    /* empty body */
+
+    run_stream(&r, "", 0, 0, 0);
+    ok(r.resp.failed && strcmp(r.resp.error.code, "stream_truncated") == 0
+       && r.out.len > 14 && memcmp(r.out.data + r.out.len - 14,
+                                   "data: [DONE]\n\n", 14) == 0,
+       "empty stream: stream_truncated");
+    run_free(&r);
+
+    /* in-band error */
+
+    body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}]}"
+           "\r\n\r\n"
+           "data: {\"error\":{\"code\":503,\"message\":\"The model is "
+           "overloaded.\",\"status\":\"UNAVAILABLE\"}}\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 1);
+    client_read(&c, r.out.data, r.out.len);
+
+    ok(r.resp.failed && r.resp.error.status == 503
+       && strcmp(r.resp.error.code, "overloaded") == 0
+       && strcmp(r.resp.error.message, "The model is overloaded.") == 0
+       && c.error_at == c.frames - 2 && c.done == 1 && c.done_last
+       && c.bad == 0,
+       "in-band error: error frame and one [DONE]");
+
+    client_free(&c);
+    run_free(&r);
+
+    /* malformed JSON */
+
+    body = "data: {\"candidates\":[\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 0);
+    ok(r.resp.failed
+       && strcmp(r.resp.error.code, "invalid_upstream_response") == 0
+       && r.resp.error.status == 502, "malformed event: 502");
+    run_free(&r);
+
+    /* blocked prompt */
+
+    body = "data: {\"promptFeedback\":{\"blockReason\":\"SAFETY\"},"
+           "\"usageMetadata\":{\"promptTokenCount\":4,\"totalTokenCount\":4}}"
+           "\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 1);
+    client_read(&c, r.out.data, r.out.len);
+
+    ok(!r.resp.failed && strcmp(c.finish, "content_filter") == 0
+       && c.done == 1 && c.done_last && c.bad == 0
+       && num(c.usage, "prompt_tokens") == 4,
+       "blocked prompt: content_filter");
+
+    client_free(&c);
+    run_free(&r);
+
+    /* thoughts, MAX_TOKENS, text with escapes */
+
+    body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"thought\":true,"
+           "\"text\":\"hm\\n\"},{\"text\":\"\\u00e9\\\"x\"}]}}]}\r\n\r\n"
+           "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"y\"}]},"
+           "\"finishReason\":\"MAX_TOKENS\"}]}\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 0);
+    client_read(&c, r.out.data, r.out.len);
+
+    is_str(c.content.data, c.content.len, "\xc3\xa9\"xy", "escapes kept");
+    ok(c.reasoning.len == 3 && memcmp(c.reasoning.data, "hm\n", 3) == 0
+       && strcmp(c.finish, "length") == 0 && c.bad == 0,
+       "thought → reasoning_content, MAX_TOKENS → length");
+
+    client_free(&c);
+    run_free(&r);
+}
+
+
+/* error() */
+
+static void
+test_errors(void)
+{
+    llm_buf_t    b;
+    llm_error_t  e;
+    const char  *s;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    read_file("google/error-429-resource-exhausted.json", &b);
+    llm_dialect_gemini.error(429, b.data, b.len, &e);
+
+    ok(e.status == 429 && strcmp(e.code, "rate_limit_exceeded") == 0
+       && strcmp(e.message, "You exceeded your current quota, please check "
+                 "your plan.") == 0,
+       "error 429: rate_limit_exceeded, message kept");
+    is_int(llm_gemini_retry_delay(b.data, b.len), 35,
+           "retryDelay 34.4s → 35 s");
+
+    llm_buf_reset(&b);
+    read_file("google/error-404-not-found.json", &b);
+    llm_dialect_gemini.error(404, b.data, b.len, &e);
+
+    ok(e.status == 404 && strcmp(e.code, "model_not_found") == 0
+       && strncmp(e.message, "models/nonexistent-model is not found", 37)
+          == 0,
+       "error 404: model_not_found");
+    is_int(llm_gemini_retry_delay(b.data, b.len), -1, "no retryDelay: -1");
+    llm_buf_free(&b);
+
+    s = "{\"error\":{\"code\":400,\"message\":\"m\","
+        "\"status\":\"FAILED_PRECONDITION\"}}";
+    llm_dialect_gemini.error(400, s, strlen(s), &e);
+    ok(e.status == 400 && strcmp(e.code, "failed_precondition") == 0,
+       "error: other status lowercased");
+
+    llm_dialect_gemini.error(503, "<html>", 6, &e);
+    ok(e.status == 503 && strcmp(e.code, "upstream_error") == 0,
+       "error: not JSON");
+
+    s = "{\"error\":{\"details\":[{\"retryDelay\":\"13s\"}]}}";
+    is_int(llm_gemini_retry_delay(s, strlen(s)), 13, "retryDelay 13s");
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const char  *env;
+
+    env = getenv("LLM_REPO");
+
+    if (argc > 1) {
+        root = argv[1];
+
+    } else if (env && env[0]) {
+        root = env;
+    }
+
+    test_request_path();
+    test_build_request();
+    test_responses();
+    test_errors();
+    test_stream_fixtures();
+    test_stream_edges();
+
+    return done_testing();
+}
