@@ -20,6 +20,18 @@
  *     Content-Length.
  *   The "model" field gives N and D: "bench-n100-d50" -> N=100, D=50 ms
  *   (defaults N=100, D=0; N is at least 4).  The model is echoed back.
+ * POST .../messages (Anthropic Messages API), the same N and D from the body's
+ * "model":
+ *   - "stream":true -> N SSE events with "event:" lines: message_start,
+ *     content_block_start, ping, N-6 content_block_delta (text_delta "tok "),
+ *     content_block_stop, message_delta (stop_reason, usage), message_stop;
+ *     one write() and one HTTP chunk per event (N is at least 7).
+ *   - else: a compact Message JSON with Content-Length.
+ * POST .../models/<model>:streamGenerateContent[?alt=sse] (Gemini): N events
+ *   "data: <GenerateContentResponse>\r\n\r\n", text "tok " in each, the
+ *   last with finishReason and full usageMetadata, no terminator; the model
+ *   (N, D) comes from the URL path.
+ * POST .../models/<model>:generateContent: a compact GenerateContentResponse.
  * Anything else gets a 404.
  */
 
@@ -48,6 +60,10 @@
 #define MODEL_MAX      128
 #define EVENT_MAX      2048
 
+#define K_OPENAI       0
+#define K_ANTHROPIC    1
+#define K_GEMINI       2
+
 
 typedef struct {
     int        fd;
@@ -64,6 +80,7 @@ typedef struct {
 
     /* the stream being sent */
     int        streaming;
+    int        kind;               /* K_OPENAI, K_ANTHROPIC, K_GEMINI */
     int        n_events, sent, delay_ms;
     int        in_heap;
     char       model[MODEL_MAX];
@@ -308,12 +325,23 @@ frame_chunk(char *dst, const char *p, size_t n, int last)
                  "\"model\":\"%.*s\",\"service_tier\":\"default\"," \
                  "\"system_fingerprint\":\"fp_bench01\",\"choices\":"
 
+static size_t build_event_anthropic(conn_t *c, int k, char *out);
+static size_t build_event_gemini(conn_t *c, int k, char *out);
+
 static size_t
 build_event(conn_t *c, int k, char *out)
 {
     int     n;
     char    payload[EVENT_MAX];
     int     last = 0;
+
+    if (c->kind == K_ANTHROPIC) {
+        return build_event_anthropic(c, k, out);
+    }
+
+    if (c->kind == K_GEMINI) {
+        return build_event_gemini(c, k, out);
+    }
 
     if (k == c->n_events - 1) {
         n = sprintf(payload, "data: [DONE]\n\n");
@@ -354,6 +382,99 @@ build_event(conn_t *c, int k, char *out)
     }
 
     return frame_chunk(out, payload, n, last);
+}
+
+
+/* Anthropic Messages API events, compact, as in t/fixtures/anthropic */
+
+#define AN_DELTA  "event: content_block_delta\ndata: {\"type\":" \
+                  "\"content_block_delta\",\"index\":0,\"delta\":{\"type\":" \
+                  "\"text_delta\",\"text\":\"tok \"}}\n\n"
+
+static size_t
+build_event_anthropic(conn_t *c, int k, char *out)
+{
+    int     n, N = c->n_events;
+    char    payload[EVENT_MAX];
+
+    if (k == 0) {
+        n = sprintf(payload, "event: message_start\ndata: {\"type\":"
+                    "\"message_start\",\"message\":{\"model\":\"%.*s\","
+                    "\"id\":\"msg_bench%08lu\",\"type\":\"message\","
+                    "\"role\":\"assistant\",\"content\":[],"
+                    "\"stop_reason\":null,\"stop_sequence\":null,"
+                    "\"usage\":{\"input_tokens\":31,"
+                    "\"cache_creation_input_tokens\":0,"
+                    "\"cache_read_input_tokens\":0,\"cache_creation\":"
+                    "{\"ephemeral_5m_input_tokens\":0,"
+                    "\"ephemeral_1h_input_tokens\":0},\"output_tokens\":1,"
+                    "\"service_tier\":\"standard\"}}}\n\n",
+                    (int) c->model_len, c->model, c->stream_id);
+
+    } else if (k == 1) {
+        n = sprintf(payload, "event: content_block_start\ndata: {\"type\":"
+                    "\"content_block_start\",\"index\":0,\"content_block\":"
+                    "{\"type\":\"text\",\"text\":\"\"}}\n\n");
+
+    } else if (k == 2) {
+        n = sprintf(payload, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+
+    } else if (k == N - 3) {
+        n = sprintf(payload, "event: content_block_stop\ndata: {\"type\":"
+                    "\"content_block_stop\",\"index\":0}\n\n");
+
+    } else if (k == N - 2) {
+        n = sprintf(payload, "event: message_delta\ndata: {\"type\":"
+                    "\"message_delta\",\"delta\":{\"stop_reason\":"
+                    "\"end_turn\",\"stop_sequence\":null},\"usage\":"
+                    "{\"input_tokens\":31,\"cache_creation_input_tokens\":0,"
+                    "\"cache_read_input_tokens\":0,\"output_tokens\":%d}}"
+                    "\n\n", N - 6);
+
+    } else if (k == N - 1) {
+        n = sprintf(payload, "event: message_stop\ndata: {\"type\":"
+                    "\"message_stop\"}\n\n");
+        return frame_chunk(out, payload, n, 1);
+
+    } else {
+        memcpy(out, c->content_ev, c->content_len);
+        return c->content_len;
+    }
+
+    return frame_chunk(out, payload, n, 0);
+}
+
+
+/* Gemini streamGenerateContent?alt=sse events, compact, as in
+ * t/fixtures/google; no terminator after the last */
+
+#define GE_USAGE_PART  "\"usageMetadata\":{\"promptTokenCount\":31," \
+                       "\"totalTokenCount\":31,\"promptTokensDetails\":" \
+                       "[{\"modality\":\"TEXT\",\"tokenCount\":31}]}"
+
+static size_t
+build_event_gemini(conn_t *c, int k, char *out)
+{
+    int     n, N = c->n_events;
+    char    payload[EVENT_MAX];
+
+    if (k < N - 1) {
+        memcpy(out, c->content_ev, c->content_len);
+        return c->content_len;
+    }
+
+    n = sprintf(payload, "data: {\"candidates\":[{\"content\":{\"parts\":"
+                "[{\"text\":\"tok \"}],\"role\":\"model\"},"
+                "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":"
+                "{\"promptTokenCount\":31,\"candidatesTokenCount\":%d,"
+                "\"totalTokenCount\":%d,\"promptTokensDetails\":[{\"modality\":"
+                "\"TEXT\",\"tokenCount\":31}],\"candidatesTokensDetails\":"
+                "[{\"modality\":\"TEXT\",\"tokenCount\":%d}]},"
+                "\"modelVersion\":\"%.*s\",\"responseId\":"
+                "\"bench%08lu\"}\r\n\r\n",
+                N, 31 + N, N, (int) c->model_len, c->model, c->stream_id);
+
+    return frame_chunk(out, payload, n, 1);
 }
 
 
@@ -420,6 +541,27 @@ static const char  *nonstream_fmt =
     "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,"
     "\"rejected_prediction_tokens\":0}},\"service_tier\":\"default\","
     "\"system_fingerprint\":\"fp_bench01\"}\n";
+
+/* an Anthropic Message, compact (the same text) */
+static const char  *nonstream_anthropic_fmt =
+    "{\"model\":\"%.*s\",\"id\":\"msg_bench%08lu\",\"type\":\"message\","
+    "\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
+    "\"A load balancer spreads requests across servers so no single one is "
+    "overwhelmed.\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+    "\"usage\":{\"input_tokens\":31,\"cache_creation_input_tokens\":0,"
+    "\"cache_read_input_tokens\":0,\"cache_creation\":"
+    "{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},"
+    "\"output_tokens\":17,\"service_tier\":\"standard\"}}";
+
+/* a Gemini GenerateContentResponse, compact (the same text) */
+static const char  *nonstream_gemini_fmt =
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"A load "
+    "balancer spreads requests across servers so no single one is "
+    "overwhelmed.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\","
+    "\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":31,"
+    "\"candidatesTokenCount\":17,\"totalTokenCount\":48,"
+    "\"promptTokensDetails\":[{\"modality\":\"TEXT\",\"tokenCount\":31}]},"
+    "\"modelVersion\":\"%.*s\",\"responseId\":\"bench%08lu\"}";
 
 
 static const char *
@@ -499,7 +641,7 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
 {
     const char  *v, *m, *sp;
     size_t       mlen, vlen;
-    int          stream, n, d;
+    int          stream, n, d, kind, gstream;
     char         hdr[512], resp[4096], *bodyp;
     size_t       hl, bl;
 
@@ -515,16 +657,46 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
 
     sp = memchr(req, '\n', hlen);     /* the end of the request line */
 
-    if (hlen < 5 || memcmp(req, "POST ", 5) != 0 || sp == NULL
-        || memmem(req, sp - req, "/chat/completions ", 18) == NULL)
-    {
+    kind = -1;
+    gstream = 0;
+    m = NULL;
+    mlen = 0;
+
+    if (hlen >= 5 && memcmp(req, "POST ", 5) == 0 && sp != NULL) {
+        if (memmem(req, sp - req, "/chat/completions ", 18)) {
+            kind = K_OPENAI;
+
+        } else if (memmem(req, sp - req, "/messages ", 10)) {
+            kind = K_ANTHROPIC;
+
+        } else if ((v = memmem(req, sp - req, "/models/", 8)) != NULL) {
+            const char  *colon, *end = sp;
+
+            v += 8;
+            colon = memchr(v, ':', end - v);
+            if (colon && (size_t) (end - colon) > 16) {
+                if (memcmp(colon, ":streamGenerateContent", 22) == 0) {
+                    kind = K_GEMINI;
+                    gstream = 1;
+                } else if (memcmp(colon, ":generateContent", 16) == 0) {
+                    kind = K_GEMINI;
+                }
+                m = v;
+                mlen = colon - v;
+            }
+        }
+    }
+
+    if (kind < 0) {
         static const char nf[] = "HTTP/1.1 404 Not Found\r\n"
             "Content-Type: application/json\r\nContent-Length: 21\r\n\r\n"
             "{\"error\":\"not found\"}";
         return send_bytes(c, nf, sizeof(nf) - 1);
     }
 
-    m = json_str(body, blen, "\"model\"", &mlen);
+    if (kind != K_GEMINI) {
+        m = json_str(body, blen, "\"model\"", &mlen);
+    }
     if (m == NULL || mlen >= MODEL_MAX) {
         m = "bench";
         mlen = 5;
@@ -548,20 +720,41 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
         n = 4;
     }
 
-    v = json_str(body, blen, "\"stream\"", &vlen);
-    stream = (v && vlen == 0 && (size_t) (body + blen - v) >= 4
-              && memcmp(v, "true", 4) == 0);
+    if (kind == K_ANTHROPIC && n < 7) {
+        n = 7;
+    }
+
+    if (kind == K_GEMINI) {
+        stream = gstream;
+
+    } else {
+        v = json_str(body, blen, "\"stream\"", &vlen);
+        stream = (v && vlen == 0 && (size_t) (body + blen - v) >= 4
+                  && memcmp(v, "true", 4) == 0);
+    }
 
     if (!stream) {
         bodyp = resp + 256;
-        bl = sprintf(bodyp, nonstream_fmt, req_id, (int) mlen, m);
+        if (kind == K_ANTHROPIC) {
+            bl = sprintf(bodyp, nonstream_anthropic_fmt, (int) mlen, m,
+                         req_id);
+        } else if (kind == K_GEMINI) {
+            bl = sprintf(bodyp, nonstream_gemini_fmt, (int) mlen, m, req_id);
+        } else {
+            bl = sprintf(bodyp, nonstream_fmt, req_id, (int) mlen, m);
+        }
         hl = sprintf(hdr, "HTTP/1.1 200 OK\r\n"
                      "Content-Type: application/json\r\n"
                      "Content-Length: %zu\r\n"
                      "Connection: keep-alive\r\n"
-                     "x-request-id: req_bench%08lu\r\n"
-                     "openai-processing-ms: 321\r\n"
-                     "\r\n", bl, req_id);
+                     "%s: req_bench%08lu\r\n"
+                     "%s"
+                     "\r\n", bl,
+                     kind == K_ANTHROPIC ? "request-id" : "x-request-id",
+                     req_id,
+                     kind == K_OPENAI ? "openai-processing-ms: 321\r\n"
+                     : kind == K_GEMINI ? "server-timing: gfet4t7; dur=321\r\n"
+                     : "anthropic-organization-id: bench\r\n");
         /* headers and body in one write */
         memcpy(bodyp - hl, hdr, hl);
         return send_bytes(c, bodyp - hl, hl + bl);
@@ -570,6 +763,7 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
     c->stream_id = req_id;
 
     c->streaming = 1;
+    c->kind = kind;
     c->n_events = n;
     c->delay_ms = d;
     c->sent = 0;
@@ -578,11 +772,22 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
         char    payload[EVENT_MAX];
         int     pn;
 
+        if (kind == K_ANTHROPIC) {
+            pn = sprintf(payload, "%s", AN_DELTA);
+        } else if (kind == K_GEMINI) {
+            pn = sprintf(payload, "data: {\"candidates\":[{\"content\":"
+                         "{\"parts\":[{\"text\":\"tok \"}],\"role\":"
+                         "\"model\"},\"index\":0}]," GE_USAGE_PART ","
+                         "\"modelVersion\":\"%.*s\",\"responseId\":"
+                         "\"bench%08lu\"}\r\n\r\n",
+                         (int) c->model_len, c->model, c->stream_id);
+        } else {
         pn = sprintf(payload, EV_HEAD
                      "[{\"index\":0,\"delta\":{\"content\":\"tok \"},"
                      "\"logprobs\":null,\"finish_reason\":null}],"
                      "\"usage\":null,\"obfuscation\":\"CduGPpSo\"}\n\n",
                      c->stream_id, (int) c->model_len, c->model);
+        }
         c->content_len = frame_chunk(c->content_ev, payload, pn, 0);
     }
 
@@ -591,9 +796,13 @@ handle_request(conn_t *c, const char *req, size_t hlen, const char *body,
                  "Transfer-Encoding: chunked\r\n"
                  "Connection: keep-alive\r\n"
                  "Cache-Control: no-cache\r\n"
-                 "x-request-id: req_bench%08lu\r\n"
-                 "openai-processing-ms: 87\r\n"
-                 "\r\n", req_id);
+                 "%s: req_bench%08lu\r\n"
+                 "%s"
+                 "\r\n",
+                 kind == K_ANTHROPIC ? "request-id" : "x-request-id", req_id,
+                 kind == K_OPENAI ? "openai-processing-ms: 87\r\n"
+                 : kind == K_GEMINI ? "server-timing: gfet4t7; dur=87\r\n"
+                 : "anthropic-organization-id: bench\r\n");
 
     if (send_bytes(c, hdr, hl) != 0) {
         return -1;

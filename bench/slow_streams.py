@@ -5,6 +5,10 @@ sample an nginx worker's memory while they run (bench/run.sh uses it).
     slow_streams.py --port P --pid WORKER_PID [--count 1000]
         [--model bench-n100-d100] [--events 100] [--delay-ms 100]
         [--at 0.25,0.5,0.9] [--timeout 120]
+        [--path /v1/chat/completions] [--body JSON] [--end BYTES]
+
+--path/--body/--end (the body's end, before the last chunk) are for native
+Anthropic/Gemini requests (the proxy side of those scenarios).
 
 Opens COUNT keep-alive connections to 127.0.0.1:P, sends one POST
 /v1/chat/completions with "stream":true on each, and reads the events as
@@ -57,7 +61,7 @@ class Stream:
         self.tail = b""
 
 
-async def one(port, body, st, opened, go):
+async def one(port, body, st, opened, go, path=b"/v1/chat/completions"):
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as e:
@@ -66,7 +70,7 @@ async def one(port, body, st, opened, go):
         return
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    req = (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
            b"Content-Type: application/json\r\nAccept: text/event-stream\r\n"
            b"Content-Length: %d\r\n\r\n" % len(body)) + body
     writer.write(req)
@@ -110,7 +114,14 @@ async def main():
     ap.add_argument("--delay-ms", type=int, default=100)
     ap.add_argument("--at", default="0.25,0.5,0.9")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--path", default="/v1/chat/completions")
+    ap.add_argument("--body", default=None)
+    ap.add_argument("--end", default=None)
     a = ap.parse_args()
+    global END
+    if a.end is not None:
+        END = a.end.encode().decode("unicode_escape").encode("latin-1") \
+            + b"\r\n0\r\n\r\n"
 
     body = json.dumps({
         "model": a.model,
@@ -120,6 +131,8 @@ async def main():
             {"role": "user", "content": "Explain load balancing briefly."},
         ],
     }, separators=(",", ":")).encode()
+    if a.body is not None:
+        body = a.body.encode()
 
     fractions = [float(x) for x in a.at.split(",") if x]
     length = a.events * a.delay_ms / 1000.0
@@ -137,7 +150,8 @@ async def main():
     tasks = []
     # open in batches so the listen queue never overflows
     for i, st in enumerate(streams):
-        tasks.append(asyncio.create_task(one(a.port, body, st, opened, go)))
+        tasks.append(asyncio.create_task(one(a.port, body, st, opened, go,
+                                             a.path.encode())))
         if i % 100 == 99:
             await asyncio.sleep(0)
     for _ in range(a.count):

@@ -6,7 +6,10 @@
 -- Prints one line:
 --   RESULT completed=N errors=E bad_body=B bytes=S how=limit|time
 -- errors: non-200 answers; bad_body: a stream that did not end with
--- "data: [DONE]" or a non-stream body without "choices".
+-- "data: [DONE]" or a non-stream body without "choices".  For native
+-- Anthropic/Gemini bodies (the proxy side of those scenarios):
+-- BENCH_END (a string that must be in the last BENCH_END_WIN bytes of a
+-- stream) and BENCH_NS_MARK (a string every non-stream body must contain).
 
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
@@ -25,6 +28,10 @@ function init(args)
     bytes = 0
     limit = tonumber(os.getenv("BENCH_LIMIT") or "1000")
     stream = (os.getenv("BENCH_STREAM") == "1")
+    end_mark = os.getenv("BENCH_END") or "data: [DONE]\n\n"
+    end_win = tonumber(os.getenv("BENCH_END_WIN") or "0")
+    if end_win < #end_mark then end_win = #end_mark end
+    ns_mark = os.getenv("BENCH_NS_MARK") or "\"choices\""
 end
 
 local function report(c, e, b, s, how)
@@ -40,10 +47,10 @@ function response(status, headers, body)
     if status ~= 200 then
         errors = errors + 1
     elseif stream then
-        if string.find(body, "data: [DONE]\n\n", -14, true) == nil then
+        if string.find(body, end_mark, -end_win, true) == nil then
             bad_body = bad_body + 1
         end
-    elseif string.find(body, "\"choices\"", 1, true) == nil then
+    elseif string.find(body, ns_mark, 1, true) == nil then
         bad_body = bad_body + 1
     end
 

@@ -17,6 +17,8 @@
 
 static char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_llm_anthropic_headers(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_str_t *version, ngx_str_t *beta);
 static ngx_int_t ngx_http_llm_provider_url(ngx_conf_t *cf,
     ngx_http_llm_provider_t *p, ngx_str_t *url);
 static ngx_int_t ngx_http_llm_provider_key(ngx_conf_t *cf,
@@ -135,9 +137,11 @@ ngx_module_t  ngx_http_llm_module = {
 
 
 /*
- * llm_provider NAME dialect=D (url=URL | upstream=NAME [tls] [host=H])
+ * llm_provider NAME dialect=D
+ *              (url=URL | upstream=NAME [tls] [host=H] [path=P])
  *              [api_key=env:VAR | api_key=file:PATH | api_key=passthrough]
  *              [optional] [ssl_verify=on|off] [ssl_trusted_certificate=F]
+ *              [anthropic_version=V] [anthropic_beta=B]
  */
 
 static char *
@@ -145,7 +149,8 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_main_conf_t *lmcf = conf;
 
-    ngx_str_t                  *value, s, url, upstream, key, host, ca;
+    ngx_str_t                  *value, s, url, upstream, key, host, ca,
+                                version, beta, path;
     ngx_url_t                   u;
     ngx_uint_t                  i, tls, optional, verify_set;
     ngx_http_llm_provider_t    *p, **pp;
@@ -178,6 +183,9 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_null(&upstream);
     ngx_str_null(&key);
     ngx_str_null(&host);
+    ngx_str_null(&version);
+    ngx_str_null(&beta);
+    ngx_str_null(&path);
     ngx_str_set(&ca, NGX_HTTP_LLM_DEFAULT_CA);
     tls = 0;
     optional = 0;
@@ -214,6 +222,33 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "host=", 5) == 0) {
             host.data = value[i].data + 5;
             host.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
+            path.data = value[i].data + 5;
+            path.len = value[i].len - 5;
+
+            if (path.len == 0 || path.data[0] != '/') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_provider \"%V\": "
+                                   "an absolute path expected",
+                                   &value[i], &p->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "anthropic_version=", 18) == 0) {
+            version.data = value[i].data + 18;
+            version.len = value[i].len - 18;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "anthropic_beta=", 15) == 0) {
+            beta.data = value[i].data + 15;
+            beta.len = value[i].len - 15;
             continue;
         }
 
@@ -266,10 +301,33 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if ((version.len || beta.len) && p->dialect != &llm_dialect_anthropic) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "anthropic_version= and anthropic_beta= need "
+                           "dialect=anthropic in llm_provider \"%V\"",
+                           &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (version.len || beta.len) {
+        if (ngx_http_llm_anthropic_headers(cf, p, &version, &beta)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if ((url.len == 0) == (upstream.len == 0)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_provider \"%V\" needs exactly one of url= "
                            "or upstream=", &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (path.len && url.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "path= goes with upstream= in llm_provider "
+                           "\"%V\" (url= has its own path)", &p->name);
         return NGX_CONF_ERROR;
     }
 
@@ -308,7 +366,19 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         p->host = upstream;
-        ngx_str_set(&p->base_path, "/v1");
+
+        if (path.len) {
+            p->base_path = path;
+
+            while (p->base_path.len > 1
+                   && p->base_path.data[p->base_path.len - 1] == '/')
+            {
+                p->base_path.len--;
+            }
+
+        } else {
+            ngx_str_set(&p->base_path, "/v1");
+        }
     }
 
     if (host.len) {
@@ -348,6 +418,43 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* anthropic-version (default the dialect's) and anthropic-beta lines */
+
+static ngx_int_t
+ngx_http_llm_anthropic_headers(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_str_t *version, ngx_str_t *beta)
+{
+    u_char  *h;
+
+    if (version->len == 0) {
+        ngx_str_set(version, "2023-06-01");
+    }
+
+    p->headers.len = sizeof("anthropic-version: " CRLF) - 1 + version->len;
+
+    if (beta->len) {
+        p->headers.len += sizeof("anthropic-beta: " CRLF) - 1 + beta->len;
+    }
+
+    h = ngx_pnalloc(cf->pool, p->headers.len + 1);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    p->headers.data = h;
+
+    h = ngx_sprintf(h, "anthropic-version: %V" CRLF, version);
+
+    if (beta->len) {
+        h = ngx_sprintf(h, "anthropic-beta: %V" CRLF, beta);
+    }
+
+    *h = '\0';
+
+    return NGX_OK;
 }
 
 

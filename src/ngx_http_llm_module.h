@@ -43,6 +43,7 @@ typedef struct {
     unsigned                       disabled:1;   /* optional, no key */
 
     ngx_str_t                      host;         /* Host and TLS SNI */
+    ngx_str_t                      headers;      /* dialect's, set here */
     ngx_str_t                      base_path;    /* e.g. /v1 */
     ngx_http_upstream_srv_conf_t  *upstream;
 

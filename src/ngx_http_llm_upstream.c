@@ -106,6 +106,7 @@ static ngx_int_t
 ngx_http_llm_create_request(ngx_http_request_t *r)
 {
     size_t                    len;
+    const char               *headers;
     llm_buf_t                 body, path;
     ngx_buf_t                *b;
     ngx_str_t                 auth;
@@ -169,8 +170,11 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
         len += ngx_strlen(d->auth_prefix) + auth.len + sizeof(CRLF) - 1;
     }
 
-    if (d->extra_headers) {
-        len += ngx_strlen(d->extra_headers);
+    /* the provider's own header lines replace the dialect's defaults */
+    headers = p->headers.len ? (char *) p->headers.data : d->extra_headers;
+
+    if (headers) {
+        len += ngx_strlen(headers);
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -210,9 +214,8 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
         *b->last++ = CR; *b->last++ = LF;
     }
 
-    if (d->extra_headers) {
-        b->last = ngx_cpymem(b->last, d->extra_headers,
-                             ngx_strlen(d->extra_headers));
+    if (headers) {
+        b->last = ngx_cpymem(b->last, headers, ngx_strlen(headers));
     }
 
     b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,

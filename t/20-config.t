@@ -83,6 +83,16 @@ rejects('llm_model max_tokens not a positive number', <<"EOF", qr/invalid "max_t
 $SERVER
 EOF
 
+rejects('anthropic_version on another dialect', <<"EOF", qr/need dialect=anthropic/);
+    llm_provider p dialect=openai url=http://127.0.0.1:9/v1 anthropic_version=x; # BAD
+$SERVER
+EOF
+
+rejects('path= with url=', <<"EOF", qr/path= goes with upstream=/);
+    llm_provider p dialect=openai url=http://127.0.0.1:9/v1 path=/v2; # BAD
+$SERVER
+EOF
+
 rejects('duplicate provider', <<"EOF", qr/duplicate llm_provider "p"/);
     llm_provider p dialect=openai url=http://127.0.0.1:9/v1;
     llm_provider q dialect=openai url=http://127.0.0.1:9/v1;

@@ -23,6 +23,13 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_provider ant dialect=anthropic url=http://127.0.0.1:%%MOCK%%/v1
                  api_key=env:LLM_TEST_ANTHROPIC_KEY;
 
+    llm_provider beta dialect=anthropic url=http://127.0.0.1:%%MOCK%%/v1
+                 api_key=env:LLM_TEST_ANTHROPIC_KEY
+                 anthropic_version=2099-01-01
+                 anthropic_beta=some-feature-2025-01-01;
+
+    llm_model with-beta provider=beta
+              upstream_model=fixture=anthropic/messages-text.response.json;
     llm_model text provider=ant
               upstream_model=fixture=anthropic/messages-text.stream.sse;
     llm_model text-jsonl provider=ant
@@ -145,6 +152,21 @@ subtest 'what Anthropic received' => sub {
     is($b->{messages}[0]{role}, 'user', 'a user turn');
     ok($b->{max_tokens} > 0, 'max_tokens sent (Anthropic requires it)');
     ok($b->{stream}, 'stream');
+};
+
+subtest 'anthropic-version and anthropic-beta are configurable' => sub {
+    my $first = mock_requests($mock)->[0];
+    is($first->{headers}{'anthropic-version'}, '2023-06-01',
+       'the default anthropic-version');
+    ok(!exists $first->{headers}{'anthropic-beta'}, 'no anthropic-beta');
+
+    my $r = chat($port, { model => 'with-beta', messages => \@MSG });
+    is($r->{status}, 200, 'status 200');
+    my $req = mock_requests($mock)->[-1];
+    is($req->{headers}{'anthropic-version'}, '2099-01-01',
+       'the configured anthropic-version');
+    is($req->{headers}{'anthropic-beta'}, 'some-feature-2025-01-01',
+       'the configured anthropic-beta');
 };
 
 subtest 'non-stream' => sub {

@@ -23,6 +23,15 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_provider gem dialect=gemini url=http://127.0.0.1:%%MOCK%%/v1beta
                  api_key=env:LLM_TEST_GEMINI_KEY;
 
+    upstream gemini_block {
+        server 127.0.0.1:%%MOCK%%;
+    }
+
+    llm_provider gemblock dialect=gemini upstream=gemini_block
+                 path=/v1beta api_key=env:LLM_TEST_GEMINI_KEY;
+
+    llm_model via-block provider=gemblock
+              upstream_model=fixture=google/text.response.json;
     llm_model text provider=gem
               upstream_model=fixture=google/text.stream.sse;
     llm_model after-fn provider=gem
@@ -154,6 +163,13 @@ subtest 'non-stream' => sub {
        'prompt tokens');
     like(mock_requests($mock)->[-1]{path}, qr/:generateContent$/,
          'generateContent');
+};
+
+subtest 'an upstream{} block with path=' => sub {
+    my $r = chat($port, { model => 'via-block', messages => \@MSG });
+    is($r->{status}, 200, 'status 200');
+    like(mock_requests($mock)->[-1]{path},
+         qr{^/v1beta/models/[^/].*:generateContent$}, 'the path= base');
 };
 
 subtest 'errors' => sub {
