@@ -11,7 +11,11 @@
 # ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
 # MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
-# added to the llm_chat / proxy_pass location, for experiments).
+# added to the llm_chat / proxy_pass location, for experiments),
+# DIALECTS ("openai anthropic gemini": which provider dialects are measured;
+# anthropic/gemini: OpenAI in, native out, against proxy_pass of the native
+# request), DIALECT_REPS (3: CPU runs per scenario for anthropic/gemini;
+# their memory runs use MEM_REPS).
 #
 # Everything talks to 127.0.0.1 only.  Output: a table on stdout and in
 # build/bench/results.md; raw figures in build/bench/raw.tsv and
@@ -40,11 +44,22 @@ SP_CONC="${SP_CONC:-64}"
 MEM_STREAMS="${MEM_STREAMS:-1000}"
 MEM_DELAY_MS="${MEM_DELAY_MS:-100}"
 PHASE_SECONDS="${PHASE_SECONDS:-60}"
+DIALECTS="${DIALECTS:-openai anthropic gemini}"
+DIALECT_REPS="${DIALECT_REPS:-3}"
+
+has_dialect() { [[ " $DIALECTS " == *" $1 "* ]]; }
+NEW_DIALECTS=""
+for d in anthropic gemini; do
+    if has_dialect "$d"; then NEW_DIALECTS="$NEW_DIALECTS $d"; fi
+done
 
 EVENTS=100
 M_BURST="bench-n${EVENTS}-d0"
 M_PACED="bench-n${EVENTS}-d1"
 M_SLOW="bench-n${EVENTS}-d${MEM_DELAY_MS}"
+
+# model name prefix per dialect (the mock reads N and D from the name)
+declare -A MPFX=([openai]=bench [anthropic]=antb [gemini]=gemb)
 
 # CPU 1 for nginx, CPU 0 for the load generator and the mock
 NGX_CPU=1
@@ -163,6 +178,24 @@ EOF
     llm_model $M_BURST provider=mock;
     llm_model $M_PACED provider=mock;
     llm_model $M_SLOW provider=mock;
+EOF
+            if has_dialect anthropic; then
+                cat <<EOF
+    llm_provider ant dialect=anthropic $TARGET;
+    llm_model antb-n${EVENTS}-d0 provider=ant;
+    llm_model antb-n${EVENTS}-d1 provider=ant;
+    llm_model antb-n${EVENTS}-d${MEM_DELAY_MS} provider=ant;
+EOF
+            fi
+            if has_dialect gemini; then
+                cat <<EOF
+    llm_provider gem dialect=gemini $TARGET;
+    llm_model gemb-n${EVENTS}-d0 provider=gem;
+    llm_model gemb-n${EVENTS}-d1 provider=gem;
+    llm_model gemb-n${EVENTS}-d${MEM_DELAY_MS} provider=gem;
+EOF
+            fi
+            cat <<EOF
 
     server {
         listen 127.0.0.1:$port backlog=4096;
@@ -180,6 +213,23 @@ EOF
         listen 127.0.0.1:$port backlog=4096;
 
         location = /v1/chat/completions {
+            proxy_pass http://$UP;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            $PROXY_CONF_EXTRA
+        }
+
+        # the native requests of the anthropic / gemini scenarios
+        location = /v1/messages {
+            proxy_pass http://$UP;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            $PROXY_CONF_EXTRA
+        }
+
+        location /v1/models/ {
             proxy_pass http://$UP;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -267,7 +317,79 @@ body() {   # body MODEL STREAM(0|1): a ~300-byte chat request
     printf '{"model":"%s","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly and precisely, in plain English."},{"role":"user","content":"Explain in two sentences what a load balancer does and why a gateway in front of several LLM providers is useful."}],"temperature":0.7,"max_tokens":256%s}' "$1" "$s"
 }
 
+# native_req DIALECT MODEL STREAM: sets REQ_PATH, REQ_BODY and the checks
+# (REQ_END, REQ_END_WIN, REQ_NS_MARK) of the same request in the
+# provider's own format, the one the proxy side relays
+SYS_TEXT="You are a helpful assistant. Answer briefly and precisely, in plain English."
+USER_TEXT="Explain in two sentences what a load balancer does and why a gateway in front of several LLM providers is useful."
+native_req() {
+    local d="$1" m="$2" st="$3" s=""
+    case "$d" in
+    anthropic)
+        [ "$st" = 1 ] && s=',"stream":true'
+        REQ_PATH=/v1/messages
+        REQ_BODY="$(printf '{"model":"%s","max_tokens":256,"system":"%s","messages":[{"role":"user","content":"%s"}],"temperature":0.7%s}' "$m" "$SYS_TEXT" "$USER_TEXT" "$s")"
+        REQ_END=$'data: {"type":"message_stop"}\n\n'
+        REQ_END_WIN=0
+        REQ_NS_MARK='"content":[{"type":"text"'
+        ;;
+    gemini)
+        if [ "$st" = 1 ]; then
+            REQ_PATH="/v1/models/$m:streamGenerateContent?alt=sse"
+        else
+            REQ_PATH="/v1/models/$m:generateContent"
+        fi
+        REQ_BODY="$(printf '{"contents":[{"role":"user","parts":[{"text":"%s"}]}],"systemInstruction":{"parts":[{"text":"%s"}]},"generationConfig":{"temperature":0.7,"maxOutputTokens":256}}' "$USER_TEXT" "$SYS_TEXT")"
+        REQ_END='"finishReason":"STOP"'
+        REQ_END_WIN=600
+        REQ_NS_MARK='"candidates"'
+        ;;
+    esac
+}
+
+# set_req NAME DIALECT MODEL STREAM: what a client of NAME sends
+set_req() {
+    if [ "$1" = llm ] || [ "$2" = openai ]; then
+        REQ_PATH=/v1/chat/completions
+        REQ_BODY="$(body "$3" "$4")"
+        REQ_END=""; REQ_END_WIN=0; REQ_NS_MARK=""
+    else
+        native_req "$2" "$3" "$4"
+    fi
+}
+
+for d in $NEW_DIALECTS; do
+    mb="${MPFX[$d]}-n${EVENTS}-d0"
+    for n in llm proxy; do
+        set_req "$n" "$d" "$mb" 0
+        r="$(curl -s --max-time 10 "http://127.0.0.1:${PORT[$n]}$REQ_PATH" \
+             -H 'Content-Type: application/json' -d "$REQ_BODY")"
+        if [ "$n" = llm ]; then
+            case "$r" in *'"choices"'*'"usage"'*) ;;
+                *) die "$n/$d: bad non-stream answer: $r" ;; esac
+        else
+            case "$r" in *"$REQ_NS_MARK"*) ;;
+                *) die "$n/$d: bad non-stream answer: $r" ;; esac
+        fi
+        set_req "$n" "$d" "$mb" 1
+        r="$(curl -s --max-time 10 "http://127.0.0.1:${PORT[$n]}$REQ_PATH" \
+             -H 'Content-Type: application/json' -d "$REQ_BODY")"
+        ev="$(grep -c '^data: ' <<< "$r" || true)"
+        if [ "$n" = llm ]; then
+            [ "$ev" -ge $((EVENTS - 10)) ] \
+                && [ "$(tail -n 1 <<< "$r")" = "data: [DONE]" ] \
+                || die "$n/$d: bad stream: $ev events, ends with $(tail -n 1 <<< "$r")"
+        else
+            [ "$ev" = "$EVENTS" ] || die "$n/$d: bad stream: $ev events"
+        fi
+        say "$d: $n answers; stream of $ev events"
+    done
+done
+
+has_dialect openai || SCENARIOS=""
+
 for n in llm proxy; do
+    has_dialect openai || break
     url="http://127.0.0.1:${PORT[$n]}/v1/chat/completions"
     r="$(curl -s --max-time 10 "$url" -H 'Content-Type: application/json' \
          -d "$(body "$M_BURST" 0)")"
@@ -300,22 +422,25 @@ cpu_ns() {      # time on CPU from schedstat (ns), 0 if unavailable
     awk '{print $1}' "/proc/$1/schedstat" 2>/dev/null || echo 0
 }
 
-# run_wrk NAME SCENARIO REP MODEL STREAM LIMIT CONC
+# run_wrk NAME SCENARIO REP MODEL STREAM LIMIT CONC [DIALECT]
 run_wrk() {
     local name="$1" sc="$2" rep="$3" model="$4" stream="$5" limit="$6"
-    local conc="$7" w c0 c1 n0 n1 m0 m1 t0 t1 s0 s1 res
+    local conc="$7" dialect="${8:-openai}" w c0 c1 n0 n1 m0 m1 t0 t1 s0 s1 res
+
+    set_req "$name" "$dialect" "$model" "$stream"
 
     w="$(worker_of "$name")"
     c0="$(cpu_ticks "$w")"; n0="$(cpu_ns "$w")"; m0="$(cpu_ticks "$MOCK_PID")"
     s0="$(syscw "$w")"
     t0="$(date +%s%N)"
 
-    res="$(BENCH_BODY="$(body "$model" "$stream")" BENCH_LIMIT="$limit" \
-           BENCH_STREAM="$stream" \
+    res="$(BENCH_BODY="$REQ_BODY" BENCH_LIMIT="$limit" \
+           BENCH_STREAM="$stream" BENCH_END="$REQ_END" \
+           BENCH_END_WIN="$REQ_END_WIN" BENCH_NS_MARK="$REQ_NS_MARK" \
            timeout $((PHASE_SECONDS + 30)) \
            taskset -c "$GEN_CPU" wrk -t1 -c"$conc" -d"${PHASE_SECONDS}s" \
                --timeout 30s -s "$BENCH/wrk_count.lua" \
-               "http://127.0.0.1:${PORT[$name]}/v1/chat/completions" \
+               "http://127.0.0.1:${PORT[$name]}$REQ_PATH" \
            | grep '^RESULT' || true)"
 
     t1="$(date +%s%N)"
@@ -347,13 +472,22 @@ run_wrk() {
 
 say "warm-up"
 for n in llm proxy; do
-    run_wrk "$n" warmup 0 "$M_BURST" 0 2000 "$NS_CONC"
-    run_wrk "$n" warmup 0 "$M_BURST" 1 200 "$ST_CONC"
-    run_wrk "$n" warmup 0 "$M_PACED" 1 100 "$SP_CONC"
+    if has_dialect openai; then
+        run_wrk "$n" warmup 0 "$M_BURST" 0 2000 "$NS_CONC"
+        run_wrk "$n" warmup 0 "$M_BURST" 1 200 "$ST_CONC"
+        run_wrk "$n" warmup 0 "$M_PACED" 1 100 "$SP_CONC"
+    fi
+    for d in $NEW_DIALECTS; do
+        run_wrk "$n" warmup 0 "${MPFX[$d]}-n${EVENTS}-d0" 0 2000 "$NS_CONC" "$d"
+        run_wrk "$n" warmup 0 "${MPFX[$d]}-n${EVENTS}-d1" 1 100 "$SP_CONC" "$d"
+    done
 done
 
 case " $PHASES " in *" cpu "*) CPU_REPS="$REPS" ;; *) CPU_REPS=0 ;; esac
 case " $PHASES " in *" mem "*) : ;; *) MEM_REPS=0 ;; esac
+case " $PHASES " in *" cpu "*) D_CPU_REPS="$DIALECT_REPS" ;; *) D_CPU_REPS=0 ;; esac
+D_MEM_REPS="$MEM_REPS"
+has_dialect openai || { CPU_REPS=0; MEM_REPS=0; }
 
 for rep in $(seq "$CPU_REPS"); do
     # alternate which server goes first
@@ -381,7 +515,75 @@ for rep in $(seq "$CPU_REPS"); do
     fi
 done
 
+# --- anthropic / gemini: OpenAI in, native out vs proxy_pass of native ------
+
+for rep in $(seq "$D_CPU_REPS"); do
+    if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
+    for d in $NEW_DIALECTS; do
+        say "rep $rep/$D_CPU_REPS: $d, non-stream, $NS_REQUESTS requests, concurrency $NS_CONC"
+        for n in $order; do
+            run_wrk "$n" "ns.$d" "$rep" "${MPFX[$d]}-n${EVENTS}-d0" 0 \
+                "$NS_REQUESTS" "$NS_CONC" "$d"
+        done
+        say "rep $rep/$D_CPU_REPS: $d, streams of $EVENTS events, 1 ms apart, $SP_STREAMS streams, concurrency $SP_CONC"
+        for n in $order; do
+            run_wrk "$n" "sp.$d" "$rep" "${MPFX[$d]}-n${EVENTS}-d1" 1 \
+                "$SP_STREAMS" "$SP_CONC" "$d"
+        done
+    done
+done
+
 # --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
+
+# mem_run NAME REP DIALECT (anthropic / gemini)
+mem_run() {
+    local n="$1" rep="$2" d="$3" pfx="${MPFX[$3]}" res
+    local extra=()
+
+    # a fresh worker: no heap left over from the CPU phases
+    stop_nginx "$n"
+    start_nginx "$n"
+
+    # a little traffic first, so one-time allocations are in the baseline
+    set_req "$n" "$d" "$pfx-n${EVENTS}-d0" 1
+    BENCH_BODY="$REQ_BODY" BENCH_LIMIT=200 BENCH_STREAM=1 \
+    BENCH_END="$REQ_END" BENCH_END_WIN="$REQ_END_WIN" \
+        timeout 60 taskset -c "$GEN_CPU" wrk -t1 -c16 -d30s \
+            -s "$BENCH/wrk_count.lua" \
+            "http://127.0.0.1:${PORT[$n]}$REQ_PATH" \
+            > /dev/null
+
+    sleep 0.5
+
+    if [ "$n" = proxy ]; then
+        set_req "$n" "$d" "$pfx-n${EVENTS}-d${MEM_DELAY_MS}" 1
+        case "$d" in
+            anthropic) extra=(--end 'data: {"type":"message_stop"}\n\n') ;;
+            gemini)    extra=(--end '\r\n\r\n') ;;
+        esac
+        extra+=(--path "$REQ_PATH" --body "$REQ_BODY")
+    fi
+
+    res="$(timeout 180 taskset -c "$GEN_CPU" python3 "$BENCH/slow_streams.py" \
+            --port "${PORT[$n]}" --pid "$(worker_of "$n")" \
+            --count "$MEM_STREAMS" --model "$pfx-n${EVENTS}-d${MEM_DELAY_MS}" \
+            --events "$EVENTS" --delay-ms "$MEM_DELAY_MS" --timeout 120 \
+            "${extra[@]}")" \
+        || die "$n/$d: slow streams failed: $res"
+
+    printf '{"name":"%s","dialect":"%s","rep":%s,"result":%s}\n' "$n" "$d" \
+        "$rep" "$res" >> "$OUT/mem.jsonl"
+
+    python3 - "$res" "$n/$d" <<'PYEOF' >&2
+import json, sys
+r = json.loads(sys.argv[1]); b = r["baseline"]["rss_kb"]; c = r["count"]
+s = ", ".join("%d%%: %.1f" % (x["at"] * 100, (x["rss_kb"] - b) / c)
+              for x in r["samples"])
+print("    %-15s %d/%d streams done, RSS KB/stream %s (open %.2f s)"
+      % (sys.argv[2], r["completed"], c, s, r["open_seconds"]))
+PYEOF
+}
+
 
 for rep in $(seq "$MEM_REPS"); do
     if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
@@ -422,16 +624,29 @@ EOF
     done
 done
 
+for rep in $(seq "$D_MEM_REPS"); do
+    if [ $((rep % 2)) = 1 ]; then order="llm proxy"; else order="proxy llm"; fi
+    for d in $NEW_DIALECTS; do
+        say "rep $rep/$D_MEM_REPS: $d, memory, $MEM_STREAMS concurrent streams of $EVENTS events ${MEM_DELAY_MS} ms apart"
+        for n in $order; do
+            mem_run "$n" "$rep" "$d"
+        done
+    done
+done
+
 # --- the table --------------------------------------------------------------
 
 python3 - "$OUT" "$CLK_TCK" "$EVENTS" "$MEM_STREAMS" "$MEM_DELAY_MS" \
     "$NS_REQUESTS" "$NS_CONC" "$ST_STREAMS" "$ST_CONC" "$SP_STREAMS" \
     "$SP_CONC" "$CPU_REPS" "$MEM_REPS" "$FALLBACK" "$LLM_CONF_EXTRA" \
-    "$PROXY_CONF_EXTRA" <<'EOF' | tee "$OUT/results.md"
+    "$PROXY_CONF_EXTRA" "$D_CPU_REPS" "$D_MEM_REPS" "$NEW_DIALECTS" \
+    "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    <<'EOF' | tee "$OUT/results.md"
 import json, os, platform, statistics, sys, time
 
 (out, tck, events, mem_n, mem_d, ns_n, ns_c, st_n, st_c, sp_n, sp_c,
- reps, mem_reps, fallback, llm_extra, proxy_extra) = sys.argv[1:]
+ reps, mem_reps, fallback, llm_extra, proxy_extra, d_reps, d_mem_reps,
+ new_dialects, commit) = sys.argv[1:]
 tck = int(tck)
 nan = float("nan")
 
@@ -474,7 +689,10 @@ def spread(name, sc):
 mem = {}
 for line in open(os.path.join(out, "mem.jsonl")):
     j = json.loads(line)
-    mem.setdefault(j["name"], []).append(j["result"])
+    if j.get("dialect", "openai") == "openai":
+        mem.setdefault(j["name"], []).append(j["result"])
+    else:
+        mem.setdefault((j["name"], j["dialect"]), []).append(j["result"])
 
 def per_stream(r, where, key):
     b = r["baseline"][key]
@@ -579,6 +797,122 @@ if llm_extra or proxy_extra:
     L.append("")
     L.append("Extra directives: llm_chat `%s`, proxy_pass `%s`."
              % (llm_extra, proxy_extra))
+if ("llm", "ns") not in rows and ("llm", "st") not in rows \
+        and ("llm", "sp") not in rows and "llm" not in mem:
+    L = []      # openai was not measured
+
+# anthropic / gemini: OpenAI in, native out, against proxy_pass of the
+# native request
+def dmem_med(d, name, where, key="rss_kb"):
+    v = [per_stream(r, where, key) for r in mem.get((name, d), [])]
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else nan
+
+def dgrowth(d, name):
+    v = [per_stream(r, 2, "rss_kb") - per_stream(r, 0, "rss_kb")
+         for r in mem.get((name, d), [])]
+    return statistics.median(v) if v else nan
+
+def ok(r, goal):
+    return ("ok" if r <= goal else "**no**") + " (≤ %.1f×)" % goal
+
+evn = int(events)
+for d in new_dialects.split():
+    title = {"anthropic": "Anthropic Messages", "gemini": "Gemini"}.get(d, d)
+    if L:
+        L.append("")
+    L.append("## OpenAI in, %s out (`dialect=%s`) vs proxy_pass of the "
+             "native request" % (title, d))
+    L.append("")
+    L.append("%s, %s, %d vCPU, module at commit %s; medians of %s CPU runs "
+             "and %s memory runs."
+             % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
+                commit, d_reps, d_mem_reps))
+    L.append("")
+    L.append("| measure | llm_chat | proxy_pass | ratio | goal |")
+    L.append("|---|---:|---:|---:|:---:|")
+    ns, sp = "ns." + d, "sp." + d
+    if ("llm", ns) in rows:
+        a, b = med("llm", ns, "cpu"), med("proxy", ns, "cpu")
+        L.append("| CPU ms per 1,000 non-stream requests | %.0f | %.0f | %.2f× "
+                 "| %s |" % (a, b, a / b, ok(a / b, 1.3)))
+    if ("llm", sp) in rows:
+        a, b = med("llm", sp, "cpu"), med("proxy", sp, "cpu")
+        L.append("| CPU ms per 1,000 streams of %s events, 1 ms apart | %.0f "
+                 "| %.0f | %.2f× | %s |" % (events, a, b, a / b, ok(a / b, 1.5)))
+    if ("llm", d) in mem:
+        for idx, pct in enumerate(("25%", "50%", "90%")):
+            a, b = dmem_med(d, "llm", idx), dmem_med(d, "proxy", idx)
+            L.append("| KB RSS per open stream, %s through (%s open) "
+                     "| %.1f | %.1f | %.2f× | %s |"
+                     % (pct, mem_n, a, b, a / b, ok(a / b, 1.2)))
+        a, b = (dmem_med(d, "llm", 2, "private_dirty_kb"),
+                dmem_med(d, "proxy", 2, "private_dirty_kb"))
+        L.append("| KB Private_Dirty per open stream, 90%% through | %.1f "
+                 "| %.1f | %.2f× | |" % (a, b, a / b))
+        g = dgrowth(d, "llm")
+        L.append("| KB RSS per stream, growth from 25%% to 90%% | %+.1f | %+.1f "
+                 "| | %s |" % (g, dgrowth(d, "proxy"),
+                               "flat" if abs(g) < 0.5 else "**grows**"))
+    if ("llm", sp) in rows:
+        a, b = med("llm", sp, "cpu"), med("proxy", sp, "cpu")
+        # ms per 1,000 streams -> µs per stream, / events
+        L.append("| translation cost per event, µs: (llm − proxy CPU per "
+                 "stream) / %d | %.1f | | | |" % (evn, (a - b) / evn))
+        p = {r["rep"]: r["cpu"] for r in rows.get(("proxy", sp), [])}
+        v = sorted((r["cpu"] - p[r["rep"]]) / evn
+                   for r in rows.get(("llm", sp), []) if r["rep"] in p)
+        if v:
+            L.append("| the same, paired runs: median (min–max) | %.1f "
+                     "(%.1f–%.1f) | | | |"
+                     % (statistics.median(v), v[0], v[-1]))
+    L.append("")
+    L.append("Information:")
+    L.append("")
+    L.append("| | llm_chat | proxy_pass |")
+    L.append("|---|---:|---:|")
+    for sc, what in ((ns, "non-stream"), (sp, "1 ms apart")):
+        if ("llm", sc) not in rows:
+            continue
+        unit = "requests/s" if sc == ns else "streams/s"
+        L.append("| %s, %s | %.0f | %.0f |"
+                 % (what, unit, med("llm", sc, "rate"),
+                    med("proxy", sc, "rate")))
+        L.append("| %s, CPU ms per 1,000: min–max of the runs | %s | %s |"
+                 % (what, spread("llm", sc), spread("proxy", sc)))
+        L.append("| %s, CPU ratio of paired runs: median (min–max) | %s | |"
+                 % (what, paired(sc)))
+        L.append("| %s, CPU ms per 1,000 from schedstat (cross-check) "
+                 "| %.0f | %.0f |"
+                 % (what, med("llm", sc, "sched"), med("proxy", sc, "sched")))
+        L.append("| %s, worker / mock CPU busy | %.0f%% / %.0f%% "
+                 "| %.0f%% / %.0f%% |"
+                 % (what, med("llm", sc, "worker_pct"),
+                    med("llm", sc, "mock_pct"), med("proxy", sc, "worker_pct"),
+                    med("proxy", sc, "mock_pct")))
+        L.append("| %s, worker write()s per %s (upstream + client) "
+                 "| %.1f | %.1f |"
+                 % (what, "request" if sc == ns else "stream",
+                    med("llm", sc, "writes"), med("proxy", sc, "writes")))
+        L.append("| %s, body bytes per response (OpenAI / native) "
+                 "| %.0f | %.0f |"
+                 % (what, med("llm", sc, "bytes"), med("proxy", sc, "bytes")))
+    if ("llm", d) in mem:
+        bl = [statistics.median([r["baseline"]["rss_kb"]
+                                 for r in mem[(n, d)]])
+              for n in ("llm", "proxy")]
+        L.append("| memory: worker RSS before the streams, KB | %d | %d |"
+                 % tuple(bl))
+        L.append("| memory: KB RSS per stream still held after all %s closed "
+                 "| %.1f | %.1f |" % (mem_n, dmem_med(d, "llm", "closed"),
+                                      dmem_med(d, "proxy", "closed")))
+    L.append("")
+    L.append("Load: the client posts the same OpenAI request as above to "
+             "llm_chat, and the native %s request to proxy_pass; %s "
+             "non-stream requests at c=%s; %s streams × %s events 1 ms apart, "
+             "c=%s; memory: %s concurrent streams of %s events %s ms apart."
+             % (title, ns_n, ns_c, sp_n, events, sp_c, mem_n, events, mem_d))
+
 print("\n".join(L))
 EOF
 
