@@ -50,6 +50,8 @@ static int llm_anthropic_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 static int llm_anthropic_response(llm_response_t *resp, const char *p,
     size_t n, llm_buf_t *out);
+static int llm_anthropic_response_tree(llm_response_t *resp, const char *p,
+    size_t n, llm_buf_t *out);
 static int llm_anthropic_stream_event(llm_response_t *resp,
     const char *event, size_t event_len, const char *data, size_t n,
     llm_buf_t *out);
@@ -78,43 +80,127 @@ const llm_dialect_t  llm_dialect_anthropic = {
 /* request */
 
 
+/* the JSON escape of s, without the quotes */
+
 static int
-llm_anthropic_add_text(llm_json_t *blocks, const char *text)
+llm_anthropic_append_escaped(llm_buf_t *b, const char *s)
 {
-    llm_json_t  *b;
+    size_t  len0;
 
-    if (text == NULL || text[0] == '\0') {
-        return LLM_OK;
-    }
+    len0 = b->len;
 
-    b = cJSON_CreateObject();
-
-    if (b == NULL) {
+    if (llm_buf_append_json_string(b, s, strlen(s)) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    cJSON_AddItemToArray(blocks, b);
-
-    if (llm_json_set_str(b, "type", "text") != LLM_OK
-        || llm_json_set_str(b, "text", text) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
+    memmove(b->data + len0, b->data + len0 + 1, b->len - len0 - 2);
+    b->len -= 2;
 
     return LLM_OK;
 }
 
 
-/* the text of a message's content: a string, or its text parts */
+/* a number as cJSON prints it */
 
 static int
-llm_anthropic_content_blocks(llm_json_t *content, llm_json_t *blocks)
+llm_anthropic_append_number(llm_buf_t *b, double d)
+{
+    int     n;
+    char    tmp[64];
+    double  test;
+
+    if (d != d || d - d != 0) {
+        /* NaN or infinite */
+        return llm_buf_append_lit(b, "null");
+    }
+
+    if (d >= 0 && d <= 1000 && d == (double) (int) (d * 1000) / 1000) {
+        /* a few decimals, the common case: exact, no sprintf */
+        n = (int) (d * 1000);
+
+        if (n % 1000 == 0) {
+            return llm_buf_append_int(b, n / 1000);
+        }
+
+        n = snprintf(tmp, sizeof(tmp), "%d.%03d", n / 1000, n % 1000);
+
+        while (tmp[n - 1] == '0') {
+            n--;
+        }
+
+        return llm_buf_append(b, tmp, (size_t) n);
+    }
+
+    n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
+
+    if (sscanf(tmp, "%lg", &test) != 1 || test != d) {
+        n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
+    }
+
+    return llm_buf_append(b, tmp, (size_t) n);
+}
+
+
+static int
+llm_anthropic_text_block(llm_buf_t *b, const char *text, int *first)
+{
+    if (text == NULL || text[0] == '\0') {
+        return LLM_OK;
+    }
+
+    if ((!*first && llm_buf_append_lit(b, ",") != LLM_OK)
+        || llm_buf_append_lit(b, "{\"type\":\"text\",\"text\":") != LLM_OK
+        || llm_buf_append_json_string(b, text, strlen(text)) != LLM_OK
+        || llm_buf_append_lit(b, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    *first = 0;
+
+    return LLM_OK;
+}
+
+
+/* 1 if a message's content has a non-empty text: a string or text parts */
+
+static int
+llm_anthropic_has_text(llm_json_t *content)
+{
+    llm_json_t  *part;
+    const char  *type, *text;
+
+    if (cJSON_IsString(content)) {
+        return content->valuestring[0] != '\0';
+    }
+
+    if (!cJSON_IsArray(content)) {
+        return 0;
+    }
+
+    cJSON_ArrayForEach(part, content) {
+        type = llm_json_get_str(part, "type");
+        text = llm_json_get_str(part, "text");
+
+        if (type && strcmp(type, "text") == 0 && text && text[0] != '\0') {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the text blocks of a message's content; *first: none written yet */
+
+static int
+llm_anthropic_content_blocks(llm_json_t *content, llm_buf_t *b, int *first)
 {
     llm_json_t  *part;
     const char  *type;
 
     if (cJSON_IsString(content)) {
-        return llm_anthropic_add_text(blocks, content->valuestring);
+        return llm_anthropic_text_block(b, content->valuestring, first);
     }
 
     if (!cJSON_IsArray(content)) {
@@ -125,8 +211,8 @@ llm_anthropic_content_blocks(llm_json_t *content, llm_json_t *blocks)
         type = llm_json_get_str(part, "type");
 
         if (type && strcmp(type, "text") == 0
-            && llm_anthropic_add_text(blocks, llm_json_get_str(part, "text"))
-               != LLM_OK)
+            && llm_anthropic_text_block(b, llm_json_get_str(part, "text"),
+                                        first) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -137,75 +223,100 @@ llm_anthropic_content_blocks(llm_json_t *content, llm_json_t *blocks)
 
 
 static int
-llm_anthropic_system_text(llm_json_t *content, llm_buf_t *sys)
+llm_anthropic_system_part(llm_buf_t *b, const char *text, int *first)
 {
-    llm_json_t  *part;
-    const char  *type, *text;
-
-    if (cJSON_IsString(content)) {
-        text = content->valuestring;
-
-        if (text[0] == '\0') {
-            return LLM_OK;
-        }
-
-        if ((sys->len && llm_buf_append_lit(sys, "\n\n") != LLM_OK)
-            || llm_buf_append_cstr(sys, text) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
+    if (text == NULL || text[0] == '\0') {
         return LLM_OK;
     }
 
-    if (!cJSON_IsArray(content)) {
-        return LLM_OK;
-    }
-
-    cJSON_ArrayForEach(part, content) {
-        type = llm_json_get_str(part, "type");
-        text = llm_json_get_str(part, "text");
-
-        if (type == NULL || strcmp(type, "text") != 0 || text == NULL
-            || text[0] == '\0')
-        {
-            continue;
-        }
-
-        if ((sys->len && llm_buf_append_lit(sys, "\n\n") != LLM_OK)
-            || llm_buf_append_cstr(sys, text) != LLM_OK)
-        {
+    if (*first) {
+        if (llm_buf_append_lit(b, ",\"system\":\"") != LLM_OK) {
             return LLM_ERROR;
         }
+
+        *first = 0;
+
+    } else if (llm_buf_append_lit(b, "\\n\\n") != LLM_OK) {
+        return LLM_ERROR;
     }
 
-    return LLM_OK;
+    return llm_anthropic_append_escaped(b, text);
 }
 
 
-static int
-llm_anthropic_messages(llm_json_t *msgs, llm_json_t *out, llm_buf_t *sys)
-{
-    llm_json_t  *m, *blocks, *turn, *b;
-    const char  *role, *last;
+/* system and developer texts, joined with "\n\n", as "system" */
 
-    last = NULL;
-    turn = NULL;
+static int
+llm_anthropic_system(llm_json_t *msgs, llm_buf_t *b)
+{
+    int          first;
+    llm_json_t  *m, *content, *part;
+    const char  *role, *type;
+
+    first = 1;
 
     cJSON_ArrayForEach(m, msgs) {
         role = llm_json_get_str(m, "role");
 
-        if (role == NULL) {
+        if (role == NULL
+            || (strcmp(role, "system") != 0 && strcmp(role, "developer") != 0))
+        {
             continue;
         }
 
-        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            if (llm_anthropic_system_text(llm_json_get(m, "content"), sys)
+        content = llm_json_get(m, "content");
+
+        if (cJSON_IsString(content)) {
+            if (llm_anthropic_system_part(b, content->valuestring, &first)
                 != LLM_OK)
             {
                 return LLM_ERROR;
             }
 
+            continue;
+        }
+
+        if (!cJSON_IsArray(content)) {
+            continue;
+        }
+
+        cJSON_ArrayForEach(part, content) {
+            type = llm_json_get_str(part, "type");
+
+            if (type == NULL || strcmp(type, "text") != 0) {
+                continue;
+            }
+
+            if (llm_anthropic_system_part(b, llm_json_get_str(part, "text"),
+                                          &first) != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+        }
+    }
+
+    if (!first && llm_buf_append_lit(b, "\"") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_messages(llm_json_t *msgs, llm_buf_t *b)
+{
+    int          first_block;
+    llm_json_t  *m, *content;
+    const char  *role, *last;
+
+    last = NULL;
+    first_block = 1;
+
+    cJSON_ArrayForEach(m, msgs) {
+        role = llm_json_get_str(m, "role");
+
+        if (role == NULL) {
             continue;
         }
 
@@ -216,54 +327,44 @@ llm_anthropic_messages(llm_json_t *msgs, llm_json_t *out, llm_buf_t *sys)
             role = "assistant";
 
         } else {
-            /* "tool" (and "function"): with tools, in the next issue */
+            /* system and developer: "system"; "tool" (and "function"):
+             * with tools, in the next issue */
             continue;
         }
 
-        blocks = cJSON_CreateArray();
+        content = llm_json_get(m, "content");
 
-        if (blocks == NULL) {
-            return LLM_ERROR;
-        }
-
-        if (llm_anthropic_content_blocks(llm_json_get(m, "content"), blocks)
-            != LLM_OK)
-        {
-            cJSON_Delete(blocks);
-            return LLM_ERROR;
-        }
-
-        if (cJSON_GetArraySize(blocks) == 0) {
-            cJSON_Delete(blocks);
+        if (!llm_anthropic_has_text(content)) {
             continue;
         }
 
-        if (last == role && turn) {
-            /* the same role again: one turn */
-            while ((b = cJSON_DetachItemFromArray(blocks, 0)) != NULL) {
-                cJSON_AddItemToArray(llm_json_get(turn, "content"), b);
+        if (last != role) {
+            /* a new turn; the same role again continues the last one */
+
+            if (last && llm_buf_append_lit(b, "]},") != LLM_OK) {
+                return LLM_ERROR;
             }
 
-            cJSON_Delete(blocks);
-            continue;
+            if (llm_buf_append_lit(b, "{\"role\":\"") != LLM_OK
+                || llm_buf_append_cstr(b, role) != LLM_OK
+                || llm_buf_append_lit(b, "\",\"content\":[") != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            first_block = 1;
+            last = role;
         }
 
-        turn = cJSON_CreateObject();
-
-        if (turn == NULL) {
-            cJSON_Delete(blocks);
-            return LLM_ERROR;
-        }
-
-        cJSON_AddItemToArray(out, turn);
-
-        if (llm_json_set_str(turn, "role", role) != LLM_OK
-            || llm_json_set(turn, "content", blocks) != LLM_OK)
+        if (llm_anthropic_content_blocks(content, b, &first_block)
+            != LLM_OK)
         {
             return LLM_ERROR;
         }
+    }
 
-        last = role;
+    if (last && llm_buf_append_lit(b, "]}") != LLM_OK) {
+        return LLM_ERROR;
     }
 
     return LLM_OK;
@@ -272,40 +373,25 @@ llm_anthropic_messages(llm_json_t *msgs, llm_json_t *out, llm_buf_t *sys)
 
 static int
 llm_anthropic_build(llm_request_t *req, llm_json_t *root,
-    const char *upstream_model, llm_json_t *a, llm_buf_t *sys)
+    const char *upstream_model, llm_buf_t *b)
 {
-    double        t;
-    long long     max;
-    llm_json_t   *v, *msgs, *stops, *s, *meta;
+    int          first;
+    double       t;
+    size_t       len0;
+    long long    max;
+    llm_json_t  *v, *msgs, *s;
 
-    if (llm_json_set_str(a, "model", upstream_model) != LLM_OK) {
+    msgs = llm_json_get_arr(root, "messages");
+
+    if (llm_buf_append_lit(b, "{\"model\":") != LLM_OK
+        || llm_buf_append_json_string(b, upstream_model,
+                                      strlen(upstream_model)) != LLM_OK
+        || (msgs && llm_anthropic_system(msgs, b) != LLM_OK)
+        || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK
+        || (msgs && llm_anthropic_messages(msgs, b) != LLM_OK)
+        || llm_buf_append_lit(b, "]") != LLM_OK)
+    {
         return LLM_ERROR;
-    }
-
-    msgs = cJSON_CreateArray();
-
-    if (llm_json_set(a, "messages", msgs) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    v = llm_json_get_arr(root, "messages");
-
-    if (v && llm_anthropic_messages(v, msgs, sys) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    if (sys->len) {
-        if (llm_buf_append(sys, "", 1) != LLM_OK
-            || llm_json_set_str(a, "system", sys->data) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        /* keep "system" before "messages", as people write it */
-        v = cJSON_DetachItemFromObjectCaseSensitive(a, "system");
-        cJSON_DetachItemViaPointer(a, msgs);
-        cJSON_AddItemToObject(a, "system", v);
-        cJSON_AddItemToObject(a, "messages", msgs);
     }
 
     max = llm_json_get_int(root, "max_completion_tokens");
@@ -319,8 +405,8 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
                                           : LLM_ANTHROPIC_MAX_TOKENS;
     }
 
-    if (llm_json_set(a, "max_tokens", cJSON_CreateNumber((double) max))
-        != LLM_OK)
+    if (llm_buf_append_lit(b, ",\"max_tokens\":") != LLM_OK
+        || llm_buf_append_int(b, max) != LLM_OK)
     {
         return LLM_ERROR;
     }
@@ -331,7 +417,9 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
         t = v->valuedouble;
         t = t < 0 ? 0 : (t > 1 ? 1 : t);
 
-        if (llm_json_set(a, "temperature", cJSON_CreateNumber(t)) != LLM_OK) {
+        if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
+            || llm_anthropic_append_number(b, t) != LLM_OK)
+        {
             return LLM_ERROR;
         }
     }
@@ -339,8 +427,8 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
     v = llm_json_get(root, "top_p");
 
     if (cJSON_IsNumber(v)
-        && llm_json_set(a, "top_p", cJSON_CreateNumber(v->valuedouble))
-           != LLM_OK)
+        && (llm_buf_append_lit(b, ",\"top_p\":") != LLM_OK
+            || llm_anthropic_append_number(b, v->valuedouble) != LLM_OK))
     {
         return LLM_ERROR;
     }
@@ -348,48 +436,66 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
     v = llm_json_get(root, "stop");
 
     if (cJSON_IsString(v) || cJSON_IsArray(v)) {
-        stops = cJSON_CreateArray();
+        len0 = b->len;
+        first = 1;
 
-        if (llm_json_set(a, "stop_sequences", stops) != LLM_OK) {
+        if (llm_buf_append_lit(b, ",\"stop_sequences\":[") != LLM_OK) {
             return LLM_ERROR;
         }
 
         if (cJSON_IsString(v)) {
-            cJSON_AddItemToArray(stops, cJSON_CreateString(v->valuestring));
+            if (llm_buf_append_json_string(b, v->valuestring,
+                                           strlen(v->valuestring))
+                != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            first = 0;
 
         } else {
             cJSON_ArrayForEach(s, v) {
-                if (cJSON_IsString(s)) {
-                    cJSON_AddItemToArray(stops,
-                                         cJSON_CreateString(s->valuestring));
+                if (!cJSON_IsString(s)) {
+                    continue;
                 }
+
+                if ((!first && llm_buf_append_lit(b, ",") != LLM_OK)
+                    || llm_buf_append_json_string(b, s->valuestring,
+                                                  strlen(s->valuestring))
+                       != LLM_OK)
+                {
+                    return LLM_ERROR;
+                }
+
+                first = 0;
             }
         }
 
-        if (cJSON_GetArraySize(stops) == 0) {
-            cJSON_DeleteItemFromObjectCaseSensitive(a, "stop_sequences");
+        if (first) {
+            /* no string: no stop_sequences */
+            b->len = len0;
+
+        } else if (llm_buf_append_lit(b, "]") != LLM_OK) {
+            return LLM_ERROR;
         }
     }
 
     v = llm_json_get(root, "user");
 
-    if (cJSON_IsString(v)) {
-        meta = cJSON_CreateObject();
-
-        if (llm_json_set(a, "metadata", meta) != LLM_OK
-            || llm_json_set_str(meta, "user_id", v->valuestring) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    if (req->stream
-        && llm_json_set(a, "stream", cJSON_CreateTrue()) != LLM_OK)
+    if (cJSON_IsString(v)
+        && (llm_buf_append_lit(b, ",\"metadata\":{\"user_id\":") != LLM_OK
+            || llm_buf_append_json_string(b, v->valuestring,
+                                          strlen(v->valuestring)) != LLM_OK
+            || llm_buf_append_lit(b, "}") != LLM_OK))
     {
         return LLM_ERROR;
     }
 
-    return LLM_OK;
+    if (req->stream && llm_buf_append_lit(b, ",\"stream\":true") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return llm_buf_append_lit(b, "}");
 }
 
 
@@ -397,9 +503,8 @@ static int
 llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
-    int          rc;
-    llm_buf_t    sys;
-    llm_json_t  *root, *a;
+    size_t       len0;
+    llm_json_t  *root;
 
     root = llm_request_tree(req);
 
@@ -407,24 +512,14 @@ llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
         return LLM_ERROR;
     }
 
-    a = cJSON_CreateObject();
+    len0 = body->len;
 
-    if (a == NULL) {
+    if (llm_anthropic_build(req, root, upstream_model, body) != LLM_OK) {
+        body->len = len0;
         return LLM_ERROR;
     }
 
-    memset(&sys, 0, sizeof(llm_buf_t));
-
-    rc = llm_anthropic_build(req, root, upstream_model, a, &sys);
-
-    if (rc == LLM_OK) {
-        rc = llm_json_print(a, body);
-    }
-
-    llm_buf_free(&sys);
-    cJSON_Delete(a);
-
-    return rc;
+    return LLM_OK;
 }
 
 
@@ -638,8 +733,506 @@ done:
 }
 
 
+/*
+ * The fast path of a Message: one validating scan finds the members
+ * (first occurrence wins, as with cJSON), and the text and thinking
+ * blocks are copied as their escaped JSON bytes.  Anything unusual (an
+ * error, not a Message, escapes in names or short strings, a \u0000, a
+ * number that is not a plain integer, many blocks) is left to the cJSON
+ * path: LLM_DECLINED.
+ */
+
+#define LLM_ANT_BLOCKS  32
+
+#define LLM_ANT_S_TYPE      0x0001
+#define LLM_ANT_S_ID        0x0002
+#define LLM_ANT_S_CONTENT   0x0004
+#define LLM_ANT_S_STOP      0x0008
+#define LLM_ANT_S_USAGE     0x0010
+#define LLM_ANT_S_INPUT     0x0020
+#define LLM_ANT_S_CREAD     0x0040
+#define LLM_ANT_S_CCREATE   0x0080
+#define LLM_ANT_S_OUTPUT    0x0100
+#define LLM_ANT_S_DETAILS   0x0200
+#define LLM_ANT_S_THINKTOK  0x0400
+#define LLM_ANT_S_B_TYPE    0x0800
+#define LLM_ANT_S_B_TEXT    0x1000
+#define LLM_ANT_S_B_THINK   0x2000
+
+
+typedef struct {
+    const char   *start;            /* the bytes between the quotes */
+    const char   *end;
+    int           thinking;
+} llm_anthropic_block_t;
+
+
+typedef struct {
+    unsigned      seen;             /* LLM_ANT_S_* */
+    unsigned      bad:1;            /* leave it to cJSON */
+    unsigned      message:1;        /* type is "message" */
+    unsigned      content:1;        /* content is an array */
+    const char   *id;               /* bytes, no quotes; NULL: none */
+    size_t        id_len;
+    const char   *stop;             /* stop_reason, no quotes */
+    size_t        stop_len;
+    long long     input;            /* usage numbers, -1: none */
+    long long     cache_read;
+    long long     cache_creation;
+    long long     output;
+    long long     thinking_tokens;
+    const char   *b_type;           /* the current block's, quotes too */
+    const char   *b_type_end;
+    const char   *b_text;
+    const char   *b_text_end;
+    const char   *b_think;
+    const char   *b_think_end;
+    size_t        nblocks;
+    size_t        blocks_len;
+    llm_anthropic_block_t  blocks[LLM_ANT_BLOCKS];
+} llm_anthropic_msg_t;
+
+
+/* 1 if the first time: marks it seen */
+
+static int
+llm_anthropic_first(llm_anthropic_msg_t *sc, unsigned flag)
+{
+    if (sc->seen & flag) {
+        return 0;
+    }
+
+    sc->seen |= flag;
+
+    return 1;
+}
+
+
+static long long
+llm_anthropic_msg_int(llm_anthropic_msg_t *sc, llm_json_type_e type,
+    const char *start, const char *end)
+{
+    long long  v;
+
+    if (type != LLM_JSON_NUMBER) {
+        return -1;
+    }
+
+    v = llm_json_scan_int(start, end);
+
+    if (v < 0 || v > 1000000000000000LL) {
+        /* a fraction, an exponent, a sign, too big: as cJSON does */
+        sc->bad = 1;
+    }
+
+    return v;
+}
+
+
+/* 0 if the string's bytes [s, e) hold a \u0000 (cJSON would cut there) */
+
+static int
+llm_anthropic_no_nul(const char *s, const char *e)
+{
+    const char  *p;
+
+    for (p = s; p < e; p += 2) {
+        p = memchr(p, '\\', e - p);
+
+        if (p == NULL) {
+            return 1;
+        }
+
+        if (p[1] == 'u' && memcmp(p + 2, "0000", 4) == 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+llm_anthropic_msg_block(llm_anthropic_msg_t *sc, llm_json_type_e type)
+{
+    int           thinking;
+    const char   *s, *e;
+    size_t        tlen;
+
+    s = NULL;
+    e = NULL;
+    thinking = 0;
+
+    if (type == LLM_JSON_OBJECT && sc->b_type) {
+        tlen = sc->b_type_end - sc->b_type;
+
+        if (tlen == 6 && memcmp(sc->b_type, "\"text\"", 6) == 0) {
+            s = sc->b_text;
+            e = sc->b_text_end;
+
+        } else if (tlen == 10
+                   && memcmp(sc->b_type, "\"thinking\"", 10) == 0)
+        {
+            s = sc->b_think;
+            e = sc->b_think_end;
+            thinking = 1;
+        }
+    }
+
+    if (s) {
+        if (sc->nblocks == LLM_ANT_BLOCKS || !llm_anthropic_no_nul(s, e)) {
+            sc->bad = 1;
+
+        } else {
+            sc->blocks[sc->nblocks].start = s + 1;
+            sc->blocks[sc->nblocks].end = e - 1;
+            sc->blocks[sc->nblocks].thinking = thinking;
+            sc->nblocks++;
+            sc->blocks_len += e - s;
+        }
+    }
+
+    sc->seen &= ~(LLM_ANT_S_B_TYPE | LLM_ANT_S_B_TEXT | LLM_ANT_S_B_THINK);
+    sc->b_type = NULL;
+    sc->b_text = NULL;
+    sc->b_think = NULL;
+}
+
+
+static int
+llm_anthropic_msg_value(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_anthropic_msg_t *sc = data;
+
+    const llm_json_step_t  *last;
+
+    if (depth == 0 || sc->bad) {
+        return LLM_OK;
+    }
+
+    last = &path[depth - 1];
+
+    if (last->key && memchr(last->key, '\\', last->key_len)) {
+        /* cJSON would unescape the name */
+        sc->bad = 1;
+        return LLM_OK;
+    }
+
+    if (depth == 1) {
+        if (type == LLM_JSON_STRING
+            && (llm_json_step_is(last, "type") || llm_json_step_is(last, "id")
+                || llm_json_step_is(last, "stop_reason"))
+            && memchr(start + 1, '\\', end - start - 2))
+        {
+            /* a short string that cJSON would unescape */
+            sc->bad = 1;
+            return LLM_OK;
+        }
+
+        if (llm_json_step_is(last, "type")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_TYPE)) {
+                sc->message = (type == LLM_JSON_STRING && end - start == 9
+                               && memcmp(start, "\"message\"", 9) == 0);
+            }
+
+        } else if (llm_json_step_is(last, "content")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_CONTENT)) {
+                sc->content = (type == LLM_JSON_ARRAY);
+            }
+
+        } else if (llm_json_step_is(last, "id")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_ID)
+                && type == LLM_JSON_STRING)
+            {
+                sc->id = start + 1;
+                sc->id_len = end - start - 2;
+
+                if (sc->id_len > 150) {
+                    /* the old snprintf() cut it: rare */
+                    sc->bad = 1;
+                }
+            }
+
+        } else if (llm_json_step_is(last, "stop_reason")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_STOP)
+                && type == LLM_JSON_STRING)
+            {
+                sc->stop = start + 1;
+                sc->stop_len = end - start - 2;
+            }
+
+        } else if (llm_json_step_is(last, "usage")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_USAGE)
+                && type != LLM_JSON_OBJECT)
+            {
+                sc->input = -1;
+                sc->cache_read = -1;
+                sc->cache_creation = -1;
+                sc->output = -1;
+                sc->thinking_tokens = -1;
+            }
+        }
+
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "content")) {
+        if ((sc->seen & LLM_ANT_S_CONTENT) || path[1].key != NULL) {
+            return LLM_OK;
+        }
+
+        if (depth == 2) {
+            llm_anthropic_msg_block(sc, type);
+            return LLM_OK;
+        }
+
+        if (depth != 3) {
+            return LLM_OK;
+        }
+
+        if (llm_json_step_is(last, "type")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_B_TYPE)
+                && type == LLM_JSON_STRING)
+            {
+                if (memchr(start + 1, '\\', end - start - 2)) {
+                    sc->bad = 1;
+                }
+
+                sc->b_type = start;
+                sc->b_type_end = end;
+            }
+
+        } else if (llm_json_step_is(last, "text")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_B_TEXT)
+                && type == LLM_JSON_STRING)
+            {
+                sc->b_text = start;
+                sc->b_text_end = end;
+            }
+
+        } else if (llm_json_step_is(last, "thinking")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_B_THINK)
+                && type == LLM_JSON_STRING)
+            {
+                sc->b_think = start;
+                sc->b_think_end = end;
+            }
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[0], "usage")
+        || (sc->seen & LLM_ANT_S_USAGE))
+    {
+        return LLM_OK;
+    }
+
+    if (depth == 2) {
+        if (llm_json_step_is(last, "input_tokens")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_INPUT)) {
+                sc->input = llm_anthropic_msg_int(sc, type, start, end);
+            }
+
+        } else if (llm_json_step_is(last, "cache_read_input_tokens")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_CREAD)) {
+                sc->cache_read = llm_anthropic_msg_int(sc, type, start, end);
+            }
+
+        } else if (llm_json_step_is(last, "cache_creation_input_tokens")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_CCREATE)) {
+                sc->cache_creation = llm_anthropic_msg_int(sc, type, start,
+                                                           end);
+            }
+
+        } else if (llm_json_step_is(last, "output_tokens")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_OUTPUT)) {
+                sc->output = llm_anthropic_msg_int(sc, type, start, end);
+            }
+
+        } else if (llm_json_step_is(last, "output_tokens_details")) {
+            if (llm_anthropic_first(sc, LLM_ANT_S_DETAILS)
+                && type != LLM_JSON_OBJECT)
+            {
+                sc->thinking_tokens = -1;
+            }
+        }
+
+        return LLM_OK;
+    }
+
+    if (depth == 3
+        && llm_json_step_is(&path[1], "output_tokens_details")
+        && !(sc->seen & LLM_ANT_S_DETAILS)
+        && llm_json_step_is(last, "thinking_tokens")
+        && llm_anthropic_first(sc, LLM_ANT_S_THINKTOK))
+    {
+        sc->thinking_tokens = llm_anthropic_msg_int(sc, type, start, end);
+    }
+
+    return LLM_OK;
+}
+
+
+/* the blocks of one kind inside one pair of quotes, or null */
+
+static int
+llm_anthropic_msg_join(llm_anthropic_msg_t *sc, int thinking, llm_buf_t *out)
+{
+    size_t  i;
+
+    if (llm_buf_append_lit(out, "\"") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    for (i = 0; i < sc->nblocks; i++) {
+        if (sc->blocks[i].thinking == thinking
+            && llm_buf_append(out, sc->blocks[i].start,
+                              sc->blocks[i].end - sc->blocks[i].start)
+               != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    return llm_buf_append_lit(out, "\"");
+}
+
+
+static int
+llm_anthropic_response_fast(llm_response_t *resp, const char *p, size_t n,
+    llm_buf_t *out)
+{
+    int                   has_text, has_thinking;
+    size_t                i, len0, model_len;
+    llm_usage_t          *u;
+    llm_anthropic_msg_t   sc;
+
+    sc.seen = 0;
+    sc.bad = 0;
+    sc.message = 0;
+    sc.content = 0;
+    sc.id = NULL;
+    sc.id_len = 0;
+    sc.stop = NULL;
+    sc.stop_len = 0;
+    sc.input = -1;
+    sc.cache_read = -1;
+    sc.cache_creation = -1;
+    sc.output = -1;
+    sc.thinking_tokens = -1;
+    sc.b_type = NULL;
+    sc.b_text = NULL;
+    sc.b_think = NULL;
+    sc.nblocks = 0;
+    sc.blocks_len = 0;
+
+    if (llm_json_scan(p, n, 3, llm_anthropic_msg_value, &sc) != LLM_OK
+        || sc.bad || !sc.message || !sc.content)
+    {
+        return LLM_DECLINED;
+    }
+
+    has_text = 0;
+    has_thinking = 0;
+
+    for (i = 0; i < sc.nblocks; i++) {
+        if (sc.blocks[i].thinking) {
+            has_thinking = 1;
+
+        } else {
+            has_text = 1;
+        }
+    }
+
+    llm_anthropic_set_finish(resp, llm_anthropic_finish(sc.stop,
+                                                        sc.stop_len));
+
+    u = &resp->usage;
+
+    u->cached_tokens = sc.cache_read < 0 ? 0 : sc.cache_read;
+    u->prompt_tokens = (sc.input < 0 ? 0 : sc.input) + u->cached_tokens
+                       + (sc.cache_creation < 0 ? 0 : sc.cache_creation);
+    u->completion_tokens = sc.output < 0 ? 0 : sc.output;
+    u->reasoning_tokens = sc.thinking_tokens < 0 ? 0 : sc.thinking_tokens;
+    u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    u->set = 1;
+
+    len0 = out->len;
+    model_len = strlen(resp->client_model);
+
+    if (llm_buf_reserve(out, 512 + sc.id_len + model_len * 6
+                             + sc.blocks_len) != LLM_OK
+        || llm_buf_append_lit(out, "{\"id\":\"chatcmpl-") != LLM_OK
+        || llm_buf_append(out, sc.id, sc.id_len) != LLM_OK
+        || llm_buf_append_lit(out, "\",\"object\":\"chat.completion\","
+                                   "\"created\":") != LLM_OK
+        || llm_buf_append_int(out, (long long) time(NULL)) != LLM_OK
+        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
+        || llm_buf_append_json_string(out, resp->client_model, model_len)
+           != LLM_OK
+        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"message\":"
+                                   "{\"role\":\"assistant\",\"content\":")
+           != LLM_OK
+        || (has_text ? llm_anthropic_msg_join(&sc, 0, out)
+                     : llm_buf_append_lit(out, "null")) != LLM_OK
+        || (has_thinking
+            && (llm_buf_append_lit(out, ",\"reasoning_content\":") != LLM_OK
+                || llm_anthropic_msg_join(&sc, 1, out) != LLM_OK))
+        || llm_buf_append_lit(out, "},\"logprobs\":null,\"finish_reason\":")
+           != LLM_OK
+        || llm_buf_append_json_string(out, resp->finish_reason,
+                                      strlen(resp->finish_reason)) != LLM_OK
+        || llm_buf_append_lit(out, "}],\"usage\":{\"prompt_tokens\":")
+           != LLM_OK
+        || llm_buf_append_int(out, u->prompt_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"completion_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->completion_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->total_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"prompt_tokens_details\":"
+                                   "{\"cached_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, u->cached_tokens) != LLM_OK
+        || llm_buf_append_lit(out, "}") != LLM_OK
+        || (u->reasoning_tokens
+            && (llm_buf_append_lit(out, ",\"completion_tokens_details\":"
+                                        "{\"reasoning_tokens\":") != LLM_OK
+                || llm_buf_append_int(out, u->reasoning_tokens) != LLM_OK
+                || llm_buf_append_lit(out, "}") != LLM_OK))
+        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    {
+        out->len = len0;
+        return LLM_ERROR;
+    }
+
+    resp->first_token = 1;
+    resp->done = 1;
+
+    return LLM_OK;
+}
+
+
 static int
 llm_anthropic_response(llm_response_t *resp, const char *p, size_t n,
+    llm_buf_t *out)
+{
+    int  rc;
+
+    rc = llm_anthropic_response_fast(resp, p, n, out);
+
+    if (rc != LLM_DECLINED) {
+        return rc;
+    }
+
+    return llm_anthropic_response_tree(resp, p, n, out);
+}
+
+
+/* the rare shapes (errors, not a Message, ...): a cJSON tree */
+
+static int
+llm_anthropic_response_tree(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
     int          rc;

@@ -1083,6 +1083,91 @@ test_errors(void)
 }
 
 
+/* the scanned response: escapes copied, first member wins, odd shapes */
+
+static cJSON *
+respond(const char *body, llm_response_t *resp)
+{
+    int         rc;
+    cJSON      *j;
+    llm_buf_t   out;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    llm_response_init(resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_anthropic.response(resp, body, strlen(body), &out);
+    j = (rc == LLM_OK) ? cJSON_ParseWithLength(out.data, out.len) : NULL;
+
+    llm_buf_free(&out);
+
+    return j;
+}
+
+
+static void
+test_response_scan(void)
+{
+    cJSON           *j, *m, *u;
+    const char      *s;
+    llm_response_t   resp;
+
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    j = respond("{\"type\":\"message\",\"id\":\"m1\",\"content\":["
+                "{\"type\":\"text\",\"text\":\"a\\\"b\\\\\"},"
+                "{\"type\":\"text\",\"text\":\"\\u00e9\\n\"},"
+                "{\"type\":\"thinking\",\"thinking\":\"t\\t\"}],"
+                "\"usage\":{\"output_tokens_details\":"
+                "{\"thinking_tokens\":3},\"output_tokens\":4}}", &resp);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+    u = obj(j, "usage");
+    s = str(m, "content");
+
+    ok(j && s && strcmp(s, "a\"b\\\xc3\xa9\n") == 0
+       && strcmp(str(m, "reasoning_content"), "t\t") == 0,
+       "response scan: escaped texts joined");
+    ok(num(u, "completion_tokens") == 4
+       && num(obj(u, "completion_tokens_details"), "reasoning_tokens") == 3
+       && strcmp(str(j, "id"), "chatcmpl-m1") == 0,
+       "response scan: reasoning tokens, id");
+    cJSON_Delete(j);
+
+    j = respond("{\"type\":\"message\",\"type\":\"error\",\"content\":["
+                "{\"type\":\"text\",\"text\":\"x\",\"text\":\"y\"},"
+                "{\"type\":\"text\",\"text\":5},\"s\",[1]],"
+                "\"content\":[{\"type\":\"text\",\"text\":\"z\"}],"
+                "\"usage\":{\"output_tokens\":1,\"output_tokens\":2},"
+                "\"usage\":{\"output_tokens\":3}}", &resp);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+
+    ok(j && strcmp(str(m, "content"), "x") == 0
+       && resp.usage.completion_tokens == 1,
+       "response scan: the first of repeated members counts");
+    cJSON_Delete(j);
+
+    /* left to cJSON: \u0000 cuts the text, escaped names, fractions */
+
+    j = respond("{\"type\":\"message\",\"content\":[{\"type\":\"te\\u0078t\","
+                "\"text\":\"a\\u0000b\"}],\"usage\":{\"input_tokens\":5.0,"
+                "\"output_tokens\":2.7}}", &resp);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+
+    ok(j && strcmp(str(m, "content"), "a") == 0
+       && resp.usage.prompt_tokens == 5
+       && resp.usage.completion_tokens == 2,
+       "response scan: unusual shapes as cJSON reads them");
+    cJSON_Delete(j);
+
+    j = respond("{\"type\":\"message\",\"content\":{}}", &resp);
+
+    ok(j == NULL && resp.error.status == 502
+       && strcmp(resp.error.code, "invalid_upstream_response") == 0,
+       "response scan: content not an array");
+
+    llm_response_free(&resp);
+}
+
+
 static void
 test_table(void)
 {
@@ -1116,6 +1201,7 @@ main(int argc, char **argv)
     test_table();
     test_build_request();
     test_response();
+    test_response_scan();
     test_errors();
     test_streams();
     test_stream_thinking();
