@@ -32,8 +32,11 @@
  * the new parts, and there is no terminator: the finish chunk, the usage
  * chunk and [DONE] are written by stream_end, and a stream that ends
  * without a finishReason is truncated.  Events are read with the JSON
- * scanner (two passes: validate and collect, then write the parts) and
- * chunks written with the buffer appenders, no tree per event.
+ * scanner (two passes: validate and collect, then write the parts, the
+ * second over the candidates array alone) and chunks written with the
+ * buffer appenders, no tree per event.  A non-stream response is read
+ * the same way (one pass; the rare shapes fall back to a cJSON tree) and
+ * the request body is written with the appenders too.
  */
 
 #include <stdio.h>
@@ -180,43 +183,22 @@ llm_gemini_content_text(llm_json_t *content, llm_buf_t *b, int *found)
 }
 
 
-static llm_json_t *
-llm_gemini_text_part(llm_buf_t *b)
-{
-    llm_json_t  *part, *s;
-
-    part = cJSON_CreateObject();
-    s = cJSON_CreateString(b->len ? b->data : "");
-
-    if (part == NULL || s == NULL) {
-        cJSON_Delete(part);
-        cJSON_Delete(s);
-        return NULL;
-    }
-
-    cJSON_AddItemToObject(part, "text", s);
-
-    return part;
-}
-
-
 static int
-llm_gemini_contents(llm_json_t *messages, llm_json_t *root)
+llm_gemini_contents(llm_json_t *messages, llm_buf_t *body)
 {
-    int           rc, found;
+    int           rc, found, open;
     llm_buf_t     text, sys;
     const char   *role, *grole, *last;
-    llm_json_t   *msg, *contents, *turn, *parts, *part, *si, *sparts;
+    llm_json_t   *msg;
 
     rc = LLM_ERROR;
     last = NULL;
-    turn = NULL;
+    open = 0;
 
     memset(&text, 0, sizeof(llm_buf_t));
     memset(&sys, 0, sizeof(llm_buf_t));
 
-    contents = cJSON_CreateArray();
-    if (llm_json_set(root, "contents", contents) != LLM_OK) {
+    if (llm_buf_append_lit(body, "{\"contents\":[") != LLM_OK) {
         return LLM_ERROR;
     }
 
@@ -267,64 +249,45 @@ llm_gemini_contents(llm_json_t *messages, llm_json_t *root)
             continue;
         }
 
-        if (llm_buf_append_lit(&text, "\0") != LLM_OK) {
-            goto done;
-        }
-
-        text.len--;
-
-        part = llm_gemini_text_part(&text);
-        if (part == NULL) {
-            goto done;
-        }
-
         if (last && strcmp(last, grole) == 0) {
             /* Gemini wants the roles to alternate: merge */
-            cJSON_AddItemToArray(llm_json_get_arr(turn, "parts"), part);
-            continue;
+            if (llm_buf_append_lit(body, ",{\"text\":") != LLM_OK) {
+                goto done;
+            }
+
+        } else {
+            if ((open && llm_buf_append_lit(body, "]},") != LLM_OK)
+                || llm_buf_append_lit(body, "{\"role\":\"") != LLM_OK
+                || llm_buf_append_cstr(body, grole) != LLM_OK
+                || llm_buf_append_lit(body, "\",\"parts\":[{\"text\":")
+                   != LLM_OK)
+            {
+                goto done;
+            }
+
+            open = 1;
+            last = grole;
         }
 
-        turn = cJSON_CreateObject();
-        parts = cJSON_CreateArray();
-
-        if (turn == NULL || parts == NULL
-            || cJSON_AddStringToObject(turn, "role", grole) == NULL)
+        if (llm_buf_append_json_string(body, text.data, text.len) != LLM_OK
+            || llm_buf_append_lit(body, "}") != LLM_OK)
         {
-            cJSON_Delete(turn);
-            cJSON_Delete(parts);
-            cJSON_Delete(part);
             goto done;
         }
+    }
 
-        cJSON_AddItemToObject(turn, "parts", parts);
-        cJSON_AddItemToArray(parts, part);
-        cJSON_AddItemToArray(contents, turn);
-
-        last = grole;
+    if ((open && llm_buf_append_lit(body, "]}") != LLM_OK)
+        || llm_buf_append_lit(body, "]") != LLM_OK)
+    {
+        goto done;
     }
 
     if (sys.len) {
-        if (llm_buf_append_lit(&sys, "\0") != LLM_OK) {
-            goto done;
-        }
-
-        sys.len--;
-
-        si = cJSON_CreateObject();
-        sparts = cJSON_CreateArray();
-        part = llm_gemini_text_part(&sys);
-
-        if (si == NULL || sparts == NULL || part == NULL) {
-            cJSON_Delete(si);
-            cJSON_Delete(sparts);
-            cJSON_Delete(part);
-            goto done;
-        }
-
-        cJSON_AddItemToArray(sparts, part);
-        cJSON_AddItemToObject(si, "parts", sparts);
-
-        if (llm_json_set(root, "systemInstruction", si) != LLM_OK) {
+        if (llm_buf_append_lit(body, ",\"systemInstruction\":{\"parts\":"
+                                     "[{\"text\":") != LLM_OK
+            || llm_buf_append_json_string(body, sys.data, sys.len) != LLM_OK
+            || llm_buf_append_lit(body, "}]}") != LLM_OK)
+        {
             goto done;
         }
     }
@@ -340,9 +303,38 @@ done:
 }
 
 
+/* a number as cJSON would print it (the value round-trips) */
+
 static int
-llm_gemini_copy_number(llm_json_t *from, const char *name, llm_json_t *to,
-    const char *to_name)
+llm_gemini_append_number(llm_buf_t *b, double d)
+{
+    int     n;
+    char    tmp[64];
+    double  back;
+
+    if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+    {
+        return llm_buf_append_lit(b, "null");
+    }
+
+    if (d >= -1e15 && d <= 1e15 && d == (double) (long long) d) {
+        return llm_buf_append_int(b, (long long) d);
+    }
+
+    n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
+    back = strtod(tmp, NULL);
+
+    if (back != d) {
+        n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
+    }
+
+    return llm_buf_append(b, tmp, (size_t) n);
+}
+
+
+static int
+llm_gemini_copy_number(llm_json_t *from, const char *name, llm_buf_t *b,
+    const char *to_name, int *first)
 {
     llm_json_t  *v;
 
@@ -352,29 +344,41 @@ llm_gemini_copy_number(llm_json_t *from, const char *name, llm_json_t *to,
         return LLM_OK;
     }
 
-    return llm_json_set(to, to_name, cJSON_CreateNumber(v->valuedouble));
+    if (llm_buf_append_cstr(b, *first ? ",\"generationConfig\":{\"" : ",\"")
+        != LLM_OK
+        || llm_buf_append_cstr(b, to_name) != LLM_OK
+        || llm_buf_append_lit(b, "\":") != LLM_OK
+        || llm_gemini_append_number(b, v->valuedouble) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    *first = 0;
+
+    return LLM_OK;
 }
 
 
 static int
 llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
-    llm_json_t *root)
+    llm_buf_t *b)
 {
+    int          first, any;
     long long    max;
-    llm_json_t  *gc, *v, *stops, *s;
+    llm_json_t  *v, *s;
 
-    gc = cJSON_CreateObject();
-    if (gc == NULL) {
-        return LLM_ERROR;
-    }
+    /* the members in the order the tree used to print them */
 
-    if (llm_gemini_copy_number(tree, "temperature", gc, "temperature")
+    first = 1;
+
+    if (llm_gemini_copy_number(tree, "temperature", b, "temperature", &first)
         != LLM_OK
-        || llm_gemini_copy_number(tree, "top_p", gc, "topP") != LLM_OK
-        || llm_gemini_copy_number(tree, "n", gc, "candidateCount") != LLM_OK
-        || llm_gemini_copy_number(tree, "seed", gc, "seed") != LLM_OK)
+        || llm_gemini_copy_number(tree, "top_p", b, "topP", &first)
+           != LLM_OK
+        || llm_gemini_copy_number(tree, "n", b, "candidateCount", &first)
+           != LLM_OK
+        || llm_gemini_copy_number(tree, "seed", b, "seed", &first) != LLM_OK)
     {
-        cJSON_Delete(gc);
         return LLM_ERROR;
     }
 
@@ -388,43 +392,68 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
         max = req->max_tokens_default;
     }
 
-    if (max > 0
-        && llm_json_set(gc, "maxOutputTokens", cJSON_CreateNumber(max))
-           != LLM_OK)
-    {
-        cJSON_Delete(gc);
-        return LLM_ERROR;
+    if (max > 0) {
+        if (llm_buf_append_cstr(b, first ? ",\"generationConfig\":{\""
+                                         : ",\"") != LLM_OK
+            || llm_buf_append_lit(b, "maxOutputTokens\":") != LLM_OK
+            || llm_buf_append_int(b, max) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first = 0;
     }
 
     v = llm_json_get(tree, "stop");
 
     if (cJSON_IsString(v) || cJSON_IsArray(v)) {
-        stops = cJSON_CreateArray();
-
-        if (llm_json_set(gc, "stopSequences", stops) != LLM_OK) {
-            cJSON_Delete(gc);
+        if (llm_buf_append_cstr(b, first ? ",\"generationConfig\":{\""
+                                         : ",\"") != LLM_OK
+            || llm_buf_append_lit(b, "stopSequences\":[") != LLM_OK)
+        {
             return LLM_ERROR;
         }
 
+        first = 0;
+
         if (cJSON_IsString(v)) {
-            cJSON_AddItemToArray(stops, cJSON_CreateString(v->valuestring));
+            if (llm_buf_append_json_string(b, v->valuestring,
+                                           strlen(v->valuestring))
+                != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
 
         } else {
+            any = 0;
+
             cJSON_ArrayForEach(s, v) {
-                if (cJSON_IsString(s)) {
-                    cJSON_AddItemToArray(stops,
-                                         cJSON_CreateString(s->valuestring));
+                if (!cJSON_IsString(s)) {
+                    continue;
                 }
+
+                if ((any && llm_buf_append_lit(b, ",") != LLM_OK)
+                    || llm_buf_append_json_string(b, s->valuestring,
+                                                  strlen(s->valuestring))
+                       != LLM_OK)
+                {
+                    return LLM_ERROR;
+                }
+
+                any = 1;
             }
+        }
+
+        if (llm_buf_append_lit(b, "]") != LLM_OK) {
+            return LLM_ERROR;
         }
     }
 
-    if (gc->child == NULL) {
-        cJSON_Delete(gc);
-        return LLM_OK;
+    if (!first && llm_buf_append_lit(b, "}") != LLM_OK) {
+        return LLM_ERROR;
     }
 
-    return llm_json_set(root, "generationConfig", gc);
+    return LLM_OK;
 }
 
 
@@ -432,31 +461,28 @@ static int
 llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
-    int          rc;
-    llm_json_t  *tree, *root;
+    size_t       mark;
+    llm_json_t  *tree;
 
     tree = llm_request_tree(req);
     if (tree == NULL) {
         return LLM_ERROR;
     }
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
+    mark = body->len;
+
+    /* written straight into the body: no tree, no printing */
+
+    if (llm_gemini_contents(llm_json_get_arr(tree, "messages"), body)
+        != LLM_OK
+        || llm_gemini_generation_config(req, tree, body) != LLM_OK
+        || llm_buf_append_lit(body, "}") != LLM_OK)
+    {
+        body->len = mark;
         return LLM_ERROR;
     }
 
-    rc = LLM_ERROR;
-
-    if (llm_gemini_contents(llm_json_get_arr(tree, "messages"), root)
-        == LLM_OK
-        && llm_gemini_generation_config(req, tree, root) == LLM_OK)
-    {
-        rc = llm_json_print(root, body);
-    }
-
-    cJSON_Delete(root);
-
-    return rc;
+    return LLM_OK;
 }
 
 
@@ -694,8 +720,539 @@ done:
 }
 
 
+/*
+ * The fast path: one scan, no tree, the chat.completion written with the
+ * appenders and the text parts copied as their raw JSON string bytes.
+ * Anything unusual (an error, no candidates, a duplicate member, an
+ * escape cJSON would decode differently, ...) takes the tree path.
+ */
+
+#define LLM_GEMINI_MAX_SPANS  32
+
+/* seen members, to leave duplicates (cJSON takes the first) to the tree */
+#define LLM_GEMINI_SEEN_ERROR     0x0001
+#define LLM_GEMINI_SEEN_RID       0x0002
+#define LLM_GEMINI_SEEN_USAGE     0x0004
+#define LLM_GEMINI_SEEN_CANDS     0x0008
+#define LLM_GEMINI_SEEN_FB        0x0010
+#define LLM_GEMINI_SEEN_PROMPT    0x0020
+#define LLM_GEMINI_SEEN_TOTAL     0x0040
+#define LLM_GEMINI_SEEN_CACHED    0x0080
+#define LLM_GEMINI_SEEN_CTOKENS   0x0100
+#define LLM_GEMINI_SEEN_THOUGHTS  0x0200
+
+#define LLM_GEMINI_CSEEN_FINISH   0x01
+#define LLM_GEMINI_CSEEN_INDEX    0x02
+#define LLM_GEMINI_CSEEN_CONTENT  0x04
+#define LLM_GEMINI_CSEEN_PARTS    0x08
+
+
+typedef struct {
+    const char  *start;          /* the raw bytes between the quotes */
+    const char  *end;
+    int          cand;
+    int          thought;
+} llm_gemini_span_t;
+
+
+typedef struct {
+    const char  *finish;
+    size_t       finish_len;
+    int          index;
+    unsigned     seen;
+} llm_gemini_cand_t;
+
+
+typedef struct {
+    llm_json_type_e     top;
+    unsigned            seen;
+    unsigned            error:1;
+    unsigned            has_usage:1;
+    unsigned            cands_array:1;
+    unsigned            slow:1;
+    unsigned            part_text:1;
+    unsigned            part_thought_seen:1;
+    unsigned            part_thought:1;
+    const char         *rid;
+    size_t              rid_len;
+    long long           prompt;
+    long long           total;
+    long long           cached;
+    long long           ctokens;
+    long long           thoughts;
+    const char         *text;
+    const char         *text_end;
+    int                 ncand;
+    int                 nspans;
+    llm_gemini_cand_t   cand[LLM_GEMINI_MAX_CAND];
+    llm_gemini_span_t   span[LLM_GEMINI_MAX_SPANS];
+} llm_gemini_fast_t;
+
+
+/* 1 if cJSON would decode the string's escapes to what a raw copy keeps */
+
+static int
+llm_gemini_raw_ok(const char *s, const char *end)
+{
+    const char  *q;
+
+    for ( ;; ) {
+        q = memchr(s, '\\', (size_t) (end - s));
+        if (q == NULL || q + 1 >= end) {
+            return 1;
+        }
+
+        if (q[1] != 'u') {
+            s = q + 2;
+            continue;
+        }
+
+        if (q + 6 > end) {
+            return 0;
+        }
+
+        /* \u0000 ends a cJSON string; surrogates are decoded or refused */
+
+        if ((q[2] == '0' && q[3] == '0' && q[4] == '0' && q[5] == '0')
+            || ((q[2] == 'd' || q[2] == 'D')
+                && ((q[3] >= '8' && q[3] <= '9')
+                    || (q[3] >= 'a' && q[3] <= 'f')
+                    || (q[3] >= 'A' && q[3] <= 'F'))))
+        {
+            return 0;
+        }
+
+        s = q + 6;
+    }
+}
+
+
+static int
+llm_gemini_seen(unsigned *seen, unsigned bit)
+{
+    if (*seen & bit) {
+        return 1;
+    }
+
+    *seen |= bit;
+
+    return 0;
+}
+
+
+static int
+llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    int                 i;
+    unsigned            bit;
+    long long           v, *to;
+    llm_gemini_cand_t  *c;
+    llm_gemini_fast_t  *f = data;
+
+    if (f->slow) {
+        return LLM_OK;
+    }
+
+    if (depth == 0) {
+        f->top = type;
+        return LLM_OK;
+    }
+
+    if (depth == 1) {
+        if (llm_json_step_is(&path[0], "candidates")) {
+            bit = LLM_GEMINI_SEEN_CANDS;
+            f->cands_array = (type == LLM_JSON_ARRAY);
+
+        } else if (llm_json_step_is(&path[0], "usageMetadata")) {
+            bit = LLM_GEMINI_SEEN_USAGE;
+            f->has_usage = (type == LLM_JSON_OBJECT);
+
+        } else if (llm_json_step_is(&path[0], "responseId")) {
+            bit = LLM_GEMINI_SEEN_RID;
+
+            if (type == LLM_JSON_STRING) {
+                f->rid = start + 1;
+                f->rid_len = (size_t) (end - start - 2);
+
+                if (memchr(f->rid, '\\', f->rid_len) != NULL) {
+                    f->slow = 1;
+                }
+            }
+
+        } else if (llm_json_step_is(&path[0], "error")) {
+            bit = LLM_GEMINI_SEEN_ERROR;
+            f->error = (type != LLM_JSON_NULL);
+
+        } else if (llm_json_step_is(&path[0], "promptFeedback")) {
+            bit = LLM_GEMINI_SEEN_FB;
+
+        } else {
+            return LLM_OK;
+        }
+
+        if (llm_gemini_seen(&f->seen, bit)) {
+            f->slow = 1;
+        }
+
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "usageMetadata")) {
+        if (depth != 2 || path[1].key == NULL) {
+            return LLM_OK;
+        }
+
+        if (llm_json_step_is(&path[1], "promptTokenCount")) {
+            bit = LLM_GEMINI_SEEN_PROMPT;
+            to = &f->prompt;
+
+        } else if (llm_json_step_is(&path[1], "candidatesTokenCount")) {
+            bit = LLM_GEMINI_SEEN_CTOKENS;
+            to = &f->ctokens;
+
+        } else if (llm_json_step_is(&path[1], "totalTokenCount")) {
+            bit = LLM_GEMINI_SEEN_TOTAL;
+            to = &f->total;
+
+        } else if (llm_json_step_is(&path[1], "thoughtsTokenCount")) {
+            bit = LLM_GEMINI_SEEN_THOUGHTS;
+            to = &f->thoughts;
+
+        } else if (llm_json_step_is(&path[1], "cachedContentTokenCount")) {
+            bit = LLM_GEMINI_SEEN_CACHED;
+            to = &f->cached;
+
+        } else {
+            return LLM_OK;
+        }
+
+        if (llm_gemini_seen(&f->seen, bit)) {
+            f->slow = 1;
+            return LLM_OK;
+        }
+
+        if (type == LLM_JSON_NUMBER) {
+            v = llm_json_scan_int(start, end);
+
+            if (v < 0) {
+                /* negative, fractional or huge: as the tree reads it */
+                f->slow = 1;
+                return LLM_OK;
+            }
+
+            *to = v;
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[0], "candidates") || path[1].key != NULL) {
+        return LLM_OK;
+    }
+
+    i = path[1].index;
+
+    if (i >= LLM_GEMINI_MAX_CAND) {
+        f->slow = 1;
+        return LLM_OK;
+    }
+
+    c = &f->cand[i];
+
+    if (depth == 2) {
+        f->ncand = i + 1;
+        return LLM_OK;
+    }
+
+    if (depth == 3) {
+        if (llm_json_step_is(&path[2], "content")) {
+            bit = LLM_GEMINI_CSEEN_CONTENT;
+
+        } else if (llm_json_step_is(&path[2], "finishReason")) {
+            bit = LLM_GEMINI_CSEEN_FINISH;
+
+            if (type == LLM_JSON_STRING) {
+                c->finish = start + 1;
+                c->finish_len = (size_t) (end - start - 2);
+
+                if (memchr(c->finish, '\\', c->finish_len) != NULL) {
+                    f->slow = 1;
+                }
+            }
+
+        } else if (llm_json_step_is(&path[2], "index")) {
+            bit = LLM_GEMINI_CSEEN_INDEX;
+
+            if (type == LLM_JSON_NUMBER) {
+                v = llm_json_scan_int(start, end);
+
+                if (v < 0) {
+                    f->slow = 1;
+
+                } else if (v < 65536) {
+                    c->index = (int) v;
+                }
+            }
+
+        } else {
+            return LLM_OK;
+        }
+
+        if (llm_gemini_seen(&c->seen, bit)) {
+            f->slow = 1;
+        }
+
+        return LLM_OK;
+    }
+
+    if (!llm_json_step_is(&path[2], "content")) {
+        return LLM_OK;
+    }
+
+    if (depth == 4) {
+        if (llm_json_step_is(&path[3], "parts")
+            && llm_gemini_seen(&c->seen, LLM_GEMINI_CSEEN_PARTS))
+        {
+            f->slow = 1;
+        }
+
+        return LLM_OK;
+    }
+
+    /* candidates[i].content.parts[k](.text|.thought) */
+
+    if (!llm_json_step_is(&path[3], "parts") || path[4].key != NULL) {
+        return LLM_OK;
+    }
+
+    if (depth == 6) {
+        if (llm_json_step_is(&path[5], "text")) {
+            if (f->part_text) {
+                f->slow = 1;
+                return LLM_OK;
+            }
+
+            f->part_text = 1;
+
+            if (type == LLM_JSON_STRING) {
+                f->text = start + 1;
+                f->text_end = end - 1;
+            }
+
+        } else if (llm_json_step_is(&path[5], "thought")) {
+            if (f->part_thought_seen) {
+                f->slow = 1;
+                return LLM_OK;
+            }
+
+            f->part_thought_seen = 1;
+            f->part_thought = (type == LLM_JSON_TRUE);
+        }
+
+        return LLM_OK;
+    }
+
+    /* depth 5: the part is complete */
+
+    if (f->text && f->text_end > f->text) {
+        if (f->nspans == LLM_GEMINI_MAX_SPANS
+            || !llm_gemini_raw_ok(f->text, f->text_end))
+        {
+            f->slow = 1;
+            return LLM_OK;
+        }
+
+        f->span[f->nspans].start = f->text;
+        f->span[f->nspans].end = f->text_end;
+        f->span[f->nspans].cand = i;
+        f->span[f->nspans].thought = f->part_thought;
+        f->nspans++;
+    }
+
+    f->text = NULL;
+    f->text_end = NULL;
+    f->part_text = 0;
+    f->part_thought_seen = 0;
+    f->part_thought = 0;
+
+    return LLM_OK;
+}
+
+
+/* the spans of candidate i (thoughts or not) inside one pair of quotes */
+
+static int
+llm_gemini_spans(llm_gemini_fast_t *f, int i, int thought, llm_buf_t *out,
+    const char *name)
+{
+    int  k, any;
+
+    any = 0;
+
+    for (k = 0; k < f->nspans; k++) {
+        if (f->span[k].cand != i || f->span[k].thought != thought) {
+            continue;
+        }
+
+        if (!any) {
+            if (llm_buf_append_cstr(out, name) != LLM_OK
+                || llm_buf_append_lit(out, "\"") != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            any = 1;
+        }
+
+        if (llm_buf_append(out, f->span[k].start,
+                           (size_t) (f->span[k].end - f->span[k].start))
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (any) {
+        return llm_buf_append_lit(out, "\"");
+    }
+
+    if (!thought) {
+        if (llm_buf_append_cstr(out, name) != LLM_OK
+            || llm_buf_append_lit(out, "null") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+static int llm_gemini_response_tree(llm_response_t *resp, const char *p,
+    size_t n, llm_buf_t *out);
+
+
 static int
 llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
+    llm_buf_t *out)
+{
+    int                 i;
+    size_t              mark;
+    const char         *fr;
+    llm_gemini_fast_t   f;
+
+    f.top = LLM_JSON_NULL;
+    f.seen = 0;
+    f.error = 0;
+    f.has_usage = 0;
+    f.cands_array = 0;
+    f.slow = 0;
+    f.part_text = 0;
+    f.part_thought_seen = 0;
+    f.part_thought = 0;
+    f.rid = NULL;
+    f.rid_len = 0;
+    f.prompt = 0;
+    f.total = 0;
+    f.cached = 0;
+    f.ctokens = 0;
+    f.thoughts = 0;
+    f.text = NULL;
+    f.text_end = NULL;
+    f.ncand = 0;
+    f.nspans = 0;
+
+    for (i = 0; i < LLM_GEMINI_MAX_CAND; i++) {
+        f.cand[i].finish = NULL;
+        f.cand[i].finish_len = 0;
+        f.cand[i].index = i;
+        f.cand[i].seen = 0;
+    }
+
+    if (llm_json_scan(p, n, 6, llm_gemini_scan_fast, &f) != LLM_OK
+        || f.slow || f.top != LLM_JSON_OBJECT || f.error || !f.cands_array
+        || f.ncand == 0)
+    {
+        return llm_gemini_response_tree(resp, p, n, out);
+    }
+
+    llm_gemini_set_id(resp, f.rid, f.rid_len, p, n);
+    resp->created = (long long) time(NULL);
+
+    mark = out->len;
+
+    if (llm_buf_append_lit(out, "{\"id\":") != LLM_OK
+        || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
+           != LLM_OK
+        || llm_buf_append_lit(out, ",\"object\":\"chat.completion\","
+                                   "\"created\":") != LLM_OK
+        || llm_buf_append_int(out, resp->created) != LLM_OK
+        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
+        || llm_buf_append_json_string(out, resp->client_model,
+                                      strlen(resp->client_model)) != LLM_OK
+        || llm_buf_append_lit(out, ",\"choices\":[") != LLM_OK)
+    {
+        goto failed;
+    }
+
+    for (i = 0; i < f.ncand; i++) {
+        fr = f.cand[i].finish
+             ? llm_gemini_finish(f.cand[i].finish, f.cand[i].finish_len)
+             : "stop";
+
+        if (i == 0) {
+            llm_gemini_set_finish(resp, fr);
+        }
+
+        if ((i && llm_buf_append_lit(out, ",") != LLM_OK)
+            || llm_buf_append_lit(out, "{\"index\":") != LLM_OK
+            || llm_buf_append_int(out, f.cand[i].index) != LLM_OK
+            || llm_buf_append_lit(out, ",\"message\":{\"role\":\"assistant\"")
+               != LLM_OK
+            || llm_gemini_spans(&f, i, 0, out, ",\"content\":") != LLM_OK
+            || llm_gemini_spans(&f, i, 1, out, ",\"reasoning_content\":")
+               != LLM_OK
+            || llm_buf_append_lit(out, ",\"refusal\":null},\"logprobs\":null,"
+                                       "\"finish_reason\":\"") != LLM_OK
+            || llm_buf_append_cstr(out, fr) != LLM_OK
+            || llm_buf_append_lit(out, "\"}") != LLM_OK)
+        {
+            goto failed;
+        }
+    }
+
+    if (f.has_usage) {
+        resp->usage.prompt_tokens = f.prompt;
+        resp->usage.total_tokens = f.total;
+        resp->usage.cached_tokens = f.cached;
+        llm_gemini_usage_done(&resp->usage, f.ctokens, f.thoughts);
+    }
+
+    if (llm_buf_append_lit(out, "],\"usage\":") != LLM_OK
+        || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
+        || llm_buf_append_lit(out, "}") != LLM_OK)
+    {
+        goto failed;
+    }
+
+    resp->first_token = 1;
+    resp->done = 1;
+
+    return LLM_OK;
+
+failed:
+
+    out->len = mark;
+
+    return LLM_ERROR;
+}
+
+
+/* the tree path: errors, blocked prompts and the rare shapes */
+
+static int
+llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
     int          rc, pos;
@@ -839,6 +1396,9 @@ typedef struct {
     size_t             finish_len;
     int                ncand;
     int                cand_index[LLM_GEMINI_MAX_CAND];
+    const char        *cands;        /* the candidates array's bytes */
+    const char        *cands_end;
+    int                ncands_key;
     llm_json_type_e    top;
     unsigned           error:1;
     unsigned           has_usage:1;
@@ -871,6 +1431,14 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
 
         } else if (llm_json_step_is(&path[0], "usageMetadata")) {
             m->has_usage = (type == LLM_JSON_OBJECT);
+
+        } else if (llm_json_step_is(&path[0], "candidates")) {
+            m->ncands_key++;
+
+            if (type == LLM_JSON_ARRAY) {
+                m->cands = start;
+                m->cands_end = end;
+            }
         }
 
         return LLM_OK;
@@ -960,6 +1528,7 @@ typedef struct {
     const char         *text;
     const char         *text_end;
     unsigned            thought:1;
+    unsigned            sub:1;       /* scanning the candidates array only */
 } llm_gemini_emit_t;
 
 
@@ -1022,24 +1591,43 @@ static int
 llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
     llm_json_type_e type, const char *start, const char *end)
 {
-    int                 i, index;
-    llm_gemini_emit_t  *em = data;
+    int                      i, index;
+    llm_gemini_emit_t       *em = data;
+    const llm_json_step_t   *cand;
 
-    /* candidates[i].content.parts[k](.text|.thought) */
+    /*
+     * candidates[i].content.parts[k](.text|.thought); when only the
+     * candidates array is scanned, its path starts at [i]
+     */
 
-    if (depth < 5 || !llm_json_step_is(&path[0], "candidates")
-        || path[1].key != NULL || !llm_json_step_is(&path[2], "content")
-        || !llm_json_step_is(&path[3], "parts") || path[4].key != NULL)
+    if (em->sub) {
+        if (depth < 4) {
+            return LLM_OK;
+        }
+
+        cand = &path[0];
+        depth++;
+
+    } else {
+        if (depth < 5 || !llm_json_step_is(&path[0], "candidates")) {
+            return LLM_OK;
+        }
+
+        cand = &path[1];
+    }
+
+    if (cand[0].key != NULL || !llm_json_step_is(&cand[1], "content")
+        || !llm_json_step_is(&cand[2], "parts") || cand[3].key != NULL)
     {
         return LLM_OK;
     }
 
     if (depth == 6) {
-        if (llm_json_step_is(&path[5], "text") && type == LLM_JSON_STRING) {
+        if (llm_json_step_is(&cand[4], "text") && type == LLM_JSON_STRING) {
             em->text = start;
             em->text_end = end;
 
-        } else if (llm_json_step_is(&path[5], "thought")) {
+        } else if (llm_json_step_is(&cand[4], "thought")) {
             em->thought = (type == LLM_JSON_TRUE);
         }
 
@@ -1049,7 +1637,7 @@ llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
     /* depth 5: the part is complete */
 
     if (type == LLM_JSON_OBJECT && em->text && em->text_end - em->text > 2) {
-        i = path[1].index;
+        i = cand[0].index;
         index = (i < LLM_GEMINI_MAX_CAND) ? em->meta->cand_index[i] : i;
 
         if (llm_gemini_chunk_start(em->resp, em->out, index) != LLM_OK
@@ -1173,7 +1761,17 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
     em.out = out;
     em.meta = &m;
 
-    if (llm_json_scan(data, n, 6, llm_gemini_scan_emit, &em) != LLM_OK) {
+    /* the second pass reads the candidates array alone when it can */
+
+    if (m.ncands_key == 1 && m.cands) {
+        em.sub = 1;
+        data = m.cands;
+        n = (size_t) (m.cands_end - m.cands);
+    }
+
+    if (llm_json_scan(data, n, em.sub ? 5 : 6, llm_gemini_scan_emit, &em)
+        != LLM_OK)
+    {
         /* memory only: the bytes were valid a moment ago */
         out->len = mark;
         return LLM_ERROR;

@@ -412,6 +412,40 @@ response_inline(const char *name, const char *body, int want_rc,
 }
 
 
+/* the first choice's content (NULL: null) for a body on either path */
+
+static void
+content_check(const char *name, const char *body, const char *content)
+{
+    int              rc;
+    cJSON           *j, *c;
+    llm_buf_t        out;
+    llm_response_t   resp;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    rc = llm_dialect_gemini.response(&resp, body, strlen(body), &out);
+    j = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+    c = get(get(cJSON_GetArrayItem(get(j, "choices"), 0), "message"),
+            "content");
+
+    if (!ok(rc == LLM_OK && j && strcmp(str(j, "model"), CLIENT_MODEL) == 0
+            && (content ? cJSON_IsString(c)
+                          && strcmp(c->valuestring, content) == 0
+                        : cJSON_IsNull(c)),
+            "response %s", name))
+    {
+        diag("got: %.*s", (int) out.len, out.data);
+    }
+
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
 static void
 test_responses(void)
 {
@@ -448,6 +482,23 @@ test_responses(void)
                     "\"RECITATION\"}]}", LLM_OK, 0, NULL, "content_filter");
     response_inline("other", "{\"candidates\":[{\"finishReason\":"
                     "\"OTHER\"}]}", LLM_OK, 0, NULL, "stop");
+
+    /* raw string bytes spliced across parts, and shapes for the tree */
+
+    content_check("escapes joined",
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\\\"b\"},"
+        "{\"text\":\"\\u00e9\\n\\\\\"}]}}],\"responseId\":\"r\"}",
+        "a\"b\xc3\xa9\n\\");
+    content_check("duplicate text member",
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"first\","
+        "\"text\":\"second\"}]}}]}", "first");
+    content_check("NUL escape",
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\u0000x\"},"
+        "{\"text\":\"y\"}]}}]}", "y");
+    content_check("only empty text",
+        "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},"
+        "\"index\":1.5}],\"usageMetadata\":{\"promptTokenCount\":-1}}",
+        NULL);
 
     /* thoughts and two candidates */
 
