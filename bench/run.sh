@@ -733,7 +733,7 @@ for sc, label in (
                  % (label, a, b, a / b,
                     "(see README)" if sc == "st" else verdict(a / b)))
 
-if mem:
+if "llm" in mem and "proxy" in mem:    # the openai dialect was measured
     for idx, pct in enumerate(("25%", "50%", "90%")):
         a, b = mem_med("llm", idx), mem_med("proxy", idx)
         L.append("| KB RSS per open stream, %s through the streams (%s open) "
@@ -773,7 +773,7 @@ for sc, what in (("ns", "non-stream"), ("st", "back to back"),
                 med("llm", sc, "writes"), med("proxy", sc, "writes")))
     L.append("| %s, body bytes per response | %.0f | %.0f |"
              % (what, med("llm", sc, "bytes"), med("proxy", sc, "bytes")))
-if mem:
+if "llm" in mem and "proxy" in mem:    # the openai dialect was measured
     bl = [statistics.median([r["baseline"]["rss_kb"] for r in mem[n]])
           for n in ("llm", "proxy")]
     L.append("| memory: worker RSS before the streams, KB | %d | %d |" % tuple(bl))
