@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for the "anthropic" dialect's stream translation
- * (src/core/llm_dialect_anthropic.c): translated from Anthropic events.  The harness and its
- * invariants are in fuzz_stream.h.
+ * (src/core/llm_dialect_anthropic.c): translated from Anthropic events.  The
+ * harness and its invariants are in fuzz_stream.h.
  */
 
 #include "llm_dialect.h"
