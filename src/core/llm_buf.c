@@ -127,6 +127,36 @@ llm_buf_append_int(llm_buf_t *b, long long v)
 }
 
 
+/*
+ * A JSON number as cJSON writes it: integers exactly, else the shortest
+ * of %.15g / %.17g that reads back the same; NaN and infinities as null.
+ */
+
+int
+llm_buf_append_number(llm_buf_t *b, double d)
+{
+    int   n;
+    char  tmp[64];
+
+    if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+    {
+        return llm_buf_append_lit(b, "null");
+    }
+
+    if (d >= -1e15 && d <= 1e15 && d == (double) (long long) d) {
+        return llm_buf_append_int(b, (long long) d);
+    }
+
+    n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
+
+    if (strtod(tmp, NULL) != d) {
+        n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
+    }
+
+    return llm_buf_append(b, tmp, (size_t) n);
+}
+
+
 void
 llm_buf_free(llm_buf_t *b)
 {

@@ -114,6 +114,12 @@ void llm_response_free(llm_response_t *resp);
 int llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
     const char *code, const char *message);
 
+/* copies a finish_reason, cut to the field's size */
+void llm_response_set_finish(llm_response_t *resp, const char *reason);
+
+/* the same, for an error already in resp->error (a provider's own) */
+int llm_response_end_error(llm_response_t *resp, llm_buf_t *out);
+
 /* OpenAI-shaped usage object → resp->usage */
 int llm_response_usage(llm_response_t *resp, llm_json_t *usage);
 

@@ -100,47 +100,6 @@ llm_anthropic_append_escaped(llm_buf_t *b, const char *s)
 }
 
 
-/* a number as cJSON prints it */
-
-static int
-llm_anthropic_append_number(llm_buf_t *b, double d)
-{
-    int     n;
-    char    tmp[64];
-    double  test;
-
-    if (d != d || d - d != 0) {
-        /* NaN or infinite */
-        return llm_buf_append_lit(b, "null");
-    }
-
-    if (d >= 0 && d <= 1000 && d == (double) (int) (d * 1000) / 1000) {
-        /* a few decimals, the common case: exact, no sprintf */
-        n = (int) (d * 1000);
-
-        if (n % 1000 == 0) {
-            return llm_buf_append_int(b, n / 1000);
-        }
-
-        n = snprintf(tmp, sizeof(tmp), "%d.%03d", n / 1000, n % 1000);
-
-        while (tmp[n - 1] == '0') {
-            n--;
-        }
-
-        return llm_buf_append(b, tmp, (size_t) n);
-    }
-
-    n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
-
-    if (sscanf(tmp, "%lg", &test) != 1 || test != d) {
-        n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
-    }
-
-    return llm_buf_append(b, tmp, (size_t) n);
-}
-
-
 static int
 llm_anthropic_text_block(llm_buf_t *b, const char *text, int *first)
 {
@@ -418,7 +377,7 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
         t = t < 0 ? 0 : (t > 1 ? 1 : t);
 
         if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
-            || llm_anthropic_append_number(b, t) != LLM_OK)
+            || llm_buf_append_number(b, t) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -428,7 +387,7 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
 
     if (cJSON_IsNumber(v)
         && (llm_buf_append_lit(b, ",\"top_p\":") != LLM_OK
-            || llm_anthropic_append_number(b, v->valuedouble) != LLM_OK))
+            || llm_buf_append_number(b, v->valuedouble) != LLM_OK))
     {
         return LLM_ERROR;
     }
@@ -554,24 +513,6 @@ llm_anthropic_finish(const char *p, size_t n)
 }
 
 
-static void
-llm_anthropic_set_finish(llm_response_t *resp, const char *fr)
-{
-    snprintf(resp->finish_reason, sizeof(resp->finish_reason), "%s", fr);
-}
-
-
-static long long
-llm_anthropic_int(llm_json_t *obj, const char *name)
-{
-    long long  v;
-
-    v = llm_json_get_int(obj, name);
-
-    return v < 0 ? 0 : v;
-}
-
-
 static int
 llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
     llm_buf_t *b, int *found)
@@ -663,20 +604,20 @@ llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
     }
 
     s = llm_json_get_str(j, "stop_reason");
-    llm_anthropic_set_finish(resp, llm_anthropic_finish(s, s ? strlen(s)
+    llm_response_set_finish(resp, llm_anthropic_finish(s, s ? strlen(s)
                                                             : 0));
 
     usage = llm_json_get_obj(j, "usage");
 
-    resp->usage.cached_tokens = llm_anthropic_int(usage,
+    resp->usage.cached_tokens = llm_json_get_count(usage,
                                                   "cache_read_input_tokens");
-    resp->usage.prompt_tokens = llm_anthropic_int(usage, "input_tokens")
+    resp->usage.prompt_tokens = llm_json_get_count(usage, "input_tokens")
                          + resp->usage.cached_tokens
-                         + llm_anthropic_int(usage,
+                         + llm_json_get_count(usage,
                                              "cache_creation_input_tokens");
-    resp->usage.completion_tokens = llm_anthropic_int(usage,
+    resp->usage.completion_tokens = llm_json_get_count(usage,
                                                       "output_tokens");
-    resp->usage.reasoning_tokens = llm_anthropic_int(
+    resp->usage.reasoning_tokens = llm_json_get_count(
                             llm_json_get_obj(usage, "output_tokens_details"),
                             "thinking_tokens");
     resp->usage.total_tokens = resp->usage.prompt_tokens
@@ -1146,7 +1087,7 @@ llm_anthropic_response_fast(llm_response_t *resp, const char *p, size_t n,
         }
     }
 
-    llm_anthropic_set_finish(resp, llm_anthropic_finish(sc.stop,
+    llm_response_set_finish(resp, llm_anthropic_finish(sc.stop,
                                                         sc.stop_len));
 
     u = &resp->usage;
@@ -1594,7 +1535,8 @@ llm_anthropic_start(llm_response_t *resp, llm_anthropic_scan_t *sc,
 
     resp->created = (long long) time(NULL);
 
-    return llm_anthropic_chunk(resp, "{\"role\":\"assistant\",\"content\":\"\"}",
+    return llm_anthropic_chunk(resp, "{\"role\":\"assistant\","
+                                     "\"content\":\"\"}",
                                sizeof("{\"role\":\"assistant\","
                                       "\"content\":\"\"}") - 1,
                                NULL, out);
@@ -1653,14 +1595,7 @@ llm_anthropic_stream_error(llm_response_t *resp, const char *data, size_t n,
 
     llm_json_free(j);
 
-    resp->failed = 1;
-    resp->done = 1;
-
-    if (llm_error_frame(&resp->error, out) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return LLM_DONE;
+    return llm_response_end_error(resp, out);
 }
 
 
@@ -1742,7 +1677,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
 
     case LLM_ANT_T_MSG_DELTA:
         if (sc.stop) {
-            llm_anthropic_set_finish(resp,
+            llm_response_set_finish(resp,
                                      llm_anthropic_finish(sc.stop,
                                                           sc.stop_len));
         }
@@ -1752,7 +1687,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
 
     case LLM_ANT_T_MSG_STOP:
         if (resp->finish_reason[0] == '\0') {
-            llm_anthropic_set_finish(resp, "stop");
+            llm_response_set_finish(resp, "stop");
         }
 
         if (llm_anthropic_start(resp, NULL, out) != LLM_OK

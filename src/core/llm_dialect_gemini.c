@@ -303,35 +303,6 @@ done:
 }
 
 
-/* a number as cJSON would print it (the value round-trips) */
-
-static int
-llm_gemini_append_number(llm_buf_t *b, double d)
-{
-    int     n;
-    char    tmp[64];
-    double  back;
-
-    if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
-    {
-        return llm_buf_append_lit(b, "null");
-    }
-
-    if (d >= -1e15 && d <= 1e15 && d == (double) (long long) d) {
-        return llm_buf_append_int(b, (long long) d);
-    }
-
-    n = snprintf(tmp, sizeof(tmp), "%1.15g", d);
-    back = strtod(tmp, NULL);
-
-    if (back != d) {
-        n = snprintf(tmp, sizeof(tmp), "%1.17g", d);
-    }
-
-    return llm_buf_append(b, tmp, (size_t) n);
-}
-
-
 static int
 llm_gemini_copy_number(llm_json_t *from, const char *name, llm_buf_t *b,
     const char *to_name, int *first)
@@ -348,7 +319,7 @@ llm_gemini_copy_number(llm_json_t *from, const char *name, llm_buf_t *b,
         != LLM_OK
         || llm_buf_append_cstr(b, to_name) != LLM_OK
         || llm_buf_append_lit(b, "\":") != LLM_OK
-        || llm_gemini_append_number(b, v->valuedouble) != LLM_OK)
+        || llm_buf_append_number(b, v->valuedouble) != LLM_OK)
     {
         return LLM_ERROR;
     }
@@ -512,21 +483,6 @@ llm_gemini_finish(const char *r, size_t n)
 }
 
 
-static void
-llm_gemini_set_finish(llm_response_t *resp, const char *fr)
-{
-    size_t  n;
-
-    n = strlen(fr);
-    if (n >= sizeof(resp->finish_reason)) {
-        n = sizeof(resp->finish_reason) - 1;
-    }
-
-    memcpy(resp->finish_reason, fr, n);
-    resp->finish_reason[n] = '\0';
-}
-
-
 /* a stable id when the provider gave none: FNV-1a of the bytes */
 
 static void
@@ -577,17 +533,6 @@ llm_gemini_usage_done(llm_usage_t *u, long long candidates,
     }
 
     u->set = 1;
-}
-
-
-static long long
-llm_gemini_int(llm_json_t *obj, const char *name)
-{
-    long long  v;
-
-    v = llm_json_get_int(obj, name);
-
-    return v < 0 ? 0 : v;
 }
 
 
@@ -668,7 +613,7 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
     fr = fr ? llm_gemini_finish(fr, strlen(fr)) : "stop";
 
     if (pos == 0) {
-        llm_gemini_set_finish(resp, fr);
+        llm_response_set_finish(resp, fr);
     }
 
     if (llm_buf_append_lit(&text, "\0") != LLM_OK
@@ -1202,7 +1147,7 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
              : "stop";
 
         if (i == 0) {
-            llm_gemini_set_finish(resp, fr);
+            llm_response_set_finish(resp, fr);
         }
 
         if ((i && llm_buf_append_lit(out, ",") != LLM_OK)
@@ -1312,7 +1257,7 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
 
         /* the prompt was blocked */
 
-        llm_gemini_set_finish(resp, "content_filter");
+        llm_response_set_finish(resp, "content_filter");
 
         choice = cJSON_CreateObject();
         if (choice == NULL) {
@@ -1346,13 +1291,13 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
     um = llm_json_get_obj(j, "usageMetadata");
 
     if (um) {
-        resp->usage.prompt_tokens = llm_gemini_int(um, "promptTokenCount");
-        resp->usage.total_tokens = llm_gemini_int(um, "totalTokenCount");
-        resp->usage.cached_tokens = llm_gemini_int(um,
+        resp->usage.prompt_tokens = llm_json_get_count(um, "promptTokenCount");
+        resp->usage.total_tokens = llm_json_get_count(um, "totalTokenCount");
+        resp->usage.cached_tokens = llm_json_get_count(um,
                                                  "cachedContentTokenCount");
         llm_gemini_usage_done(&resp->usage,
-                              llm_gemini_int(um, "candidatesTokenCount"),
-                              llm_gemini_int(um, "thoughtsTokenCount"));
+                              llm_json_get_count(um, "candidatesTokenCount"),
+                              llm_json_get_count(um, "thoughtsTokenCount"));
     }
 
     /* usage is printed by hand and spliced in */
@@ -1676,14 +1621,7 @@ llm_gemini_stream_error(llm_response_t *resp, const char *data, size_t n,
 
     llm_json_free(j);
 
-    resp->failed = 1;
-    resp->done = 1;
-
-    if (llm_error_frame(&resp->error, out) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return LLM_DONE;
+    return llm_response_end_error(resp, out);
 }
 
 
@@ -1745,11 +1683,11 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
     }
 
     if (m.finish) {
-        llm_gemini_set_finish(resp, llm_gemini_finish(m.finish,
+        llm_response_set_finish(resp, llm_gemini_finish(m.finish,
                                                       m.finish_len));
 
     } else if (m.blocked && m.ncand == 0) {
-        llm_gemini_set_finish(resp, "content_filter");
+        llm_response_set_finish(resp, "content_filter");
     }
 
     if (m.ncand == 0) {

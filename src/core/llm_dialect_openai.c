@@ -713,14 +713,7 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         llm_openai_error_object(v, 500, &resp->error);
         llm_json_free(j);
 
-        resp->failed = 1;
-        resp->done = 1;
-
-        if (llm_error_frame(&resp->error, out) != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-        return LLM_DONE;
+        return llm_response_end_error(resp, out);
     }
 
     if (resp->id[0] == '\0') {

@@ -136,6 +136,17 @@ llm_json_get_int(llm_json_t *obj, const char *name)
 }
 
 
+long long
+llm_json_get_count(llm_json_t *obj, const char *name)
+{
+    long long  v;
+
+    v = llm_json_get_int(obj, name);
+
+    return v < 0 ? 0 : v;
+}
+
+
 int
 llm_json_set(llm_json_t *obj, const char *name, llm_json_t *v)
 {

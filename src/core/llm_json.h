@@ -36,6 +36,9 @@ llm_json_t *llm_json_get_arr(llm_json_t *obj, const char *name);
  * that range */
 long long llm_json_get_int(llm_json_t *obj, const char *name);
 
+/* a token count: the integer member, 0 when absent or invalid */
+long long llm_json_get_count(llm_json_t *obj, const char *name);
+
 /* sets (adds or replaces) a member */
 int llm_json_set(llm_json_t *obj, const char *name, llm_json_t *v);
 int llm_json_set_str(llm_json_t *obj, const char *name, const char *s);

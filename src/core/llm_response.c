@@ -66,6 +66,13 @@ llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
 
     llm_error_set(&resp->error, status, NULL, code, "%s", message);
 
+    return llm_response_end_error(resp, out);
+}
+
+
+int
+llm_response_end_error(llm_response_t *resp, llm_buf_t *out)
+{
     resp->failed = 1;
     resp->done = 1;
 
@@ -77,17 +84,6 @@ llm_response_fail(llm_response_t *resp, llm_buf_t *out, int status,
 }
 
 
-static long long
-llm_usage_int(llm_json_t *obj, const char *name)
-{
-    long long  v;
-
-    v = llm_json_get_int(obj, name);
-
-    return v < 0 ? 0 : v;
-}
-
-
 int
 llm_response_usage(llm_response_t *resp, llm_json_t *usage)
 {
@@ -95,13 +91,13 @@ llm_response_usage(llm_response_t *resp, llm_json_t *usage)
 
     u = &resp->usage;
 
-    u->prompt_tokens = llm_usage_int(usage, "prompt_tokens");
-    u->completion_tokens = llm_usage_int(usage, "completion_tokens");
-    u->total_tokens = llm_usage_int(usage, "total_tokens");
-    u->cached_tokens = llm_usage_int(
+    u->prompt_tokens = llm_json_get_count(usage, "prompt_tokens");
+    u->completion_tokens = llm_json_get_count(usage, "completion_tokens");
+    u->total_tokens = llm_json_get_count(usage, "total_tokens");
+    u->cached_tokens = llm_json_get_count(
                          llm_json_get_obj(usage, "prompt_tokens_details"),
                          "cached_tokens");
-    u->reasoning_tokens = llm_usage_int(
+    u->reasoning_tokens = llm_json_get_count(
                         llm_json_get_obj(usage, "completion_tokens_details"),
                         "reasoning_tokens");
 
@@ -157,4 +153,12 @@ llm_response_emit_json(llm_json_t *j, const char *model, llm_buf_t *out)
     }
 
     return llm_json_print(j, out);
+}
+
+
+void
+llm_response_set_finish(llm_response_t *resp, const char *reason)
+{
+    snprintf(resp->finish_reason, sizeof(resp->finish_reason), "%s",
+             reason);
 }
