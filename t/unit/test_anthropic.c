@@ -12,6 +12,7 @@
 #include "../../src/core/llm_dialect.h"
 #include "../../src/core/llm_sse.h"
 #include "tap.h"
+#include "fixture.h"
 
 
 /* a name that needs escaping, to catch raw splicing */
@@ -59,29 +60,8 @@ typedef struct {
 } acc_t;
 
 
-static int
-read_file(const char *rel, llm_buf_t *b)
-{
-    char    path[1024], tmp[4096];
-    FILE   *f;
-    size_t  n;
-
-    snprintf(path, sizeof(path), "%s/t/fixtures/%s", root, rel);
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        diag("cannot open %s", path);
-        return LLM_ERROR;
-    }
-
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        llm_buf_append(b, tmp, n);
-    }
-
-    fclose(f);
-
-    return LLM_OK;
-}
+/* the fixtures under this run's repository root */
+#define read_file(rel, b)  fixture_read(root, rel, b)
 
 
 static const char *

@@ -24,6 +24,7 @@
 #include "../../src/core/llm_dialect.h"
 #include "../../src/core/llm_sse.h"
 #include "tap.h"
+#include "fixture.h"
 
 
 /* a name that needs escaping, to catch raw splicing */
@@ -101,47 +102,8 @@ typedef struct {
 #define rnd(n)  tap_rnd(&rnd_state, n)
 
 
-static int
-read_file(const char *rel, llm_buf_t *b)
-{
-    int     rc;
-    char    path[1024], tmp[4096];
-    FILE   *f;
-    size_t  n;
-
-    snprintf(path, sizeof(path), "%s/t/fixtures/%s", root, rel);
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        diag("cannot open %s", path);
-        return LLM_ERROR;
-    }
-
-    rc = LLM_OK;
-
-    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-        if (llm_buf_append(b, tmp, n) != LLM_OK) {
-            rc = LLM_ERROR;
-            break;
-        }
-    }
-
-    fclose(f);
-
-    return rc;
-}
-
-
-static int
-ends_with(const char *s, const char *suffix)
-{
-    size_t  n, m;
-
-    n = strlen(s);
-    m = strlen(suffix);
-
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
+/* the fixtures under this run's repository root */
+#define read_file(rel, b)  fixture_read(root, rel, b)
 
 
 /* the body as the provider sends it: .sse as is, .jsonl framed */
