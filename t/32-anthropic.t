@@ -94,16 +94,6 @@ sub anthropic_expect {
     return \%want;
 }
 
-sub stream {
-    my ($model, $usage) = @_;
-    my $body = { model => $model, messages => \@MSG,
-                 stream => JSON::PP::true };
-    $body->{stream_options} = { include_usage => JSON::PP::true } if $usage;
-    my $r = chat($port, $body);
-    my ($chunks, $done) = sse_json($r->{content} // '');
-    return ($r, $chunks, $done);
-}
-
 for my $case (['text', 'anthropic/messages-text.stream.sse'],
               ['text-jsonl', 'anthropic/messages-text.stream.jsonl'],
               ['thinking', 'anthropic/messages-thinking.stream.sse'])
@@ -113,7 +103,7 @@ for my $case (['text', 'anthropic/messages-text.stream.sse'],
 
     for my $usage (0, 1) {
         subtest "$model stream, include_usage=$usage" => sub {
-            my ($r, $chunks, $done) = stream($model, $usage);
+            my ($r, $chunks, $done) = chat_stream($port, $model, \@MSG, $usage);
             is($r->{status}, 200, 'status 200');
             ok($done, 'ends with [DONE]');
             my $acc = accumulate_stream($chunks);
@@ -209,7 +199,7 @@ subtest 'errors' => sub {
 };
 
 subtest 'a stream error after the start' => sub {
-    my ($r, $chunks, $done) = stream('midstream', 0);
+    my ($r, $chunks, $done) = chat_stream($port, 'midstream', \@MSG, 0);
     is($r->{status}, 200, 'the stream had started');
     ok($done, 'still ends with [DONE]');
     my ($err) = grep { $_->{error} } @$chunks;
@@ -222,7 +212,7 @@ subtest 'a stream error after the start' => sub {
 };
 
 subtest 'a cut stream' => sub {
-    my ($r, $chunks, $done) = stream('cut', 0);
+    my ($r, $chunks, $done) = chat_stream($port, 'cut', \@MSG, 0);
     ok($done, 'ends with [DONE]');
     is(($chunks->[-1]{error} // {})->{code}, 'stream_truncated',
        'stream_truncated');

@@ -81,16 +81,6 @@ sub gemini_expect {
     return \%want;
 }
 
-sub stream {
-    my ($model, $usage) = @_;
-    my $body = { model => $model, messages => \@MSG,
-                 stream => JSON::PP::true };
-    $body->{stream_options} = { include_usage => JSON::PP::true } if $usage;
-    my $r = chat($port, $body);
-    my ($chunks, $done) = sse_json($r->{content} // '');
-    return ($r, $chunks, $done);
-}
-
 for my $case (['text', 'google/text.stream.sse'],
               ['after-fn', 'google/text-after-function-response.stream.sse'],
               ['thoughts', 'google/text-with-thoughts.stream.jsonl'])
@@ -100,7 +90,7 @@ for my $case (['text', 'google/text.stream.sse'],
 
     for my $usage (0, 1) {
         subtest "$model stream, include_usage=$usage" => sub {
-            my ($r, $chunks, $done) = stream($model, $usage);
+            my ($r, $chunks, $done) = chat_stream($port, $model, \@MSG, $usage);
             is($r->{status}, 200, 'status 200');
             ok($done, 'ends with [DONE] (Gemini sends no terminator)');
             my $acc = accumulate_stream($chunks);
@@ -190,7 +180,7 @@ subtest 'errors' => sub {
 };
 
 subtest 'a cut stream' => sub {
-    my ($r, $chunks, $done) = stream('cut', 0);
+    my ($r, $chunks, $done) = chat_stream($port, 'cut', \@MSG, 0);
     ok($done, 'ends with [DONE]');
     is(($chunks->[-1]{error} // {})->{code}, 'stream_truncated',
        'a stream without a finishReason is truncated');

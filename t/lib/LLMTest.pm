@@ -74,6 +74,9 @@ requests to 127.0.0.1 (timeout 30 s); return { status, reason, headers,
 content } (status 599 on connection errors). A ref is JSON-encoded, a
 string is sent as is. chat() posts to /v1/chat/completions.
 
+=item chat_stream($port, $model, \@messages, $include_usage) - a streamed
+chat: (response, \@decoded chunks, whether it ended with [DONE]).
+
 =item sse_events($content) - list of data payload strings of the complete
 SSE events in $content (\n, \r\n or \r line ends; multi-line data joined
 with "\n"; comments and events without data skipped).
@@ -130,6 +133,7 @@ use Test2::API ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(
+    chat_stream
     repo_root module_path free_port
     start_mock mock_requests mock_closes wait_for
     start_nginx nginx_test_config
@@ -530,6 +534,18 @@ sub http_post_json {
 sub http_get {
     my ($port, $path, %headers) = @_;
     return _http()->request('GET', "http://127.0.0.1:$port$path", { headers => \%headers });
+}
+
+# a streamed chat: (response, \@decoded chunks, ends with [DONE])
+sub chat_stream {
+    my ($port, $model, $messages, $include_usage) = @_;
+    my $body = { model => $model, messages => $messages,
+                 stream => JSON::PP::true };
+    $body->{stream_options} = { include_usage => JSON::PP::true }
+        if $include_usage;
+    my $r = chat($port, $body);
+    my ($chunks, $done) = sse_json($r->{content} // '');
+    return ($r, $chunks, $done);
 }
 
 sub chat {
