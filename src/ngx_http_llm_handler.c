@@ -130,6 +130,7 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
     ngx_int_t                 rc;
     ngx_str_t                 body, model;
     llm_error_t               e;
+    const llm_dialect_t      *d;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_loc_conf_t  *llcf;
 
@@ -207,6 +208,19 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
 
     /* the dialect fills in max_tokens where the provider requires it */
     ctx->req.max_tokens_default = ctx->model->max_tokens;
+
+    d = ctx->model->provider->dialect;
+
+    if (d->check) {
+        rc = d->check(&ctx->req, &e);
+
+        if (rc != LLM_OK) {
+            ngx_http_finalize_request(r, rc == LLM_DECLINED
+                                         ? ngx_http_llm_send_error(r, ctx, &e)
+                                         : NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
 
     rc = ngx_http_llm_start_upstream(r, ctx);
 

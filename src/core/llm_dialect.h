@@ -101,6 +101,14 @@ typedef struct {
      * NULL: never.
      */
     long long   (*retry_after)(const char *p, size_t n);
+
+    /*
+     * Refuses, before any upstream request, what the provider cannot
+     * honour and the dialect does not drop (e.g. n > 1 on Anthropic):
+     * LLM_DECLINED with e filled in (400, naming the parameter).
+     * NULL: every valid request is accepted.
+     */
+    int         (*check)(llm_request_t *req, llm_error_t *e);
 } llm_dialect_t;
 
 

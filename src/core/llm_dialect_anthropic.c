@@ -73,6 +73,7 @@ const llm_dialect_t  llm_dialect_anthropic = {
     NULL,
     "x-api-key: ",
     "anthropic-version: 2023-06-01\r\n",
+    NULL,
     NULL
 };
 

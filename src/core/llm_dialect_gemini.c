@@ -81,7 +81,8 @@ const llm_dialect_t  llm_dialect_gemini = {
     llm_gemini_request_path,
     "x-goog-api-key: ",
     NULL,
-    llm_gemini_retry_delay
+    llm_gemini_retry_delay,
+    NULL
 };
 
 
