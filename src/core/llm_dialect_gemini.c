@@ -436,6 +436,10 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
     size_t       mark;
     llm_json_t  *tree;
 
+    if (req->plain) {
+        return llm_gemini_build_plain(req, upstream_model, body);
+    }
+
     tree = llm_request_tree(req);
     if (tree == NULL) {
         return LLM_ERROR;
