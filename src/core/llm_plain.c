@@ -128,12 +128,12 @@ llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
     }
 
     if (pl->temperature.start) {
-        /* Anthropic's range is 0..1 */
+        /* Anthropic's range is 0..1: the client's number, or clamped */
         t = llm_span_number(&pl->temperature);
-        t = t < 0 ? 0 : (t > 1 ? 1 : t);
 
         if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
-            || llm_buf_append_number(b, t) != LLM_OK)
+            || (t > 1 ? llm_buf_append_lit(b, "1")
+                      : llm_plain_append(b, &pl->temperature)) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -307,7 +307,7 @@ llm_plain_append(llm_buf_t *b, const llm_span_t *s)
 }
 
 
-/* ,"name":<number>, when the client sent one */
+/* ,"name":<number>, the client's own, when it sent one */
 
 static int
 llm_plain_number(llm_buf_t *b, const char *name, const llm_span_t *s)
@@ -319,7 +319,7 @@ llm_plain_number(llm_buf_t *b, const char *name, const llm_span_t *s)
     if (llm_buf_append_lit(b, ",\"") != LLM_OK
         || llm_buf_append_cstr(b, name) != LLM_OK
         || llm_buf_append_lit(b, "\":") != LLM_OK
-        || llm_buf_append_number(b, llm_span_number(s)) != LLM_OK)
+        || llm_plain_append(b, s) != LLM_OK)
     {
         return LLM_ERROR;
     }
