@@ -624,6 +624,7 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 
     for (i = 0; i < sc->nmembers; i++) {
         if (sc->members[i].key_len == len
+            && sc->members[i].key[0] == name[0]
             && memcmp(sc->members[i].key, name, len) == 0)
         {
             return &sc->members[i];
