@@ -1074,6 +1074,10 @@ llm_base64_encode(llm_buf_t *b, const unsigned char *p, size_t n)
     size_t    i;
     uint32_t  v;
 
+    if (n == 0) {
+        return LLM_OK;
+    }
+
     if (llm_buf_reserve(b, (n + 2) / 3 * 4) != LLM_OK) {
         return LLM_ERROR;
     }
@@ -1176,12 +1180,19 @@ llm_base64_decode(const char *s, size_t n, unsigned char *out,
             v = (v << 6) | (uint32_t) x;
         }
 
+        /* the padding's bytes are not written */
         out[o++] = (unsigned char) (v >> 16);
-        out[o++] = (unsigned char) (v >> 8);
-        out[o++] = (unsigned char) v;
+
+        if (i + 4 < n || pad < 2) {
+            out[o++] = (unsigned char) (v >> 8);
+        }
+
+        if (i + 4 < n || pad < 1) {
+            out[o++] = (unsigned char) v;
+        }
     }
 
-    *out_len = o - pad;
+    *out_len = o;
 
     return LLM_OK;
 }

@@ -93,7 +93,7 @@ void llm_embed_result_free(llm_embed_result_t *res);
 /* standard base64, with '=' padding */
 int llm_base64_encode(llm_buf_t *b, const unsigned char *p, size_t n);
 
-/* LLM_ERROR on a bad character or length; out holds n * 3 / 4 bytes */
+/* LLM_ERROR on a bad character or length; *out_len <= n / 4 * 3 */
 int llm_base64_decode(const char *s, size_t n, unsigned char *out,
     size_t *out_len);
 

@@ -252,6 +252,15 @@ llm_prompt_apply(const char *p, size_t n, llm_prompt_t *pr, llm_buf_t *out,
 
     tpl = cJSON_DetachItemFromObjectCaseSensitive(root, "template");
 
+    if (tpl && llm_json_get(root, "template")) {
+        /* the one left would be sent on */
+        llm_error_set(e, 400, "template", "invalid_json",
+                      "Duplicate key 'template' in the request body.");
+        llm_json_free(tpl);
+        llm_json_free(root);
+        return LLM_ERROR;
+    }
+
     if (tpl == NULL && !decorated) {
         llm_json_free(root);
         return LLM_DECLINED;
