@@ -328,9 +328,11 @@ ngx_int_t
 ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int                          status;
+    long long                    wait;
     llm_error_t                  e;
     ngx_http_upstream_t         *u;
     ngx_http_llm_embed_t        *em;
+    ngx_http_llm_provider_t     *p;
     const llm_embed_dialect_t   *d;
 
     u = r->upstream;
@@ -391,6 +393,26 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (llm_error_json(&e, &ctx->out) != LLM_OK) {
         return NGX_ERROR;
+    }
+
+    /* Gemini says how long to wait in the body */
+    p = ctx->model->provider;
+
+    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
+        && p->dialect && p->dialect->retry_after)
+    {
+        wait = p->dialect->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (ctx->retry_after.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
+                                               (int64_t) wait)
+                                   - ctx->retry_after.data;
+        }
     }
 
     if (ctx->retry_after.len && (status == 429 || status == 503)

@@ -31,6 +31,21 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_provider voy dialect=voyage url=http://127.0.0.1:%%MOCK%%/voyage/v1
                  api_key=env:LLM_T50_KEY;
 
+    upstream emb_ka {
+        server 127.0.0.1:%%MOCK%%;
+        keepalive 4;
+    }
+
+    llm_provider oaika dialect=openai upstream=emb_ka api_key=env:LLM_T50_KEY;
+
+    llm_model ka-batch provider=oaika type=embedding batch=1
+              upstream_model=emb-ka;
+    llm_model fail-batch provider=oaika type=embedding batch=1
+              upstream_model=fail_text=boom;
+
+    llm_model hang-batch provider=oaika type=embedding batch=1
+              upstream_model=hang_text=stop;
+
     llm_model chat provider=oai upstream_model=plain;
     llm_model text-embed provider=oai type=embedding upstream_model=emb-3;
     llm_model small-batch provider=oai type=embedding batch=2
@@ -50,6 +65,8 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_model gemini-embed provider=gem type=embedding batch=3
               task_type=RETRIEVAL_DOCUMENT dimensions=5
               upstream_model=gemini-embedding-001;
+    llm_model gem-429 provider=gem type=embedding
+              upstream_model=fixture=google/error-429-resource-exhausted.json,status=429;
     llm_model gem-fixture provider=gem type=embedding
               task_type=RETRIEVAL_QUERY dimensions=768
               upstream_model=fixture=google/embeddings-batch.response.json;
@@ -172,10 +189,55 @@ subtest 'batches: order, index and usage' => sub {
     is(scalar @{ $j->{data} }, 2, 'two vectors');
 };
 
+subtest 'batches: one keepalive connection' => sub {
+    my $before = scalar @{ mock_requests($mock) };
+    my ($r, $j) = embed({ model => 'ka-batch', input => [ 'k1', 'k22', 'k333' ] });
+    is($r->{status}, 200, 'status 200') or diag($r->{content});
+    my @reqs = @{ mock_requests($mock) }[$before .. $#{ mock_requests($mock) }];
+    is(scalar @reqs, 3, 'three batches');
+    is(scalar(keys %{ { map { $_->{conn} => 1 } @reqs } }), 1,
+       'all on one upstream connection');
+    is_deeply([ map { $_->{embedding} } @{ $j->{data} } ],
+              [ map { mock_vec($_) } 'k1', 'k22', 'k333' ], 'vectors');
+
+    ($r, $j) = embed({ model => 'ka-batch', input => [ 'again' ] });
+    is($r->{status}, 200, 'the connection is still good');
+};
+
 subtest 'batches: an error in a later batch' => sub {
-    # batch 2 holds an empty token array: refused by the gateway first
-    my ($r, $j) = embed({ model => 'small-batch', input => [ 'a', 'b', '' ] });
+    my $before = scalar @{ mock_requests($mock) };
+    my ($r, $j) = embed({ model => 'fail-batch', input => [ 'a', 'boom', 'c' ] });
+    is_error($r, $j, 500, undef, 'batch 2 fails');
+    like($j->{error}{message}, qr/boom/, "the provider's message");
+    is(scalar @{ mock_requests($mock) } - $before, 2, 'batch 3 never sent');
+
+    # an empty string is refused by the gateway before any batch
+    $before = scalar @{ mock_requests($mock) };
+    ($r, $j) = embed({ model => 'small-batch', input => [ 'a', 'b', '' ] });
     is_error($r, $j, 400, 'invalid_value', 'empty string');
+    is(scalar @{ mock_requests($mock) } - $before, 0, 'nothing sent');
+};
+
+subtest 'the client goes away during a later batch' => sub {
+    my $before = scalar @{ mock_requests($mock) };
+    my $s = raw_request($port, request_bytes('/v1/embeddings', {
+        model => 'hang-batch', input => [ 'go', 'stop', 'never' ] }));
+    my $req;
+    ok(wait_for(sub {
+        ($req) = grep { ref $_->{body} eq 'HASH'
+                        && ($_->{body}{input}[0] // '') eq 'stop' }
+                 @{ mock_requests($mock) }[$before .. $#{ mock_requests($mock) }];
+        $req }, 10), 'batch 2 reached the provider') or return;
+    close $s;
+    my $close;
+    ok(wait_for(sub {
+        ($close) = grep { $_->{conn} == $req->{conn} } @{ mock_closes($mock) };
+        $close }, 10), 'its connection was closed') or return;
+    is($close->{reason}, 'eof while hanging', 'while the provider was busy');
+    is(scalar @{ mock_requests($mock) } - $before, 2, 'batch 3 never sent');
+
+    my ($r, $j) = embed({ model => 'text-embed', input => 'still fine' });
+    is($r->{status}, 200, 'the gateway goes on');
 };
 
 subtest 'replayed openai fixtures' => sub {
@@ -248,6 +310,10 @@ subtest 'gemini: batchEmbedContents' => sub {
     is_deeply([ map { $_->{index} } @{ $j->{data} } ], [ 0 .. 4 ], 'indexes');
     is_deeply($j->{usage}, { prompt_tokens => 0, total_tokens => 0 },
               'Gemini reports no usage: 0');
+
+    ($r, $j) = embed({ model => 'gem-429', input => 'x' });
+    is_error($r, $j, 429, undef, 'Gemini 429');
+    like($r->{headers}{'retry-after'} // '', qr/^\d+$/, 'Retry-After from retryDelay');
 
     ($r, $j) = embed({ model => 'gemini-embed', input => [ [ 1, 2 ] ] });
     is_error($r, $j, 400, 'invalid_value', 'token arrays refused');
@@ -374,5 +440,7 @@ subtest 'configuration errors' => sub {
         like($out, $b->[1], 'with a clear message');
     }
 };
+
+unlike($ng->error_log, qr/\[(alert|emerg|crit)\]/, 'no alert/crit in error.log');
 
 done_testing();

@@ -40,6 +40,9 @@ demo answer.  Keys:
                      the rest of the string, commas included)
   max_inputs=N       embeddings: a 400 when a request has more than N inputs
   base64=1           embeddings: vectors as base64 even when floats were asked
+  fail_text=T        embeddings: a 500 when an input is the text T
+  hang_text=T        embeddings: no answer (until the peer closes) when an
+                     input is the text T
 
 Embeddings (POST .../embeddings, .../models/M:batchEmbedContents; under a
 path starting with /voyage/ the Voyage API) are checked strictly and, unless
@@ -267,7 +270,7 @@ def guess_ctype(text):
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
             "stall_after", "max_inputs", "base64"}
-OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body"}
+OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "fail_text", "hang_text"}
 
 
 def scenario_error(opts):
@@ -763,6 +766,13 @@ class Handler(BaseHTTPRequestHandler):
                                                "status": "INVALID_ARGUMENT"}})
             else:
                 self.send_json(400, error_body(msg, param="input"))
+            return
+        if "hang_text" in opts and opts["hang_text"] in inputs:
+            while True:  # until the peer closes; pause() raises ClientGone
+                self.pause(3600 * 1000, "eof while hanging")
+        if "fail_text" in opts and opts["fail_text"] in inputs:
+            self.send_json(500, error_body("mock: input %r fails" % opts["fail_text"],
+                                           "server_error"))
             return
         if kind == "gemini":
             dims = body["requests"][0].get("outputDimensionality") or 4
