@@ -134,7 +134,7 @@ ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
                                             : NULL;
     em->target.dimensions = m->dimensions;
 
-    em->max_batch = m->batch ? (int) m->batch : p->embed->max_batch;
+    em->max_batch = m->batch ? (int) m->batch : p->embed->batch;
     em->next = 0;
     em->batch = ngx_min(em->max_batch, em->req.count);
 

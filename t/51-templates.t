@@ -242,6 +242,11 @@ subtest 'decorators: location' => sub {
                   messages => [ { role => 'user', content => 'Hi' } ] });
     is_deeply(msgs(upstream()->{body}{messages}), [ [ user => 'Hi' ] ],
               'other locations: untouched');
+
+    my $j;
+    ($r, $j) = post({ model => 'echo' }, '/decorated/v1/chat/completions');
+    is($r->{status}, 400, 'no messages: still a 400 with decorators');
+    is($j->{error}{param}, 'messages', 'naming messages');
 };
 
 subtest 'decorators: model, with a template, at a decorated location' => sub {

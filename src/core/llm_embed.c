@@ -14,9 +14,9 @@
 
 static int llm_embed_openai_path(const char *upstream_model,
     llm_buf_t *path);
-static int llm_embed_openai_build(const llm_embed_request_t *req,
+static int llm_embed_openai_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
-static int llm_embed_voyage_build(const llm_embed_request_t *req,
+static int llm_embed_voyage_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
 static int llm_embed_list_response(llm_embed_result_t *res, int n,
     const char *p, size_t len, llm_error_t *e);
@@ -26,7 +26,7 @@ static void llm_embed_voyage_error(int status, const char *p, size_t n,
     llm_error_t *e);
 static int llm_embed_gemini_path(const char *upstream_model,
     llm_buf_t *path);
-static int llm_embed_gemini_build(const llm_embed_request_t *req,
+static int llm_embed_gemini_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
 static int llm_embed_gemini_response(llm_embed_result_t *res, int n,
     const char *p, size_t len, llm_error_t *e);
@@ -47,23 +47,27 @@ static const char *const  llm_embed_voyage_tasks[] = {
 };
 
 
-/* batch limits: OpenAI 2048 inputs, Gemini 100 requests, Voyage 1000 */
+/*
+ * Batch limits: OpenAI 2048 inputs, Gemini 100 requests, Voyage 1000.
+ * OpenAI's default is half its limit: 2048 vectors of 3072 floats as JSON
+ * text would pass the gateway's 64 MB limit on a provider response.
+ */
 
 const llm_embed_dialect_t  llm_embed_openai = {
-    "openai", 2048, 1, "Authorization: Bearer ",
+    "openai", 2048, 1024, 1, "Authorization: Bearer ",
     llm_embed_openai_path, llm_embed_openai_build,
     llm_embed_list_response, llm_embed_openai_error, NULL
 };
 
 const llm_embed_dialect_t  llm_embed_gemini = {
-    "gemini", 100, 0, "x-goog-api-key: ",
+    "gemini", 100, 100, 0, "x-goog-api-key: ",
     llm_embed_gemini_path, llm_embed_gemini_build,
     llm_embed_gemini_response, llm_embed_gemini_error,
     llm_embed_gemini_tasks
 };
 
 const llm_embed_dialect_t  llm_embed_voyage = {
-    "voyage", 1000, 0, "Authorization: Bearer ",
+    "voyage", 1000, 1000, 0, "Authorization: Bearer ",
     llm_embed_openai_path, llm_embed_voyage_build,
     llm_embed_list_response, llm_embed_voyage_error,
     llm_embed_voyage_tasks
@@ -336,7 +340,7 @@ llm_embed_request_free(llm_embed_request_t *req)
 /* inputs [from, from + n) as a new array */
 
 static llm_json_t *
-llm_embed_slice(const llm_embed_request_t *req, int from, int n)
+llm_embed_slice(llm_embed_request_t *req, int from, int n)
 {
     int          i;
     llm_json_t  *arr, *item, *dup;
@@ -346,17 +350,25 @@ llm_embed_slice(const llm_embed_request_t *req, int from, int n)
         return NULL;
     }
 
-    i = 0;
+    /* from the cursor when the batch starts at or after it */
 
-    cJSON_ArrayForEach(item, req->input) {
-        if (i >= from + n) {
-            break;
-        }
+    if (req->cursor && req->cursor_index <= from) {
+        item = req->cursor;
+        i = req->cursor_index;
 
-        if (i++ < from) {
-            continue;
-        }
+    } else {
+        item = req->input->child;
+        i = 0;
+    }
 
+    for ( /* void */ ; item && i < from; item = item->next, i++) {
+        /* void */
+    }
+
+    req->cursor = item;
+    req->cursor_index = i;
+
+    for ( /* void */ ; item && i < from + n; item = item->next, i++) {
         dup = cJSON_Duplicate(item, 1);
 
         if (dup == NULL || !cJSON_AddItemToArray(arr, dup)) {
@@ -387,7 +399,7 @@ llm_embed_print(llm_json_t *j, llm_buf_t *body)
 
 
 static long long
-llm_embed_dimensions(const llm_embed_request_t *req,
+llm_embed_dimensions(llm_embed_request_t *req,
     const llm_embed_target_t *t)
 {
     return req->dimensions ? req->dimensions : t->dimensions;
@@ -410,7 +422,7 @@ llm_embed_openai_path(const char *upstream_model, llm_buf_t *path)
  */
 
 static int
-llm_embed_openai_build(const llm_embed_request_t *req,
+llm_embed_openai_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
 {
     long long    dims;
@@ -467,7 +479,7 @@ failed:
 
 
 static int
-llm_embed_voyage_build(const llm_embed_request_t *req,
+llm_embed_voyage_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
 {
     long long    dims;
@@ -694,7 +706,7 @@ llm_embed_gemini_path(const char *upstream_model, llm_buf_t *path)
 
 
 static int
-llm_embed_gemini_build(const llm_embed_request_t *req,
+llm_embed_gemini_build(llm_embed_request_t *req,
     const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
 {
     int          rc;

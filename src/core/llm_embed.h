@@ -25,6 +25,10 @@ typedef struct {
     long long     dimensions;   /* 0: not given */
     unsigned      tokens:1;     /* inputs are token arrays */
     unsigned      base64:1;     /* encoding_format "base64" */
+
+    /* where the last batch ended: batches go forward, lists are linked */
+    llm_json_t   *cursor;
+    int           cursor_index;
 } llm_embed_request_t;
 
 
@@ -48,7 +52,8 @@ typedef struct {
 
 typedef struct {
     const char   *name;
-    int           max_batch;    /* inputs per provider request */
+    int           max_batch;    /* the provider's inputs per request */
+    int           batch;        /* the default */
     unsigned      tokens:1;     /* takes token arrays */
     const char   *auth_prefix;
 
@@ -56,7 +61,7 @@ typedef struct {
     int         (*path)(const char *upstream_model, llm_buf_t *path);
 
     /* the provider body for inputs [from, from + n) */
-    int         (*build)(const llm_embed_request_t *req,
+    int         (*build)(llm_embed_request_t *req,
                          const llm_embed_target_t *t, int from, int n,
                          llm_buf_t *body);
 

@@ -268,8 +268,15 @@ llm_prompt_apply(const char *p, size_t n, llm_prompt_t *pr, llm_buf_t *out,
 
     msgs = llm_json_get(root, "messages");
 
-    if (msgs && !cJSON_IsArray(msgs) && !cJSON_IsNull(msgs)) {
-        /* the usual validation names the problem */
+    /*
+     * Without a template the request's own messages must be there: the
+     * usual validation names the problem, decorators do not hide it.
+     */
+
+    if ((msgs && !cJSON_IsArray(msgs) && !cJSON_IsNull(msgs))
+        || (tpl == NULL
+            && (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)))
+    {
         llm_json_free(tpl);
         llm_json_free(root);
         return LLM_DECLINED;

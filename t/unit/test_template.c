@@ -258,10 +258,23 @@ test_apply(void)
 
     pr.prepend[1] = NULL;   /* the model callback filled it */
 
-    ok(apply(&pr, "{\"model\":\"m\"}", &j, &e) == LLM_OK,
-       "decorators without messages");
-    ok(roles_contents(j, "[\"system\",\"P {{name}}\",\"user\",\"A\"]"),
-       "messages made");
+    ok(apply(&pr, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+             "\"content\":\"Q\"}]}", &j, &e) == LLM_OK,
+       "decorators only");
+    ok(roles_contents(j, "[\"system\",\"P {{name}}\",\"user\",\"Q\","
+                      "\"user\",\"A\"]"), "around the messages");
+    cJSON_Delete(j);
+
+    ok(apply(&pr, "{\"model\":\"m\"}", &j, &e) == LLM_DECLINED,
+       "no messages, no template: left to the validation");
+    ok(apply(&pr, "{\"model\":\"m\",\"messages\":[]}", &j, &e)
+       == LLM_DECLINED, "empty messages: left to the validation");
+
+    ok(apply(&pr, "{\"model\":\"m\",\"template\":{\"name\":\"greet\","
+             "\"variables\":{\"name\":1}}}", &j, &e) == LLM_OK,
+       "decorators and a template, no messages");
+    ok(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")) == 4,
+       "four messages");
     cJSON_Delete(j);
 
     cJSON_Delete(tpl_greet);
