@@ -22,6 +22,7 @@ my $KEY = 'emb-test-key';
 my $mock = start_mock(key => $KEY);
 
 $ENV{LLM_T50_KEY} = $KEY;
+delete $ENV{LLM_T50_UNSET};
 
 my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_provider oai dialect=openai url=http://127.0.0.1:%%MOCK%%/v1
@@ -45,6 +46,14 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
 
     llm_model hang-batch provider=oaika type=embedding batch=1
               upstream_model=hang_text=stop;
+
+    llm_provider off dialect=voyage url=http://127.0.0.1:%%MOCK%%/voyage/v1
+                 api_key=env:LLM_T50_UNSET optional;
+    llm_provider byok dialect=openai url=http://127.0.0.1:%%MOCK%%/v1
+                 api_key=passthrough;
+
+    llm_model off-embed provider=off type=embedding;
+    llm_model byok-embed provider=byok type=embedding upstream_model=byok-1;
 
     llm_model chat provider=oai upstream_model=plain;
     llm_model text-embed provider=oai type=embedding upstream_model=emb-3;
@@ -81,7 +90,11 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
 
     server {
         listen 127.0.0.1:%%PORT%%;
-        location = /v1/embeddings { llm_embeddings; }
+        location = /v1/embeddings {
+            llm_embeddings;
+            client_max_body_size 256k;
+            client_body_buffer_size 256k;
+        }
         location = /v1/chat/completions { llm_chat; }
         location /v1/models { llm_models; }
     }
@@ -402,6 +415,23 @@ subtest 'client errors' => sub {
     my $r = http_get($port, '/v1/embeddings');
     is($r->{status}, 405, 'GET: 405');
 
+    my ($r2, $j2) = embed({ model => 'off-embed', input => 'x' });
+    is_error($r2, $j2, 503, 'provider_unavailable', 'provider without a key');
+
+    ($r2, $j2) = embed({ model => 'byok-embed', input => 'x' });
+    is_error($r2, $j2, 401, 'missing_api_key', 'passthrough without a key');
+
+    $r2 = http_post_json($port, '/v1/embeddings',
+                         { model => 'byok-embed', input => 'x' },
+                         Authorization => "Bearer $KEY");
+    is($r2->{status}, 200, 'passthrough: the client\'s key') or diag($r2->{content});
+    is(mock_requests($mock)->[-1]{headers}{authorization}, "Bearer $KEY",
+       'forwarded as Bearer');
+
+    my $big = http_post_json($port, '/v1/embeddings',
+                             { model => 'text-embed', input => 'x' x 300000 });
+    is($big->{status}, 413, 'client_max_body_size: JSON 413');
+
     $r = chat($port, { model => 'text-embed',
                        messages => [ { role => 'user', content => 'hi' } ] });
     my $j = json_or_undef($r->{content});
@@ -415,6 +445,7 @@ subtest '/v1/models lists embedding models' => sub {
     my %ids = map { $_->{id} => 1 } @{ $j->{data} };
     ok($ids{'text-embed'} && $ids{'voyage-3.5'} && $ids{'gemini-embed'} && $ids{chat},
        'chat and embedding models');
+    ok(!$ids{'off-embed'}, 'not a disabled provider\'s');
 };
 
 subtest 'configuration errors' => sub {
