@@ -29,6 +29,8 @@ static ngx_int_t ngx_http_llm_embed_next_batch(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_embed_reject(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, int status, const char *param,
     const char *code, const char *message);
+static void ngx_http_llm_embed_mark_time(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_embed_cleanup(void *data);
 
 
@@ -354,6 +356,8 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                 return ngx_http_llm_embed_next_batch(r, ctx);
             }
 
+            ngx_http_llm_embed_mark_time(r, ctx);
+
             ctx->resp.usage.prompt_tokens = em->res.prompt_tokens;
             ctx->resp.usage.total_tokens = em->res.total_tokens;
             ctx->resp.usage.set = 1;
@@ -455,6 +459,24 @@ ngx_http_llm_embed_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     llm_error_set(&e, status, param, code, "%s", message);
 
     return ngx_http_llm_send_error(r, ctx, &e);
+}
+
+
+/* $llm_ttft: the time to the complete result, measured like the chat's */
+
+static void
+ngx_http_llm_embed_mark_time(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
+
+    tp = ngx_timeofday();
+
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+
+    ctx->ttft = ngx_max(ms, 0);
+    ctx->ttft_set = 1;
 }
 
 

@@ -25,6 +25,11 @@ $ENV{LLM_T50_KEY} = $KEY;
 delete $ENV{LLM_T50_UNSET};
 
 my $ng = start_nginx(<<'EOF', mock => $mock);
+    log_format emb 'model=$llm_model provider=$llm_provider '
+                   'up=$llm_upstream_model tokens=$llm_prompt_tokens/'
+                   '$llm_completion_tokens/$llm_total_tokens '
+                   'ttft=$llm_ttft error=$llm_error status=$upstream_status';
+
     llm_provider oai dialect=openai url=http://127.0.0.1:%%MOCK%%/v1
                  api_key=env:LLM_T50_KEY;
     llm_provider gem dialect=gemini url=http://127.0.0.1:%%MOCK%%/v1beta
@@ -90,6 +95,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
 
     server {
         listen 127.0.0.1:%%PORT%%;
+        access_log %%PREFIX%%/emb.log emb;
         location = /v1/embeddings {
             llm_embeddings;
             client_max_body_size 256k;
@@ -196,6 +202,15 @@ subtest 'batches: order, index and usage' => sub {
     is_deeply([ map { $_->{embedding} } @{ $j->{data} } ], [ map { mock_vec($_) } @in ],
               'vectors in input order');
     is_deeply($j->{usage}, { prompt_tokens => 21, total_tokens => 21 }, 'usage summed');
+
+    my $line;
+    wait_for(sub {
+        ($line) = grep { /^model=small-batch / } split /\n/, slurp($ng->prefix . '/emb.log');
+        $line }, 10);
+    like($line // '', qr{^model=small-batch provider=oai up=max_inputs=2 tokens=21/0/21 },
+         'access log: model, provider and the usage summed');
+    like($line // '', qr{ ttft=\d+ error=- status=200 : 200 : 200 : 200$},
+         'access log: the time, no error, one upstream status per batch');
 
     ($r, $j) = embed({ model => 'small-batch', input => [ 'one', 'two' ] });
     is($r->{status}, 200, 'exactly one batch');
