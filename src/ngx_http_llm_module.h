@@ -17,6 +17,7 @@
 #include "llm_sse.h"
 #include "llm_request.h"
 #include "llm_dialect.h"
+#include "llm_embed.h"
 
 
 /* 1.27.2 added the trailers flag; we never keep provider trailers */
@@ -31,12 +32,14 @@
 
 #define NGX_HTTP_LLM_CHAT    1
 #define NGX_HTTP_LLM_MODELS  2
+#define NGX_HTTP_LLM_EMBEDDINGS  3
 
 
 typedef struct {
     ngx_str_t                      name;
     ngx_uint_t                     index;
-    const llm_dialect_t           *dialect;
+    const llm_dialect_t           *dialect;      /* NULL: no chat */
+    const llm_embed_dialect_t     *embed;        /* NULL: no embeddings */
 
     ngx_str_t                      api_key;      /* never logged */
     unsigned                       key_passthrough:1;
@@ -58,6 +61,12 @@ typedef struct {
     ngx_str_t                      upstream_model;
     ngx_http_llm_provider_t       *provider;
     ngx_int_t                      max_tokens;   /* 0: the dialect's */
+
+    /* type=embedding */
+    unsigned                       embedding:1;
+    ngx_uint_t                     batch;        /* 0: the provider's */
+    ngx_str_t                      task_type;
+    ngx_int_t                      dimensions;   /* 0: the client's */
 } ngx_http_llm_model_t;
 
 
@@ -65,6 +74,10 @@ typedef struct {
     ngx_array_t                    providers;  /* ngx_http_llm_provider_t * */
     ngx_array_t                    models;     /* ngx_http_llm_model_t */
     time_t                         created;
+
+    ngx_array_t                   *templates;  /* ngx_http_llm_template_t */
+    ngx_array_t                   *model_prompts;
+                                           /* ngx_http_llm_model_prompt_t */
 } ngx_http_llm_main_conf_t;
 
 
@@ -76,6 +89,10 @@ typedef struct {
     ngx_http_upstream_conf_t      *provider_confs;
 
     off_t                          max_body_size;
+
+    /* llm_prepend_message, llm_append_message: arrays of messages */
+    llm_json_t                    *prepend;
+    llm_json_t                    *append;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -84,6 +101,9 @@ typedef enum {
     ngx_http_llm_st_headers,
     ngx_http_llm_st_body
 } ngx_http_llm_state_e;
+
+
+typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
 
 
 typedef struct {
@@ -106,6 +126,8 @@ typedef struct {
     ngx_msec_t                     ttft;
     ngx_str_t                      error;          /* for $llm_error */
 
+    ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
+
     unsigned                       stream:1;
     unsigned                       chunked_body:1;
     unsigned                       body_done:1;
@@ -125,6 +147,20 @@ ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
 ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_list_t *headers, char *key, ngx_str_t *value);
+
+void ngx_http_llm_embeddings_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
+ngx_int_t ngx_http_llm_embed_create_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
+    llm_error_t *e);
+char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_message_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 extern ngx_module_t  ngx_http_llm_module;
