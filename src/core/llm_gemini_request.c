@@ -19,6 +19,7 @@
 #define LLM_GEMINI_MAX_CAND         8    /* Gemini's candidateCount max */
 #define LLM_GEMINI_MAX_STOP         5    /* stopSequences max */
 #define LLM_GEMINI_SCHEMA_DEPTH     32   /* $ref inlining, nesting */
+#define LLM_GEMINI_SCHEMA_NODES     4096 /* schemas written, $refs inlined */
 
 
 int llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
@@ -776,7 +777,13 @@ done:
  *     multipleOf, uniqueItems, a type array's second non-null type...).
  */
 
-static llm_json_t *llm_gemini_schema(llm_json_t *root, llm_json_t *s,
+typedef struct {
+    llm_json_t  *root;           /* for $ref */
+    int          nodes;          /* left to write: $refs may recurse */
+} llm_gemini_schema_t;
+
+
+static llm_json_t *llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s,
     int depth);
 
 
@@ -851,7 +858,8 @@ llm_gemini_copy(llm_json_t *out, llm_json_t *s, const char *name)
 
 
 static int
-llm_gemini_schema_members(llm_json_t *root, llm_json_t *s, llm_json_t *out,
+llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
+    llm_json_t *out,
     int depth, int *nullable)
 {
     int           i, strings;
@@ -969,7 +977,7 @@ llm_gemini_schema_members(llm_json_t *root, llm_json_t *s, llm_json_t *out,
         }
 
         cJSON_ArrayForEach(m, v) {
-            o = llm_gemini_schema(root, m, depth + 1);
+            o = llm_gemini_schema(sc, m, depth + 1);
             if (o == NULL) {
                 return LLM_ERROR;
             }
@@ -1009,7 +1017,7 @@ llm_gemini_schema_members(llm_json_t *root, llm_json_t *s, llm_json_t *out,
     }
 
     if (cJSON_IsObject(v) && llm_json_get(out, "items") == NULL) {
-        o = llm_gemini_schema(root, v, depth + 1);
+        o = llm_gemini_schema(sc, v, depth + 1);
         if (o == NULL) {
             return LLM_ERROR;
         }
@@ -1038,7 +1046,7 @@ llm_gemini_schema_members(llm_json_t *root, llm_json_t *s, llm_json_t *out,
                 continue;
             }
 
-            o = llm_gemini_schema(root, m, depth + 1);
+            o = llm_gemini_schema(sc, m, depth + 1);
             if (o == NULL) {
                 cJSON_Delete(arr);
                 return LLM_ERROR;
@@ -1075,7 +1083,7 @@ llm_gemini_schema_members(llm_json_t *root, llm_json_t *s, llm_json_t *out,
 
 
 static llm_json_t *
-llm_gemini_schema(llm_json_t *root, llm_json_t *s, int depth)
+llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s, int depth)
 {
     int          nullable;
     llm_json_t  *out, *def;
@@ -1083,9 +1091,12 @@ llm_gemini_schema(llm_json_t *root, llm_json_t *s, int depth)
 
     out = cJSON_CreateObject();
 
-    if (out == NULL || !cJSON_IsObject(s)
-        || depth > LLM_GEMINI_SCHEMA_DEPTH)
-    {
+    if (depth > LLM_GEMINI_SCHEMA_DEPTH) {
+        /* as deep as only a recursive $ref goes */
+        sc->nodes = -1;
+    }
+
+    if (out == NULL || !cJSON_IsObject(s) || --sc->nodes < 0) {
         return out;
     }
 
@@ -1093,17 +1104,17 @@ llm_gemini_schema(llm_json_t *root, llm_json_t *s, int depth)
 
     /* the referring schema's own members win over the definition's */
 
-    if (llm_gemini_schema_members(root, s, out, depth, &nullable) != LLM_OK)
+    if (llm_gemini_schema_members(sc, s, out, depth, &nullable) != LLM_OK)
     {
         cJSON_Delete(out);
         return NULL;
     }
 
     ref = llm_json_get_str(s, "$ref");
-    def = ref ? llm_gemini_ref(root, ref) : NULL;
+    def = ref ? llm_gemini_ref(sc->root, ref) : NULL;
 
     if (def
-        && llm_gemini_schema_members(root, def, out, depth + 1, &nullable)
+        && llm_gemini_schema_members(sc, def, out, depth + 1, &nullable)
            != LLM_OK)
     {
         cJSON_Delete(out);
@@ -1124,10 +1135,14 @@ llm_gemini_schema(llm_json_t *root, llm_json_t *s, int depth)
 static int
 llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b)
 {
-    int          rc;
-    llm_json_t  *g;
+    int                  rc;
+    llm_json_t          *g;
+    llm_gemini_schema_t  sc;
 
-    g = llm_gemini_schema(schema, schema, 0);
+    sc.root = schema;
+    sc.nodes = LLM_GEMINI_SCHEMA_NODES;
+
+    g = llm_gemini_schema(&sc, schema, 0);
     if (g == NULL) {
         return LLM_ERROR;
     }
@@ -1502,16 +1517,44 @@ static int
 llm_gemini_check_schema(llm_json_t *schema, const char *param,
     llm_error_t *e)
 {
-    if (schema == NULL || llm_gemini_refs_ok(schema, schema, 0)) {
+    llm_json_t          *g;
+    llm_gemini_schema_t  sc;
+
+    if (schema == NULL) {
         return LLM_OK;
     }
 
-    llm_error_set(e, 400, param, "unsupported_schema",
-                  "Invalid schema for '%s': Gemini takes no $ref, and only "
-                  "local references (#/$defs/..., #/definitions/...) are "
-                  "inlined by the gateway.", param);
+    if (!llm_gemini_refs_ok(schema, schema, 0)) {
+        llm_error_set(e, 400, param, "unsupported_schema",
+                      "Invalid schema for '%s': Gemini takes no $ref, and "
+                      "only local references (#/$defs/..., "
+                      "#/definitions/...) are inlined by the gateway.",
+                      param);
+        return LLM_DECLINED;
+    }
 
-    return LLM_DECLINED;
+    /* recursive $refs inline without end: refused past a size */
+
+    sc.root = schema;
+    sc.nodes = LLM_GEMINI_SCHEMA_NODES;
+
+    g = llm_gemini_schema(&sc, schema, 0);
+    if (g == NULL) {
+        return LLM_ERROR;
+    }
+
+    cJSON_Delete(g);
+
+    if (sc.nodes < 0) {
+        llm_error_set(e, 400, param, "unsupported_schema",
+                      "Invalid schema for '%s': with its $refs inlined "
+                      "(Gemini takes none) it has more than %d schemas; "
+                      "recursive schemas cannot be sent to Gemini.", param,
+                      LLM_GEMINI_SCHEMA_NODES);
+        return LLM_DECLINED;
+    }
+
+    return LLM_OK;
 }
 
 
@@ -1640,7 +1683,7 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
 int
 llm_gemini_check(llm_request_t *req, llm_error_t *e)
 {
-    int          i;
+    int          i, rc;
     char         param[64];
     llm_json_t  *tree, *v, *tool, *rf;
     const char  *s;
@@ -1711,12 +1754,12 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
         snprintf(param, sizeof(param), "tools[%d].function.parameters", i);
 
-        if (llm_gemini_check_schema(llm_json_get_obj(llm_json_get_obj(tool,
-                                        "function"), "parameters"),
-                                    param, e)
-            != LLM_OK)
-        {
-            return LLM_DECLINED;
+        v = llm_json_get_obj(llm_json_get_obj(tool, "function"),
+                             "parameters");
+        rc = llm_gemini_check_schema(v, param, e);
+
+        if (rc != LLM_OK) {
+            return rc;
         }
     }
 
@@ -1736,10 +1779,10 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
     v = llm_json_get_obj(llm_json_get_obj(rf, "json_schema"), "schema");
 
-    if (llm_gemini_check_schema(v, "response_format.json_schema.schema", e)
-        != LLM_OK)
-    {
-        return LLM_DECLINED;
+    rc = llm_gemini_check_schema(v, "response_format.json_schema.schema", e);
+
+    if (rc != LLM_OK) {
+        return rc;
     }
 
     return llm_gemini_check_messages(llm_json_get_arr(tree, "messages"), e);

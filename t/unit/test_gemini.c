@@ -1332,6 +1332,13 @@ test_check(void)
                "\"x\",\"parameters\":{\"type\":\"object\",\"properties\":"
                "{\"a\":{\"$ref\":\"#/definitions/A\"}},\"definitions\":"
                "{\"A\":{\"type\":\"string\"}}}}}]}", NULL);
+    check_case("recursive $ref", "{\"model\":\"m\"," CHECK_MSG
+               ",\"response_format\":{\"type\":\"json_schema\","
+               "\"json_schema\":{\"name\":\"t\",\"schema\":{\"$ref\":"
+               "\"#/$defs/N\",\"$defs\":{\"N\":{\"type\":\"object\","
+               "\"properties\":{\"a\":{\"$ref\":\"#/$defs/N\"},\"b\":"
+               "{\"$ref\":\"#/$defs/N\"}}}}}}}}",
+               "response_format.json_schema.schema");
     check_case("response_format type", "{\"model\":\"m\"," CHECK_MSG
                ",\"response_format\":{\"type\":\"xml\"}}",
                "response_format.type");
