@@ -1,42 +1,33 @@
 /*
  * The "gemini" dialect: the Google Gemini API (generativelanguage v1beta,
  * generateContent and streamGenerateContent?alt=sse), spoken to OpenAI
- * Chat Completions clients.  Text and thoughts only for now.
- *
- * Request (OpenAI → Gemini):
- *
- *   - messages: user → "user", assistant → "model", text parts only;
- *     consecutive turns of one role are merged (Gemini wants them to
- *     alternate); system and developer messages are joined into
- *     systemInstruction;
- *   - temperature, top_p, max_completion_tokens / max_tokens (or the
- *     configured default), stop, n, seed → generationConfig;
- *   - the model goes in the path, not the body.
- *
- *   Dropped for now: logprobs, top_logprobs, presence_penalty,
- *   frequency_penalty, logit_bias, user, reasoning_effort,
- *   response_format (structured output is a later issue), tools,
- *   tool_choice, tool messages and assistant tool_calls (tools are a
- *   later issue), image and audio parts.
+ * Chat Completions clients.  The request side (the body, the path and
+ * the check hook) is in llm_gemini_request.c; the whole mapping policy
+ * is in the README's "Dialects" section.
  *
  * Response (Gemini → OpenAI):
  *
  *   - one choice per candidate; text parts joined into content, parts
  *     with "thought": true into reasoning_content, parts that carry only
- *     a thoughtSignature ignored, functionCall parts ignored for now;
- *   - finishReason mapped (provider-wire.md §7.1); a blocked prompt is a
- *     content_filter choice with null content;
+ *     a thoughtSignature skipped, functionCall parts → tool_calls with
+ *     ids the gateway mints (stable, and carrying the part's
+ *     thoughtSignature: see llm_gemini_call_id);
+ *   - finishReason mapped (provider-wire.md §7.1), STOP with function
+ *     calls → tool_calls; a blocked prompt is a content_filter choice
+ *     whose refusal names the blockReason;
  *   - usageMetadata mapped (§7.2).
  *
  * Stream: every SSE event is a whole GenerateContentResponse holding only
- * the new parts, and there is no terminator: the finish chunk, the usage
- * chunk and [DONE] are written by stream_end, and a stream that ends
- * without a finishReason is truncated.  Events are read with the JSON
- * scanner (two passes: validate and collect, then write the parts, the
- * second over the candidates array alone) and chunks written with the
- * buffer appenders, no tree per event.  A non-stream response is read
- * the same way (one pass; the rare shapes fall back to a cJSON tree) and
- * the request body is written with the appenders too.
+ * the new parts, and there is no terminator: the finish chunks (one per
+ * choice, each with its own reason), the usage chunk and [DONE] are
+ * written by stream_end, and a stream that ends without a finishReason
+ * is truncated.  A functionCall arrives whole: one complete tool delta.
+ * Events are read with the JSON scanner (two passes: validate and
+ * collect, then write the parts, the second over the candidates array
+ * alone) and chunks written with the buffer appenders, no tree per event
+ * (a functionCall's object is scanned once more, alone).  A non-stream
+ * response is read the same way (one pass; function calls and the rare
+ * shapes fall back to a cJSON tree).
  */
 
 #include <stdio.h>
