@@ -144,10 +144,13 @@ llm_gemini_set_id(llm_response_t *resp, const char *rid, size_t rid_len,
 }
 
 
+/* the prompt counts the tool-use prompt too (§7.2) */
+
 static void
 llm_gemini_usage_done(llm_usage_t *u, long long candidates,
-    long long thoughts)
+    long long thoughts, long long tool_use)
 {
+    u->prompt_tokens += tool_use;
     u->completion_tokens = candidates + thoughts;
     u->reasoning_tokens = thoughts;
 
@@ -552,6 +555,7 @@ done:
 #define LLM_GEMINI_SEEN_CACHED    0x0080
 #define LLM_GEMINI_SEEN_CTOKENS   0x0100
 #define LLM_GEMINI_SEEN_THOUGHTS  0x0200
+#define LLM_GEMINI_SEEN_TOOLUSE   0x0400
 
 #define LLM_GEMINI_CSEEN_FINISH   0x01
 #define LLM_GEMINI_CSEEN_INDEX    0x02
@@ -592,6 +596,7 @@ typedef struct {
     long long           cached;
     long long           ctokens;
     long long           thoughts;
+    long long           tool_use;
     const char         *text;
     const char         *text_end;
     int                 ncand;
@@ -734,6 +739,10 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
         } else if (llm_json_step_is(&path[1], "cachedContentTokenCount")) {
             bit = LLM_GEMINI_SEEN_CACHED;
             to = &f->cached;
+
+        } else if (llm_json_step_is(&path[1], "toolUsePromptTokenCount")) {
+            bit = LLM_GEMINI_SEEN_TOOLUSE;
+            to = &f->tool_use;
 
         } else {
             return LLM_OK;
@@ -974,6 +983,7 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
     f.cached = 0;
     f.ctokens = 0;
     f.thoughts = 0;
+    f.tool_use = 0;
     f.text = NULL;
     f.text_end = NULL;
     f.ncand = 0;
@@ -1042,7 +1052,8 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
         resp->usage.prompt_tokens = f.prompt;
         resp->usage.total_tokens = f.total;
         resp->usage.cached_tokens = f.cached;
-        llm_gemini_usage_done(&resp->usage, f.ctokens, f.thoughts);
+        llm_gemini_usage_done(&resp->usage, f.ctokens, f.thoughts,
+                              f.tool_use);
     }
 
     if (llm_buf_append_lit(out, "],\"usage\":") != LLM_OK
@@ -1181,7 +1192,9 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
                                                  "cachedContentTokenCount");
         llm_gemini_usage_done(&resp->usage,
                               llm_json_get_count(um, "candidatesTokenCount"),
-                              llm_json_get_count(um, "thoughtsTokenCount"));
+                              llm_json_get_count(um, "thoughtsTokenCount"),
+                              llm_json_get_count(um,
+                                                 "toolUsePromptTokenCount"));
     }
 
     /* usage is printed by hand and spliced in */
@@ -1219,6 +1232,7 @@ typedef struct {
     llm_usage_t        usage;
     long long          candidates_tokens;
     long long          thoughts_tokens;
+    long long          tool_use_tokens;
     const char        *rid;
     size_t             rid_len;
     const char        *finish[LLM_GEMINI_MAX_CAND];
@@ -1299,6 +1313,9 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
 
         } else if (llm_json_step_is(&path[1], "thoughtsTokenCount")) {
             m->thoughts_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "toolUsePromptTokenCount")) {
+            m->tool_use_tokens = v;
         }
 
         return LLM_OK;
@@ -1629,7 +1646,7 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
     if (m.has_usage) {
         resp->usage = m.usage;
         llm_gemini_usage_done(&resp->usage, m.candidates_tokens,
-                              m.thoughts_tokens);
+                              m.thoughts_tokens, m.tool_use_tokens);
     }
 
     /* every choice keeps its own finish reason */

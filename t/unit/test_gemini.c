@@ -473,7 +473,7 @@ test_responses(void)
            "[{\"text\":\"C\"}]},\"finishReason\":\"MAX_TOKENS\"}],"
            "\"usageMetadata\":{\"promptTokenCount\":3,"
            "\"candidatesTokenCount\":4,\"thoughtsTokenCount\":5,"
-           "\"cachedContentTokenCount\":2}}";
+           "\"cachedContentTokenCount\":2,\"toolUsePromptTokenCount\":1}}";
 
     memset(&out, 0, sizeof(llm_buf_t));
     memset(&resp, 0, sizeof(llm_response_t));
@@ -492,11 +492,11 @@ test_responses(void)
        && get(cJSON_GetArrayItem(choices, 1), "index")->valueint == 1,
        "response: thoughts → reasoning_content, two candidates");
 
-    ok(resp.usage.prompt_tokens == 3 && resp.usage.completion_tokens == 9
-       && resp.usage.total_tokens == 12 && resp.usage.cached_tokens == 2
+    ok(resp.usage.prompt_tokens == 4 && resp.usage.completion_tokens == 9
+       && resp.usage.total_tokens == 13 && resp.usage.cached_tokens == 2
        && resp.usage.reasoning_tokens == 5
        && strncmp(resp.id, "chatcmpl-", 9) == 0 && strlen(resp.id) > 9,
-       "response: usage sums, generated id");
+       "response: usage sums (tool-use prompt counted), generated id");
 
     cJSON_Delete(j);
     llm_buf_free(&out);
