@@ -366,10 +366,10 @@ llm_gemini_content(llm_gemini_turns_t *t, const char *role,
                 continue;
             }
 
-            if (llm_gemini_inline_part(t, role,
-                                       strcmp(fmt, "mp3") == 0 ? "audio/mp3"
-                                                               : "audio/wav",
-                                       9, s, strlen(s), 0)
+            fmt = (strcmp(fmt, "mp3") == 0) ? "audio/mp3" : "audio/wav";
+
+            if (llm_gemini_inline_part(t, role, fmt, strlen(fmt), s,
+                                       strlen(s), 0)
                 != LLM_OK)
             {
                 return LLM_ERROR;
@@ -1680,6 +1680,24 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
 }
 
 
+static int
+llm_gemini_declared(llm_json_t *tools, const char *name)
+{
+    llm_json_t  *tool;
+    const char  *s;
+
+    cJSON_ArrayForEach(tool, tools) {
+        s = llm_json_get_str(llm_json_get_obj(tool, "function"), "name");
+
+        if (s && strcmp(s, name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 int
 llm_gemini_check(llm_request_t *req, llm_error_t *e)
 {
@@ -1761,6 +1779,18 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
         if (rc != LLM_OK) {
             return rc;
         }
+    }
+
+    /* a named tool_choice must name a declared function */
+
+    s = llm_json_get_str(llm_json_get_obj(llm_json_get_obj(tree,
+                             "tool_choice"), "function"), "name");
+
+    if (s && !llm_gemini_declared(llm_json_get_arr(tree, "tools"), s)) {
+        llm_error_set(e, 400, "tool_choice", "invalid_value",
+                      "Invalid value for 'tool_choice': no function named "
+                      "'%s' is in 'tools'.", s);
+        return LLM_DECLINED;
     }
 
     rf = llm_json_get_obj(tree, "response_format");

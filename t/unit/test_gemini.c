@@ -1234,6 +1234,16 @@ test_build_tools(void)
         "\"https://x.test/a.JPG?x=1\"}},{\"text\":\"end\"}]},"
         "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\"}]}]}");
 
+    build_check("audio parts",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AAAA\","
+        "\"format\":\"mp3\"}},{\"type\":\"input_audio\",\"input_audio\":"
+        "{\"data\":\"BBBB\",\"format\":\"wav\"}}]}]}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":["
+        "{\"inlineData\":{\"mimeType\":\"audio/mp3\",\"data\":\"AAAA\"}},"
+        "{\"inlineData\":{\"mimeType\":\"audio/wav\",\"data\":\"BBBB\"}}"
+        "]}]}");
+
     build_check("json_schema, reasoning_effort low",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
         "\"hi\"}],\"reasoning_effort\":\"low\",\"response_format\":{"
@@ -1339,6 +1349,10 @@ test_check(void)
                "\"properties\":{\"a\":{\"$ref\":\"#/$defs/N\"},\"b\":"
                "{\"$ref\":\"#/$defs/N\"}}}}}}}}",
                "response_format.json_schema.schema");
+    check_case("tool_choice names no tool", "{\"model\":\"m\"," CHECK_MSG
+               ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+               "\"x\"}}],\"tool_choice\":{\"type\":\"function\","
+               "\"function\":{\"name\":\"y\"}}}", "tool_choice");
     check_case("response_format type", "{\"model\":\"m\"," CHECK_MSG
                ",\"response_format\":{\"type\":\"xml\"}}",
                "response_format.type");
