@@ -49,6 +49,10 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
               upstream_model=fixture=google/text.response.json,sig_from=google/tool-call.response.json;
     llm_model blocked provider=gem
               'upstream_model=body={"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":3}}';
+    llm_model two-cands provider=gem
+              'upstream_model=ctype=text/event-stream,body=data: {"candidates":[{"content":{"parts":[{"text":"a"}]},"index":0},{"content":{"parts":[{"functionCall":{"name":"f","args":{"x":1}}}]},"index":1}]}\r\n\r\ndata: {"candidates":[{"content":{"parts":[{"text":"b"}]},"finishReason":"MAX_TOKENS","index":0},{"content":{"parts":[{"text":""}]},"finishReason":"STOP","index":1}]}\r\n\r\n';
+    llm_model blocked-stream provider=gem
+              'upstream_model=ctype=text/event-stream,body=data: {"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"}}\r\n\r\n';
 
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -312,6 +316,35 @@ subtest 'blocked prompt: content_filter with the reason' => sub {
     is($c->{finish_reason}, 'content_filter', 'content_filter');
     like($c->{message}{refusal} // '', qr/blockReason: SAFETY/,
          'message.refusal names the reason');
+
+    my ($rs, $chunks, $done) = chat_sse(stream_body('blocked-stream', \@Q));
+    is($rs->{status}, 200, 'stream: status 200');
+    ok($done, 'stream: ends with [DONE]');
+    my $acc = accumulate_stream($chunks);
+    is($acc->{finish_reason}, 'content_filter', 'stream: content_filter');
+    like($acc->{refusal} // '', qr/blockReason: PROHIBITED_CONTENT/,
+         'stream: delta.refusal names the reason');
+};
+
+subtest 'n = 2 streamed: each choice its own finish reason' => sub {
+    my @tools = ({ type => 'function', function => { name => 'f' } });
+    my $n = scalar @{ mock_requests($mock) };
+    my ($r, $chunks, $done) = chat_sse(stream_body('two-cands', \@Q, n => 2,
+                                                   tools => \@tools));
+    is($r->{status}, 200, 'status 200');
+    ok($done, 'ends with [DONE]');
+    is(mock_requests($mock)->[$n]{body}{generationConfig}{candidateCount}, 2,
+       'candidateCount 2');
+    my $acc = accumulate_stream($chunks);
+    my ($c0, $c1) = @{ $acc->{choices} };
+    is($c0->{message}{content}, 'ab', 'choice 0: its text');
+    is($c0->{finish_reason}, 'length', 'choice 0: length');
+    is($c1->{message}{tool_calls}[0]{function}{name}, 'f', 'choice 1: its call');
+    is($c1->{message}{tool_calls}[0]{index}, 0, 'choice 1: tool index 0');
+    is($c1->{finish_reason}, 'tool_calls', 'choice 1: tool_calls');
+    my @fin = grep { defined $_->{choices}[0]{finish_reason} }
+              grep { @{ $_->{choices} // [] } } @$chunks;
+    is(scalar @fin, 2, 'one finish chunk per choice');
 };
 
 subtest 'images, structured output, reasoning: the native request' => sub {
