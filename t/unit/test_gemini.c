@@ -1606,6 +1606,70 @@ test_stream_choices(void)
 
 
 static void
+test_tool_response(void)
+{
+    cJSON           *j, *c, *msg, *tc, *args, *want;
+    llm_buf_t        out;
+    llm_response_t   resp;
+    const char      *body;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    body = "{\"candidates\":[{\"content\":{\"parts\":["
+           "{\"text\":\"hm\",\"thought\":true},{\"text\":\"Let me check.\"},"
+           "{\"functionCall\":{\"name\":\"get\",\"args\":{\"a\":[1,{\"b\":"
+           "null}],\"u\":\"\\u00e9\\n\"}},\"thoughtSignature\":\"c2ln\"},"
+           "{\"functionCall\":{\"name\":\"put\"}}]},\"finishReason\":\"STOP\"},"
+           "{\"index\":1,\"content\":{\"parts\":[{\"functionCall\":"
+           "{\"name\":\"get\",\"args\":{}}}]},\"finishReason\":\"MAX_TOKENS\"}],"
+           "\"responseId\":\"r1\"}";
+
+    ok(llm_dialect_gemini.response(&resp, body, strlen(body), &out)
+       == LLM_OK, "text, thought and two calls: translated");
+
+    j = cJSON_ParseWithLength(out.data, out.len);
+    c = cJSON_GetArrayItem(get(j, "choices"), 0);
+    msg = get(c, "message");
+    tc = get(msg, "tool_calls");
+    args = cJSON_Parse(str(get(cJSON_GetArrayItem(tc, 0), "function"),
+                           "arguments"));
+    want = cJSON_Parse("{\"a\":[1,{\"b\":null}],\"u\":\"\xc3\xa9\\n\"}");
+
+    ok(strcmp(str(msg, "content"), "Let me check.") == 0
+       && strcmp(str(msg, "reasoning_content"), "hm") == 0
+       && cJSON_GetArraySize(tc) == 2
+       && cJSON_Compare(args, want, 1)
+       && strcmp(str(get(cJSON_GetArrayItem(tc, 1), "function"),
+                     "arguments"), "{}") == 0
+       && strcmp(str(get(cJSON_GetArrayItem(tc, 1), "function"), "name"),
+                 "put") == 0
+       && strstr(str(cJSON_GetArrayItem(tc, 0), "id"), "_c2ln") != NULL
+       && strchr(str(cJSON_GetArrayItem(tc, 1), "id"), '_') != NULL
+       && strlen(str(cJSON_GetArrayItem(tc, 1), "id")) == 21
+       && strcmp(str(c, "finish_reason"), "tool_calls") == 0
+       && strcmp(resp.finish_reason, "tool_calls") == 0,
+       "content, reasoning, calls in order, args exact, signature in id");
+
+    c = cJSON_GetArrayItem(get(j, "choices"), 1);
+
+    ok(strcmp(str(c, "finish_reason"), "length") == 0
+       && cJSON_GetArraySize(get(get(c, "message"), "tool_calls")) == 1
+       && strcmp(str(cJSON_GetArrayItem(get(get(c, "message"), "tool_calls"),
+                                        0), "id"),
+                 str(cJSON_GetArrayItem(tc, 0), "id")) != 0,
+       "a call cut by MAX_TOKENS stays length; ids differ per choice");
+
+    cJSON_Delete(args);
+    cJSON_Delete(want);
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
+static void
 test_blocked_response(void)
 {
     cJSON           *j, *msg;
@@ -1710,6 +1774,7 @@ main(int argc, char **argv)
     test_signatures();
     test_stream_choices();
     test_blocked_response();
+    test_tool_response();
 
     return done_testing();
 }
