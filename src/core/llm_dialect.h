@@ -52,6 +52,13 @@ typedef struct {
     int           tool_count;
     unsigned      usage_sent:1;
     llm_buf_t     usage_json;       /* last usage object seen */
+
+    /* anthropic stream state: the open content block */
+    long long     ant_block;        /* its index */
+    int           ant_tool;         /* its OpenAI tool index */
+    unsigned      ant_kind:2;       /* 0 other, 1 tool_use, 2 JSON tool */
+    unsigned      ant_args:1;       /* it got an arguments fragment */
+    unsigned      ant_json:1;       /* the JSON tool was called */
 } llm_response_t;
 
 

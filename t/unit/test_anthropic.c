@@ -32,9 +32,24 @@ typedef struct {
 
 /* what the provider's events say */
 
+#define MAX_TOOLS  8
+
+
+/* one tool call: as recorded, or as the client rebuilt it */
+
+typedef struct {
+    char            id[64];
+    char            name[64];
+    llm_buf_t       args;
+    long long       block;        /* the Anthropic block index */
+} tool_t;
+
+
 typedef struct {
     llm_buf_t       text;
     llm_buf_t       thinking;
+    tool_t          tools[MAX_TOOLS];
+    int             ntools;
     char            stop_reason[64];
     long long       input;
     long long       cached;
@@ -48,6 +63,8 @@ typedef struct {
 typedef struct {
     llm_buf_t       content;
     llm_buf_t       reasoning;
+    tool_t          tools[MAX_TOOLS];
+    int             ntools;
     char            finish[32];
     int             frames;
     int             bad;          /* not data: JSON, or a bad chunk */
@@ -147,8 +164,10 @@ static int
 up_event(void *data, const char *event, size_t event_len,
     const char *payload, size_t payload_len)
 {
+    int           i;
     up_t         *u = data;
     cJSON        *j, *d, *us;
+    tool_t       *t;
     const char   *type;
 
     j = cJSON_ParseWithLength(payload, payload_len);
@@ -161,8 +180,30 @@ up_event(void *data, const char *event, size_t event_len,
         u->creation = num(us, "cache_creation_input_tokens");
         u->output = num(us, "output_tokens");
 
+    } else if (strcmp(type, "content_block_start") == 0) {
+        d = obj(j, "content_block");
+
+        /* client tools only: server tools ran at Anthropic */
+        if (strcmp(str(d, "type"), "tool_use") == 0
+            && u->ntools < MAX_TOOLS)
+        {
+            t = &u->tools[u->ntools++];
+            snprintf(t->id, sizeof(t->id), "%s", str(d, "id"));
+            snprintf(t->name, sizeof(t->name), "%s", str(d, "name"));
+            t->block = num(j, "index");
+        }
+
     } else if (strcmp(type, "content_block_delta") == 0) {
         d = obj(j, "delta");
+
+        if (strcmp(str(d, "type"), "input_json_delta") == 0) {
+            for (i = 0; i < u->ntools; i++) {
+                if (u->tools[i].block == num(j, "index")) {
+                    llm_buf_append_cstr(&u->tools[i].args,
+                                        str(d, "partial_json"));
+                }
+            }
+        }
 
         if (strcmp(str(d, "type"), "text_delta") == 0) {
             llm_buf_append_cstr(&u->text, str(d, "text"));
@@ -213,10 +254,113 @@ up_read(up_t *u, llm_buf_t *body)
 
 
 static void
+tools_free(tool_t *tools, int n)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        llm_buf_free(&tools[i].args);
+    }
+}
+
+
+static void
 up_free(up_t *u)
 {
     llm_buf_free(&u->text);
     llm_buf_free(&u->thinking);
+    tools_free(u->tools, u->ntools);
+}
+
+
+/*
+ * delta.tool_calls as the OpenAI SDK accumulates them: an entry with a
+ * new index opens a call (ours must carry id, type and name then), the
+ * others add arguments
+ */
+
+static void
+acc_tools(acc_t *a, cJSON *calls)
+{
+    int          k;
+    cJSON       *c, *fn, *v;
+    tool_t      *t;
+
+    cJSON_ArrayForEach(c, calls) {
+        k = (int) num(c, "index");
+        fn = obj(c, "function");
+
+        if (k == a->ntools && k < MAX_TOOLS) {
+            t = &a->tools[a->ntools++];
+
+            if (!cJSON_IsString(obj(c, "id"))
+                || strcmp(str(c, "type"), "function") != 0
+                || !cJSON_IsString(obj(fn, "name")))
+            {
+                a->bad++;
+            }
+
+            snprintf(t->id, sizeof(t->id), "%s", str(c, "id"));
+            snprintf(t->name, sizeof(t->name), "%s", str(fn, "name"));
+
+        } else if (k < 0 || k >= a->ntools) {
+            a->bad++;
+            continue;
+
+        } else {
+            t = &a->tools[k];
+
+            if (obj(c, "id") || obj(fn, "name")) {
+                /* only the first delta names the call */
+                a->bad++;
+            }
+        }
+
+        v = obj(fn, "arguments");
+
+        if (cJSON_IsString(v)) {
+            llm_buf_append_cstr(&t->args, v->valuestring);
+        }
+    }
+}
+
+
+/* the client's calls are the recorded ones: ids, names, parsed input */
+
+static void
+tools_compare(const char *what, tool_t *got, int ngot, tool_t *want,
+    int nwant)
+{
+    int     i, same;
+    cJSON  *g, *w;
+
+    is_int(ngot, nwant, "%s: %d tool calls", what, nwant);
+
+    for (i = 0; i < ngot && i < nwant; i++) {
+        llm_buf_append(&got[i].args, "", 1);
+        got[i].args.len--;
+        llm_buf_append(&want[i].args, "", 1);
+        want[i].args.len--;
+
+        g = cJSON_Parse(got[i].args.data);
+        /* no partial_json at all: the input is {} */
+        w = cJSON_Parse(want[i].args.len ? want[i].args.data : "{}");
+
+        same = cJSON_IsObject(g) && cJSON_Compare(g, w, 1);
+
+        ok(strcmp(got[i].id, want[i].id) == 0
+           && strcmp(got[i].name, want[i].name) == 0,
+           "%s: call %d id %s, name %s", what, i, want[i].id, want[i].name);
+
+        if (!ok(same, "%s: call %d arguments parse to the recorded input",
+                what, i))
+        {
+            diag("got '%s'", got[i].args.data);
+        }
+
+        cJSON_Delete(g);
+        cJSON_Delete(w);
+    }
 }
 
 
@@ -343,6 +487,15 @@ acc_chunk(acc_t *a, cJSON *j)
             llm_buf_append_cstr(&a->reasoning, v->valuestring);
         }
 
+        v = obj(delta, "tool_calls");
+        if (v) {
+            if (!cJSON_IsArray(v)) {
+                a->bad++;
+            }
+
+            acc_tools(a, v);
+        }
+
         fr = cJSON_GetStringValue(obj(c, "finish_reason"));
         if (fr) {
             if (a->finish[0]) {
@@ -413,6 +566,7 @@ acc_free(acc_t *a)
 {
     llm_buf_free(&a->content);
     llm_buf_free(&a->reasoning);
+    tools_free(a->tools, a->ntools);
     cJSON_Delete(a->usage);
     cJSON_Delete(a->error);
 }
@@ -513,8 +667,10 @@ test_stream_fixture(const char *rel, int include_usage)
     is_str(r.resp.finish_reason, strlen(r.resp.finish_reason),
            map_finish(up.stop_reason), "%s usage=%d: resp finish_reason",
            rel, include_usage);
-    ok(r.resp.first_token == (up.text.len || up.thinking.len),
+    ok(r.resp.first_token == (up.text.len || up.thinking.len
+                              || up.ntools),
        "%s usage=%d: first_token", rel, include_usage);
+    tools_compare(rel, a.tools, a.ntools, up.tools, up.ntools);
 
     prompt = up.input + up.cached + up.creation;
 
@@ -904,7 +1060,7 @@ test_build_request(void)
         "\"n\":1,\"seed\":3,\"presence_penalty\":0.1,"
         "\"frequency_penalty\":0.1,\"logprobs\":true,\"top_logprobs\":2,"
         "\"logit_bias\":{\"1\":1},"
-        "\"response_format\":{\"type\":\"json_object\"}}", 0);
+        "\"response_format\":{\"type\":\"text\"}}", 0);
 
     is_str(str(j, "system"), strlen(str(j, "system")),
            "Be brief.\n\nOne\n\nTwo", "build: system and developer joined");
