@@ -368,4 +368,38 @@ subtest 'what Anthropic cannot honour: 400 before any upstream request' => sub {
                                     top_logprobs)), 'none of them sent');
 };
 
+subtest "the OpenAI Node SDK's own accumulator" => sub {
+    my $sdk = $ENV{OPENAI_SDK_DIR} // repo_root() . '/build/sdk';
+    plan skip_all => "no OpenAI Node SDK in $sdk (./build.sh deps)"
+        unless -f "$sdk/node_modules/openai/package.json";
+    local $ENV{OPENAI_SDK_DIR} = $sdk;
+
+    my %rel = ('text-then-tool' => 'anthropic/messages-text-then-tool-use.stream.jsonl',
+               'no-args-1' => 'anthropic/messages-tool-no-args.stream.jsonl',
+               'server-tool' => 'anthropic/messages-server-and-client-tool.stream.sse');
+    my %tools = map { $_ => tools_for($rel{$_}) } keys %rel;
+    my $root = repo_root();
+    my $arg = encode_json(\%tools);
+    $arg =~ s/'/'\\''/g;
+    my $out = `node $root/t/sdk/anthropic-tools.cjs http://127.0.0.1:$port/v1 '$arg' @{[ sort keys %rel ]}`;
+    my $got = json_or_undef($out) // { fatal => "not JSON: $out" };
+    ok(!$got->{fatal}, 'the SDK script ran') or diag($got->{fatal});
+
+    for my $model (sort keys %rel) {
+        my $want = recorded_calls($rel{$model});
+        my $calls = $got->{$model}{message}{tool_calls} // [];
+        is(scalar @$calls, scalar @$want, "$model: the calls");
+        for my $i (0 .. $#$want) {
+            is($calls->[$i]{id}, $want->[$i]{id}, "$model: call $i id");
+            is($calls->[$i]{function}{name}, $want->[$i]{name},
+               "$model: call $i name");
+            is_deeply(json_or_undef($calls->[$i]{function}{arguments} // ''),
+                      $want->[$i]{input}, "$model: call $i arguments");
+        }
+        is($got->{$model}{finish}, 'tool_calls', "$model: finish_reason");
+    }
+    is($got->{n}{name}, 'BadRequestError', 'n: 2 is a BadRequestError');
+    is($got->{n}{param}, 'n', 'naming n');
+};
+
 done_testing();
