@@ -1064,6 +1064,8 @@ llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
 /* the check */
 
 
+/* a 400 for the "param" in scope */
+
 #define llm_anthropic_refuse(e, code, ...)                                   \
     do {                                                                     \
         llm_error_set(e, 400, param, code, __VA_ARGS__);                     \

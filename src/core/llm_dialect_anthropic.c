@@ -347,7 +347,7 @@ llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
                                                             : 0));
 
     if (ncalls == 0 && strcmp(resp->finish_reason, "tool_calls") == 0) {
-        /* only the JSON tool: its input is the answer */
+        /* no call for the client: the JSON tool's input is the answer */
         llm_response_set_finish(resp, "stop");
     }
 
@@ -1355,19 +1355,9 @@ llm_anthropic_block_stop(llm_response_t *resp, llm_buf_t *out)
 {
     static const char  empty[] = "\"{}\"";
 
-    int  kind;
-
-    kind = resp->ant_kind;
-    resp->ant_kind = LLM_ANT_K_OTHER;
-
-    if (kind == LLM_ANT_K_OTHER || resp->ant_args) {
-        return LLM_OK;
-    }
-
-    resp->ant_kind = kind;
-
-    if (llm_anthropic_tool_args(resp, empty, empty + sizeof(empty) - 1, out)
-        != LLM_OK)
+    if (resp->ant_kind != LLM_ANT_K_OTHER && !resp->ant_args
+        && llm_anthropic_tool_args(resp, empty, empty + sizeof(empty) - 1,
+                                   out) != LLM_OK)
     {
         return LLM_ERROR;
     }
@@ -1607,9 +1597,8 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         return LLM_OK;
 
     case LLM_ANT_T_BLOCK_START:
-        if (resp->ant_kind != LLM_ANT_K_OTHER
-            && llm_anthropic_block_stop(resp, out) != LLM_OK)
-        {
+        /* a block left open (no content_block_stop) ends here */
+        if (llm_anthropic_block_stop(resp, out) != LLM_OK) {
             return LLM_ERROR;
         }
 
@@ -1631,7 +1620,8 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
             if (resp->tool_count == 0
                 && strcmp(resp->finish_reason, "tool_calls") == 0)
             {
-                /* only the JSON tool: its input was the answer */
+                /* no call for the client (the JSON tool's input was
+                 * the answer) */
                 llm_response_set_finish(resp, "stop");
             }
         }
@@ -1645,8 +1635,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         }
 
         if (llm_anthropic_start(resp, NULL, out) != LLM_OK
-            || (resp->ant_kind != LLM_ANT_K_OTHER
-                && llm_anthropic_block_stop(resp, out) != LLM_OK)
+            || llm_anthropic_block_stop(resp, out) != LLM_OK
             || llm_anthropic_chunk(resp, "{}", 2, resp->finish_reason, out)
                != LLM_OK
             || (resp->include_usage && !resp->usage_sent

@@ -1656,7 +1656,8 @@ test_check(void)
               "\"type\":\"function\",\"function\":{\"name\":\"f\","
               "\"arguments\":\"{}\"}},{\"id\":\"b\",\"type\":\"function\","
               "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":\"}}]}"
-              "]}", LLM_DECLINED, "messages[3].tool_calls[1].function.arguments",
+              "]}", LLM_DECLINED,
+              "messages[3].tool_calls[1].function.arguments",
               "arguments not JSON");
     check_one("{\"model\":\"m\",\"messages\":["
               "{\"role\":\"user\",\"content\":\"x\"},"
@@ -1802,7 +1803,8 @@ test_response_mixed(void)
     memset(&resp, 0, sizeof(llm_response_t));
 
     j = respond("{\"id\":\"msg_m\",\"type\":\"message\",\"content\":["
-                "{\"type\":\"thinking\",\"thinking\":\"T\",\"signature\":\"s\"},"
+                "{\"type\":\"thinking\",\"thinking\":\"T\","
+                "\"signature\":\"s\"},"
                 "{\"type\":\"text\",\"text\":\"Let me.\"},"
                 "{\"type\":\"server_tool_use\",\"id\":\"srv\",\"name\":"
                 "\"web_search\",\"input\":{\"q\":1}},"
