@@ -795,7 +795,7 @@ llm_anthropic_budget(llm_json_t *root)
         { "low", 2048 },
         { "medium", 8192 },
         { "high", 16384 },
-        { "xhigh", 32768 },
+        { "xhigh", 24576 },
     };
 
     size_t       i;
