@@ -215,7 +215,7 @@ sub second_turn {
                       { role => 'tool', tool_call_id => $o{result_id} // $call->{id},
                         content => '{"temperature": 21}' },
                       ($o{then} ? { role => 'user', content => $o{then} } : ()) ],
-        tools => [ tool($call->{function}{name}) ],
+        ($o{no_tools} ? () : (tools => [ tool($call->{function}{name}) ])),
         ($o{stream} ? (stream => JSON::PP::true) : ()) });
 }
 
@@ -246,6 +246,14 @@ subtest 'a two-turn tool conversation, non-stream' => sub {
 
     $r = second_turn('answer', $call, result_id => 'toolu_other');
     is($r->{status}, 400, 'a result for an unknown call: the strict mock says 400');
+
+    $r = second_turn('answer', $call, no_tools => 1);
+    is($r->{status}, 200, 'without tools in turn 2: accepted')
+        or diag($r->{content});
+    $b = mock_requests($mock)->[-1]{body};
+    is($b->{tools}[0]{name}, $call->{function}{name},
+       'the called tool declared for Anthropic');
+    is_deeply($b->{tool_choice}, { type => 'none' }, 'not to be called');
 };
 
 subtest 'a two-turn tool conversation, streamed' => sub {

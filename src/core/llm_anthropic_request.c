@@ -637,10 +637,94 @@ llm_anthropic_json_tool(llm_json_t *rf, llm_buf_t *b)
 }
 
 
+/* the name of a call in the history, or NULL */
+
+static const char *
+llm_anthropic_call_name(llm_json_t *call)
+{
+    return llm_json_get_str(llm_json_get_obj(call, "function"), "name");
+}
+
+
+/* 1 if a call before this one in the history has the same name */
+
+static int
+llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
+    const char *name)
+{
+    llm_json_t  *m, *call;
+    const char  *s;
+
+    cJSON_ArrayForEach(m, msgs) {
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (call == upto) {
+                return 0;
+            }
+
+            s = llm_anthropic_call_name(call);
+
+            if (s && strcmp(s, name) == 0) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Anthropic refuses tool_use blocks in a request without tools: when the
+ * client sent none, the tools its history called are declared (any object
+ * as input), and tool_choice "none" keeps the model from calling them.
+ * *n: how many.
+ */
+
+static int
+llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
+{
+    llm_json_t  *m, *call;
+    const char  *name;
+
+    cJSON_ArrayForEach(m, msgs) {
+        if (!llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")) {
+            continue;
+        }
+
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            name = llm_anthropic_call_name(call);
+
+            if (name == NULL || llm_json_get_str(call, "id") == NULL
+                || llm_anthropic_called_before(msgs, call, name))
+            {
+                continue;
+            }
+
+            if (llm_buf_append_cstr(b, *n ? ",{\"name\":"
+                                          : ",\"tools\":[{\"name\":")
+                != LLM_OK
+                || llm_anthropic_str(b, name) != LLM_OK
+                || llm_buf_append_lit(b, ",\"description\":\"Called earlier "
+                                         "in this conversation.\","
+                                         "\"input_schema\":"
+                                         "{\"type\":\"object\"}}")
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            (*n)++;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
 static int
 llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
 {
-    int          first;
+    int          first, n;
     llm_json_t  *tool, *fn, *params;
     const char  *name, *desc;
 
@@ -676,6 +760,18 @@ llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
         first = 0;
     }
 
+    if (first) {
+        n = 0;
+
+        if (llm_anthropic_history_tools(llm_json_get_arr(root, "messages"),
+                                        b, &n) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first = (n == 0);
+    }
+
     if (rf) {
         if (llm_buf_append_cstr(b, first ? ",\"tools\":[" : ",") != LLM_OK
             || llm_anthropic_json_tool(rf, b) != LLM_OK)
@@ -691,6 +787,31 @@ llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
     }
 
     return LLM_OK;
+}
+
+
+/* 1 if the history has a call that llm_anthropic_history_tools() declares */
+
+static int
+llm_anthropic_history_calls(llm_json_t *root)
+{
+    llm_json_t  *m, *call;
+
+    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
+        if (!llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")) {
+            continue;
+        }
+
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (llm_anthropic_call_name(call)
+                && llm_json_get_str(call, "id"))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -713,7 +834,12 @@ llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
     tools = llm_anthropic_has_tools(root);
 
     if (!tools && rf == NULL) {
-        return LLM_OK;
+        if (!llm_anthropic_history_calls(root)) {
+            return LLM_OK;
+        }
+
+        /* tools declared for the history only are not to be called */
+        return llm_buf_append_lit(b, ",\"tool_choice\":{\"type\":\"none\"}");
     }
 
     choice = llm_json_get(root, "tool_choice");

@@ -1462,6 +1462,32 @@ test_build_tools(void)
        "tool_choice without tools: neither sent");
     cJSON_Delete(j);
 
+    /* a history with calls but no tools: the called tools declared once,
+     * not to be called */
+
+    j = build("history tools", "{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"a\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":["
+              "{\"id\":\"1\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"f\",\"arguments\":\"{}\"}},"
+              "{\"id\":\"2\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"g\",\"arguments\":\"{}\"}},"
+              "{\"id\":\"3\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"1\",\"content\":\"r\"},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"2\",\"content\":\"r\"},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"3\",\"content\":\"r\"}"
+              "]}", 0);
+    is_json(j, "tools",
+            "[{\"name\":\"f\",\"description\":\"Called earlier in this "
+            "conversation.\",\"input_schema\":{\"type\":\"object\"}},"
+            "{\"name\":\"g\",\"description\":\"Called earlier in this "
+            "conversation.\",\"input_schema\":{\"type\":\"object\"}}]",
+            "history without tools: the called tools declared, once each");
+    is_json(j, "tool_choice", "{\"type\":\"none\"}",
+            "history without tools: tool_choice none");
+    cJSON_Delete(j);
+
     /* an assistant message that is only empty: no turn of its own */
 
     j = build("empty assistant", "{\"model\":\"m\",\"messages\":["
