@@ -96,6 +96,13 @@ llm_anthropic_finish(const char *p, size_t n)
 }
 
 
+static int
+llm_anthropic_is(const char *s, const char *lit)
+{
+    return s != NULL && strcmp(s, lit) == 0;
+}
+
+
 /* 1 if a block is a tool_use of the JSON tool */
 
 static int
@@ -109,47 +116,22 @@ llm_anthropic_is_json_tool(llm_json_t *block)
 }
 
 
-/*
- * The blocks of one type joined, NUL-terminated; for "text" the JSON
- * tool's input too, printed
- */
+/* the blocks of one type joined, NUL-terminated */
 
 static int
 llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
     llm_buf_t *b, int *found)
 {
-    int          text;
-    llm_json_t  *block, *input;
+    llm_json_t  *block;
     const char  *t, *s;
 
     *found = 0;
-    text = (strcmp(type, "text") == 0);
 
     cJSON_ArrayForEach(block, content) {
         t = llm_json_get_str(block, "type");
-
-        if (t == NULL) {
-            continue;
-        }
-
-        if (text && strcmp(t, "tool_use") == 0
-            && llm_anthropic_is_json_tool(block))
-        {
-            *found = 1;
-            input = llm_json_get(block, "input");
-
-            if ((input ? llm_json_print(input, b)
-                       : llm_buf_append_lit(b, "{}")) != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            continue;
-        }
-
         s = llm_json_get_str(block, field);
 
-        if (s == NULL || strcmp(t, type) != 0) {
+        if (t == NULL || s == NULL || strcmp(t, type) != 0) {
             continue;
         }
 
@@ -161,6 +143,39 @@ llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
     }
 
     return llm_buf_append(b, "", 1);
+}
+
+
+/*
+ * The content: the JSON tool's input when it was called (alone, so that
+ * it parses), else the text blocks joined
+ */
+
+static int
+llm_anthropic_content(llm_json_t *content, llm_buf_t *b, int *found)
+{
+    llm_json_t  *block, *input;
+
+    cJSON_ArrayForEach(block, content) {
+        if (!llm_anthropic_is_json_tool(block)
+            || !llm_anthropic_is(llm_json_get_str(block, "type"), "tool_use"))
+        {
+            continue;
+        }
+
+        *found = 1;
+        input = llm_json_get(block, "input");
+
+        if ((input ? llm_json_print(input, b)
+                   : llm_buf_append_lit(b, "{}")) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        return llm_buf_append(b, "", 1);
+    }
+
+    return llm_anthropic_join(content, "text", "text", b, found);
 }
 
 
@@ -280,8 +295,7 @@ llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
     llm_json_t  *o, *choices, *choice, *msg, *usage;
     const char  *s;
 
-    if (llm_anthropic_join(content, "text", "text", text, &has_text)
-        != LLM_OK
+    if (llm_anthropic_content(content, text, &has_text) != LLM_OK
         || llm_anthropic_join(content, "thinking", "thinking", thinking,
                               &has_thinking) != LLM_OK)
     {

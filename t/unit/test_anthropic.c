@@ -1863,6 +1863,7 @@ test_response_mixed(void)
     memset(&resp, 0, sizeof(llm_response_t));
 
     j = respond("{\"id\":\"msg_j\",\"type\":\"message\",\"content\":["
+                "{\"type\":\"text\",\"text\":\"Here:\"},"
                 "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":"
                 "\"llm_json_response\",\"input\":{\"city\":\"Lima\"}}],"
                 "\"stop_reason\":\"tool_use\",\"usage\":{}}", &resp);
@@ -1871,7 +1872,8 @@ test_response_mixed(void)
     ok(strcmp(str(m, "content"), "{\"city\":\"Lima\"}") == 0
        && obj(m, "tool_calls") == NULL
        && strcmp(resp.finish_reason, "stop") == 0,
-       "JSON tool response: its input as content, finish_reason stop");
+       "JSON tool response: its input alone as content, finish_reason "
+       "stop");
     cJSON_Delete(j);
     llm_response_free(&resp);
 }
