@@ -646,14 +646,20 @@ llm_anthropic_call_name(llm_json_t *call)
 }
 
 
-/* 1 if a call before this one in the history has the same name */
+/* the calls of the history that become tool_use blocks */
+
+#define llm_anthropic_history_call(m, call)                                  \
+    (llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")              \
+     && llm_anthropic_call_name(call) && llm_json_get_str(call, "id"))
+
+
+/* 1 if such a call before this one has the same name */
 
 static int
 llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
     const char *name)
 {
     llm_json_t  *m, *call;
-    const char  *s;
 
     cJSON_ArrayForEach(m, msgs) {
         cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
@@ -661,9 +667,9 @@ llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
                 return 0;
             }
 
-            s = llm_anthropic_call_name(call);
-
-            if (s && strcmp(s, name) == 0) {
+            if (llm_anthropic_history_call(m, call)
+                && strcmp(llm_anthropic_call_name(call), name) == 0)
+            {
                 return 1;
             }
         }
@@ -687,16 +693,14 @@ llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
     const char  *name;
 
     cJSON_ArrayForEach(m, msgs) {
-        if (!llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")) {
-            continue;
-        }
-
         cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (!llm_anthropic_history_call(m, call)) {
+                continue;
+            }
+
             name = llm_anthropic_call_name(call);
 
-            if (name == NULL || llm_json_get_str(call, "id") == NULL
-                || llm_anthropic_called_before(msgs, call, name))
-            {
+            if (llm_anthropic_called_before(msgs, call, name)) {
                 continue;
             }
 
@@ -798,14 +802,8 @@ llm_anthropic_history_calls(llm_json_t *root)
     llm_json_t  *m, *call;
 
     cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
-        if (!llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")) {
-            continue;
-        }
-
         cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
-            if (llm_anthropic_call_name(call)
-                && llm_json_get_str(call, "id"))
-            {
+            if (llm_anthropic_history_call(m, call)) {
                 return 1;
             }
         }
