@@ -320,7 +320,7 @@ llm_anthropic_tool_result(llm_json_t *m, llm_buf_t *b)
 {
     size_t       len0;
     const char  *id;
-    llm_buf_t    text;
+    llm_json_t  *content;
 
     id = llm_json_get_str(m, "tool_call_id");
 
@@ -335,30 +335,40 @@ llm_anthropic_tool_result(llm_json_t *m, llm_buf_t *b)
         return LLM_ERROR;
     }
 
-    memset(&text, 0, sizeof(llm_buf_t));
+    content = llm_json_get(m, "content");
 
-    if (llm_anthropic_content(llm_json_get(m, "content"), 0, &text)
-        != LLM_OK)
-    {
-        llm_buf_free(&text);
+    if (cJSON_IsString(content)) {
+        if (content->valuestring[0] != '\0'
+            && (llm_buf_append_lit(b, ",\"content\":") != LLM_OK
+                || llm_anthropic_str(b, content->valuestring) != LLM_OK))
+        {
+            return LLM_ERROR;
+        }
+
+        return llm_buf_append_lit(b, "}");
+    }
+
+    /* text parts: ",{…}" blocks whose first comma becomes the "[" */
+
+    if (llm_buf_append_lit(b, ",\"content\":") != LLM_OK) {
         return LLM_ERROR;
     }
 
     len0 = b->len;
 
-    if (text.len
-        && (llm_buf_append_lit(b, ",\"content\":[") != LLM_OK
-            || llm_buf_append(b, text.data + 1, text.len - 1) != LLM_OK
-            || llm_buf_append_lit(b, "]") != LLM_OK))
-    {
-        b->len = len0;
-        llm_buf_free(&text);
+    if (llm_anthropic_content(content, 0, b) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    llm_buf_free(&text);
+    if (b->len == len0) {
+        /* none: no content */
+        b->len -= sizeof(",\"content\":") - 1;
+        return llm_buf_append_lit(b, "}");
+    }
 
-    return llm_buf_append_lit(b, "}");
+    b->data[len0] = '[';
+
+    return llm_buf_append_lit(b, "]}");
 }
 
 

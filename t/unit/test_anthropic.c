@@ -1402,7 +1402,7 @@ test_build_tools(void)
         "\"input\":{}}]},"
         "{\"role\":\"user\",\"content\":["
         "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\","
-        "\"content\":[{\"type\":\"text\",\"text\":\"rain\"}]},"
+        "\"content\":\"rain\"},"
         "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_2\","
         "\"content\":[{\"type\":\"text\",\"text\":\"noon\"}]},"
         "{\"type\":\"text\",\"text\":\"Thanks; and tomorrow?\"}]},"
@@ -1499,6 +1499,87 @@ test_build_tools(void)
             "\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}]",
             "an empty assistant message: the user turns still merge");
     cJSON_Delete(j);
+}
+
+
+/*
+ * What the OpenAI form of a recorded request builds into: the recording,
+ * without its "stream": false and the text drop (what OpenAI has no word
+ * for)
+ */
+
+static void
+build_recorded(const char *meta_rel, const char *openai, const char *drop)
+{
+    char       *s, *p;
+    cJSON      *j, *meta, *want;
+    llm_buf_t   fx;
+
+    memset(&fx, 0, sizeof(llm_buf_t));
+    read_file(meta_rel, &fx);
+    meta = cJSON_ParseWithLength(fx.data ? fx.data : "", fx.len);
+    llm_buf_free(&fx);
+
+    want = obj(obj(meta, "request"), "body");
+
+    cJSON_ReplaceItemInObjectCaseSensitive(want, "model",
+                                           cJSON_CreateString("claude-up"));
+
+    if (cJSON_IsFalse(obj(want, "stream"))) {
+        cJSON_DeleteItemFromObjectCaseSensitive(want, "stream");
+    }
+
+    s = cJSON_PrintUnformatted(want);
+    cJSON_Delete(meta);
+
+    while (s && drop && (p = strstr(s, drop)) != NULL) {
+        memmove(p, p + strlen(drop), strlen(p + strlen(drop)) + 1);
+    }
+
+    want = cJSON_Parse(s ? s : "");
+    free(s);
+
+    j = build(meta_rel, openai, 0);
+
+    if (!ok(want && cJSON_Compare(j, want, 1),
+            "build: the recorded native request of %s", meta_rel))
+    {
+        diag_json(j);
+    }
+
+    cJSON_Delete(j);
+    cJSON_Delete(want);
+}
+
+
+static void
+test_build_recorded(void)
+{
+    build_recorded("anthropic/messages-tool-use.response.json.meta.json",
+        "{\"model\":\"gpt\",\"max_tokens\":4096,\"messages\":["
+        "{\"role\":\"user\",\"content\":\"What is the largest city in "
+        "the user country?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+        "\"toolu_01X9wcHKKAZD9tBC711xipPa\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get_user_country\",\"arguments\":"
+        "\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":"
+        "\"toolu_01X9wcHKKAZD9tBC711xipPa\",\"content\":\"Mexico\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_user_country\",\"description\":\"\",\"parameters\":"
+        "{\"additionalProperties\":false,\"properties\":{},\"type\":"
+        "\"object\"}}},{\"type\":\"function\",\"function\":{\"name\":"
+        "\"final_result\",\"description\":\"The final response which ends "
+        "this conversation\",\"parameters\":{\"properties\":{\"city\":"
+        "{\"type\":\"string\"},\"country\":{\"type\":\"string\"}},"
+        "\"required\":[\"city\",\"country\"],\"title\":\"CityLocation\","
+        "\"type\":\"object\"}}}],\"tool_choice\":\"required\"}",
+        ",\"is_error\":false");
+
+    build_recorded("anthropic/messages-thinking.stream.sse.meta.json",
+        "{\"model\":\"gpt\",\"max_tokens\":4096,\"stream\":true,"
+        "\"reasoning_effort\":\"minimal\",\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"How do I cross the street?\"}]}", NULL);
 }
 
 
@@ -1920,6 +2001,7 @@ main(int argc, char **argv)
     test_stream_error();
     test_build_tools();
     test_build_json();
+    test_build_recorded();
     test_build_thinking();
     test_check();
     test_stream_json_tool();
