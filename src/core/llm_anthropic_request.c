@@ -19,7 +19,10 @@
  *   - tools become tools[].input_schema ("strict" is dropped: not every
  *     Claude model takes it); tool_choice auto / none / required / named
  *     become auto / none / any / tool; parallel_tool_calls: false becomes
- *     disable_parallel_tool_use; without tools no tool_choice is sent;
+ *     disable_parallel_tool_use; without tools no tool_choice is sent,
+ *     but when the history has calls, the called tools are declared with
+ *     tool_choice "none" (Anthropic refuses tool_use blocks without
+ *     tools);
  *   - response_format json_object / json_schema: one more tool,
  *     LLM_ANTHROPIC_JSON_TOOL, whose input_schema is the schema (any
  *     object for json_object), forced with tool_choice (or "any" when the
