@@ -244,8 +244,12 @@ subtest 'a two-turn tool conversation, non-stream' => sub {
     is($m[2]{content}[0]{tool_use_id}, $call->{id}, 'paired by id');
     is($m[2]{content}[1]{text}, 'Thanks.', 'the user text after it');
 
+    my $n = scalar @{ mock_requests($mock) };
     $r = second_turn('answer', $call, result_id => 'toolu_other');
-    is($r->{status}, 400, 'a result for an unknown call: the strict mock says 400');
+    is($r->{status}, 400, 'a result for an unknown call: 400');
+    is((json_or_undef($r->{content}) // {})->{error}{param},
+       'messages[2].tool_call_id', 'naming the tool message');
+    is(scalar @{ mock_requests($mock) }, $n, 'nothing went upstream');
 
     $r = second_turn('answer', $call, no_tools => 1);
     is($r->{status}, 200, 'without tools in turn 2: accepted')

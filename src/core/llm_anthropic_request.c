@@ -13,7 +13,8 @@
  *     user text of that turn (Anthropic wants them first); empty texts
  *     are skipped and a message left without any block adds nothing;
  *   - assistant tool_calls become tool_use blocks, their arguments parsed
- *     (the check refuses arguments that are not a JSON object);
+ *     (the check refuses arguments that are not a JSON object, and tool
+ *     messages that do not pair with the calls before them);
  *   - image_url parts: data:…;base64 URLs become base64 image sources,
  *     http(s) URLs url sources;
  *   - tools become tools[].input_schema ("strict" is dropped: not every
@@ -1577,6 +1578,116 @@ llm_anthropic_check_messages(llm_json_t *root, llm_error_t *e)
 }
 
 
+/* 1 if an assistant message has a call with this id */
+
+static int
+llm_anthropic_has_call(llm_json_t *a, const char *id)
+{
+    llm_json_t  *call;
+
+    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
+        if (llm_anthropic_is(llm_json_get_str(call, "id"), id)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* every call of the assistant message a (messages[k]) has its result
+ * among the messages after it, up to "to" */
+
+static int
+llm_anthropic_check_answered(llm_json_t *a, int k, llm_json_t *to,
+    llm_error_t *e)
+{
+    char         param[64];
+    llm_json_t  *call, *m;
+    const char  *id;
+
+    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
+        id = llm_json_get_str(call, "id");
+
+        for (m = a->next; m != to; m = m->next) {
+            if (llm_anthropic_is(llm_json_get_str(m, "tool_call_id"), id)) {
+                break;
+            }
+        }
+
+        if (m == to) {
+            snprintf(param, sizeof(param), "messages[%d].tool_calls", k);
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "An assistant message with 'tool_calls' "
+                                 "must be followed by tool messages "
+                                 "responding to each 'tool_call_id': '%s' "
+                                 "has none ('%s').", id, param);
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * As OpenAI wants it, and Anthropic too: the tool messages after an
+ * assistant message answer its calls, each of them
+ */
+
+static int
+llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
+{
+    int          i, k;
+    char         param[64];
+    llm_json_t  *m, *a;
+    const char  *role;
+
+    a = NULL;
+    i = 0;
+    k = 0;
+
+    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
+        role = llm_json_get_str(m, "role");
+
+        if (llm_anthropic_is(role, "tool")) {
+            if (a == NULL
+                || !llm_anthropic_has_call(a,
+                                    llm_json_get_str(m, "tool_call_id")))
+            {
+                snprintf(param, sizeof(param), "messages[%d].tool_call_id",
+                         i);
+                llm_anthropic_refuse(e, "invalid_value",
+                                     "Invalid value for '%s': a tool "
+                                     "message must answer a call of the "
+                                     "assistant message before it.", param);
+            }
+
+        } else {
+            if (a && llm_anthropic_check_answered(a, k, m, e) != LLM_OK) {
+                return LLM_DECLINED;
+            }
+
+            a = NULL;
+
+            if (llm_anthropic_is(role, "assistant")
+                && cJSON_GetArraySize(llm_json_get_arr(m, "tool_calls")))
+            {
+                a = m;
+                k = i;
+            }
+        }
+
+        i++;
+    }
+
+    if (a) {
+        return llm_anthropic_check_answered(a, k, NULL, e);
+    }
+
+    return LLM_OK;
+}
+
+
 int
 llm_anthropic_check(llm_request_t *req, llm_error_t *e)
 {
@@ -1597,6 +1708,10 @@ llm_anthropic_check(llm_request_t *req, llm_error_t *e)
 
     if (rc == LLM_OK) {
         rc = llm_anthropic_check_messages(root, e);
+    }
+
+    if (rc == LLM_OK) {
+        rc = llm_anthropic_check_pairs(root, e);
     }
 
     return rc;

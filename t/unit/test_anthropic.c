@@ -1783,6 +1783,32 @@ test_check(void)
               "{\"role\":\"user\",\"content\":\"x\"},"
               "{\"role\":\"tool\",\"content\":\"r\"}]}", LLM_DECLINED,
               "messages[1].tool_call_id", "a tool result without an id");
+
+#define CALLS(ids)                                                           \
+    "{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\","         \
+    "\"tool_calls\":[" ids "]}"
+#define CALL(id)                                                             \
+    "{\"id\":\"" id "\",\"type\":\"function\",\"function\":{\"name\":"       \
+    "\"f\",\"arguments\":\"{}\"}}"
+#define RESULT(id)                                                           \
+    ",{\"role\":\"tool\",\"tool_call_id\":\"" id "\",\"content\":\"r\"}"
+
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a") "," CALL("b"))
+              RESULT("b") RESULT("a") ",{\"role\":\"user\",\"content\":\"y\"}"
+              "]}", LLM_OK, NULL, "two calls, two results");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a"))
+              RESULT("z") "]}", LLM_DECLINED, "messages[2].tool_call_id",
+              "a result for no call");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":\"x\"}" RESULT("a") "]}", LLM_DECLINED,
+              "messages[1].tool_call_id", "a result without an assistant");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a") "," CALL("b"))
+              RESULT("a") ",{\"role\":\"user\",\"content\":\"y\"}]}",
+              LLM_DECLINED, "messages[1].tool_calls", "a call unanswered");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a")) "]}",
+              LLM_DECLINED, "messages[1].tool_calls",
+              "calls at the end, unanswered");
+
     check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
               "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":"
               "\"ftp://x/a.png\"}}]}]}", LLM_DECLINED,
