@@ -1662,7 +1662,11 @@ llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
                                      "assistant message before it.", param);
             }
 
-        } else {
+        } else if (!llm_anthropic_is(role, "system")
+                   && !llm_anthropic_is(role, "developer"))
+        {
+            /* system texts go to "system": they may come in between */
+
             if (a && llm_anthropic_check_answered(a, k, m, e) != LLM_OK) {
                 return LLM_DECLINED;
             }

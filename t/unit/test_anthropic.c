@@ -1797,6 +1797,9 @@ test_check(void)
               RESULT("b") RESULT("a") ",{\"role\":\"user\",\"content\":\"y\"}"
               "]}", LLM_OK, NULL, "two calls, two results");
     check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a"))
+              ",{\"role\":\"system\",\"content\":\"s\"}" RESULT("a") "]}",
+              LLM_OK, NULL, "a system message in between");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a"))
               RESULT("z") "]}", LLM_DECLINED, "messages[2].tool_call_id",
               "a result for no call");
     check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
