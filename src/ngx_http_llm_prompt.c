@@ -62,15 +62,14 @@ ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body, llm_error_t *e)
     /*
      * Most requests need nothing: no decorators here, and no "template"
      * in the body.  A "template" is looked at even when none is
-     * configured, so that it is refused rather than sent on.
+     * configured, so that it is refused rather than sent on.  Keys are
+     * case-sensitive, and an escaped top-level key is refused later.
      */
 
     if (llcf->prepend == NULL && llcf->append == NULL
         && lmcf->model_prompts == NULL
         && (body->len == 0
-            || ngx_strlcasestrn(body->data, body->data + body->len,
-                                (u_char *) "\"template\"", 10 - 1)
-               == NULL))
+            || memmem(body->data, body->len, "\"template\"", 10) == NULL))
     {
         return NGX_OK;
     }

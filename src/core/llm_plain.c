@@ -46,7 +46,11 @@ llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
     pl = &req->spans;
     max = llm_plain_max_tokens(req);
 
-    if (llm_buf_append_lit(b, "{\"model\":") != LLM_OK
+    /* at most the client's bytes and some names: one allocation */
+
+    if (llm_buf_reserve(b, req->raw_len + 256 + 6 * strlen(upstream_model))
+        != LLM_OK
+        || llm_buf_append_lit(b, "{\"model\":") != LLM_OK
         || llm_buf_append_json_string(b, upstream_model,
                                       strlen(upstream_model)) != LLM_OK)
     {
@@ -180,7 +184,9 @@ llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
 
     pl = &req->spans;
 
-    if (llm_buf_append_lit(b, "{\"contents\":[") != LLM_OK) {
+    if (llm_buf_reserve(b, req->raw_len + 256) != LLM_OK
+        || llm_buf_append_lit(b, "{\"contents\":[") != LLM_OK)
+    {
         return LLM_ERROR;
     }
 

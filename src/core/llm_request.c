@@ -645,17 +645,19 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 static int
 llm_request_has_nul(const char *p, const char *end)
 {
-    for ( /* void */ ; p < end; p++) {
-        if (*p != '\\') {
-            continue;
+    while (p < end) {
+        p = memchr(p, '\\', (size_t) (end - p));
+
+        if (p == NULL) {
+            return 0;
         }
 
         if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0) {
             return 1;
         }
 
-        /* the escaped character, e.g. the second backslash of \\ */
-        p++;
+        /* past the escaped character, e.g. the second backslash of \\ */
+        p += 2;
     }
 
     return 0;
