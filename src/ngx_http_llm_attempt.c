@@ -559,6 +559,7 @@ ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->failure_logged = 0;
     ctx->handover = 0;
     ctx->recorded = 0;
+    ctx->health_reported = 0;
     ctx->skip_byte = 0;
 
     /* the dialect fills in max_tokens where the provider requires it */
@@ -650,6 +651,7 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     models = lmcf->models.elts;
 
     ngx_http_llm_health_report(r, ctx->model->provider, 0);
+    ctx->health_reported = 1;
 
     rc = ngx_http_llm_attempt_plan(r, ctx, wait, &cooling);
 
@@ -1038,7 +1040,8 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_str_set(&s, "error");
     }
 
-    if (!ctx->committed && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+    if (!ctx->committed && !ctx->health_reported
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
         && (ctx->status.code == 0
             || ngx_http_llm_status_retryable(ctx->status.code)))
     {

@@ -440,7 +440,9 @@ ngx_http_llm_ttft_report(ngx_http_request_t *r, ngx_http_llm_model_t *m,
 
     if (s) {
         if (s->ttft == 0) {
-            s->ttft = (m->ttft == NGX_HTTP_LLM_UNSET) ? ms : (ngx_msec_t) m->ttft;
+            /* the first sample starts from the configured seed */
+            s->ttft = (m->ttft == NGX_HTTP_LLM_UNSET) ? ms
+                                                     : (ngx_msec_t) m->ttft;
         }
 
         s->ttft = (3 * s->ttft + ms) / 4;

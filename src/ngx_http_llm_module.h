@@ -179,6 +179,7 @@ typedef struct {
     unsigned                       committed:1;    /* client has bytes */
     unsigned                       handover:1;     /* retry this failure */
     unsigned                       recorded:1;     /* attempt logged */
+    unsigned                       health_reported:1;
     unsigned                       skip_byte:1;
     unsigned                       finished:1;
 } ngx_http_llm_ctx_t;

@@ -388,7 +388,7 @@ ngx_int_t
 ngx_http_llm_route_order(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_int_t                  key, k;
-    ngx_uint_t                 i, j, n, total, pick, t, *order;
+    ngx_uint_t                 i, j, n, w, total, pick, t, *order;
     ngx_http_llm_model_t      *route, *models, *m;
     ngx_http_llm_main_conf_t  *lmcf;
 
@@ -435,17 +435,19 @@ ngx_http_llm_route_order(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         total = 0;
 
         for (i = 0; i < route->ncands; i++) {
-            total += route->weights[i];
+            total += route->weights ? route->weights[i] : 1;
         }
 
         pick = (ngx_uint_t) ngx_random() % total;
 
         for (i = 0; i < route->ncands; i++) {
-            if (pick < route->weights[i]) {
+            w = route->weights ? route->weights[i] : 1;
+
+            if (pick < w) {
                 break;
             }
 
-            pick -= route->weights[i];
+            pick -= w;
         }
 
         for (j = 0; j < n; j++) {
