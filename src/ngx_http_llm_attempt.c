@@ -520,6 +520,7 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 static ngx_int_t
 ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    ngx_http_upstream_state_t *st;
     ngx_http_llm_model_t      *models;
     ngx_http_llm_loc_conf_t   *llcf;
     ngx_http_llm_main_conf_t  *lmcf;
@@ -530,6 +531,12 @@ ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     if (ctx->attempts == 0 || ctx->next_cand != ctx->cand) {
         ctx->tries = 0;
+    }
+
+    /* $upstream_status: the provider's status, not the core's 502 */
+    if (r->upstream_states && r->upstream_states->nelts && ctx->status.code) {
+        st = r->upstream_states->elts;
+        st[r->upstream_states->nelts - 1].status = ctx->status.code;
     }
 
     ctx->cand = ctx->next_cand;

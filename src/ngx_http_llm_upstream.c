@@ -4,7 +4,10 @@
  * headers, then either
  *
  *   - a stream (2xx to a stream request): de-chunk → SSE framer →
- *     dialect → OpenAI chunks, each read flushed to the client at once;
+ *     dialect → OpenAI chunks, each read flushed to the client at once,
+ *     but only from the first content token on: before it (the prelude)
+ *     process_header keeps reading, so nothing is sent and a failure can
+ *     still be retried (ngx_http_llm_attempt.c);
  *   - anything else (non-stream 2xx, or an error status): read the whole
  *     body inside process_header, translate it, and only then let nginx
  *     send the response, so a broken body becomes a clean JSON error
@@ -456,32 +459,30 @@ ngx_http_llm_stream_headers(ngx_http_request_t *r)
 
     u = r->upstream;
 
+    u->headers_in.status_n = 200;
+    u->headers_in.content_length_n = -1;
+
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    ngx_str_set(&value, "no-cache");
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                "Cache-Control", &value)
+        != NGX_OK)
     {
-        u->headers_in.status_n = 200;
-        u->headers_in.content_length_n = -1;
-
-        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
-
-        ngx_str_set(&value, "no-cache");
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                    "Cache-Control", &value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&value, "no");
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                    "X-Accel-Buffering", &value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+        return NGX_ERROR;
     }
+
+    ngx_str_set(&value, "no");
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                "X-Accel-Buffering", &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

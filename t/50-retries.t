@@ -30,7 +30,8 @@ my $status_models = join '', map {
 my $ng = start_nginx(<<"EOF", mock => $mock, mock2 => $mock2);
     log_format llm 'model=\$llm_model provider=\$llm_provider '
                    'upstream=\$llm_upstream_model status=\$status '
-                   'attempts=\$llm_attempts error=\$llm_error';
+                   'attempts=\$llm_attempts error=\$llm_error '
+                   'upstream_status=\$upstream_status';
 
     llm_provider p1 dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T50_KEY;
     llm_provider p2 dialect=openai url=http://127.0.0.1:%%MOCK2%%/v1 api_key=env:LLM_T50_KEY;
@@ -83,6 +84,12 @@ $status_models
             llm_deadline 1s;
         }
 
+        location = /short/v1/chat/completions {
+            llm_chat;
+            llm_read_timeout 300ms;
+            llm_retry tries=2 base=10ms cap=10ms;
+        }
+
         location /v1/models {
             llm_models;
         }
@@ -121,7 +128,8 @@ subtest '429, 429, then 200 on one provider' => sub {
     is($res->{status}, 200, 'status 200');
     is(decode_json($res->{content})->{model}, 'r429', 'the client model name');
     is(count($mock, 'r429'), 3, 'three requests reached the provider');
-    like(log_line('r429'), qr/ attempts=p1:429,p1:429,p1:200 /, '$llm_attempts');
+    like(log_line('r429'), qr/ attempts=p1:429,p1:429,p1:200 .* upstream_status=429 : 429 : 200$/,
+         '$llm_attempts, $upstream_status');
 };
 
 subtest '500, 502, 503 are retried; after 3 tries the last error is the answer' => sub {
@@ -228,6 +236,13 @@ subtest 'the deadline bounds a silent provider' => sub {
     is($res->{status}, 504, 'status 504');
     is(json_or_undef($res->{content})->{error}{code}, 'deadline_exceeded', 'code deadline_exceeded');
     like(log_line('hang'), qr/attempts=p1:deadline /, '$llm_attempts');
+};
+
+subtest 'a read timeout is retried' => sub {
+    my $res = ask('hang', '/short/v1/chat/completions');
+    is($res->{status}, 504, 'status 504 after the tries');
+    is(json_or_undef($res->{content})->{error}{code}, 'upstream_timeout', 'code');
+    like(log_line('hang'), qr/attempts=p1:timeout,p1:timeout /, '$llm_attempts');
 };
 
 subtest 'no back-off wait past the deadline' => sub {

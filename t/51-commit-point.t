@@ -92,7 +92,8 @@ sub check_clean_stream {
 subtest 'a stream that dies before its first token is retried' => sub {
     check_clean_stream('cut-early', 'tok0 tok1 tok2 ');
     is(count($mock, 'cut-early'), 2, 'two requests');
-    like(log_line('cut-early'), qr/attempts=p1:error,p1:200 /, '$llm_attempts');
+    like(log_line('cut-early'), qr/attempts=p1:error,p1:200 error=- ttft=\d+$/,
+         '$llm_attempts; no $llm_error; $llm_ttft');
 };
 
 subtest 'first-token timeout: a stream that stays silent after its headers' => sub {

@@ -100,4 +100,38 @@ is($a, 'p1:200', 'ends the cool-down');
 
 unlike($ng->error_log, qr/\[(alert|emerg|crit)\]/, 'no alert/crit in error.log');
 
+SKIP: {
+    skip 'valgrind runs one process', 2 if $ENV{LLM_TEST_VALGRIND};
+
+    # several workers share the state: 3 failures in all, whoever saw them
+    my $ng4 = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2, workers => 4);
+    llm_health zone=llm_health2:1m fails=3 window=60s cooldown=60s;
+
+    llm_provider p1 dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T53_KEY;
+    llm_provider p2 dialect=openai url=http://127.0.0.1:%%MOCK2%%/v1 api_key=env:LLM_T53_KEY;
+
+    llm_retry off;
+
+    llm_model flaky4 provider=p1 'upstream_model=id=flaky4,status=500';
+    llm_model backup4 provider=p2 'upstream_model=id=backup4,seq=ok';
+    llm_model ha4 candidates=flaky4,backup4;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+
+        location = /v1/chat/completions {
+            llm_chat;
+        }
+    }
+EOF
+    my $ok = 0;
+    for (1 .. 12) {   # a new connection each: any worker may take it
+        $ok++ if chat($ng4->port, { model => 'ha4', messages => \@MSG })->{status} == 200;
+    }
+    is($ok, 12, 'all served');
+    is(count($mock, 'flaky4'), 3, 'the failing provider got 3 requests in all, not 3 a worker');
+    my %pids = map { $_ => 1 } $ng4->error_log =~ /\[warn\] (\d+)#/g;
+    diag('workers that saw a failure: ' . scalar(keys %pids));
+}
+
 done_testing;
