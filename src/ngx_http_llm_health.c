@@ -15,7 +15,7 @@
 #include "ngx_http_llm_module.h"
 
 
-#define NGX_HTTP_LLM_HEALTH_SLOTS  512
+#define NGX_HTTP_LLM_HEALTH_SLOTS  256
 
 #define NGX_HTTP_LLM_SLOT_PROVIDER  1
 #define NGX_HTTP_LLM_SLOT_MODEL     2
@@ -99,7 +99,8 @@ ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
+            /* the table is 16k; the slab allocator needs some pages */
+            if (size < (ssize_t) (16 * ngx_pagesize)) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "zone \"%V\" is too small", &value[i]);
                 return NGX_CONF_ERROR;
@@ -206,6 +207,9 @@ ngx_http_llm_health_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_http_llm_health_sh_t));
     if (ctx->sh == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "llm_health zone \"%V\" is too small",
+                      &shm_zone->shm.name);
         return NGX_ERROR;
     }
 

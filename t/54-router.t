@@ -24,7 +24,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2);
     log_format llm 'model=$llm_model upstream=$llm_upstream_model '
                    'provider=$llm_provider attempts=$llm_attempts';
 
-    llm_health zone=llm_health:1m;
+    llm_health zone=llm_health:64k;   # the smallest
 
     llm_provider p1 dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T54_KEY;
     llm_provider p2 dialect=openai url=http://127.0.0.1:%%MOCK2%%/v1 api_key=env:LLM_T54_KEY;

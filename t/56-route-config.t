@@ -46,6 +46,8 @@ rejects('alias of nothing', "llm_alias r zz;\n", qr/unknown candidate "zz"/);
 rejects('duplicate alias', "llm_alias a b;\n", qr/duplicate llm_model "a"/);
 rejects('llm_retry', "llm_retry tries=0;\n", qr/invalid parameter "tries=0"/);
 rejects('llm_health without zone', "llm_health fails=3;\n", qr/needs zone=/);
+rejects('llm_health zone too small', "llm_health zone=h:16k;\n", qr/is too small/);
+accepts('llm_health smallest zone', "llm_health zone=h:64k;\n");
 rejects('llm_health bad param', "llm_health zone=h:1m fails=x;\n", qr/invalid parameter "fails=x"/);
 
 accepts('routes', "llm_model r candidates=a,b weights=2,1;\nllm_model s candidates=r,a strategy=quality;\n"
