@@ -96,10 +96,15 @@ ngx_http_llm_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
         llcf->retry_tries = 1;
+        llcf->retry_base = 0;
+        llcf->retry_cap = 0;
         return NGX_CONF_OK;
     }
 
+    /* like any directive, it replaces the whole setting inherited */
     llcf->retry_tries = 3;
+    llcf->retry_base = 250;
+    llcf->retry_cap = 10000;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
