@@ -22,7 +22,7 @@ my $mock2 = start_mock(key => $KEY);
 my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2);
     log_format llm 'model=$llm_model status=$status attempts=$llm_attempts';
 
-    llm_health zone=llm_health:1m fails=2 window=30s cooldown=1500ms;
+    llm_health zone=llm_health:1m fails=2 window=30s cooldown=3s;
 
     llm_provider p1 dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T53_KEY;
     llm_provider p2 dialect=openai url=http://127.0.0.1:%%MOCK2%%/v1 api_key=env:LLM_T53_KEY;
@@ -82,7 +82,7 @@ ok(($res->{headers}{'retry-after'} // 0) >= 1, 'with Retry-After');
 is(json_or_undef($res->{content})->{error}{code}, 'providers_cooling_down', 'a clear code');
 is(count($mock, 'flaky'), 2, 'still no request');
 
-sleep 2;   # past the cool-down
+sleep 3.5;   # past the cool-down
 
 ($res, $a) = attempts_of_next('ha');
 is($a, 'p1:500,p2:200', 'after the cool-down one request probes it (and fails)');
@@ -91,7 +91,7 @@ is(count($mock, 'flaky'), 3, 'the probe reached it');
 ($res, $a) = attempts_of_next('ha');
 is($a, 'p2:200', 'the failed probe starts another cool-down');
 
-sleep 2;
+sleep 3.5;
 
 ($res, $a) = attempts_of_next('ha');
 is($a, 'p1:200', 'a good probe');
