@@ -674,7 +674,7 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     s.data = (u_char *) what;
     s.len = ngx_strlen(what);
 
-    ngx_http_llm_attempt_record(r, ctx, &s, 1);
+    ngx_http_llm_attempt_record(r, ctx, &s);
 
     if (ctx->next_cand == ctx->cand) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -844,7 +844,7 @@ ngx_http_llm_first_token_timeout(ngx_event_t *ev)
     ngx_str_set(&s, "first_token_timeout");
 
     if (ngx_http_llm_attempt_failed(r, ctx, (char *) s.data, -1) != NGX_OK) {
-        ngx_http_llm_attempt_record(r, ctx, &s, 1);
+        ngx_http_llm_attempt_record(r, ctx, &s);
         ngx_http_llm_attempt_abort(r);
 
         ngx_http_llm_attempt_fail_request(r, ctx, 504, "first_token_timeout",
@@ -891,7 +891,7 @@ ngx_http_llm_deadline_handler(ngx_event_t *ev)
 
     } else if (u && u->cleanup) {
         ngx_str_set(&s, "deadline");
-        ngx_http_llm_attempt_record(r, ctx, &s, 1);
+        ngx_http_llm_attempt_record(r, ctx, &s);
         ngx_http_llm_health_report(r, ctx->model->provider, 0);
         ngx_http_llm_attempt_abort(r);
     }
@@ -936,26 +936,21 @@ ngx_http_llm_attempt_fail_request(ngx_http_request_t *r,
 }
 
 
-/* one entry of $llm_attempts: "provider:what"; NULL what: ctx->error */
+/* one entry of $llm_attempts: "provider:what", once an attempt */
 
 void
 ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *what, ngx_uint_t failed)
+    ngx_str_t *what)
 {
     u_char      *p;
     size_t       len;
-    ngx_str_t   *name, w;
+    ngx_str_t   *name;
 
     if (ctx->recorded || ctx->model == NULL) {
         return;
     }
 
     ctx->recorded = 1;
-
-    if (what == NULL) {
-        ngx_str_set(&w, "error");
-        what = &w;
-    }
 
     name = &ctx->model->provider->name;
     len = ctx->attempt_log.len + 1 + name->len + 1 + what->len;
@@ -981,8 +976,6 @@ ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     p = ngx_sprintf(p, "%V:%V", name, what);
 
     ctx->attempt_log.len = p - ctx->attempt_log.data;
-
-    (void) failed;
 }
 
 
@@ -1060,7 +1053,7 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_http_llm_health_report(r, ctx->model->provider, 0);
     }
 
-    ngx_http_llm_attempt_record(r, ctx, &s, 0);
+    ngx_http_llm_attempt_record(r, ctx, &s);
 }
 
 

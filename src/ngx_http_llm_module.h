@@ -219,7 +219,7 @@ ngx_int_t ngx_http_llm_attempt_first(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
 void ngx_http_llm_attempt_record(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_str_t *what, ngx_uint_t failed);
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
 void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_attempt_silence_over(ngx_http_llm_ctx_t *ctx);
