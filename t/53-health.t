@@ -34,6 +34,10 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2);
     llm_model backup provider=p2 'upstream_model=id=backup,seq=ok';
     llm_model ha candidates=flaky,backup;
 
+    llm_provider p3 dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T53_KEY;
+    llm_model flaky3 provider=p3 'upstream_model=id=flaky3,seq=500;500;hang:1;ok';
+    llm_model ha3 candidates=flaky3,backup;
+
     server {
         listen 127.0.0.1:%%PORT%%;
         access_log %%PREFIX%%/llm.log llm;
@@ -97,6 +101,23 @@ sleep 3.5;
 is($a, 'p1:200', 'a good probe');
 ($res, $a) = attempts_of_next('ha');
 is($a, 'p1:200', 'ends the cool-down');
+
+subtest 'one probe at a time' => sub {
+    ($res, $a) = attempts_of_next('ha3');
+    ($res, $a) = attempts_of_next('ha3');
+    is($a, 'p3:500,p2:200', 'two failures: cooling down');
+    sleep 3.5;
+
+    # the probe hangs; meanwhile another request must not probe too
+    my $s = raw_request($port, request_bytes('/v1/chat/completions', {
+        model => 'ha3', messages => \@MSG }));
+    ok(wait_for(sub { count($mock, 'flaky3') == 3 }, 10), 'the probe reached it');
+    $n++;   # its log line comes when it ends
+    my $r2 = chat($port, { model => 'ha3', messages => \@MSG });
+    is($r2->{status}, 200, 'the other request is served');
+    is(count($mock, 'flaky3'), 3, 'by the other candidate: no second probe');
+    close $s;
+};
 
 unlike($ng->error_log, qr/\[(alert|emerg|crit)\]/, 'no alert/crit in error.log');
 
