@@ -47,10 +47,12 @@ my $ng = start_nginx(<<"EOF", mock => $mock, mock2 => $mock2);
     llm_model r5xx provider=p1 'upstream_model=id=r5xx,seq=500;502;503;504;ok';
     llm_model r529 provider=p1 'upstream_model=id=r529,seq=529;ok';
     llm_model ra   provider=p1 'upstream_model=id=ra,seq=status:429|retry_after:1;ok';
+    llm_model ra2  provider=p1 'upstream_model=id=ra2,seq=status:429|retry_after:2;ok';
     llm_model rams provider=p1 'upstream_model=id=rams,seq=status:503|retry_after_ms:70;ok';
     llm_model rabig provider=p1 'upstream_model=id=rabig,seq=status:429|retry_after:120;ok';
     llm_model always500 provider=p1 'upstream_model=id=always500,status=500';
     llm_model backup provider=p2 'upstream_model=id=backup,seq=ok';
+    llm_model other provider=p2 'upstream_model=id=other,seq=ok';
     llm_model chain candidates=always500,backup;
     llm_model claude provider=an 'upstream_model=id=claude,fixture=anthropic/messages-text.response.json';
     llm_model oa-then-claude candidates=always500,claude;
@@ -160,6 +162,19 @@ subtest 'Retry-After is honoured' => sub {
     is(count($mock, 'ra'), 2, 'two requests');
     like($ng->error_log, qr/\[warn\].*attempt 1 to provider "p1".*failed: 429; retrying in 1000 ms/,
          'waited the 1 s the provider asked for (warn log)');
+};
+
+subtest 'the one worker serves others during a back-off wait' => sub {
+    my $s = raw_request($port, request_bytes('/v1/chat/completions', {
+        model => 'ra2', messages => \@MSG }));
+    ok(wait_for(sub { $ng->error_log =~ /model "id=ra2,.*retrying in 2000 ms/ }, 10),
+       'the first request waits 2 s');
+    is(ask('other')->{status}, 200, 'another request is served meanwhile');
+    my ($early) = read_until($s, qr/./, 0);
+    is($early, '', 'while the first is still waiting');
+    my ($all) = read_until($s, qr/\r\n\r\n\{.*\}\n/s, 10);
+    like($all, qr{^HTTP/1\.1 200 }, 'then it is answered');
+    close $s;
 };
 
 subtest 'retry-after-ms is honoured' => sub {
