@@ -327,7 +327,9 @@ ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
     u = r->upstream;
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-    if (ctx == NULL || ctx->committed || ctx->finished
+    /* ctx->order: a chat request with attempts (not llm_embeddings) */
+
+    if (ctx == NULL || ctx->order == NULL || ctx->committed || ctx->finished
         || r->connection->error || u == NULL || u->cleanup == NULL
         || !(ctx->handover || (state & NGX_PEER_FAILED)))
     {
@@ -436,9 +438,10 @@ ngx_int_t
 ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_int_t                 rc;
-    ngx_uint_t                i;
+    ngx_uint_t                i, n, declined;
     ngx_msec_t                retry, min;
     llm_error_t               e;
+    const llm_dialect_t      *d;
     ngx_http_cleanup_t       *cln;
     ngx_http_llm_model_t     *models;
     ngx_http_llm_loc_conf_t  *llcf;
@@ -456,6 +459,37 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         llm_error_set(&e, 503, NULL, "provider_unavailable",
                       "No provider of this model is available on this "
                       "gateway (no API key).");
+        return ngx_http_llm_send_error(r, ctx, &e);
+    }
+
+    /* a candidate whose dialect cannot honour the request is none */
+
+    n = 0;
+    declined = 0;
+
+    for (i = 0; i < ctx->norder; i++) {
+        d = models[ctx->order[i]].provider->dialect;
+
+        if (d->check) {
+            rc = d->check(&ctx->req, &e);
+
+            if (rc == LLM_DECLINED) {
+                declined = 1;
+                continue;
+            }
+
+            if (rc != LLM_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        ctx->order[n++] = ctx->order[i];
+    }
+
+    ctx->norder = n;
+
+    if (n == 0 && declined) {
+        /* the last refusal says why */
         return ngx_http_llm_send_error(r, ctx, &e);
     }
 
@@ -602,7 +636,7 @@ ngx_http_llm_attempt_retryable(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     u_char  buf[NGX_INT_T_LEN + 1];
 
-    if (ctx->committed || r->connection->error
+    if (ctx->order == NULL || ctx->committed || r->connection->error
         || (status && !ngx_http_llm_status_retryable(status)))
     {
         return NGX_DECLINED;

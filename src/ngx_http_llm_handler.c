@@ -153,6 +153,17 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
+    if (llcf->handler == NGX_HTTP_LLM_EMBEDDINGS) {
+        ngx_http_llm_embeddings_body(r, ctx, &body);
+        return;
+    }
+
+    /* templates and llm_prepend_message: a rewritten body, or none */
+    if (ngx_http_llm_prompt(r, &body, &e) != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
+        return;
+    }
+
     if (llm_request_parse(&ctx->req, (char *) body.data, body.len, &e)
         != LLM_OK)
     {
@@ -181,6 +192,14 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
                       "access to it.", name);
         e.type = "invalid_request_error";
 
+        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
+        return;
+    }
+
+    if (ctx->route->embedding) {
+        llm_error_set(&e, 400, "model", "model_not_supported",
+                      "The model '%s' is an embedding model; use the "
+                      "embeddings endpoint.", ctx->req.model);
         ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
         return;
     }

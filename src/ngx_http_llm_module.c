@@ -27,6 +27,8 @@ static ngx_int_t ngx_http_llm_provider_ssl(ngx_conf_t *cf,
     ngx_http_llm_provider_t *p, ngx_str_t *ca);
 static char *ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_llm_model_embedding(ngx_conf_t *cf,
+    ngx_http_llm_model_t *m);
 static ngx_int_t ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s);
 static char *ngx_http_llm_handler_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -86,6 +88,36 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_http_llm_handler_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_LLM_MODELS,
+      NULL },
+
+    { ngx_string("llm_embeddings"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_LLM_EMBEDDINGS,
+      NULL },
+
+    { ngx_string("llm_template"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_llm_template_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_prepend_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+      |NGX_CONF_TAKE23,
+      ngx_http_llm_message_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, prepend),
+      NULL },
+
+    { ngx_string("llm_append_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+      |NGX_CONF_TAKE23,
+      ngx_http_llm_message_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, append),
       NULL },
 
     { ngx_string("llm_connect_timeout"),
@@ -239,10 +271,13 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "dialect=", 8) == 0) {
             p->dialect = llm_dialect_find((char *) value[i].data + 8,
                                           value[i].len - 8);
-            if (p->dialect == NULL) {
+            p->embed = llm_embed_dialect_find((char *) value[i].data + 8,
+                                              value[i].len - 8);
+            if (p->dialect == NULL && p->embed == NULL) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "unknown dialect \"%V\" in llm_provider "
-                                   "\"%V\" (known: openai, anthropic, gemini)",
+                                   "\"%V\" (known: openai, anthropic, "
+                                   "gemini, voyage)",
                                    &value[i], &p->name);
                 return NGX_CONF_ERROR;
             }
@@ -338,7 +373,7 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     (void) verify_set;
 
-    if (p->dialect == NULL) {
+    if (p->dialect == NULL && p->embed == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_provider \"%V\" needs dialect=", &p->name);
         return NGX_CONF_ERROR;
@@ -773,6 +808,7 @@ ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
  *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
+ *           [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
  * llm_model NAME candidates=A,B,... [weights=W,...]
  *           [strategy=order|weighted|cost|speed|quality]
  */
@@ -783,8 +819,8 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_main_conf_t *lmcf = conf;
 
     char                      *rv;
-    ngx_int_t                  rc;
-    ngx_str_t                 *value, provider;
+    ngx_int_t                  rc, n;
+    ngx_str_t                 *value, provider, type;
     ngx_uint_t                 i;
     ngx_http_llm_model_t      *m;
     ngx_http_llm_provider_t  **pp;
@@ -816,6 +852,7 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     m->context = NGX_HTTP_LLM_UNSET;
     m->ttft = NGX_HTTP_LLM_UNSET;
     ngx_str_null(&provider);
+    ngx_str_null(&type);
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -844,6 +881,54 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "type=", 5) == 0) {
+            type.data = value[i].data + 5;
+            type.len = value[i].len - 5;
+
+            if (ngx_strcmp(type.data, "embedding") == 0) {
+                m->embedding = 1;
+
+            } else if (ngx_strcmp(type.data, "chat") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\": "
+                                   "chat or embedding expected",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "batch=", 6) == 0
+            || ngx_strncmp(value[i].data, "dimensions=", 11) == 0)
+        {
+            n = (value[i].data[0] == 'b')
+                ? ngx_atoi(value[i].data + 6, value[i].len - 6)
+                : ngx_atoi(value[i].data + 11, value[i].len - 11);
+
+            if (n == NGX_ERROR || n == 0 || n > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\"",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 'b') {
+                m->batch = n;
+
+            } else {
+                m->dimensions = n;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "task_type=", 10) == 0) {
+            m->task_type.data = value[i].data + 10;
+            m->task_type.len = value[i].len - 10;
+            continue;
+        }
+
         rc = ngx_http_llm_model_param(cf, lmcf, m, &value[i]);
 
         if (rc == NGX_OK) {
@@ -860,7 +945,9 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (m->ncands) {
-        if (provider.len || m->upstream_model.len || m->max_tokens) {
+        if (provider.len || m->upstream_model.len || m->max_tokens
+            || type.len || m->batch || m->dimensions || m->task_type.len)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "llm_model \"%V\" takes either provider= "
                                "or candidates=, not both", &m->name);
@@ -909,6 +996,10 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         m->upstream_model = m->name;
     }
 
+    if (ngx_http_llm_model_embedding(cf, m) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* the core wants NUL-terminated names */
 
     if (ngx_http_llm_cstr(cf, &m->name) != NGX_OK
@@ -918,6 +1009,81 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* what a provider can serve: chat, embeddings, and their parameters */
+
+static ngx_int_t
+ngx_http_llm_model_embedding(ngx_conf_t *cf, ngx_http_llm_model_t *m)
+{
+    ngx_http_llm_provider_t  *p;
+
+    p = m->provider;
+
+    if (!m->embedding) {
+        if (m->batch || m->dimensions || m->task_type.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "batch=, dimensions= and task_type= need "
+                               "type=embedding in llm_model \"%V\"",
+                               &m->name);
+            return NGX_ERROR;
+        }
+
+        if (p->dialect == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\": the %s dialect of "
+                               "provider \"%V\" serves embeddings only "
+                               "(add type=embedding)", &m->name,
+                               p->embed->name, &p->name);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (p->embed == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\": the %s dialect of provider "
+                           "\"%V\" has no embeddings", &m->name,
+                           p->dialect->name, &p->name);
+        return NGX_ERROR;
+    }
+
+    if (m->max_tokens) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "max_tokens= is for chat models, not the "
+                           "embedding model \"%V\"", &m->name);
+        return NGX_ERROR;
+    }
+
+    if (m->task_type.len
+        && !llm_embed_task_valid(p->embed, (char *) m->task_type.data,
+                                 m->task_type.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid task_type \"%V\" in llm_model \"%V\" "
+                           "for the %s dialect%s", &m->task_type, &m->name,
+                           p->embed->name,
+                           (p->embed == &llm_embed_gemini)
+                           ? " (e.g. RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, "
+                             "SEMANTIC_SIMILARITY)"
+                           : (p->embed == &llm_embed_voyage)
+                             ? " (query or document)"
+                             : ", which has none");
+        return NGX_ERROR;
+    }
+
+    if (m->batch && (ngx_int_t) m->batch > p->embed->max_batch) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "batch=%ui in llm_model \"%V\" is above the "
+                           "%s limit of %d inputs per request",
+                           m->batch, &m->name, p->embed->name,
+                           p->embed->max_batch);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_cstr(cf, &m->task_type);
 }
 
 
@@ -955,9 +1121,10 @@ ngx_http_llm_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    clcf->handler = (cmd->offset == NGX_HTTP_LLM_CHAT)
-                    ? ngx_http_llm_chat_handler
-                    : ngx_http_llm_models_handler;
+    /* llm_embeddings shares the chat handler's method and body checks */
+    clcf->handler = (cmd->offset == NGX_HTTP_LLM_MODELS)
+                    ? ngx_http_llm_models_handler
+                    : ngx_http_llm_chat_handler;
 
     return NGX_CONF_OK;
 }
@@ -1140,7 +1307,17 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->handler != NGX_HTTP_LLM_CHAT) {
+    if (conf->prepend == NULL) {
+        conf->prepend = prev->prepend;
+    }
+
+    if (conf->append == NULL) {
+        conf->append = prev->append;
+    }
+
+    if (conf->handler != NGX_HTTP_LLM_CHAT
+        && conf->handler != NGX_HTTP_LLM_EMBEDDINGS)
+    {
         return NGX_CONF_OK;
     }
 

@@ -17,6 +17,7 @@
 #include "llm_sse.h"
 #include "llm_request.h"
 #include "llm_dialect.h"
+#include "llm_embed.h"
 
 
 /* 1.27.2 added the trailers flag; we never keep provider trailers */
@@ -31,12 +32,14 @@
 
 #define NGX_HTTP_LLM_CHAT    1
 #define NGX_HTTP_LLM_MODELS  2
+#define NGX_HTTP_LLM_EMBEDDINGS  3
 
 
 typedef struct {
     ngx_str_t                      name;
     ngx_uint_t                     index;
-    const llm_dialect_t           *dialect;
+    const llm_dialect_t           *dialect;      /* NULL: no chat */
+    const llm_embed_dialect_t     *embed;        /* NULL: no embeddings */
 
     ngx_str_t                      api_key;      /* never logged */
     unsigned                       key_passthrough:1;
@@ -81,6 +84,11 @@ typedef struct {
     ngx_int_t                      tier;         /* higher is better */
     ngx_int_t                      context;
     ngx_int_t                      ttft;         /* ms, the speed seed */
+    /* type=embedding */
+    unsigned                       embedding:1;
+    ngx_uint_t                     batch;        /* 0: the provider's */
+    ngx_str_t                      task_type;
+    ngx_int_t                      dimensions;   /* 0: the client's */
 } ngx_http_llm_model_t;
 
 
@@ -102,6 +110,9 @@ typedef struct {
     ngx_msec_t                     health_cooldown;
 
     ngx_array_t                    peer_inits; /* ngx_http_llm_peer_init_t */
+    ngx_array_t                   *templates;  /* ngx_http_llm_template_t */
+    ngx_array_t                   *model_prompts;
+                                           /* ngx_http_llm_model_prompt_t */
 } ngx_http_llm_main_conf_t;
 
 
@@ -121,6 +132,9 @@ typedef struct {
     ngx_msec_t                     retry_after_cap;
     ngx_msec_t                     deadline;
     ngx_msec_t                     first_token_timeout;
+    /* llm_prepend_message, llm_append_message: arrays of messages */
+    llm_json_t                    *prepend;
+    llm_json_t                    *append;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -130,6 +144,9 @@ typedef enum {
     ngx_http_llm_st_body,
     ngx_http_llm_st_prelude          /* a stream before its first token */
 } ngx_http_llm_state_e;
+
+
+typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
 
 
 typedef struct {
@@ -169,6 +186,7 @@ typedef struct {
     ngx_event_t                    wait_ev;        /* back-off */
     ngx_event_t                    ftt_ev;         /* first token */
     ngx_event_t                    deadline_ev;
+    ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
 
     unsigned                       stream:1;
     unsigned                       chunked_body:1;
@@ -237,6 +255,20 @@ ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
     ngx_http_llm_model_t *m);
 void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
+
+void ngx_http_llm_embeddings_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
+ngx_int_t ngx_http_llm_embed_create_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
+    llm_error_t *e);
+char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_message_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 extern ngx_module_t  ngx_http_llm_module;

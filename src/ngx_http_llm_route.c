@@ -241,6 +241,13 @@ ngx_http_llm_route_add(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
         return NGX_ERROR;
     }
 
+    if (models[i].embedding) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" names embedding model \"%V\": "
+                           "routes are for chat models", &m->name, name);
+        return NGX_ERROR;
+    }
+
     add = models[i].provider ? 1 : models[i].ncands;
 
     nc = ngx_palloc(cf->pool, (*n + add) * sizeof(ngx_uint_t));

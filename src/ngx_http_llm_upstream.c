@@ -125,6 +125,11 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
     ngx_http_llm_provider_t  *p;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+    if (ctx->embed) {
+        return ngx_http_llm_embed_create_request(r, ctx);
+    }
+
     m = ctx->model;
     p = m->provider;
     d = p->dialect;
@@ -708,6 +713,10 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     llm_error_t           e;
     ngx_http_upstream_t  *u;
     const llm_dialect_t  *d;
+
+    if (ctx->embed) {
+        return ngx_http_llm_embed_complete(r, ctx);
+    }
 
     u = r->upstream;
     d = ctx->model->provider->dialect;

@@ -110,6 +110,10 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         if (ctx->route) {
             s = (char *) ctx->route->name.data;
 
+        } else if (ctx->model) {
+            /* llm_embeddings: no route */
+            s = (char *) ctx->model->name.data;
+
         } else if (ctx->req.model) {
             s = ctx->req.model;
         }

@@ -171,6 +171,10 @@ for my $rel (@STREAMS) {
         for my $f (qw(prompt_tokens completion_tokens total_tokens)) {
             is($last->{usage}{$f}, $usage->{$f}, "usage.$f = provider's ($usage->{$f})");
         }
+        if (my $r = $usage->{completion_tokens_details}{reasoning_tokens}) {
+            is($last->{usage}{completion_tokens_details}{reasoning_tokens}, $r,
+               "usage.completion_tokens_details.reasoning_tokens = provider's ($r)");
+        }
         my @empty = grep { ref $_->{choices} eq 'ARRAY' && !@{ $_->{choices} } } @$chunks;
         is(scalar @empty, 1, 'one chunk with choices: []');
     };

@@ -33,7 +33,7 @@ my $model_conf = join '', map {
 
 my $ng = start_nginx(<<"EOF", mock => $mock);
     llm_provider mock dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T24_KEY;
-    llm_retry off;   # one attempt each: retries are t/50-retries.t
+    llm_retry off;   # one attempt each: retries are t/60-retries.t
 $model_conf
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -159,7 +159,7 @@ subtest 'truncated stream (cut_after=5)' => sub {
 };
 
 # Before the first content token nothing is sent (the commit point, see
-# t/51-commit-point.t): a stream that breaks there is a plain JSON error.
+# t/61-commit-point.t): a stream that breaks there is a plain JSON error.
 subtest 'broken chunked encoding before the first token' => sub {
     my $res = chat($port, { model => 'badchunk', stream => JSON::PP::true,
                             messages => [ { role => 'user', content => 'hi' } ] });

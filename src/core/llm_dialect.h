@@ -20,6 +20,9 @@
 
 #define LLM_DONE  1
 
+/* Anthropic requires max_tokens: this when neither client nor config says */
+#define LLM_ANTHROPIC_MAX_TOKENS  4096
+
 
 typedef struct {
     long long    prompt_tokens;
@@ -101,6 +104,14 @@ typedef struct {
      * NULL: never.
      */
     long long   (*retry_after)(const char *p, size_t n);
+
+    /*
+     * Refuses, before any upstream request, what the provider cannot
+     * honour and the dialect does not drop (e.g. n > 1 on Anthropic):
+     * LLM_DECLINED with e filled in (400, naming the parameter).
+     * NULL: every valid request is accepted.
+     */
+    int         (*check)(llm_request_t *req, llm_error_t *e);
 } llm_dialect_t;
 
 
@@ -133,6 +144,13 @@ int llm_response_splice_model(const char *raw, size_t n, size_t start,
 /* appends j printed, with the client's model as its only "model" */
 int llm_response_emit_json(llm_json_t *j, const char *model,
     llm_buf_t *out);
+
+
+/* build_request for a plain request (req->plain), from its spans */
+int llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *body);
+int llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *body);
 
 
 extern const llm_dialect_t  llm_dialect_openai;

@@ -43,9 +43,6 @@
 #include "llm_json_scan.h"
 
 
-#define LLM_ANTHROPIC_MAX_TOKENS  4096
-
-
 static int llm_anthropic_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 static int llm_anthropic_response(llm_response_t *resp, const char *p,
@@ -73,6 +70,7 @@ const llm_dialect_t  llm_dialect_anthropic = {
     NULL,
     "x-api-key: ",
     "anthropic-version: 2023-06-01\r\n",
+    NULL,
     NULL
 };
 
@@ -464,6 +462,10 @@ llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
 {
     size_t       len0;
     llm_json_t  *root;
+
+    if (req->plain) {
+        return llm_anthropic_build_plain(req, upstream_model, body);
+    }
 
     root = llm_request_tree(req);
 

@@ -81,7 +81,8 @@ const llm_dialect_t  llm_dialect_gemini = {
     llm_gemini_request_path,
     "x-goog-api-key: ",
     NULL,
-    llm_gemini_retry_delay
+    llm_gemini_retry_delay,
+    NULL
 };
 
 
@@ -434,6 +435,10 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
 {
     size_t       mark;
     llm_json_t  *tree;
+
+    if (req->plain) {
+        return llm_gemini_build_plain(req, upstream_model, body);
+    }
 
     tree = llm_request_tree(req);
     if (tree == NULL) {

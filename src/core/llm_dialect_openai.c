@@ -48,6 +48,7 @@ const llm_dialect_t  llm_dialect_openai = {
     NULL,
     "Authorization: Bearer ",
     NULL,
+    NULL,
     NULL
 };
 

@@ -4,6 +4,7 @@
  * exhaust the stack.
  */
 
+#include <stdint.h>
 #include <string.h>
 
 #include "llm_buf.h"
@@ -61,6 +62,24 @@ static const unsigned char  llm_json_special[256] = {
 };
 
 
+/*
+ * Non-zero if one of 8 bytes is special: below 0x20, '"' or '\\'.
+ * A zero byte of x ^ c is a byte equal to c; (y - 0x01..) & ~y & 0x80..
+ * marks the bytes of y below 1, the classic word-at-a-time test.
+ */
+
+#define LLM_JSON_ONES   0x0101010101010101ULL
+#define LLM_JSON_HIGHS  0x8080808080808080ULL
+
+#define llm_json_word_below(y, n)                                            \
+    (((y) - LLM_JSON_ONES * (n)) & ~(y) & LLM_JSON_HIGHS)
+
+#define llm_json_word_special(w)                                             \
+    (llm_json_word_below(w, 0x20)                                            \
+     | llm_json_word_below((w) ^ (LLM_JSON_ONES * '"'), 1)                   \
+     | llm_json_word_below((w) ^ (LLM_JSON_ONES * '\\'), 1))
+
+
 /* the 4 hex digits of a \u escape, or -1 */
 
 static long
@@ -91,13 +110,25 @@ static int
 llm_json_scan_string(llm_json_scanner_t *s)
 {
     long           u;
+    uint64_t       w;
     unsigned char  c;
 
     s->p++;
 
     while (s->p < s->last) {
 
-        /* the hot loop: most string bytes need no look */
+        /* the hot loops: most string bytes need no look */
+
+        while (s->last - s->p >= 8) {
+            memcpy(&w, s->p, 8);
+
+            if (llm_json_word_special(w)) {
+                break;
+            }
+
+            s->p += 8;
+        }
+
         while (s->p < s->last && !llm_json_special[(unsigned char) *s->p]) {
             s->p++;
         }

@@ -87,7 +87,10 @@ typedef struct {
     const char            *role;
     size_t                 role_len;
     llm_json_type_e        content_type;
+    const char            *content_start;
+    const char            *content_end;
     llm_error_t           *msg_error;
+    llm_plain_t           *plain;
 
     llm_json_type_e        include_usage_type;
 
@@ -98,6 +101,7 @@ typedef struct {
     unsigned               msg_failed:1;
     unsigned               stop_bad:1;
     unsigned               has_include_usage:1;
+    unsigned               not_plain:1;
 } llm_request_scan_t;
 
 
@@ -111,6 +115,9 @@ static llm_request_member_t *llm_request_member(llm_request_scan_t *sc,
     const char *name);
 static int llm_request_model(llm_request_t *req,
     llm_request_member_t *m);
+static int llm_request_has_nul(const char *p, const char *end);
+static void llm_request_plain_message(llm_request_scan_t *sc);
+static int llm_request_plain(llm_request_scan_t *sc);
 
 
 int
@@ -135,6 +142,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     memset((char *) &sc + sizeof(sc.members), 0,
            sizeof(sc) - sizeof(sc.members));
     sc.msg_error = e;
+    sc.plain = &req->spans;
 
     if (llm_json_scan(p, n, 3, llm_request_scan, &sc) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
@@ -205,6 +213,14 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
                       (m->type == LLM_JSON_STRING)
                       ? "an empty string"
                       : llm_json_scan_type_name(m->type));
+        return LLM_ERROR;
+    }
+
+    /* a model name is a C string everywhere after this */
+    if (llm_request_has_nul(m->start, m->end)) {
+        llm_error_set(e, 400, "model", "invalid_value",
+                      "Invalid value for 'model': it contains a NUL "
+                      "character.");
         return LLM_ERROR;
     }
 
@@ -301,6 +317,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
     req->raw = p;
     req->raw_len = n;
+    req->plain = llm_request_plain(&sc);
 
     if (llm_request_model(req, llm_request_member(&sc, "model")) != LLM_OK) {
         llm_error_set(e, 500, NULL, NULL, "Out of memory.");
@@ -354,14 +371,23 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
 
         if (depth == 3) {
             if (llm_json_step_is(&path[2], "role")) {
+                /* a key twice: the tree (cJSON keeps the first) decides */
+                sc->not_plain |= sc->msg_role;
                 sc->msg_role = 1;
                 sc->role_type = type;
                 sc->role = start + 1;
                 sc->role_len = (size_t) (end - start - 2);
 
             } else if (llm_json_step_is(&path[2], "content")) {
+                sc->not_plain |= sc->msg_content;
                 sc->msg_content = 1;
                 sc->content_type = type;
+                sc->content_start = start;
+                sc->content_end = end;
+
+            } else if (!llm_json_step_is(&path[2], "name")) {
+                /* tool_calls, tool_call_id, refusal, ...: not plain */
+                sc->not_plain = 1;
             }
 
             return LLM_OK;
@@ -373,6 +399,10 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
 
         if (!sc->msg_failed) {
             llm_request_check_message(sc, path[1].index, type);
+        }
+
+        if (!sc->msg_failed && !sc->not_plain) {
+            llm_request_plain_message(sc);
         }
 
         sc->msg_role = 0;
@@ -594,6 +624,7 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 
     for (i = 0; i < sc->nmembers; i++) {
         if (sc->members[i].key_len == len
+            && sc->members[i].key[0] == name[0]
             && memcmp(sc->members[i].key, name, len) == 0)
         {
             return &sc->members[i];
@@ -601,6 +632,162 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
     }
 
     return NULL;
+}
+
+
+/* 1 if a valid JSON string's bytes escape a NUL (\u0000) */
+
+static int
+llm_request_has_nul(const char *p, const char *end)
+{
+    for ( /* void */ ; p < end; p++) {
+        if (*p != '\\') {
+            continue;
+        }
+
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0) {
+            return 1;
+        }
+
+        /* the escaped character, e.g. the second backslash of \\ */
+        p++;
+    }
+
+    return 0;
+}
+
+
+/* a valid message, to the plain request while it is one */
+
+static void
+llm_request_plain_message(llm_request_scan_t *sc)
+{
+    llm_plain_t  *pl;
+    llm_role_e    role;
+
+    pl = sc->plain;
+
+    if (!sc->msg_content || sc->content_type != LLM_JSON_STRING
+        || pl->nmessages == LLM_PLAIN_MAX_MESSAGES)
+    {
+        sc->not_plain = 1;
+        return;
+    }
+
+    switch (sc->role_len) {
+
+    case 4:
+        role = LLM_ROLE_USER;
+        break;
+
+    case 6:
+        role = LLM_ROLE_SYSTEM;
+        break;
+
+    case 9:
+        /* "developer" or "assistant" */
+        role = (sc->role[0] == 'd') ? LLM_ROLE_SYSTEM : LLM_ROLE_ASSISTANT;
+        break;
+
+    default:
+        /* "tool", "function" */
+        sc->not_plain = 1;
+        return;
+    }
+
+    pl->messages[pl->nmessages].role = role;
+    pl->messages[pl->nmessages].content.start = sc->content_start;
+    pl->messages[pl->nmessages].content.end = sc->content_end;
+    pl->nmessages++;
+}
+
+
+/* 1 if every top-level member is one a plain request may have */
+
+static int
+llm_request_plain(llm_request_scan_t *sc)
+{
+    int                    i;
+    llm_span_t            *span;
+    llm_plain_t           *pl;
+    llm_request_member_t  *m;
+
+    if (sc->not_plain) {
+        return 0;
+    }
+
+    pl = sc->plain;
+
+    for (i = 0; i < sc->nmembers; i++) {
+        m = &sc->members[i];
+
+#define llm_request_is(name)                                                 \
+        (m->key_len == sizeof(name) - 1                                      \
+         && memcmp(m->key, name, sizeof(name) - 1) == 0)
+
+        if (llm_request_is("model") || llm_request_is("messages")
+            || llm_request_is("stream") || llm_request_is("stream_options"))
+        {
+            continue;
+        }
+
+        if (llm_request_is("temperature")) {
+            span = &pl->temperature;
+
+        } else if (llm_request_is("top_p")) {
+            span = &pl->top_p;
+
+        } else if (llm_request_is("n")) {
+            span = &pl->n;
+
+        } else if (llm_request_is("seed")) {
+            span = &pl->seed;
+
+        } else if (llm_request_is("max_tokens")) {
+            span = &pl->max_tokens;
+
+        } else if (llm_request_is("max_completion_tokens")) {
+            span = &pl->max_completion_tokens;
+
+        } else if (llm_request_is("stop")) {
+            span = &pl->stop;
+
+        } else if (llm_request_is("user")) {
+            span = &pl->user;
+
+        } else {
+            return 0;
+        }
+
+#undef llm_request_is
+
+        if (m->type != LLM_JSON_NULL) {
+            span->start = m->start;
+            span->end = m->end;
+        }
+    }
+
+    return 1;
+}
+
+
+double
+llm_span_number(const llm_span_t *s)
+{
+    char    num[64];
+    size_t  len;
+
+    len = (size_t) (s->end - s->start);
+
+    if (len >= sizeof(num)) {
+        /* not for a validated number: longer ones are out of range */
+        len = sizeof(num) - 1;
+    }
+
+    memcpy(num, s->start, len);
+    num[len] = '\0';
+
+    return strtod(num, NULL);
 }
 
 

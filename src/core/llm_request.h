@@ -14,6 +14,47 @@
 #include "llm_error.h"
 
 
+/* the bytes of one value, quotes included; start == NULL: absent or null */
+
+typedef struct {
+    const char   *start;
+    const char   *end;
+} llm_span_t;
+
+
+#define LLM_PLAIN_MAX_MESSAGES  32
+
+typedef enum {
+    LLM_ROLE_SYSTEM = 0,         /* "developer" too */
+    LLM_ROLE_USER,
+    LLM_ROLE_ASSISTANT
+} llm_role_e;
+
+
+/*
+ * A plain chat: text messages with string contents, and only the
+ * parameters listed here.  Most requests are; the dialects that rewrite
+ * the body build it from these spans, without a tree.
+ */
+
+typedef struct {
+    int           nmessages;
+    struct {
+        llm_role_e    role;
+        llm_span_t    content;   /* a JSON string */
+    }             messages[LLM_PLAIN_MAX_MESSAGES];
+
+    llm_span_t    temperature;
+    llm_span_t    top_p;
+    llm_span_t    n;
+    llm_span_t    seed;
+    llm_span_t    max_tokens;
+    llm_span_t    max_completion_tokens;
+    llm_span_t    stop;
+    llm_span_t    user;
+} llm_plain_t;
+
+
 typedef struct {
     llm_json_t   *root;          /* llm_request_tree(); owned */
     char         *model;         /* NUL-terminated copy; owned */
@@ -26,9 +67,12 @@ typedef struct {
     size_t        model_start;   /* the model value's bytes, quotes too */
     size_t        model_end;
     unsigned      has_stream_options:1;
+    unsigned      plain:1;       /* the spans below hold the whole request */
 
     /* set by the caller before build_request: 0 = the dialect's own */
     long long     max_tokens_default;
+
+    llm_plain_t   spans;
 } llm_request_t;
 
 
@@ -43,6 +87,9 @@ int llm_request_parse(llm_request_t *req, const char *p, size_t n,
 llm_json_t *llm_request_tree(llm_request_t *req);
 
 void llm_request_free(llm_request_t *req);
+
+/* a span's number (strtod) */
+double llm_span_number(const llm_span_t *s);
 
 
 #endif /* _LLM_REQUEST_H_INCLUDED_ */

@@ -8,7 +8,12 @@
  * JSON object with the upstream model as its only "model" member,
  * stream_options.include_usage true for the stream and no stream_options
  * otherwise, and must itself parse as a valid request again.
+ *
+ * A plain request (src/core/llm_plain.c) is also built for Anthropic and
+ * Gemini from its spans and from the tree: both must mean the same.
  */
+
+#define _GNU_SOURCE      /* memmem() */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +28,6 @@
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-
 
 
 static void
@@ -153,6 +156,55 @@ build(llm_request_t *req, int stream)
 }
 
 
+static cJSON *
+build_native(const llm_dialect_t *d, llm_request_t *req, unsigned plain)
+{
+    cJSON      *j;
+    llm_buf_t   b;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    req->plain = plain;
+    check(d->build_request(req, UPSTREAM_MODEL, &b) == LLM_OK);
+
+    j = cJSON_ParseWithLength(b.data, b.len);
+    check(cJSON_IsObject(j));
+
+    llm_buf_free(&b);
+
+    return j;
+}
+
+
+static void
+same_native(llm_request_t *req, const uint8_t *data, size_t size)
+{
+    int                   i;
+    cJSON                *plain, *tree;
+    const llm_dialect_t  *d[2];
+
+    /* cJSON's strings end at a NUL: the tree path cuts such a text */
+    if (memmem(data, size, "\\u0000", 6)) {
+        return;
+    }
+
+    d[0] = &llm_dialect_anthropic;
+    d[1] = &llm_dialect_gemini;
+
+    for (i = 0; i < 2; i++) {
+        plain = build_native(d[i], req, 1);
+        tree = build_native(d[i], req, 0);
+
+        check(cJSON_Compare(plain, tree, 1));
+
+        cJSON_Delete(plain);
+        cJSON_Delete(tree);
+    }
+
+    req->plain = 1;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -173,6 +225,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(cJSON_IsObject(llm_request_tree(&req)));
     check(req.model != NULL && req.model[0] != '\0');
     check(!req.include_usage || req.stream);
+
+    if (req.plain) {
+        same_native(&req, data, size);
+    }
 
     build(&req, 1);
     build(&req, 0);

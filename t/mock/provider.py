@@ -47,6 +47,19 @@ demo answer.  Keys:
                      that several models or providers can share a sequence
   body=TEXT          literal response body; MUST be the last key (it takes
                      the rest of the string, commas included)
+  max_inputs=N       embeddings: a 400 when a request has more than N inputs
+  base64=1           embeddings: vectors as base64 even when floats were asked
+  fail_text=T        embeddings: a 500 when an input is the text T
+  hang_text=T        embeddings: no answer (until the peer closes) when an
+                     input is the text T
+
+Embeddings (POST .../embeddings, .../models/M:batchEmbedContents; under a
+path starting with /voyage/ the Voyage API) are checked strictly and, unless
+a fixture, body or status is given, answered with synthesized vectors: for
+an input text t, [its UTF-8 length, sum of its bytes % 997, 0.5, -0.25, 0, 0, ...]
+(dimensions long, default 4), so order and content can be checked.  Usage:
+OpenAI prompt_tokens = total_tokens = words; Voyage total_tokens only;
+Gemini none.
 
 An unknown key or a non-numeric value gets a 400 (code "mock_bad_scenario").
 Without "model" in the body (Gemini), the scenario is taken from the URL
@@ -280,8 +293,9 @@ def guess_ctype(text):
 
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
-            "stall_after", "retry_after_ms"}
-OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id"}
+            "stall_after", "retry_after_ms", "max_inputs", "base64"}
+OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
+              "hang_text"}
 
 
 def seq_step(index, opts):
@@ -679,6 +693,156 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return None
 
+    # ---- embeddings
+
+    def embed_kind(self):
+        if re.search(r":batchEmbedContents(\?|$)", self.path):
+            return "gemini"
+        if re.search(r"/embeddings(\?|$)", self.path):
+            return "voyage" if self.path.startswith("/voyage/") else "openai"
+        return None
+
+    @staticmethod
+    def embed_inputs(kind, body):
+        if kind == "gemini":
+            return [r["content"]["parts"][0]["text"] for r in body["requests"]]
+        inp = body["input"]
+        return [inp] if isinstance(inp, str) or (
+            isinstance(inp, list) and inp and isinstance(inp[0], int)) else inp
+
+    def embed_request_problem(self, kind, body):
+        """The provider's own 400 body for a bad embeddings request, or None."""
+        if kind == "gemini":
+            def gerr(msg):
+                return {"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}}
+            m = re.search(r"/models/(.+):batchEmbedContents", self.path)
+            want = "models/" + unquote(m.group(1)) if m else None
+            if not isinstance(body, dict) or set(body) != {"requests"}:
+                return gerr("Invalid JSON payload: only 'requests' expected")
+            reqs = body["requests"]
+            if not isinstance(reqs, list) or not reqs:
+                return gerr("requests must not be empty")
+            if len(reqs) > 100:
+                return gerr("* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch")
+            for i, r in enumerate(reqs):
+                if not isinstance(r, dict) or r.get("model") != want:
+                    return gerr("requests[%d].model: must be %s" % (i, want))
+                if set(r) - {"model", "content", "taskType", "title", "outputDimensionality"}:
+                    return gerr("requests[%d]: unknown field" % i)
+                parts = (r.get("content") or {}).get("parts")
+                if (not isinstance(parts, list) or len(parts) != 1
+                        or not isinstance(parts[0].get("text"), str)):
+                    return gerr("requests[%d].content.parts: one text part expected" % i)
+                if "taskType" in r and r["taskType"] not in (
+                        "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",
+                        "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING",
+                        "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"):
+                    return gerr("requests[%d].taskType: invalid value" % i)
+                if "outputDimensionality" in r and not (
+                        isinstance(r["outputDimensionality"], int) and r["outputDimensionality"] > 0):
+                    return gerr("requests[%d].outputDimensionality: invalid" % i)
+            return None
+        if kind == "voyage":
+            def verr(msg):
+                return {"detail": msg}
+            if not isinstance(body, dict):
+                return verr("body must be an object")
+            extra = set(body) - {"input", "model", "input_type", "truncation",
+                                 "output_dimension", "output_dtype", "encoding_format"}
+            if extra:
+                return verr("Unexpected fields: %s" % ", ".join(sorted(extra)))
+            inp = body.get("input")
+            if isinstance(inp, str):
+                inp = [inp]
+            if (not isinstance(inp, list) or not inp
+                    or not all(isinstance(x, str) for x in inp)):
+                return verr("input: a string or a list of strings is required")
+            if len(inp) > 1000:
+                return verr("The input list can have at most 1000 items")
+            if body.get("input_type") not in (None, "query", "document"):
+                return verr("input_type must be query, document or null")
+            od = body.get("output_dimension")
+            if od is not None and not (isinstance(od, int) and od > 0):
+                return verr("output_dimension must be a positive integer")
+            return None
+        # openai
+        if not isinstance(body, dict):
+            return error_body("body must be an object")
+        extra = set(body) - {"model", "input", "encoding_format", "dimensions", "user"}
+        if extra:
+            return error_body("Unrecognized request argument supplied: %s"
+                              % ", ".join(sorted(extra)))
+        if not isinstance(body.get("model"), str):
+            return error_body("you must provide a model parameter", param="model")
+        inp = body.get("input")
+        ok = (isinstance(inp, str) and inp) or (
+            isinstance(inp, list) and inp and (
+                all(isinstance(x, str) and x for x in inp)
+                or all(isinstance(x, int) for x in inp)
+                or all(isinstance(x, list) and x and all(isinstance(y, int) for y in x)
+                       for x in inp)))
+        if not ok:
+            return error_body("'input' is invalid", param="input")
+        if len(inp) > 2048 and isinstance(inp, list):
+            return error_body("'input' : maximum 2048 inputs", param="input")
+        if body.get("encoding_format") not in (None, "float", "base64"):
+            return error_body("encoding_format must be float or base64",
+                              param="encoding_format")
+        dims = body.get("dimensions")
+        if dims is not None and not (isinstance(dims, int) and dims > 0):
+            return error_body("dimensions must be a positive integer", param="dimensions")
+        return None
+
+    def send_embed(self, kind, body, opts):
+        import base64 as b64
+        import struct
+        inputs = self.embed_inputs(kind, body)
+        if "max_inputs" in opts and len(inputs) > int(opts["max_inputs"]):
+            msg = "mock: %d inputs, at most %s" % (len(inputs), opts["max_inputs"])
+            if kind == "voyage":
+                self.send_json(400, {"detail": msg})
+            elif kind == "gemini":
+                self.send_json(400, {"error": {"code": 400, "message": msg,
+                                               "status": "INVALID_ARGUMENT"}})
+            else:
+                self.send_json(400, error_body(msg, param="input"))
+            return
+        if "hang_text" in opts and opts["hang_text"] in inputs:
+            while True:  # until the peer closes; pause() raises ClientGone
+                self.pause(3600 * 1000, "eof while hanging")
+        if "fail_text" in opts and opts["fail_text"] in inputs:
+            self.send_json(500, error_body("mock: input %r fails" % opts["fail_text"],
+                                           "server_error"))
+            return
+        if kind == "gemini":
+            dims = body["requests"][0].get("outputDimensionality") or 4
+        elif kind == "voyage":
+            dims = body.get("output_dimension") or 4
+        else:
+            dims = body.get("dimensions") or 4
+        vectors = []
+        for t in inputs:
+            raw = t.encode() if isinstance(t, str) else bytes(x % 256 for x in t)
+            v = [float(len(raw)), float(sum(raw) % 997), 0.5, -0.25]
+            v = (v + [0.0] * dims)[:dims]
+            vectors.append(v)
+        want_b64 = opts.get("base64") or body.get("encoding_format") == "base64"
+        if want_b64 and kind != "gemini":
+            vectors = [b64.b64encode(struct.pack("<%df" % len(v), *v)).decode()
+                       for v in vectors]
+        words_n = sum(len(t.split()) if isinstance(t, str) else len(t) for t in inputs)
+        if kind == "gemini":
+            self.send_json(200, {"embeddings": [{"values": v} for v in vectors]})
+            return
+        data = [{"object": "embedding", "embedding": v, "index": i}
+                for i, v in enumerate(vectors)]
+        if kind == "voyage":
+            usage = {"total_tokens": words_n}
+        else:
+            usage = {"prompt_tokens": words_n, "total_tokens": words_n}
+        self.send_json(200, {"object": "list", "data": data, "model": body.get("model"),
+                             "usage": usage})
+
     def scenario_name(self, body):
         """The model field, or for Gemini-style URLs the /models/<name>:method part."""
         if isinstance(body, dict) and isinstance(body.get("model"), str):
@@ -717,6 +881,12 @@ class Handler(BaseHTTPRequestHandler):
         if problem:
             self.send_json(400, problem)
             return
+        kind = self.embed_kind()
+        if kind:
+            problem = self.embed_request_problem(kind, body)
+            if problem:
+                self.send_json(400, problem)
+                return
         if re.search(r"/(chat/completions|messages)(\?|$)", self.path):
             if not isinstance(body, dict) or not isinstance(body.get("model"), str):
                 self.send_json(400, error_body("you must provide a model parameter",
@@ -729,6 +899,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
 
         name = self.scenario_name(body)
+        if kind and "=" not in name:
+            self.send_embed(kind, body, {})
+            return
         if STATE.demo or "=" not in name:
             reply = self.demo_reply(n, body, name or UPSTREAM_MODEL)
             self.send_reply(reply, {"delay_ms": DEMO_WORD_DELAY_MS} if reply.is_stream else {})
@@ -750,6 +923,9 @@ class Handler(BaseHTTPRequestHandler):
         if opts.get("hang"):
             while True:  # until the peer closes; pause() raises ClientGone
                 self.pause(3600 * 1000, "eof while hanging")
+        if kind and not {"fixture", "body", "status"} & opts.keys():
+            self.send_embed(kind, body, opts)
+            return
         reply = self.scenario_reply(n, body, raw_text, opts)
         if reply is not None:
             self.send_reply(reply, opts)

@@ -50,6 +50,49 @@ trace(void *data, const llm_json_step_t *path, int depth,
 }
 
 
+/*
+ * Strings are skimmed 8 bytes at a time: each kind of byte at each
+ * position of a word must still be seen.  Content bytes: 'a' (plain),
+ * 0x7f and 0xff (plain, the edges of the word test), 0x1f and 0x00 (a
+ * raw control byte: invalid), '\\' starting "\\n" (valid), '"' ending
+ * the string early (trailing bytes: invalid).
+ */
+
+static void
+string_positions(void)
+{
+    int             pos, k, bad;
+    char            buf[40];
+    size_t          len;
+    unsigned char   special[] = { 0x7f, 0xff, 0x1f, 0x00, '\\', '"' };
+    int             valid[] = { 1, 1, 0, 0, 1, 0 };
+
+    bad = 0;
+
+    for (k = 0; k < (int) sizeof(special); k++) {
+        for (pos = 0; pos < 20; pos++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[0] = '"';
+            buf[1 + pos] = (char) special[k];
+
+            if (special[k] == '\\') {
+                buf[2 + pos] = 'n';
+            }
+
+            len = 30;
+            buf[len - 1] = '"';
+
+            if ((llm_json_valid(buf, len, NULL) == LLM_OK) != valid[k]) {
+                diag("byte 0x%02x at %d", special[k], pos);
+                bad++;
+            }
+        }
+    }
+
+    ok(bad == 0, "each special byte at each word position");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -112,6 +155,8 @@ main(int argc, char **argv)
     is_int(llm_json_scan_int("-1", "-1" + 2), -1, "scan_int -1 is -1");
     is_int(llm_json_scan_int("99999999999999999999", "99999999999999999999"
                              + 20), -1, "scan_int above 1e15 is -1");
+
+    string_positions();
 
     (void) argc;
     (void) argv;

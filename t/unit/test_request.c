@@ -54,6 +54,8 @@ static const bad_case_t  bad_cases[] = {
       "got a number" },
     { "model object", "{\"model\":{}," MSG "}", "model", "invalid_type",
       "got an object" },
+    { "model NUL", "{\"model\":\"\\u0000m\"," MSG "}", "model",
+      "invalid_value", "NUL" },
     { "model empty", "{\"model\":\"\"," MSG "}", "model", "invalid_type",
       "an empty string" },
 

@@ -1,0 +1,1210 @@
+/*
+ * Embeddings: the OpenAI request, the provider requests and responses,
+ * and base64 of little-endian float32 vectors.  See llm_embed.h.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+
+#include "llm_embed.h"
+#include "llm_dialect.h"
+
+
+static int llm_embed_openai_path(const char *upstream_model,
+    llm_buf_t *path);
+static int llm_embed_openai_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
+static int llm_embed_voyage_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
+static int llm_embed_list_response(llm_embed_result_t *res, int n,
+    const char *p, size_t len, llm_error_t *e);
+static void llm_embed_openai_error(int status, const char *p, size_t n,
+    llm_error_t *e);
+static void llm_embed_voyage_error(int status, const char *p, size_t n,
+    llm_error_t *e);
+static int llm_embed_gemini_path(const char *upstream_model,
+    llm_buf_t *path);
+static int llm_embed_gemini_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body);
+static int llm_embed_gemini_response(llm_embed_result_t *res, int n,
+    const char *p, size_t len, llm_error_t *e);
+static void llm_embed_gemini_error(int status, const char *p, size_t n,
+    llm_error_t *e);
+static int llm_embed_vector(llm_embed_result_t *res, llm_json_t *v,
+    llm_error_t *e);
+
+
+static const char *const  llm_embed_gemini_tasks[] = {
+    "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING",
+    "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY", NULL
+};
+
+static const char *const  llm_embed_voyage_tasks[] = {
+    "query", "document", NULL
+};
+
+
+/*
+ * Batch limits: OpenAI 2048 inputs, Gemini 100 requests, Voyage 1000.
+ * OpenAI's default is half its limit: 2048 vectors of 3072 floats as JSON
+ * text would pass the gateway's 64 MB limit on a provider response.
+ */
+
+const llm_embed_dialect_t  llm_embed_openai = {
+    "openai", 2048, 1024, 1, "Authorization: Bearer ",
+    llm_embed_openai_path, llm_embed_openai_build,
+    llm_embed_list_response, llm_embed_openai_error, NULL
+};
+
+const llm_embed_dialect_t  llm_embed_gemini = {
+    "gemini", 100, 100, 0, "x-goog-api-key: ",
+    llm_embed_gemini_path, llm_embed_gemini_build,
+    llm_embed_gemini_response, llm_embed_gemini_error,
+    llm_embed_gemini_tasks
+};
+
+const llm_embed_dialect_t  llm_embed_voyage = {
+    "voyage", 1000, 1000, 0, "Authorization: Bearer ",
+    llm_embed_openai_path, llm_embed_voyage_build,
+    llm_embed_list_response, llm_embed_voyage_error,
+    llm_embed_voyage_tasks
+};
+
+
+static const llm_embed_dialect_t  *llm_embed_dialects[] = {
+    &llm_embed_openai, &llm_embed_gemini, &llm_embed_voyage, NULL
+};
+
+
+const llm_embed_dialect_t *
+llm_embed_dialect_find(const char *name, size_t len)
+{
+    const llm_embed_dialect_t  **d;
+
+    for (d = llm_embed_dialects; *d; d++) {
+        if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {
+            return *d;
+        }
+    }
+
+    return NULL;
+}
+
+
+int
+llm_embed_task_valid(const llm_embed_dialect_t *d, const char *task,
+    size_t len)
+{
+    const char *const  *t;
+
+    if (d->task_types == NULL) {
+        return 0;
+    }
+
+    for (t = d->task_types; *t; t++) {
+        if (strlen(*t) == len && memcmp(*t, task, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* the client's request */
+
+static int
+llm_embed_token_array(llm_json_t *a)
+{
+    llm_json_t  *t;
+
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) {
+        return 0;
+    }
+
+    cJSON_ArrayForEach(t, a) {
+        if (!cJSON_IsNumber(t) || t->valuedouble < 0
+            || t->valuedouble > 1e9
+            || t->valuedouble != (double) (long long) t->valuedouble)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+llm_embed_request_parse(llm_embed_request_t *req, const char *p, size_t n,
+    llm_error_t *e)
+{
+    int           i, kind, k;
+    size_t        off, line, col;
+    llm_json_t   *root, *in, *item, *arr, *v;
+    const char   *s;
+
+    memset(req, 0, sizeof(llm_embed_request_t));
+
+    if (n == 0) {
+        llm_error_set(e, 400, NULL, "invalid_json",
+                      "The request body is empty; expected a JSON object.");
+        return LLM_ERROR;
+    }
+
+    root = llm_json_parse(p, n, &off);
+
+    if (root == NULL) {
+        llm_json_position(p, off, &line, &col);
+        llm_error_set(e, 400, NULL, "invalid_json",
+                      "Invalid JSON in the request body at line %zu, "
+                      "column %zu (byte %zu).", line, col, off);
+        return LLM_ERROR;
+    }
+
+    req->root = root;
+
+    if (!cJSON_IsObject(root)) {
+        llm_error_set(e, 400, NULL, "invalid_json",
+                      "The request body must be a JSON object, not %s.",
+                      llm_json_type_name(root));
+        goto failed;
+    }
+
+    v = llm_json_get(root, "model");
+
+    if (v == NULL || cJSON_IsNull(v)) {
+        llm_error_set(e, 400, "model", "missing_required_parameter",
+                      "Missing required parameter: 'model'.");
+        goto failed;
+    }
+
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        llm_error_set(e, 400, "model", "invalid_type",
+                      "Invalid type for 'model': expected a non-empty "
+                      "string, but got %s instead.",
+                      cJSON_IsString(v) ? "an empty string"
+                                        : llm_json_type_name(v));
+        goto failed;
+    }
+
+    req->model = v->valuestring;
+
+    in = llm_json_get(root, "input");
+
+    if (in == NULL || cJSON_IsNull(in)) {
+        llm_error_set(e, 400, "input", "missing_required_parameter",
+                      "Missing required parameter: 'input'.");
+        goto failed;
+    }
+
+    if (cJSON_IsString(in) || llm_embed_token_array(in)) {
+        /* one input: the batches take an array */
+        arr = cJSON_CreateArray();
+        item = cJSON_Duplicate(in, 1);
+
+        if (arr == NULL || item == NULL
+            || !cJSON_AddItemToArray(arr, item)
+            || !cJSON_ReplaceItemInObject(root, "input", arr))
+        {
+            llm_json_free(arr);
+            llm_json_free(item);
+            llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+            goto failed;
+        }
+
+        in = arr;
+
+    } else if (!cJSON_IsArray(in)) {
+        llm_error_set(e, 400, "input", "invalid_type",
+                      "Invalid type for 'input': expected a string, an "
+                      "array of strings, or an array of token arrays, but "
+                      "got %s instead.", llm_json_type_name(in));
+        goto failed;
+    }
+
+    req->input = in;
+    req->count = cJSON_GetArraySize(in);
+
+    if (req->count == 0) {
+        llm_error_set(e, 400, "input", "empty_array",
+                      "Invalid 'input': empty array. Expected at least one "
+                      "input.");
+        goto failed;
+    }
+
+    /* all strings, or all token arrays: 1 string, 2 tokens */
+
+    kind = 0;
+    i = 0;
+
+    cJSON_ArrayForEach(item, in) {
+        if (cJSON_IsString(item)) {
+            k = 1;
+
+            if (item->valuestring[0] == '\0') {
+                llm_error_set(e, 400, "input", "invalid_value",
+                              "Invalid 'input[%d]': empty string. Each "
+                              "input must be non-empty.", i);
+                goto failed;
+            }
+
+        } else if (llm_embed_token_array(item)) {
+            k = 2;
+
+        } else {
+            llm_error_set(e, 400, "input", "invalid_type",
+                          "Invalid type for 'input[%d]': expected a "
+                          "non-empty string or a non-empty array of token "
+                          "ids, but got %s instead.", i,
+                          llm_json_type_name(item));
+            goto failed;
+        }
+
+        if (kind && k != kind) {
+            llm_error_set(e, 400, "input", "invalid_type",
+                          "Invalid 'input': strings and token arrays "
+                          "cannot be mixed.");
+            goto failed;
+        }
+
+        kind = k;
+        i++;
+    }
+
+    req->tokens = (kind == 2);
+
+    v = llm_json_get(root, "encoding_format");
+
+    if (v && !cJSON_IsNull(v)) {
+        s = cJSON_IsString(v) ? v->valuestring : "";
+
+        if (strcmp(s, "base64") == 0) {
+            req->base64 = 1;
+
+        } else if (strcmp(s, "float") != 0) {
+            llm_error_set(e, 400, "encoding_format", "invalid_value",
+                          "Invalid value for 'encoding_format': supported "
+                          "values are 'float' and 'base64'.");
+            goto failed;
+        }
+    }
+
+    v = llm_json_get(root, "dimensions");
+
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1
+            || v->valuedouble > 1e6
+            || v->valuedouble != (double) (long long) v->valuedouble)
+        {
+            llm_error_set(e, 400, "dimensions", "invalid_value",
+                          "Invalid value for 'dimensions': expected a "
+                          "positive integer.");
+            goto failed;
+        }
+
+        req->dimensions = (long long) v->valuedouble;
+    }
+
+    v = llm_json_get(root, "user");
+
+    if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+        llm_error_set(e, 400, "user", "invalid_type",
+                      "Invalid type for 'user': expected a string, but got "
+                      "%s instead.", llm_json_type_name(v));
+        goto failed;
+    }
+
+    return LLM_OK;
+
+failed:
+
+    llm_json_free(root);
+    memset(req, 0, sizeof(llm_embed_request_t));
+
+    return LLM_ERROR;
+}
+
+
+void
+llm_embed_request_free(llm_embed_request_t *req)
+{
+    llm_json_free(req->root);
+    memset(req, 0, sizeof(llm_embed_request_t));
+}
+
+
+/* inputs [from, from + n) as a new array */
+
+static llm_json_t *
+llm_embed_slice(llm_embed_request_t *req, int from, int n)
+{
+    int          i;
+    llm_json_t  *arr, *item, *dup;
+
+    arr = cJSON_CreateArray();
+    if (arr == NULL) {
+        return NULL;
+    }
+
+    /* from the cursor when the batch starts at or after it */
+
+    if (req->cursor && req->cursor_index <= from) {
+        item = req->cursor;
+        i = req->cursor_index;
+
+    } else {
+        item = req->input->child;
+        i = 0;
+    }
+
+    for ( /* void */ ; item && i < from; item = item->next, i++) {
+        /* void */
+    }
+
+    req->cursor = item;
+    req->cursor_index = i;
+
+    for ( /* void */ ; item && i < from + n; item = item->next, i++) {
+        dup = cJSON_Duplicate(item, 1);
+
+        if (dup == NULL || !cJSON_AddItemToArray(arr, dup)) {
+            llm_json_free(dup);
+            llm_json_free(arr);
+            return NULL;
+        }
+    }
+
+    return arr;
+}
+
+
+static int
+llm_embed_print(llm_json_t *j, llm_buf_t *body)
+{
+    int  rc;
+
+    if (j == NULL) {
+        return LLM_ERROR;
+    }
+
+    rc = llm_json_print(j, body);
+    llm_json_free(j);
+
+    return rc;
+}
+
+
+static long long
+llm_embed_dimensions(llm_embed_request_t *req,
+    const llm_embed_target_t *t)
+{
+    return req->dimensions ? req->dimensions : t->dimensions;
+}
+
+
+/* openai dialect */
+
+static int
+llm_embed_openai_path(const char *upstream_model, llm_buf_t *path)
+{
+    return llm_buf_append_lit(path, "/embeddings");
+}
+
+
+/*
+ * Members the gateway does not know are passed through (a compatible
+ * server's own options); floats are always asked for, since not every
+ * compatible server has base64, and the gateway encodes it itself.
+ */
+
+static int
+llm_embed_openai_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
+{
+    long long    dims;
+    llm_json_t  *j, *m, *dup, *in;
+
+    j = cJSON_CreateObject();
+    if (j == NULL) {
+        return LLM_ERROR;
+    }
+
+    cJSON_ArrayForEach(m, req->root) {
+        if (strcmp(m->string, "model") == 0
+            || strcmp(m->string, "input") == 0
+            || strcmp(m->string, "encoding_format") == 0
+            || strcmp(m->string, "dimensions") == 0)
+        {
+            continue;
+        }
+
+        dup = cJSON_Duplicate(m, 1);
+
+        if (dup == NULL) {
+            goto failed;
+        }
+
+        cJSON_AddItemToObject(j, m->string, dup);
+    }
+
+    in = llm_embed_slice(req, from, n);
+
+    if (llm_json_set_str(j, "model", t->upstream_model) != LLM_OK
+        || in == NULL
+        || llm_json_set(j, "input", in) != LLM_OK)
+    {
+        goto failed;
+    }
+
+    dims = llm_embed_dimensions(req, t);
+
+    if (dims && llm_json_set(j, "dimensions", cJSON_CreateNumber(dims))
+                != LLM_OK)
+    {
+        goto failed;
+    }
+
+    return llm_embed_print(j, body);
+
+failed:
+
+    llm_json_free(j);
+
+    return LLM_ERROR;
+}
+
+
+static int
+llm_embed_voyage_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
+{
+    long long    dims;
+    llm_json_t  *j, *in;
+
+    j = cJSON_CreateObject();
+    in = llm_embed_slice(req, from, n);
+
+    if (j == NULL || in == NULL
+        || llm_json_set(j, "input", in) != LLM_OK
+        || llm_json_set_str(j, "model", t->upstream_model) != LLM_OK)
+    {
+        llm_json_free(j);
+        return LLM_ERROR;
+    }
+
+    if (t->task_type && llm_json_set_str(j, "input_type", t->task_type)
+                        != LLM_OK)
+    {
+        llm_json_free(j);
+        return LLM_ERROR;
+    }
+
+    dims = llm_embed_dimensions(req, t);
+
+    if (dims
+        && llm_json_set(j, "output_dimension", cJSON_CreateNumber(dims))
+           != LLM_OK)
+    {
+        llm_json_free(j);
+        return LLM_ERROR;
+    }
+
+    return llm_embed_print(j, body);
+}
+
+
+static int
+llm_embed_bad(llm_error_t *e, const char *what)
+{
+    llm_error_set(e, 502, NULL, "invalid_upstream_response",
+                  "The provider's embeddings response could not be read: "
+                  "%s.", what);
+    return LLM_ERROR;
+}
+
+
+/* {"data":[{"embedding":[...] | "base64","index":i}],"usage":{...}} */
+
+static int
+llm_embed_list_response(llm_embed_result_t *res, int n, const char *p,
+    size_t len, llm_error_t *e)
+{
+    int           i, rc;
+    long long     idx;
+    llm_json_t   *j, *data, *item, *u, **slot;
+
+    j = llm_json_parse(p, len, NULL);
+
+    if (!cJSON_IsObject(j)) {
+        llm_json_free(j);
+        return llm_embed_bad(e, "not a JSON object");
+    }
+
+    data = llm_json_get_arr(j, "data");
+
+    if (data == NULL || cJSON_GetArraySize(data) != n) {
+        llm_json_free(j);
+        return llm_embed_bad(e, "\"data\" does not hold one embedding "
+                                "per input");
+    }
+
+    slot = calloc((size_t) n, sizeof(llm_json_t *));
+    if (slot == NULL) {
+        llm_json_free(j);
+        llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+        return LLM_ERROR;
+    }
+
+    /* by "index": the position when absent */
+
+    i = 0;
+    rc = LLM_OK;
+
+    cJSON_ArrayForEach(item, data) {
+        idx = llm_json_get_int(item, "index");
+
+        if (llm_json_get(item, "index") == NULL) {
+            idx = i;
+        }
+
+        if (idx < 0 || idx >= n || slot[idx] != NULL) {
+            rc = llm_embed_bad(e, "bad or repeated \"index\"");
+            goto done;
+        }
+
+        slot[idx] = llm_json_get(item, "embedding");
+
+        if (slot[idx] == NULL) {
+            rc = llm_embed_bad(e, "an item has no \"embedding\"");
+            goto done;
+        }
+
+        i++;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (llm_embed_vector(res, slot[i], e) != LLM_OK) {
+            rc = LLM_ERROR;
+            goto done;
+        }
+    }
+
+    u = llm_json_get_obj(j, "usage");
+
+    if (u) {
+        /* Voyage counts only total_tokens: it is all prompt */
+        res->total_tokens += llm_json_get_count(u, "total_tokens");
+        res->prompt_tokens += llm_json_get(u, "prompt_tokens")
+                              ? llm_json_get_count(u, "prompt_tokens")
+                              : llm_json_get_count(u, "total_tokens");
+    }
+
+done:
+
+    free(slot);
+    llm_json_free(j);
+
+    return rc;
+}
+
+
+static void
+llm_embed_openai_error(int status, const char *p, size_t n, llm_error_t *e)
+{
+    llm_dialect_openai.error(status, p, n, e);
+}
+
+
+/* Voyage (FastAPI): {"detail":"..."} or {"detail":[{"msg":"..."}]} */
+
+static void
+llm_embed_voyage_error(int status, const char *p, size_t n, llm_error_t *e)
+{
+    llm_json_t  *j, *d, *first;
+    const char  *msg;
+
+    j = llm_json_parse(p, n, NULL);
+    d = llm_json_get(j, "detail");
+    msg = NULL;
+
+    if (cJSON_IsString(d)) {
+        msg = d->valuestring;
+
+    } else if (cJSON_IsArray(d)) {
+        first = cJSON_GetArrayItem(d, 0);
+        msg = llm_json_get_str(first, "msg");
+    }
+
+    if (msg == NULL) {
+        llm_json_free(j);
+        llm_dialect_openai.error(status, p, n, e);
+        return;
+    }
+
+    llm_error_set(e, (status >= 400 && status < 600) ? status : 502, NULL,
+                  NULL, "%s", msg);
+
+    if (status == 422) {
+        /* FastAPI's validation failure is a bad request to a client */
+        e->status = 400;
+        e->type = llm_error_type(400);
+    }
+
+    llm_json_free(j);
+}
+
+
+/* gemini */
+
+static int
+llm_embed_gemini_path(const char *upstream_model, llm_buf_t *path)
+{
+    char                 esc[3];
+    unsigned char        c;
+    const char          *m;
+    static const char    hex[] = "0123456789ABCDEF";
+
+    m = upstream_model;
+
+    if (strncmp(m, "models/", 7) == 0) {
+        m += 7;
+    }
+
+    if (llm_buf_append_lit(path, "/models/") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    for ( /* void */ ; *m; m++) {
+        c = (unsigned char) *m;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            if (llm_buf_append(path, m, 1) != LLM_OK) {
+                return LLM_ERROR;
+            }
+
+            continue;
+        }
+
+        esc[0] = '%';
+        esc[1] = hex[c >> 4];
+        esc[2] = hex[c & 0x0f];
+
+        if (llm_buf_append(path, esc, 3) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    return llm_buf_append_lit(path, ":batchEmbedContents");
+}
+
+
+static int
+llm_embed_gemini_build(llm_embed_request_t *req,
+    const llm_embed_target_t *t, int from, int n, llm_buf_t *body)
+{
+    int          rc;
+    long long    dims;
+    llm_buf_t    name;
+    llm_json_t  *j, *reqs, *in, *item, *r, *content, *parts, *part;
+
+    memset(&name, 0, sizeof(llm_buf_t));
+
+    /* "models/<model>" as in the path, NUL-terminated */
+
+    if ((strncmp(t->upstream_model, "models/", 7) != 0
+         && llm_buf_append_lit(&name, "models/") != LLM_OK)
+        || llm_buf_append(&name, t->upstream_model,
+                          strlen(t->upstream_model) + 1) != LLM_OK)
+    {
+        llm_buf_free(&name);
+        return LLM_ERROR;
+    }
+
+    dims = llm_embed_dimensions(req, t);
+
+    j = cJSON_CreateObject();
+    reqs = cJSON_AddArrayToObject(j, "requests");
+    in = llm_embed_slice(req, from, n);
+
+    if (j == NULL || reqs == NULL || in == NULL) {
+        goto failed;
+    }
+
+    cJSON_ArrayForEach(item, in) {
+        r = cJSON_CreateObject();
+        if (r == NULL || !cJSON_AddItemToArray(reqs, r)) {
+            llm_json_free(r);
+            goto failed;
+        }
+
+        content = cJSON_AddObjectToObject(r, "content");
+        parts = content ? cJSON_AddArrayToObject(content, "parts") : NULL;
+        part = cJSON_CreateObject();
+
+        if (cJSON_AddStringToObject(r, "model", name.data) == NULL
+            || parts == NULL || part == NULL
+            || !cJSON_AddItemToArray(parts, part)
+            || cJSON_AddStringToObject(part, "text", item->valuestring)
+               == NULL)
+        {
+            llm_json_free(part);
+            goto failed;
+        }
+
+        if (t->task_type
+            && cJSON_AddStringToObject(r, "taskType", t->task_type) == NULL)
+        {
+            goto failed;
+        }
+
+        if (dims
+            && cJSON_AddNumberToObject(r, "outputDimensionality",
+                                       (double) dims) == NULL)
+        {
+            goto failed;
+        }
+    }
+
+    llm_json_free(in);
+    llm_buf_free(&name);
+
+    rc = llm_json_print(j, body);
+    llm_json_free(j);
+
+    return rc;
+
+failed:
+
+    llm_json_free(in);
+    llm_json_free(j);
+    llm_buf_free(&name);
+
+    return LLM_ERROR;
+}
+
+
+/* {"embeddings":[{"values":[...]}]}, in request order, no usage */
+
+static int
+llm_embed_gemini_response(llm_embed_result_t *res, int n, const char *p,
+    size_t len, llm_error_t *e)
+{
+    int          rc;
+    llm_json_t  *j, *embs, *item;
+
+    j = llm_json_parse(p, len, NULL);
+    embs = llm_json_get_arr(j, "embeddings");
+
+    if (embs == NULL || cJSON_GetArraySize(embs) != n) {
+        llm_json_free(j);
+        return llm_embed_bad(e, "\"embeddings\" does not hold one vector "
+                                "per input");
+    }
+
+    rc = LLM_OK;
+
+    cJSON_ArrayForEach(item, embs) {
+        if (llm_embed_vector(res, llm_json_get(item, "values"), e)
+            != LLM_OK)
+        {
+            rc = LLM_ERROR;
+            break;
+        }
+    }
+
+    llm_json_free(j);
+
+    return rc;
+}
+
+
+static void
+llm_embed_gemini_error(int status, const char *p, size_t n, llm_error_t *e)
+{
+    llm_dialect_gemini.error(status, p, n, e);
+}
+
+
+/* vectors */
+
+static void
+llm_embed_put_le32(unsigned char *q, float f)
+{
+    uint32_t  u;
+
+    memcpy(&u, &f, 4);
+
+    q[0] = (unsigned char) (u & 0xff);
+    q[1] = (unsigned char) ((u >> 8) & 0xff);
+    q[2] = (unsigned char) ((u >> 16) & 0xff);
+    q[3] = (unsigned char) ((u >> 24) & 0xff);
+}
+
+
+static float
+llm_embed_get_le32(const unsigned char *q)
+{
+    float     f;
+    uint32_t  u;
+
+    u = (uint32_t) q[0] | ((uint32_t) q[1] << 8) | ((uint32_t) q[2] << 16)
+        | ((uint32_t) q[3] << 24);
+
+    memcpy(&f, &u, 4);
+
+    return f;
+}
+
+
+/* the shortest text that reads back as the same float32 */
+
+static int
+llm_embed_append_float(llm_buf_t *b, float f)
+{
+    int   n, prec;
+    char  tmp[64];
+
+    if (f != f || f > 3.4028235e38f || f < -3.4028235e38f) {
+        return llm_buf_append_lit(b, "null");
+    }
+
+    n = 0;
+
+    for (prec = 6; prec <= 9; prec++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, (double) f);
+
+        if (strtof(tmp, NULL) == f) {
+            break;
+        }
+    }
+
+    return llm_buf_append(b, tmp, (size_t) n);
+}
+
+
+/*
+ * One vector, as the client asked: floats are written as they were
+ * read, or encoded; base64 is kept, or decoded to floats.
+ */
+
+static int
+llm_embed_vector(llm_embed_result_t *res, llm_json_t *v, llm_error_t *e)
+{
+    int             first;
+    size_t          i, len, n;
+    llm_buf_t      *b;
+    llm_json_t     *x;
+    unsigned char  *raw, *q;
+
+    b = &res->data;
+
+    if (cJSON_IsArray(v)) {
+        cJSON_ArrayForEach(x, v) {
+            if (!cJSON_IsNumber(x)) {
+                return llm_embed_bad(e, "a vector holds a non-number");
+            }
+        }
+
+    } else if (cJSON_IsString(v)) {
+        len = strlen(v->valuestring);
+
+        if (len % 4) {
+            return llm_embed_bad(e, "a base64 vector has a bad length");
+        }
+
+    } else {
+        return llm_embed_bad(e, "a vector is neither an array nor base64");
+    }
+
+    if ((b->len && llm_buf_append_lit(b, ",") != LLM_OK)
+        || llm_buf_append_lit(b, "{\"object\":\"embedding\",\"index\":")
+           != LLM_OK
+        || llm_buf_append_int(b, res->count) != LLM_OK
+        || llm_buf_append_lit(b, ",\"embedding\":") != LLM_OK)
+    {
+        goto nomem;
+    }
+
+    if (cJSON_IsArray(v) && !res->base64) {
+        if (llm_buf_append_lit(b, "[") != LLM_OK) {
+            goto nomem;
+        }
+
+        first = 1;
+
+        cJSON_ArrayForEach(x, v) {
+            if ((!first && llm_buf_append_lit(b, ",") != LLM_OK)
+                || llm_buf_append_number(b, x->valuedouble) != LLM_OK)
+            {
+                goto nomem;
+            }
+
+            first = 0;
+        }
+
+        if (llm_buf_append_lit(b, "]") != LLM_OK) {
+            goto nomem;
+        }
+
+    } else if (cJSON_IsArray(v)) {
+        n = (size_t) cJSON_GetArraySize(v);
+
+        raw = malloc(n * 4 + 1);
+        if (raw == NULL) {
+            goto nomem;
+        }
+
+        q = raw;
+
+        cJSON_ArrayForEach(x, v) {
+            llm_embed_put_le32(q, (float) x->valuedouble);
+            q += 4;
+        }
+
+        if (llm_buf_append_lit(b, "\"") != LLM_OK
+            || llm_base64_encode(b, raw, n * 4) != LLM_OK
+            || llm_buf_append_lit(b, "\"") != LLM_OK)
+        {
+            free(raw);
+            goto nomem;
+        }
+
+        free(raw);
+
+    } else {
+        len = strlen(v->valuestring);
+
+        raw = malloc(len / 4 * 3 + 1);
+        if (raw == NULL) {
+            goto nomem;
+        }
+
+        if (llm_base64_decode(v->valuestring, len, raw, &n) != LLM_OK
+            || n % 4)
+        {
+            free(raw);
+            return llm_embed_bad(e, "a vector is not base64 of float32");
+        }
+
+        if (res->base64) {
+            /* re-encoded: the provider's padding may differ, ours not */
+            if (llm_buf_append_lit(b, "\"") != LLM_OK
+                || llm_base64_encode(b, raw, n) != LLM_OK
+                || llm_buf_append_lit(b, "\"") != LLM_OK)
+            {
+                free(raw);
+                goto nomem;
+            }
+
+        } else {
+            if (llm_buf_append_lit(b, "[") != LLM_OK) {
+                free(raw);
+                goto nomem;
+            }
+
+            for (i = 0; i < n; i += 4) {
+                if ((i && llm_buf_append_lit(b, ",") != LLM_OK)
+                    || llm_embed_append_float(b, llm_embed_get_le32(raw + i))
+                       != LLM_OK)
+                {
+                    free(raw);
+                    goto nomem;
+                }
+            }
+
+            if (llm_buf_append_lit(b, "]") != LLM_OK) {
+                free(raw);
+                goto nomem;
+            }
+        }
+
+        free(raw);
+    }
+
+    if (llm_buf_append_lit(b, "}") != LLM_OK) {
+        goto nomem;
+    }
+
+    res->count++;
+
+    return LLM_OK;
+
+nomem:
+
+    llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+
+    return LLM_ERROR;
+}
+
+
+int
+llm_embed_result_finish(llm_embed_result_t *res, const char *model,
+    llm_buf_t *out)
+{
+    if (llm_buf_append_lit(out, "{\"object\":\"list\",\"data\":[") != LLM_OK
+        || llm_buf_append(out, res->data.data, res->data.len) != LLM_OK
+        || llm_buf_append_lit(out, "],\"model\":") != LLM_OK
+        || llm_buf_append_json_string(out, model, strlen(model)) != LLM_OK
+        || llm_buf_append_lit(out, ",\"usage\":{\"prompt_tokens\":")
+           != LLM_OK
+        || llm_buf_append_int(out, res->prompt_tokens) != LLM_OK
+        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
+        || llm_buf_append_int(out, res->total_tokens) != LLM_OK
+        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+void
+llm_embed_result_free(llm_embed_result_t *res)
+{
+    llm_buf_free(&res->data);
+}
+
+
+/* base64 */
+
+static const char  llm_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+
+int
+llm_base64_encode(llm_buf_t *b, const unsigned char *p, size_t n)
+{
+    char     *q;
+    size_t    i;
+    uint32_t  v;
+
+    if (n == 0) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_reserve(b, (n + 2) / 3 * 4) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    q = b->data + b->len;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        v = ((uint32_t) p[i] << 16) | ((uint32_t) p[i + 1] << 8) | p[i + 2];
+        *q++ = llm_b64[(v >> 18) & 63];
+        *q++ = llm_b64[(v >> 12) & 63];
+        *q++ = llm_b64[(v >> 6) & 63];
+        *q++ = llm_b64[v & 63];
+    }
+
+    if (i < n) {
+        v = (uint32_t) p[i] << 16;
+
+        if (i + 1 < n) {
+            v |= (uint32_t) p[i + 1] << 8;
+        }
+
+        *q++ = llm_b64[(v >> 18) & 63];
+        *q++ = llm_b64[(v >> 12) & 63];
+        *q++ = (i + 1 < n) ? llm_b64[(v >> 6) & 63] : '=';
+        *q++ = '=';
+    }
+
+    b->len = (size_t) (q - b->data);
+
+    return LLM_OK;
+}
+
+
+static int
+llm_b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == '+') {
+        return 62;
+    }
+
+    if (c == '/') {
+        return 63;
+    }
+
+    return -1;
+}
+
+
+int
+llm_base64_decode(const char *s, size_t n, unsigned char *out,
+    size_t *out_len)
+{
+    int       c;
+    size_t    i, pad, o;
+    uint32_t  v;
+
+    if (n % 4) {
+        return LLM_ERROR;
+    }
+
+    pad = 0;
+
+    if (n && s[n - 1] == '=') {
+        pad++;
+        if (s[n - 2] == '=') {
+            pad++;
+        }
+    }
+
+    o = 0;
+
+    for (i = 0; i < n; i += 4) {
+        v = 0;
+
+        for (c = 0; c < 4; c++) {
+            int  x;
+
+            if (i + c >= n - pad) {
+                x = 0;
+
+            } else {
+                x = llm_b64_value((unsigned char) s[i + c]);
+                if (x < 0) {
+                    return LLM_ERROR;
+                }
+            }
+
+            v = (v << 6) | (uint32_t) x;
+        }
+
+        /* the padding's bytes are not written */
+        out[o++] = (unsigned char) (v >> 16);
+
+        if (i + 4 < n || pad < 2) {
+            out[o++] = (unsigned char) (v >> 8);
+        }
+
+        if (i + 4 < n || pad < 1) {
+            out[o++] = (unsigned char) v;
+        }
+    }
+
+    *out_len = o;
+
+    return LLM_OK;
+}

@@ -1,0 +1,490 @@
+/*
+ * llm_embeddings: POST /v1/embeddings, OpenAI format in and out.
+ *
+ * The body is read by the llm_chat handler's code and handed here.  The
+ * inputs go to the provider in batches of at most the model's batch
+ * size, one after the other: batch k + 1 starts once batch k's body is in
+ * hand, its vectors appended to one result in input order.  Each batch is
+ * one upstream request on the llm_chat upstream callbacks, which call
+ * back here to write the provider request and to read its response.
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+struct ngx_http_llm_embed_s {
+    llm_embed_request_t            req;
+    llm_embed_result_t             res;
+    llm_embed_target_t             target;
+    int                            next;       /* first input of the batch */
+    int                            batch;      /* inputs in the batch */
+    int                            max_batch;
+};
+
+
+static ngx_int_t ngx_http_llm_embed_attempt(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_embed_next_batch(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_embed_reject(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, int status, const char *param,
+    const char *code, const char *message);
+static void ngx_http_llm_embed_mark_time(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_embed_cleanup(void *data);
+
+
+void
+ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    llm_error_t                e;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_llm_model_t      *m;
+    ngx_http_llm_embed_t      *em;
+    ngx_http_llm_provider_t   *p;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    em = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_embed_t));
+    if (em == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_http_llm_embed_cleanup;
+    cln->data = em;
+
+    ctx->embed = em;
+
+    if (llm_embed_request_parse(&em->req, (char *) body->data, body->len, &e)
+        != LLM_OK)
+    {
+        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
+        return;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    m = lmcf->models.elts;
+
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (ngx_strcmp(m[i].name.data, em->req.model) == 0) {
+            break;
+        }
+    }
+
+    if (i == lmcf->models.nelts) {
+        llm_error_set(&e, 404, "model", "model_not_found",
+                      "The model '%s' does not exist or you do not have "
+                      "access to it.", em->req.model);
+        e.type = "invalid_request_error";
+
+        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
+        return;
+    }
+
+    m = &m[i];
+    p = m->provider;
+    ctx->model = m;
+
+    if (!m->embedding) {
+        llm_error_set(&e, 400, "model", "model_not_supported",
+                      "The model '%s' is a chat model; this endpoint "
+                      "takes embedding models.", em->req.model);
+        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
+        return;
+    }
+
+    if (p->disabled) {
+        rc = ngx_http_llm_embed_reject(r, ctx, 503, NULL,
+                                       "provider_unavailable",
+                                       "The provider of this model is not "
+                                       "configured on this gateway (no API "
+                                       "key).");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (p->key_passthrough && r->headers_in.authorization == NULL) {
+        rc = ngx_http_llm_embed_reject(r, ctx, 401, NULL, "missing_api_key",
+                                       "This model needs your provider API "
+                                       "key in the Authorization header.");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (em->req.tokens && !p->embed->tokens) {
+        rc = ngx_http_llm_embed_reject(r, ctx, 400, "input",
+                                       "invalid_value",
+                                       "This model's provider takes text "
+                                       "inputs only, not token arrays.");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    em->res.base64 = em->req.base64;
+    em->target.upstream_model = (char *) m->upstream_model.data;
+    em->target.task_type = m->task_type.len ? (char *) m->task_type.data
+                                            : NULL;
+    em->target.dimensions = m->dimensions;
+
+    em->max_batch = m->batch ? (int) m->batch : p->embed->batch;
+    em->next = 0;
+    em->batch = ngx_min(em->max_batch, em->req.count);
+
+    ctx->stream = 0;
+
+    rc = ngx_http_llm_embed_attempt(r, ctx);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * One upstream request: ngx_http_upstream_create(), the conf and the
+ * callbacks, ngx_http_upstream_init().  The routing work will make this
+ * the place where an attempt picks its candidate.
+ */
+
+static ngx_int_t
+ngx_http_llm_embed_attempt(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    return ngx_http_llm_start_upstream(r, ctx);
+}
+
+
+/*
+ * Called from process_header once batch k is in hand and more inputs
+ * remain.  ngx_http_upstream_create() finalizes the current upstream (its
+ * connection goes back to the keepalive cache when it can) and starts the
+ * next one.  Returning NGX_ERROR then makes the core finalize the old
+ * upstream a second time, which for an upstream already cleaned up is
+ * only ngx_http_finalize_request(r, NGX_DONE): the count++ pays for it.
+ */
+
+static ngx_int_t
+ngx_http_llm_embed_next_batch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t              rc;
+    ngx_http_llm_embed_t  *em;
+
+    em = ctx->embed;
+
+    em->next += em->batch;
+    em->batch = ngx_min(em->max_batch, em->req.count - em->next);
+
+    /* the response parsing state starts afresh */
+    ctx->state = ngx_http_llm_st_status;
+    ngx_memzero(&ctx->status, sizeof(ngx_http_status_t));
+    ngx_memzero(&ctx->chunked, sizeof(ngx_http_chunked_t));
+    ctx->body_length = -1;
+    ctx->body_received = 0;
+    ctx->chunked_body = 0;
+    ctx->body_done = 0;
+    ctx->connection_close = 0;
+    ngx_str_null(&ctx->retry_after);
+    llm_buf_reset(&ctx->body);
+    llm_buf_reset(&ctx->out);
+
+    r->main->count++;
+
+    rc = ngx_http_llm_embed_attempt(r, ctx);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* the provider request for the current batch; it holds the API key */
+
+ngx_int_t
+ngx_http_llm_embed_create_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx)
+{
+    size_t                       len;
+    llm_buf_t                    body, path;
+    ngx_buf_t                   *b;
+    ngx_str_t                    auth;
+    ngx_chain_t                 *cl;
+    ngx_http_llm_model_t        *m;
+    ngx_http_llm_embed_t        *em;
+    ngx_http_llm_provider_t     *p;
+    const llm_embed_dialect_t   *d;
+
+    em = ctx->embed;
+    m = ctx->model;
+    p = m->provider;
+    d = p->embed;
+
+    ngx_memzero(&body, sizeof(llm_buf_t));
+    ngx_memzero(&path, sizeof(llm_buf_t));
+
+    if (d->build(&em->req, &em->target, em->next, em->batch, &body)
+        != LLM_OK
+        || d->path((char *) m->upstream_model.data, &path) != LLM_OK)
+    {
+        llm_buf_free(&body);
+        llm_buf_free(&path);
+        return NGX_ERROR;
+    }
+
+    ngx_str_null(&auth);
+
+    if (p->key_passthrough) {
+        auth = r->headers_in.authorization->value;
+
+        if (auth.len > 7
+            && ngx_strncasecmp(auth.data, (u_char *) "Bearer ", 7) == 0)
+        {
+            auth.data += 7;
+            auth.len -= 7;
+        }
+
+    } else {
+        auth = p->api_key;
+    }
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path.len
+          + sizeof("Host: " CRLF) - 1 + p->host.len
+          + sizeof("Content-Type: application/json" CRLF) - 1
+          + sizeof("Accept: application/json" CRLF) - 1
+          + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
+          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
+          + sizeof(CRLF) - 1
+          + body.len;
+
+    if (auth.len) {
+        len += ngx_strlen(d->auth_prefix) + auth.len + sizeof(CRLF) - 1;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        llm_buf_free(&body);
+        llm_buf_free(&path);
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
+    b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
+    b->last = ngx_cpymem(b->last, path.data, path.len);
+    b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF
+                          "Content-Type: application/json" CRLF
+                          "Accept: application/json" CRLF
+                          "User-Agent: ngx_http_llm_module" CRLF,
+                          &p->host);
+
+    llm_buf_free(&path);
+
+    if (auth.len) {
+        b->last = ngx_cpymem(b->last, d->auth_prefix,
+                             ngx_strlen(d->auth_prefix));
+        b->last = ngx_cpymem(b->last, auth.data, auth.len);
+        *b->last++ = CR; *b->last++ = LF;
+    }
+
+    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
+                          body.len);
+    b->last = ngx_cpymem(b->last, body.data, body.len);
+    b->flush = 1;
+
+    llm_buf_free(&body);
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->upstream->request_bufs = cl;
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm embeddings request: provider \"%V\", model \"%V\", "
+                   "inputs %d+%d, %uz bytes", &p->name, &m->upstream_model,
+                   em->next, em->batch, (size_t) (b->last - b->pos));
+
+    return NGX_OK;
+}
+
+
+/*
+ * A complete provider body (process_header): a batch's vectors join the
+ * result, then the next batch starts or the result goes to the client.
+ */
+
+ngx_int_t
+ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    int                          status;
+    long long                    wait;
+    llm_error_t                  e;
+    ngx_http_upstream_t         *u;
+    ngx_http_llm_embed_t        *em;
+    ngx_http_llm_provider_t     *p;
+    const llm_embed_dialect_t   *d;
+
+    u = r->upstream;
+    em = ctx->embed;
+    d = ctx->model->provider->embed;
+    status = ctx->status.code;
+
+    u->keepalive = !ctx->connection_close;
+
+    llm_buf_reset(&ctx->out);
+
+    if (status >= 200 && status < 300) {
+
+        if (d->response(&em->res, em->batch, ctx->body.data, ctx->body.len,
+                        &e)
+            == LLM_OK)
+        {
+            if (em->next + em->batch < em->req.count) {
+                return ngx_http_llm_embed_next_batch(r, ctx);
+            }
+
+            ngx_http_llm_embed_mark_time(r, ctx);
+
+            ctx->resp.usage.prompt_tokens = em->res.prompt_tokens;
+            ctx->resp.usage.total_tokens = em->res.total_tokens;
+            ctx->resp.usage.set = 1;
+
+            if (llm_embed_result_finish(&em->res,
+                                        (char *) ctx->model->name.data,
+                                        &ctx->out)
+                != LLM_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            /* the vectors are in ctx->out: give the rest back now */
+            llm_embed_result_free(&em->res);
+            llm_embed_request_free(&em->req);
+
+            status = NGX_HTTP_OK;
+            goto done;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider \"%V\" sent an unusable embeddings "
+                      "response: %s", &ctx->model->provider->name,
+                      e.message);
+
+    } else {
+        d->error(status, ctx->body.data, ctx->body.len, &e);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: provider \"%V\" answered %d",
+                      &ctx->model->provider->name, status);
+    }
+
+    ngx_http_llm_set_error(ctx, e.code[0] ? e.code : e.type);
+
+    status = e.status;
+
+    if (llm_error_json(&e, &ctx->out) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    /* Gemini says how long to wait in the body */
+    p = ctx->model->provider;
+
+    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
+        && p->dialect && p->dialect->retry_after)
+    {
+        wait = p->dialect->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (ctx->retry_after.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
+                                               (int64_t) wait)
+                                   - ctx->retry_after.data;
+        }
+    }
+
+    if (ctx->retry_after.len && (status == 429 || status == 503)
+        && ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                   "Retry-After", &ctx->retry_after)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+done:
+
+    if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    u->headers_in.status_n = status;
+    u->headers_in.content_length_n = ctx->out.len;
+
+    if (u->state) {
+        u->state->status = ctx->status.code;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    llm_buf_free(&ctx->body);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_embed_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int status, const char *param, const char *code, const char *message)
+{
+    llm_error_t  e;
+
+    llm_error_set(&e, status, param, code, "%s", message);
+
+    return ngx_http_llm_send_error(r, ctx, &e);
+}
+
+
+/* $llm_ttft: the time to the complete result, measured like the chat's */
+
+static void
+ngx_http_llm_embed_mark_time(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
+
+    tp = ngx_timeofday();
+
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+
+    ctx->ttft = ngx_max(ms, 0);
+    ctx->ttft_set = 1;
+}
+
+
+static void
+ngx_http_llm_embed_cleanup(void *data)
+{
+    ngx_http_llm_embed_t  *em = data;
+
+    llm_embed_request_free(&em->req);
+    llm_embed_result_free(&em->res);
+}
