@@ -471,6 +471,9 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         d = models[ctx->order[i]].provider->dialect;
 
         if (d->check) {
+            /* as its attempt will see it */
+            ctx->req.max_tokens_default = models[ctx->order[i]].max_tokens;
+
             rc = d->check(&ctx->req, &e);
 
             if (rc == LLM_DECLINED) {

@@ -55,6 +55,11 @@ typedef struct {
     int           tool_count;
     unsigned      usage_sent:1;
     llm_buf_t     usage_json;       /* last usage object seen */
+
+    /* gemini stream state: per choice (candidate index < 8) */
+    int           gemini_choices;     /* choices seen */
+    short         gemini_tools[8];    /* tool calls sent */
+    const char   *gemini_finish[8];   /* mapped finishReason, or NULL */
 } llm_response_t;
 
 

@@ -1,42 +1,33 @@
 /*
  * The "gemini" dialect: the Google Gemini API (generativelanguage v1beta,
  * generateContent and streamGenerateContent?alt=sse), spoken to OpenAI
- * Chat Completions clients.  Text and thoughts only for now.
- *
- * Request (OpenAI → Gemini):
- *
- *   - messages: user → "user", assistant → "model", text parts only;
- *     consecutive turns of one role are merged (Gemini wants them to
- *     alternate); system and developer messages are joined into
- *     systemInstruction;
- *   - temperature, top_p, max_completion_tokens / max_tokens (or the
- *     configured default), stop, n, seed → generationConfig;
- *   - the model goes in the path, not the body.
- *
- *   Dropped for now: logprobs, top_logprobs, presence_penalty,
- *   frequency_penalty, logit_bias, user, reasoning_effort,
- *   response_format (structured output is a later issue), tools,
- *   tool_choice, tool messages and assistant tool_calls (tools are a
- *   later issue), image and audio parts.
+ * Chat Completions clients.  The request side (the body, the path and
+ * the check hook) is in llm_gemini_request.c; the whole mapping policy
+ * is in the README's "Dialects" section.
  *
  * Response (Gemini → OpenAI):
  *
  *   - one choice per candidate; text parts joined into content, parts
  *     with "thought": true into reasoning_content, parts that carry only
- *     a thoughtSignature ignored, functionCall parts ignored for now;
- *   - finishReason mapped (provider-wire.md §7.1); a blocked prompt is a
- *     content_filter choice with null content;
+ *     a thoughtSignature skipped, functionCall parts → tool_calls with
+ *     ids the gateway mints (stable, and carrying the part's
+ *     thoughtSignature: see llm_gemini_call_id);
+ *   - finishReason mapped (provider-wire.md §7.1), STOP with function
+ *     calls → tool_calls; a blocked prompt is a content_filter choice
+ *     whose refusal names the blockReason;
  *   - usageMetadata mapped (§7.2).
  *
  * Stream: every SSE event is a whole GenerateContentResponse holding only
- * the new parts, and there is no terminator: the finish chunk, the usage
- * chunk and [DONE] are written by stream_end, and a stream that ends
- * without a finishReason is truncated.  Events are read with the JSON
- * scanner (two passes: validate and collect, then write the parts, the
- * second over the candidates array alone) and chunks written with the
- * buffer appenders, no tree per event.  A non-stream response is read
- * the same way (one pass; the rare shapes fall back to a cJSON tree) and
- * the request body is written with the appenders too.
+ * the new parts, and there is no terminator: the finish chunks (one per
+ * choice, each with its own reason), the usage chunk and [DONE] are
+ * written by stream_end, and a stream that ends without a finishReason
+ * is truncated.  A functionCall arrives whole: one complete tool delta.
+ * Events are read with the JSON scanner (two passes: validate and
+ * collect, then write the parts, the second over the candidates array
+ * alone) and chunks written with the buffer appenders, no tree per event
+ * (a functionCall's object is scanned once more, alone).  A non-stream
+ * response is read the same way (one pass; function calls and the rare
+ * shapes fall back to a cJSON tree).
  */
 
 #include <stdio.h>
@@ -51,12 +42,17 @@
 /* seconds from an error body's details[].retryDelay ("13s"), or -1 */
 long long llm_gemini_retry_delay(const char *p, size_t n);
 
+/* the request side, llm_gemini_request.c */
+int llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *path);
+int llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *body);
+int llm_gemini_check(llm_request_t *req, llm_error_t *e);
+
 
 #define LLM_GEMINI_MAX_CAND  8
 
 
-static int llm_gemini_build_request(llm_request_t *req,
-    const char *upstream_model, llm_buf_t *body);
 static int llm_gemini_response(llm_response_t *resp, const char *p,
     size_t n, llm_buf_t *out);
 static int llm_gemini_stream_event(llm_response_t *resp, const char *event,
@@ -64,8 +60,6 @@ static int llm_gemini_stream_event(llm_response_t *resp, const char *event,
 static int llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out);
 static void llm_gemini_error(int status, const char *p, size_t n,
     llm_error_t *e);
-static int llm_gemini_request_path(llm_request_t *req,
-    const char *upstream_model, llm_buf_t *path);
 static void llm_gemini_error_object(llm_json_t *err, int status,
     int from_body, llm_error_t *e);
 
@@ -82,384 +76,8 @@ const llm_dialect_t  llm_dialect_gemini = {
     "x-goog-api-key: ",
     NULL,
     llm_gemini_retry_delay,
-    NULL
+    llm_gemini_check
 };
-
-
-/* request */
-
-static int
-llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *path)
-{
-    char                 esc[3];
-    unsigned char        c;
-    const char          *m;
-    static const char    hex[] = "0123456789ABCDEF";
-
-    m = upstream_model;
-
-    if (strncmp(m, "models/", 7) == 0) {
-        m += 7;
-    }
-
-    if (llm_buf_append_lit(path, "/models/") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    for ( /* void */ ; *m; m++) {
-        c = (unsigned char) *m;
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~')
-        {
-            if (llm_buf_append(path, m, 1) != LLM_OK) {
-                return LLM_ERROR;
-            }
-
-            continue;
-        }
-
-        esc[0] = '%';
-        esc[1] = hex[c >> 4];
-        esc[2] = hex[c & 0xf];
-
-        if (llm_buf_append(path, esc, 3) != LLM_OK) {
-            return LLM_ERROR;
-        }
-    }
-
-    if (req->stream) {
-        return llm_buf_append_lit(path, ":streamGenerateContent?alt=sse");
-    }
-
-    return llm_buf_append_lit(path, ":generateContent");
-}
-
-
-/* appends the text of an OpenAI content (string or parts) to b */
-
-static int
-llm_gemini_content_text(llm_json_t *content, llm_buf_t *b, int *found)
-{
-    llm_json_t  *part;
-    const char  *type, *text;
-
-    if (cJSON_IsString(content)) {
-        *found = 1;
-        return llm_buf_append_cstr(b, content->valuestring);
-    }
-
-    if (!cJSON_IsArray(content)) {
-        return LLM_OK;
-    }
-
-    cJSON_ArrayForEach(part, content) {
-        if (cJSON_IsString(part)) {
-            *found = 1;
-            if (llm_buf_append_cstr(b, part->valuestring) != LLM_OK) {
-                return LLM_ERROR;
-            }
-
-            continue;
-        }
-
-        type = llm_json_get_str(part, "type");
-        text = llm_json_get_str(part, "text");
-
-        if (text == NULL || (type && strcmp(type, "text") != 0)) {
-            /* images and the rest: a later issue */
-            continue;
-        }
-
-        *found = 1;
-
-        if (llm_buf_append_cstr(b, text) != LLM_OK) {
-            return LLM_ERROR;
-        }
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_gemini_contents(llm_json_t *messages, llm_buf_t *body)
-{
-    int           rc, found, open;
-    llm_buf_t     text, sys;
-    const char   *role, *grole, *last;
-    llm_json_t   *msg;
-
-    rc = LLM_ERROR;
-    last = NULL;
-    open = 0;
-
-    memset(&text, 0, sizeof(llm_buf_t));
-    memset(&sys, 0, sizeof(llm_buf_t));
-
-    if (llm_buf_append_lit(body, "{\"contents\":[") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    cJSON_ArrayForEach(msg, messages) {
-        role = llm_json_get_str(msg, "role");
-        if (role == NULL) {
-            continue;
-        }
-
-        found = 0;
-        llm_buf_reset(&text);
-
-        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            if (sys.len && llm_buf_append_lit(&sys, "\n\n") != LLM_OK) {
-                goto done;
-            }
-
-            if (llm_gemini_content_text(llm_json_get(msg, "content"), &sys,
-                                        &found)
-                != LLM_OK)
-            {
-                goto done;
-            }
-
-            continue;
-        }
-
-        if (strcmp(role, "user") == 0) {
-            grole = "user";
-
-        } else if (strcmp(role, "assistant") == 0) {
-            grole = "model";
-
-        } else {
-            /* "tool" (and "function"): tools are a later issue */
-            continue;
-        }
-
-        if (llm_gemini_content_text(llm_json_get(msg, "content"), &text,
-                                    &found)
-            != LLM_OK)
-        {
-            goto done;
-        }
-
-        if (!found) {
-            /* e.g. an assistant turn with tool_calls only */
-            continue;
-        }
-
-        if (last && strcmp(last, grole) == 0) {
-            /* Gemini wants the roles to alternate: merge */
-            if (llm_buf_append_lit(body, ",{\"text\":") != LLM_OK) {
-                goto done;
-            }
-
-        } else {
-            if ((open && llm_buf_append_lit(body, "]},") != LLM_OK)
-                || llm_buf_append_lit(body, "{\"role\":\"") != LLM_OK
-                || llm_buf_append_cstr(body, grole) != LLM_OK
-                || llm_buf_append_lit(body, "\",\"parts\":[{\"text\":")
-                   != LLM_OK)
-            {
-                goto done;
-            }
-
-            open = 1;
-            last = grole;
-        }
-
-        if (llm_buf_append_json_string(body, text.data, text.len) != LLM_OK
-            || llm_buf_append_lit(body, "}") != LLM_OK)
-        {
-            goto done;
-        }
-    }
-
-    if ((open && llm_buf_append_lit(body, "]}") != LLM_OK)
-        || llm_buf_append_lit(body, "]") != LLM_OK)
-    {
-        goto done;
-    }
-
-    if (sys.len) {
-        if (llm_buf_append_lit(body, ",\"systemInstruction\":{\"parts\":"
-                                     "[{\"text\":") != LLM_OK
-            || llm_buf_append_json_string(body, sys.data, sys.len) != LLM_OK
-            || llm_buf_append_lit(body, "}]}") != LLM_OK)
-        {
-            goto done;
-        }
-    }
-
-    rc = LLM_OK;
-
-done:
-
-    llm_buf_free(&text);
-    llm_buf_free(&sys);
-
-    return rc;
-}
-
-
-static int
-llm_gemini_copy_number(llm_json_t *from, const char *name, llm_buf_t *b,
-    const char *to_name, int *first)
-{
-    llm_json_t  *v;
-
-    v = llm_json_get(from, name);
-
-    if (!cJSON_IsNumber(v)) {
-        return LLM_OK;
-    }
-
-    if (llm_buf_append_cstr(b, *first ? ",\"generationConfig\":{\"" : ",\"")
-        != LLM_OK
-        || llm_buf_append_cstr(b, to_name) != LLM_OK
-        || llm_buf_append_lit(b, "\":") != LLM_OK
-        || llm_buf_append_number(b, v->valuedouble) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    *first = 0;
-
-    return LLM_OK;
-}
-
-
-static int
-llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
-    llm_buf_t *b)
-{
-    int          first, any;
-    long long    max;
-    llm_json_t  *v, *s;
-
-    /* the members in the order the tree used to print them */
-
-    first = 1;
-
-    if (llm_gemini_copy_number(tree, "temperature", b, "temperature", &first)
-        != LLM_OK
-        || llm_gemini_copy_number(tree, "top_p", b, "topP", &first)
-           != LLM_OK
-        || llm_gemini_copy_number(tree, "n", b, "candidateCount", &first)
-           != LLM_OK
-        || llm_gemini_copy_number(tree, "seed", b, "seed", &first) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    max = llm_json_get_int(tree, "max_completion_tokens");
-
-    if (max < 0) {
-        max = llm_json_get_int(tree, "max_tokens");
-    }
-
-    if (max < 0 && req->max_tokens_default > 0) {
-        max = req->max_tokens_default;
-    }
-
-    if (max > 0) {
-        if (llm_buf_append_cstr(b, first ? ",\"generationConfig\":{\""
-                                         : ",\"") != LLM_OK
-            || llm_buf_append_lit(b, "maxOutputTokens\":") != LLM_OK
-            || llm_buf_append_int(b, max) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        first = 0;
-    }
-
-    v = llm_json_get(tree, "stop");
-
-    if (cJSON_IsString(v) || cJSON_IsArray(v)) {
-        if (llm_buf_append_cstr(b, first ? ",\"generationConfig\":{\""
-                                         : ",\"") != LLM_OK
-            || llm_buf_append_lit(b, "stopSequences\":[") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        first = 0;
-
-        if (cJSON_IsString(v)) {
-            if (llm_buf_append_json_string(b, v->valuestring,
-                                           strlen(v->valuestring))
-                != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-        } else {
-            any = 0;
-
-            cJSON_ArrayForEach(s, v) {
-                if (!cJSON_IsString(s)) {
-                    continue;
-                }
-
-                if ((any && llm_buf_append_lit(b, ",") != LLM_OK)
-                    || llm_buf_append_json_string(b, s->valuestring,
-                                                  strlen(s->valuestring))
-                       != LLM_OK)
-                {
-                    return LLM_ERROR;
-                }
-
-                any = 1;
-            }
-        }
-
-        if (llm_buf_append_lit(b, "]") != LLM_OK) {
-            return LLM_ERROR;
-        }
-    }
-
-    if (!first && llm_buf_append_lit(b, "}") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *body)
-{
-    size_t       mark;
-    llm_json_t  *tree;
-
-    if (req->plain) {
-        return llm_gemini_build_plain(req, upstream_model, body);
-    }
-
-    tree = llm_request_tree(req);
-    if (tree == NULL) {
-        return LLM_ERROR;
-    }
-
-    mark = body->len;
-
-    /* written straight into the body: no tree, no printing */
-
-    if (llm_gemini_contents(llm_json_get_arr(tree, "messages"), body)
-        != LLM_OK
-        || llm_gemini_generation_config(req, tree, body) != LLM_OK
-        || llm_buf_append_lit(body, "}") != LLM_OK)
-    {
-        body->len = mark;
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
 
 
 /* response */
@@ -526,10 +144,13 @@ llm_gemini_set_id(llm_response_t *resp, const char *rid, size_t rid_len,
 }
 
 
+/* the prompt counts the tool-use prompt too (§7.2) */
+
 static void
 llm_gemini_usage_done(llm_usage_t *u, long long candidates,
-    long long thoughts)
+    long long thoughts, long long tool_use)
 {
+    u->prompt_tokens += tool_use;
     u->completion_tokens = candidates + thoughts;
     u->reasoning_tokens = thoughts;
 
@@ -573,21 +194,217 @@ llm_gemini_invalid(llm_response_t *resp, const char *what)
 }
 
 
+/*
+ * Tool calls.  Gemini gives a functionCall no id: the gateway mints
+ * "call_" and 16 hex digits of FNV-1a over the response id, the choice
+ * and the call's position, so a replay of one response gives the same
+ * ids.  When the part carries a thoughtSignature (Gemini 3 wants it back
+ * with the call in the next request), it follows as "_<signature in
+ * base64url, no padding>": the id is the one thing every OpenAI client
+ * sends back with the call, and llm_gemini_request.c reads it there.
+ */
+
+static int
+llm_gemini_call_id(llm_response_t *resp, int choice, int k, const char *sig,
+    size_t sig_len, llm_buf_t *out)
+{
+    char                hex[24];
+    size_t              i, mark;
+    const char         *p;
+    unsigned long long  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (p = resp->id; *p; p++) {
+        h ^= (unsigned char) *p;
+        h *= 0x100000001b3ULL;
+    }
+
+    h ^= (unsigned long long) choice << 16 | (unsigned long long) k;
+    h *= 0x100000001b3ULL;
+
+    snprintf(hex, sizeof(hex), "call_%016llx", h);
+
+    if (llm_buf_append_cstr(out, hex) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    if (sig == NULL || sig_len == 0) {
+        return LLM_OK;
+    }
+
+    mark = out->len;
+
+    if (llm_buf_append_lit(out, "_") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    for (i = 0; i < sig_len; i++) {
+        hex[0] = sig[i];
+
+        if (hex[0] == '+') {
+            hex[0] = '-';
+
+        } else if (hex[0] == '/') {
+            hex[0] = '_';
+
+        } else if (hex[0] == '=' || (hex[0] == '\\' && i + 1 < sig_len
+                                     && sig[i + 1] == '/'))
+        {
+            /* padding; a JSON-escaped "\/" */
+            continue;
+
+        } else if (!((hex[0] >= '0' && hex[0] <= '9')
+                     || (hex[0] >= 'a' && hex[0] <= 'z')
+                     || (hex[0] >= 'A' && hex[0] <= 'Z')
+                     || hex[0] == '-' || hex[0] == '_'))
+        {
+            /* not base64: the id goes without it */
+            out->len = mark;
+            return LLM_OK;
+        }
+
+        if (llm_buf_append(out, hex, 1) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+typedef struct {
+    const char  *name;           /* the raw string, quotes included */
+    const char  *name_end;
+    const char  *args;           /* the raw object */
+    const char  *args_end;
+} llm_gemini_fc_t;
+
+
+static int
+llm_gemini_scan_fc(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_gemini_fc_t  *fc = data;
+
+    if (depth != 1) {
+        return LLM_OK;
+    }
+
+    /* the first of duplicates, as cJSON */
+
+    if (llm_json_step_is(&path[0], "name") && type == LLM_JSON_STRING
+        && fc->name == NULL)
+    {
+        fc->name = start;
+        fc->name_end = end;
+
+    } else if (llm_json_step_is(&path[0], "args") && type == LLM_JSON_OBJECT
+               && fc->args == NULL)
+    {
+        fc->args = start;
+        fc->args_end = end;
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * One OpenAI tool call from a functionCall object's bytes: the name and
+ * the args copied as Gemini sent them, the args as a JSON string (no
+ * args: "{}"); index >= 0: the stream delta form.
+ */
+
+static int
+llm_gemini_tool_call(llm_response_t *resp, int choice, int k, int index,
+    const char *fcp, size_t fcn, const char *sig, size_t sig_len,
+    llm_buf_t *out)
+{
+    llm_gemini_fc_t  fc;
+
+    memset(&fc, 0, sizeof(llm_gemini_fc_t));
+
+    if (llm_json_scan(fcp, fcn, 1, llm_gemini_scan_fc, &fc) != LLM_OK) {
+        memset(&fc, 0, sizeof(llm_gemini_fc_t));
+    }
+
+    if (index >= 0) {
+        if (llm_buf_append_lit(out, "{\"index\":") != LLM_OK
+            || llm_buf_append_int(out, index) != LLM_OK
+            || llm_buf_append_lit(out, ",\"id\":\"") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+    } else if (llm_buf_append_lit(out, "{\"id\":\"") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    if (llm_gemini_call_id(resp, choice, k, sig, sig_len, out) != LLM_OK
+        || llm_buf_append_lit(out, "\",\"type\":\"function\",\"function\":"
+                                   "{\"name\":") != LLM_OK
+        || (fc.name
+            ? llm_buf_append(out, fc.name, (size_t) (fc.name_end - fc.name))
+            : llm_buf_append_lit(out, "\"\"")) != LLM_OK
+        || llm_buf_append_lit(out, ",\"arguments\":") != LLM_OK
+        || (fc.args
+            ? llm_buf_append_json_string(out, fc.args,
+                                         (size_t) (fc.args_end - fc.args))
+            : llm_buf_append_lit(out, "\"{}\"")) != LLM_OK
+        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/* message.refusal for a blocked prompt: the reason is passed on */
+
+static int
+llm_gemini_refusal(const char *reason, size_t len, const char *detail,
+    llm_buf_t *out)
+{
+    if (llm_buf_append_lit(out, "The prompt was blocked by the provider "
+                                "(promptFeedback.blockReason: ") != LLM_OK
+        || llm_buf_append(out, reason, len) != LLM_OK
+        || llm_buf_append_lit(out, ")") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (detail && detail[0]
+        && (llm_buf_append_lit(out, ": ") != LLM_OK
+            || llm_buf_append_cstr(out, detail) != LLM_OK))
+    {
+        return LLM_ERROR;
+    }
+
+    return llm_buf_append_lit(out, ".");
+}
+
+
 /* one choice for a candidate; returns LLM_ERROR on memory only */
 
 static int
 llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
     llm_json_t *choices)
 {
-    int          index, rc;
-    llm_buf_t    text, thought;
-    llm_json_t  *choice, *msg, *parts, *part, *v;
-    const char  *fr, *s;
+    int          index, rc, k;
+    llm_buf_t    text, thought, tools, tmp;
+    llm_json_t  *choice, *msg, *parts, *part, *v, *fc, *calls;
+    const char  *fr, *s, *sig;
 
     memset(&text, 0, sizeof(llm_buf_t));
     memset(&thought, 0, sizeof(llm_buf_t));
+    memset(&tools, 0, sizeof(llm_buf_t));
+    memset(&tmp, 0, sizeof(llm_buf_t));
 
     rc = LLM_ERROR;
+    calls = NULL;
+    k = 0;
 
     index = pos;
     v = llm_json_get(cand, "index");
@@ -597,10 +414,33 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
 
     parts = llm_json_get_arr(llm_json_get_obj(cand, "content"), "parts");
 
+    if (llm_buf_append_lit(&tools, "[") != LLM_OK) {
+        goto done;
+    }
+
     cJSON_ArrayForEach(part, parts) {
+        fc = llm_json_get_obj(part, "functionCall");
+
+        if (fc) {
+            sig = llm_json_get_str(part, "thoughtSignature");
+            llm_buf_reset(&tmp);
+
+            if (llm_json_print(fc, &tmp) != LLM_OK
+                || (k && llm_buf_append_lit(&tools, ",") != LLM_OK)
+                || llm_gemini_tool_call(resp, index, k, -1, tmp.data,
+                                        tmp.len, sig, sig ? strlen(sig) : 0,
+                                        &tools) != LLM_OK)
+            {
+                goto done;
+            }
+
+            k++;
+            continue;
+        }
+
         s = llm_json_get_str(part, "text");
         if (s == NULL || s[0] == '\0') {
-            /* empty text, a lone thoughtSignature, a functionCall... */
+            /* empty text, a lone thoughtSignature... */
             continue;
         }
 
@@ -617,14 +457,27 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
     fr = llm_json_get_str(cand, "finishReason");
     fr = fr ? llm_gemini_finish(fr, strlen(fr)) : "stop";
 
+    if (k && strcmp(fr, "stop") == 0) {
+        /* Gemini ends a function call with STOP */
+        fr = "tool_calls";
+    }
+
     if (pos == 0) {
         llm_response_set_finish(resp, fr);
     }
 
     if (llm_buf_append_lit(&text, "\0") != LLM_OK
-        || llm_buf_append_lit(&thought, "\0") != LLM_OK)
+        || llm_buf_append_lit(&thought, "\0") != LLM_OK
+        || llm_buf_append_lit(&tools, "]") != LLM_OK)
     {
         goto done;
+    }
+
+    if (k) {
+        calls = llm_json_parse(tools.data, tools.len, NULL);
+        if (calls == NULL) {
+            goto done;
+        }
     }
 
     choice = cJSON_CreateObject();
@@ -652,8 +505,17 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
         || (thought.len > 1
             && cJSON_AddStringToObject(msg, "reasoning_content",
                                        thought.data) == NULL)
-        || cJSON_AddNullToObject(msg, "refusal") == NULL
-        || cJSON_AddNullToObject(choice, "logprobs") == NULL
+        || cJSON_AddNullToObject(msg, "refusal") == NULL)
+    {
+        goto done;
+    }
+
+    if (calls) {
+        cJSON_AddItemToObject(msg, "tool_calls", calls);
+        calls = NULL;
+    }
+
+    if (cJSON_AddNullToObject(choice, "logprobs") == NULL
         || cJSON_AddStringToObject(choice, "finish_reason", fr) == NULL)
     {
         goto done;
@@ -663,8 +525,11 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
 
 done:
 
+    cJSON_Delete(calls);
     llm_buf_free(&text);
     llm_buf_free(&thought);
+    llm_buf_free(&tools);
+    llm_buf_free(&tmp);
 
     return rc;
 }
@@ -690,6 +555,7 @@ done:
 #define LLM_GEMINI_SEEN_CACHED    0x0080
 #define LLM_GEMINI_SEEN_CTOKENS   0x0100
 #define LLM_GEMINI_SEEN_THOUGHTS  0x0200
+#define LLM_GEMINI_SEEN_TOOLUSE   0x0400
 
 #define LLM_GEMINI_CSEEN_FINISH   0x01
 #define LLM_GEMINI_CSEEN_INDEX    0x02
@@ -730,6 +596,7 @@ typedef struct {
     long long           cached;
     long long           ctokens;
     long long           thoughts;
+    long long           tool_use;
     const char         *text;
     const char         *text_end;
     int                 ncand;
@@ -873,6 +740,10 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
             bit = LLM_GEMINI_SEEN_CACHED;
             to = &f->cached;
 
+        } else if (llm_json_step_is(&path[1], "toolUsePromptTokenCount")) {
+            bit = LLM_GEMINI_SEEN_TOOLUSE;
+            to = &f->tool_use;
+
         } else {
             return LLM_OK;
         }
@@ -989,6 +860,10 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
                 f->text = start + 1;
                 f->text_end = end - 1;
             }
+
+        } else if (llm_json_step_is(&path[5], "functionCall")) {
+            /* tool calls: the tree path */
+            f->slow = 1;
 
         } else if (llm_json_step_is(&path[5], "thought")) {
             if (f->part_thought_seen) {
@@ -1108,6 +983,7 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
     f.cached = 0;
     f.ctokens = 0;
     f.thoughts = 0;
+    f.tool_use = 0;
     f.text = NULL;
     f.text_end = NULL;
     f.ncand = 0;
@@ -1176,7 +1052,8 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
         resp->usage.prompt_tokens = f.prompt;
         resp->usage.total_tokens = f.total;
         resp->usage.cached_tokens = f.cached;
-        llm_gemini_usage_done(&resp->usage, f.ctokens, f.thoughts);
+        llm_gemini_usage_done(&resp->usage, f.ctokens, f.thoughts,
+                              f.tool_use);
     }
 
     if (llm_buf_append_lit(out, "],\"usage\":") != LLM_OK
@@ -1209,7 +1086,7 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
     llm_json_t  *j, *err, *cands, *cand, *fb, *um, *root, *choices, *choice;
     llm_json_t  *msg;
     llm_buf_t    usage;
-    const char  *rid;
+    const char  *rid, *reason;
 
     j = llm_json_parse(p, n, NULL);
 
@@ -1271,11 +1148,22 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
 
         cJSON_AddItemToArray(choices, choice);
 
+        reason = llm_json_get_str(fb, "blockReason");
+
+        if (llm_gemini_refusal(reason ? reason : "OTHER",
+                               reason ? strlen(reason) : 5,
+                               llm_json_get_str(fb, "blockReasonMessage"),
+                               &usage) != LLM_OK
+            || llm_buf_append_lit(&usage, "\0") != LLM_OK)
+        {
+            goto done;
+        }
+
         if (cJSON_AddNumberToObject(choice, "index", 0) == NULL
             || (msg = cJSON_AddObjectToObject(choice, "message")) == NULL
             || cJSON_AddStringToObject(msg, "role", "assistant") == NULL
             || cJSON_AddNullToObject(msg, "content") == NULL
-            || cJSON_AddNullToObject(msg, "refusal") == NULL
+            || cJSON_AddStringToObject(msg, "refusal", usage.data) == NULL
             || cJSON_AddNullToObject(choice, "logprobs") == NULL
             || cJSON_AddStringToObject(choice, "finish_reason",
                                        "content_filter") == NULL)
@@ -1293,6 +1181,8 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
         }
     }
 
+    llm_buf_reset(&usage);
+
     um = llm_json_get_obj(j, "usageMetadata");
 
     if (um) {
@@ -1302,7 +1192,9 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
                                                  "cachedContentTokenCount");
         llm_gemini_usage_done(&resp->usage,
                               llm_json_get_count(um, "candidatesTokenCount"),
-                              llm_json_get_count(um, "thoughtsTokenCount"));
+                              llm_json_get_count(um, "thoughtsTokenCount"),
+                              llm_json_get_count(um,
+                                                 "toolUsePromptTokenCount"));
     }
 
     /* usage is printed by hand and spliced in */
@@ -1340,10 +1232,13 @@ typedef struct {
     llm_usage_t        usage;
     long long          candidates_tokens;
     long long          thoughts_tokens;
+    long long          tool_use_tokens;
     const char        *rid;
     size_t             rid_len;
-    const char        *finish;
-    size_t             finish_len;
+    const char        *finish[LLM_GEMINI_MAX_CAND];
+    size_t             finish_len[LLM_GEMINI_MAX_CAND];
+    const char        *block;        /* blockReason's raw bytes */
+    size_t             block_len;
     int                ncand;
     int                cand_index[LLM_GEMINI_MAX_CAND];
     const char        *cands;        /* the candidates array's bytes */
@@ -1418,6 +1313,9 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
 
         } else if (llm_json_step_is(&path[1], "thoughtsTokenCount")) {
             m->thoughts_tokens = v;
+
+        } else if (llm_json_step_is(&path[1], "toolUsePromptTokenCount")) {
+            m->tool_use_tokens = v;
         }
 
         return LLM_OK;
@@ -1428,6 +1326,8 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
             && type == LLM_JSON_STRING)
         {
             m->blocked = 1;
+            m->block = start + 1;
+            m->block_len = (size_t) (end - start - 2);
         }
 
         return LLM_OK;
@@ -1452,10 +1352,10 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
     }
 
     if (llm_json_step_is(&path[2], "finishReason")
-        && type == LLM_JSON_STRING && i == 0)
+        && type == LLM_JSON_STRING && i < LLM_GEMINI_MAX_CAND)
     {
-        m->finish = start + 1;
-        m->finish_len = (size_t) (end - start - 2);
+        m->finish[i] = start + 1;
+        m->finish_len[i] = (size_t) (end - start - 2);
 
     } else if (llm_json_step_is(&path[2], "index")
                && type == LLM_JSON_NUMBER && i < LLM_GEMINI_MAX_CAND)
@@ -1477,6 +1377,11 @@ typedef struct {
     llm_gemini_meta_t  *meta;
     const char         *text;
     const char         *text_end;
+    const char         *fc;          /* a functionCall object's bytes */
+    const char         *fc_end;
+    const char         *sig;         /* its thoughtSignature, unquoted */
+    const char         *sig_end;
+    llm_buf_t           tool;
     unsigned            thought:1;
     unsigned            sub:1;       /* scanning the candidates array only */
 } llm_gemini_emit_t;
@@ -1537,6 +1442,45 @@ llm_gemini_chunk_end(llm_buf_t *out, const char *finish)
 }
 
 
+/*
+ * A whole functionCall → one complete tool delta: index (consecutive per
+ * choice, across events), id, type, name and all the arguments.
+ */
+
+static int
+llm_gemini_tool_delta(llm_gemini_emit_t *em, int index)
+{
+    int              k;
+    llm_response_t  *resp;
+
+    resp = em->resp;
+    k = 0;
+
+    if (index < LLM_GEMINI_MAX_CAND) {
+        k = resp->gemini_tools[index]++;
+    }
+
+    llm_buf_reset(&em->tool);
+
+    if (llm_gemini_tool_call(resp, index, k, k, em->fc,
+                             (size_t) (em->fc_end - em->fc), em->sig,
+                             em->sig ? (size_t) (em->sig_end - em->sig) : 0,
+                             &em->tool) != LLM_OK
+        || llm_gemini_chunk_start(resp, em->out, index) != LLM_OK
+        || llm_buf_append_lit(em->out, "{\"tool_calls\":[") != LLM_OK
+        || llm_buf_append(em->out, em->tool.data, em->tool.len) != LLM_OK
+        || llm_buf_append_lit(em->out, "]}") != LLM_OK
+        || llm_gemini_chunk_end(em->out, NULL) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    resp->first_token = 1;
+
+    return LLM_OK;
+}
+
+
 static int
 llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
     llm_json_type_e type, const char *start, const char *end)
@@ -1579,6 +1523,18 @@ llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
 
         } else if (llm_json_step_is(&cand[4], "thought")) {
             em->thought = (type == LLM_JSON_TRUE);
+
+        } else if (llm_json_step_is(&cand[4], "functionCall")
+                   && type == LLM_JSON_OBJECT && em->fc == NULL)
+        {
+            em->fc = start;
+            em->fc_end = end;
+
+        } else if (llm_json_step_is(&cand[4], "thoughtSignature")
+                   && type == LLM_JSON_STRING && em->sig == NULL)
+        {
+            em->sig = start + 1;
+            em->sig_end = end - 1;
         }
 
         return LLM_OK;
@@ -1586,10 +1542,17 @@ llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
 
     /* depth 5: the part is complete */
 
-    if (type == LLM_JSON_OBJECT && em->text && em->text_end - em->text > 2) {
-        i = cand[0].index;
-        index = (i < LLM_GEMINI_MAX_CAND) ? em->meta->cand_index[i] : i;
+    i = cand[0].index;
+    index = (i < LLM_GEMINI_MAX_CAND) ? em->meta->cand_index[i] : i;
 
+    if (type == LLM_JSON_OBJECT && em->fc) {
+        if (llm_gemini_tool_delta(em, index) != LLM_OK) {
+            return LLM_ERROR;
+        }
+
+    } else if (type == LLM_JSON_OBJECT && em->text
+               && em->text_end - em->text > 2)
+    {
         if (llm_gemini_chunk_start(em->resp, em->out, index) != LLM_OK
             || (em->thought
                 ? llm_buf_append_lit(em->out, "{\"reasoning_content\":")
@@ -1607,6 +1570,8 @@ llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
 
     em->text = NULL;
     em->text_end = NULL;
+    em->fc = NULL;
+    em->sig = NULL;
     em->thought = 0;
 
     return LLM_OK;
@@ -1634,8 +1599,10 @@ static int
 llm_gemini_stream_event(llm_response_t *resp, const char *event,
     size_t event_len, const char *data, size_t n, llm_buf_t *out)
 {
-    int                 i;
+    int                 i, c, rc;
     size_t              mark;
+    const char         *fr;
+    llm_buf_t           refusal;
     llm_gemini_meta_t   m;
     llm_gemini_emit_t   em;
 
@@ -1676,23 +1643,61 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
         }
     }
 
-    if (m.ncand > resp->tool_count) {
-        resp->tool_count = m.ncand < LLM_GEMINI_MAX_CAND
-                           ? m.ncand : LLM_GEMINI_MAX_CAND;
-    }
-
     if (m.has_usage) {
         resp->usage = m.usage;
         llm_gemini_usage_done(&resp->usage, m.candidates_tokens,
-                              m.thoughts_tokens);
+                              m.thoughts_tokens, m.tool_use_tokens);
     }
 
-    if (m.finish) {
-        llm_response_set_finish(resp, llm_gemini_finish(m.finish,
-                                                      m.finish_len));
+    /* every choice keeps its own finish reason */
 
-    } else if (m.blocked && m.ncand == 0) {
+    for (i = 0; i < m.ncand && i < LLM_GEMINI_MAX_CAND; i++) {
+        c = m.cand_index[i];
+
+        if (c >= LLM_GEMINI_MAX_CAND) {
+            continue;
+        }
+
+        if (c + 1 > resp->gemini_choices) {
+            resp->gemini_choices = c + 1;
+        }
+
+        if (m.finish[i]) {
+            fr = llm_gemini_finish(m.finish[i], m.finish_len[i]);
+            resp->gemini_finish[c] = fr;
+
+            if (c == 0 || resp->finish_reason[0] == '\0') {
+                llm_response_set_finish(resp, fr);
+            }
+        }
+    }
+
+    if (m.blocked && m.ncand == 0 && resp->gemini_finish[0] == NULL) {
+
+        /* a blocked prompt: the reason goes to the client as a refusal */
+
+        resp->gemini_choices = 1;
+        resp->gemini_finish[0] = "content_filter";
         llm_response_set_finish(resp, "content_filter");
+
+        memset(&refusal, 0, sizeof(llm_buf_t));
+
+        rc = llm_gemini_refusal(m.block, m.block_len, NULL, &refusal);
+
+        if (rc == LLM_OK
+            && (llm_gemini_chunk_start(resp, out, 0) != LLM_OK
+                || llm_buf_append_lit(out, "{\"refusal\":") != LLM_OK
+                || llm_buf_append_json_string(out, refusal.data,
+                                              refusal.len) != LLM_OK
+                || llm_buf_append_lit(out, "}") != LLM_OK
+                || llm_gemini_chunk_end(out, NULL) != LLM_OK))
+        {
+            rc = LLM_ERROR;
+        }
+
+        llm_buf_free(&refusal);
+
+        return rc;
     }
 
     if (m.ncand == 0) {
@@ -1712,9 +1717,11 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
         n = (size_t) (m.cands_end - m.cands);
     }
 
-    if (llm_json_scan(data, n, em.sub ? 5 : 6, llm_gemini_scan_emit, &em)
-        != LLM_OK)
-    {
+    rc = llm_json_scan(data, n, em.sub ? 5 : 6, llm_gemini_scan_emit, &em);
+
+    llm_buf_free(&em.tool);
+
+    if (rc != LLM_OK) {
         /* memory only: the bytes were valid a moment ago */
         out->len = mark;
         return LLM_ERROR;
@@ -1727,7 +1734,8 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
 static int
 llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out)
 {
-    int  i, n;
+    int          i, n;
+    const char  *fr;
 
     if (resp->done) {
         return LLM_DONE;
@@ -1739,12 +1747,27 @@ llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out)
                                  "complete.");
     }
 
-    n = resp->tool_count > 0 ? resp->tool_count : 1;
+    /* one finish chunk per choice, each with its own reason */
+
+    n = resp->gemini_choices > 0 ? resp->gemini_choices : 1;
 
     for (i = 0; i < n; i++) {
+        fr = resp->gemini_finish[i] ? resp->gemini_finish[i]
+                                    : resp->finish_reason;
+
+        if (resp->gemini_tools[i] && strcmp(fr, "stop") == 0) {
+            /* Gemini ends a function call with STOP */
+            fr = "tool_calls";
+        }
+
+        if (i == 0) {
+            llm_response_set_finish(resp, fr);
+            fr = resp->finish_reason;
+        }
+
         if (llm_gemini_chunk_start(resp, out, i) != LLM_OK
             || llm_buf_append_lit(out, "{}") != LLM_OK
-            || llm_gemini_chunk_end(out, resp->finish_reason) != LLM_OK)
+            || llm_gemini_chunk_end(out, fr) != LLM_OK)
         {
             return LLM_ERROR;
         }

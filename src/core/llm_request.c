@@ -677,6 +677,12 @@ llm_request_plain_message(llm_request_scan_t *sc)
     switch (sc->role_len) {
 
     case 4:
+        /* "user" or "tool" */
+        if (sc->role[0] != 'u') {
+            sc->not_plain = 1;
+            return;
+        }
+
         role = LLM_ROLE_USER;
         break;
 

@@ -295,7 +295,7 @@ INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cu
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
             "stall_after", "retry_after_ms", "max_inputs", "base64"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
-              "hang_text"}
+              "hang_text", "sig_from"}
 
 
 def seq_step(index, opts):
@@ -322,6 +322,226 @@ def scenario_error(opts):
         return "te must be chunked, length or close"
     if opts.get("framing", "openai") not in ("openai", "anthropic", "gemini"):
         return "framing must be openai, anthropic or gemini"
+    return None
+
+
+# --------------------------------------------------------------------------
+# Strict checks of Gemini's tool, image, schema and thinking fields, as the
+# API rejects them (the messages are Google's where known).  Scenario key
+# sig_from=REL: every functionCall named like one in fixture REL must carry
+# that recording's thoughtSignature (Gemini 3 rejects it missing).
+
+GEMINI_PART_DATA = ("text", "inlineData", "fileData", "functionCall",
+                    "functionResponse", "executableCode", "codeExecutionResult")
+GEMINI_PART_META = {"thought", "thoughtSignature", "videoMetadata"}
+GEMINI_SCHEMA_KEYS = {"type", "format", "title", "description", "nullable", "enum",
+                      "maxItems", "minItems", "properties", "required", "minProperties",
+                      "maxProperties", "minLength", "maxLength", "pattern", "example",
+                      "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum"}
+GEMINI_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"}
+GEMINI_GEN_KEYS = {"temperature", "topP", "topK", "candidateCount", "maxOutputTokens",
+                   "stopSequences", "seed", "presencePenalty", "frequencyPenalty",
+                   "responseMimeType", "responseSchema", "responseJsonSchema",
+                   "thinkingConfig", "responseModalities", "responseLogprobs", "logprobs"}
+GEMINI_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
+
+
+def b64_bytes(s):
+    """Standard or URL-safe base64, padded or not (as Google accepts) -> bytes."""
+    import base64
+    if not isinstance(s, str) or not re.fullmatch(r"[A-Za-z0-9+/_-]*={0,2}", s):
+        return None
+    t = s.rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        return base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))
+    except ValueError:
+        return None
+
+
+def gemini_schema_problem(sch, where):
+    if not isinstance(sch, dict):
+        return "%s: a schema must be an object" % where
+    for k in sch:
+        if k not in GEMINI_SCHEMA_KEYS:
+            return ("Invalid JSON payload received. Unknown name \"%s\" at '%s': "
+                    "Cannot find field." % (k, where))
+    t = sch.get("type")
+    if t is not None and (not isinstance(t, str) or t.upper() not in GEMINI_TYPES):
+        return "%s.type: invalid value %r" % (where, t)
+    if "enum" in sch and not (isinstance(sch["enum"], list)
+                              and all(isinstance(v, str) for v in sch["enum"])):
+        return "%s.enum: only strings" % where
+    props = sch.get("properties", {})
+    if not isinstance(props, dict):
+        return "%s.properties: must be an object" % where
+    for name, sub in props.items():
+        p = gemini_schema_problem(sub, "%s.properties[%s]" % (where, name))
+        if p:
+            return p
+    for name in sch.get("required", []):
+        if name not in props:
+            return "%s.required: property %r is not defined" % (where, name)
+    if "items" in sch:
+        p = gemini_schema_problem(sch["items"], where + ".items")
+        if p:
+            return p
+    for i, sub in enumerate(sch.get("anyOf", [])):
+        p = gemini_schema_problem(sub, "%s.anyOf[%d]" % (where, i))
+        if p:
+            return p
+    return None
+
+
+def gemini_signatures(rel):
+    """name -> thoughtSignature of the functionCall parts recorded in REL."""
+    path = os.path.normpath(os.path.join(STATE.fixtures, rel))
+    with open(path, "rb") as f:
+        data = f.read()
+    sigs = {}
+    for ev in data.split(b"\n"):
+        ev = ev.strip()
+        if ev.startswith(b"data:"):
+            ev = ev[5:].strip()
+        if not ev.startswith(b"{"):
+            continue
+        try:
+            obj = json.loads(ev)
+        except ValueError:
+            continue
+        for cand in obj.get("candidates", []):
+            for part in cand.get("content", {}).get("parts", []):
+                if "functionCall" in part and "thoughtSignature" in part:
+                    sigs[part["functionCall"].get("name")] = part["thoughtSignature"]
+    if not sigs and rel.endswith(".json"):
+        obj = json.loads(data)
+        for cand in obj.get("candidates", []):
+            for part in cand.get("content", {}).get("parts", []):
+                if "functionCall" in part and "thoughtSignature" in part:
+                    sigs[part["functionCall"].get("name")] = part["thoughtSignature"]
+    return sigs
+
+
+def gemini_tool_problem(body, opts):
+    def gerr(msg):
+        return {"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}}
+
+    decls = {}
+    tools = body.get("tools", [])
+    if not isinstance(tools, list):
+        return gerr("tools must be a list")
+    for i, t in enumerate(tools):
+        if not isinstance(t, dict) or not isinstance(t.get("functionDeclarations"), list):
+            return gerr("tools[%d]: functionDeclarations expected" % i)
+        for j, d in enumerate(t["functionDeclarations"]):
+            where = "tools[%d].function_declarations[%d]" % (i, j)
+            extra = set(d) - {"name", "description", "parameters", "parametersJsonSchema"}
+            if extra:
+                return gerr("Invalid JSON payload received. Unknown name \"%s\" at '%s'"
+                            % (sorted(extra)[0], where))
+            if not GEMINI_NAME.match(d.get("name") or ""):
+                return gerr("%s.name: Invalid function name" % where)
+            if "parameters" in d:
+                p = gemini_schema_problem(d["parameters"], where + ".parameters")
+                if p:
+                    return gerr(p)
+            decls[d["name"]] = d
+
+    fcc = body.get("toolConfig", {}).get("functionCallingConfig")
+    if fcc is not None:
+        if fcc.get("mode") not in ("AUTO", "ANY", "NONE", "VALIDATED"):
+            return gerr("toolConfig.functionCallingConfig.mode: invalid value")
+        names = fcc.get("allowedFunctionNames")
+        if names is not None:
+            if fcc["mode"] != "ANY":
+                return gerr("allowed_function_names is only allowed with mode ANY")
+            for n in names:
+                if n not in decls:
+                    return gerr("allowed_function_names: %r is not declared" % n)
+        if not decls:
+            return gerr("toolConfig without tools")
+
+    gc = body.get("generationConfig", {})
+    for k in gc:
+        if k not in GEMINI_GEN_KEYS:
+            return gerr("Invalid JSON payload received. Unknown name \"%s\" at "
+                        "'generation_config': Cannot find field." % k)
+    if "responseSchema" in gc:
+        if gc.get("responseMimeType") != "application/json":
+            return gerr("responseSchema needs responseMimeType application/json")
+        p = gemini_schema_problem(gc["responseSchema"], "generation_config.response_schema")
+        if p:
+            return gerr(p)
+    tc = gc.get("thinkingConfig", {})
+    if set(tc) - {"thinkingBudget", "includeThoughts", "thinkingLevel"}:
+        return gerr("generation_config.thinking_config: unknown field")
+    if "thinkingBudget" in tc and not isinstance(tc["thinkingBudget"], int):
+        return gerr("thinking_budget must be an integer")
+
+    want_sigs = gemini_signatures(opts["sig_from"]) if opts.get("sig_from") else {}
+    contents = body["contents"]
+    for i, c in enumerate(contents):
+        calls = []
+        responses = []
+        for j, part in enumerate(c["parts"]):
+            where = "contents[%d].parts[%d]" % (i, j)
+            if not isinstance(part, dict):
+                return gerr(where + ": must be an object")
+            data = [k for k in part if k in GEMINI_PART_DATA]
+            if len(data) != 1 or set(part) - set(GEMINI_PART_DATA) - GEMINI_PART_META:
+                return gerr("%s: a part holds exactly one of text, inlineData, fileData, "
+                            "functionCall, functionResponse" % where)
+            if "thoughtSignature" in part and b64_bytes(part["thoughtSignature"]) is None:
+                return gerr(where + ".thought_signature: invalid base64")
+            if "inlineData" in part:
+                d = part["inlineData"]
+                if ("/" not in str(d.get("mimeType", ""))
+                        or b64_bytes(d.get("data")) is None):
+                    return gerr(where + ".inline_data: mimeType and base64 data required")
+            if "fileData" in part:
+                d = part["fileData"]
+                if "/" not in str(d.get("mimeType", "")) or not d.get("fileUri"):
+                    return gerr(where + ".file_data: mimeType and fileUri required")
+            if "functionCall" in part:
+                fc = part["functionCall"]
+                if c["role"] != "model":
+                    return gerr("Please ensure that function call turns come after a "
+                                "user turn or function response turn.")
+                if not isinstance(fc.get("args", {}), dict) or not fc.get("name"):
+                    return gerr(where + ".function_call: name and object args required")
+                if decls and fc["name"] not in decls:
+                    return gerr(where + ".function_call: %r is not declared" % fc["name"])
+                want = want_sigs.get(fc["name"])
+                if want and b64_bytes(part.get("thoughtSignature")) != b64_bytes(want):
+                    return gerr("Function call is missing a thought_signature in "
+                                "functionCall parts. This is required for tools to work "
+                                "correctly, and missing thought_signature may lead to "
+                                "degraded model performance. (%s)" % where)
+                calls.append(fc["name"])
+            if "functionResponse" in part:
+                fr = part["functionResponse"]
+                if c["role"] != "user":
+                    return gerr(where + ": function responses go in a user turn")
+                if not isinstance(fr.get("response"), dict) or not fr.get("name"):
+                    return gerr(where + ".function_response: name and object response "
+                                "required")
+                responses.append(fr["name"])
+        if responses:
+            prev = contents[i - 1] if i > 0 else None
+            prev_calls = [p["functionCall"]["name"] for p in (prev or {}).get("parts", [])
+                          if isinstance(p, dict) and "functionCall" in p]
+            if len(prev_calls) != len(responses):
+                return gerr("Please ensure that the number of function response parts is "
+                            "equal to the number of function call parts of the function "
+                            "call turn.")
+            if sorted(prev_calls) != sorted(responses):
+                return gerr("contents[%d]: function response names %r do not match the "
+                            "calls %r" % (i, responses, prev_calls))
+        if calls and i + 1 < len(contents):
+            nxt = contents[i + 1]
+            if not any(isinstance(p, dict) and "functionResponse" in p
+                       for p in nxt.get("parts", [])):
+                return gerr("Please ensure that function call turn comes immediately "
+                            "before a function response turn.")
     return None
 
 
@@ -690,7 +910,7 @@ class Handler(BaseHTTPRequestHandler):
                     return gerr("Please use a valid role: user, model.")
                 if not isinstance(c.get("parts"), list) or not c["parts"]:
                     return gerr("contents.%d.parts must not be empty" % i)
-            return None
+            return gemini_tool_problem(body, parse_scenario(self.scenario_name(body)))
         return None
 
     # ---- embeddings

@@ -200,7 +200,8 @@ test_build_request(void)
         "\"systemInstruction\":{\"parts\":[{\"text\":\"S1\\n\\nS2\"}]},"
         "\"generationConfig\":{\"temperature\":0.5,\"topP\":0.9,"
         "\"maxOutputTokens\":100,\"stopSequences\":[\"END\"],"
-        "\"candidateCount\":2,\"seed\":7}}");
+        "\"candidateCount\":2,\"seed\":7,\"presencePenalty\":1,"
+        "\"frequencyPenalty\":1}}");
 
     build_check("max_completion_tokens wins, stop array",
         "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
@@ -421,12 +422,13 @@ test_responses(void)
         "st**r**awbe**rr**y.", "stop", 9, 28 + 244, 281, 244,
         "chatcmpl-Un6LacrVMcjUxs0PmJfWoQc");
 
-    /* the functionCall part is ignored for now (tools: a later issue) */
-    test_response_fixture("google/tool-call.response.json", NULL, "stop",
-        29, 15 + 893, 937, 893, "chatcmpl-m36LaZGyCLz1xs0PtNSB-QU");
+    /* functionCall parts: tool_calls, finish_reason inferred */
+    test_response_fixture("google/tool-call.response.json", NULL,
+        "tool_calls", 29, 15 + 893, 937, 893,
+        "chatcmpl-m36LaZGyCLz1xs0PtNSB-QU");
 
     test_response_fixture("google/function-response-roundtrip.response.json",
-        NULL, "stop", 47, 8, 55, 0, "chatcmpl-LlteaOzCOPOdnvgPrJbnoQg");
+        NULL, "tool_calls", 47, 8, 55, 0, "chatcmpl-LlteaOzCOPOdnvgPrJbnoQg");
 
     response_inline("not JSON", "<html>", LLM_ERROR, 502,
                     "invalid_upstream_response", NULL);
@@ -471,7 +473,7 @@ test_responses(void)
            "[{\"text\":\"C\"}]},\"finishReason\":\"MAX_TOKENS\"}],"
            "\"usageMetadata\":{\"promptTokenCount\":3,"
            "\"candidatesTokenCount\":4,\"thoughtsTokenCount\":5,"
-           "\"cachedContentTokenCount\":2}}";
+           "\"cachedContentTokenCount\":2,\"toolUsePromptTokenCount\":1}}";
 
     memset(&out, 0, sizeof(llm_buf_t));
     memset(&resp, 0, sizeof(llm_response_t));
@@ -490,11 +492,11 @@ test_responses(void)
        && get(cJSON_GetArrayItem(choices, 1), "index")->valueint == 1,
        "response: thoughts → reasoning_content, two candidates");
 
-    ok(resp.usage.prompt_tokens == 3 && resp.usage.completion_tokens == 9
-       && resp.usage.total_tokens == 12 && resp.usage.cached_tokens == 2
+    ok(resp.usage.prompt_tokens == 4 && resp.usage.completion_tokens == 9
+       && resp.usage.total_tokens == 13 && resp.usage.cached_tokens == 2
        && resp.usage.reasoning_tokens == 5
        && strncmp(resp.id, "chatcmpl-", 9) == 0 && strlen(resp.id) > 9,
-       "response: usage sums, generated id");
+       "response: usage sums (tool-use prompt counted), generated id");
 
     cJSON_Delete(j);
     llm_buf_free(&out);
@@ -566,7 +568,58 @@ typedef struct {
     int          error_at;
     char         finish[32];
     cJSON       *usage;
+
+    /* choice 0's tool calls, accumulated as the OpenAI SDK does */
+    int          ntools;
+    int          tool_frames;   /* frames with tool_calls */
+    llm_buf_t    tool_id[8];
+    llm_buf_t    tool_name[8];
+    llm_buf_t    tool_args[8];
+    char         tool_type[8][16];
+    llm_buf_t    refusal;
 } client_t;
+
+
+/* the SDK's accumulator: strings concatenated per index, type set */
+
+static void
+client_tools(client_t *c, cJSON *calls)
+{
+    int          k;
+    cJSON       *call, *fn, *v;
+
+    cJSON_ArrayForEach(call, calls) {
+        v = get(call, "index");
+        if (!cJSON_IsNumber(v) || v->valueint < 0 || v->valueint >= 8) {
+            c->bad++;
+            continue;
+        }
+
+        k = v->valueint;
+
+        if (k + 1 > c->ntools) {
+            c->ntools = k + 1;
+        }
+
+        fn = get(call, "function");
+
+        if (cJSON_IsString(get(call, "id"))) {
+            llm_buf_append_cstr(&c->tool_id[k], str(call, "id"));
+        }
+
+        if (cJSON_IsString(get(call, "type"))) {
+            snprintf(c->tool_type[k], 16, "%s", str(call, "type"));
+        }
+
+        if (cJSON_IsString(get(fn, "name"))) {
+            llm_buf_append_cstr(&c->tool_name[k], str(fn, "name"));
+        }
+
+        if (cJSON_IsString(get(fn, "arguments"))) {
+            llm_buf_append_cstr(&c->tool_args[k], str(fn, "arguments"));
+        }
+    }
+}
 
 
 static void
@@ -636,6 +689,18 @@ client_read(client_t *c, const char *p, size_t n)
                 llm_buf_append_cstr(&c->reasoning, v->valuestring);
             }
 
+            v = get(delta, "refusal");
+            if (cJSON_IsString(v)) {
+                llm_buf_append_cstr(&c->refusal, v->valuestring);
+            }
+
+            if (get(delta, "tool_calls")
+                && get(choice, "index")->valueint == 0)
+            {
+                c->tool_frames++;
+                client_tools(c, get(delta, "tool_calls"));
+            }
+
             v = get(choice, "finish_reason");
             if (cJSON_IsString(v)) {
                 c->finish_at = c->frames;
@@ -659,9 +724,63 @@ client_read(client_t *c, const char *p, size_t n)
 static void
 client_free(client_t *c)
 {
+    int  k;
+
+    for (k = 0; k < 8; k++) {
+        llm_buf_free(&c->tool_id[k]);
+        llm_buf_free(&c->tool_name[k]);
+        llm_buf_free(&c->tool_args[k]);
+    }
+
     llm_buf_free(&c->content);
     llm_buf_free(&c->reasoning);
+    llm_buf_free(&c->refusal);
     cJSON_Delete(c->usage);
+}
+
+
+/* the client's tool calls equal the functionCall parts in calls */
+
+static int
+client_tools_match(client_t *c, cJSON *calls, const char *what)
+{
+    int     k, n;
+    cJSON  *fc, *args, *want;
+
+    n = cJSON_GetArraySize(calls);
+
+    if (c->ntools != n) {
+        diag("%s: %d tool calls, want %d", what, c->ntools, n);
+        return 0;
+    }
+
+    for (k = 0; k < n; k++) {
+        fc = get(cJSON_GetArrayItem(calls, k), "functionCall");
+        want = get(fc, "args");
+        args = cJSON_ParseWithLength(c->tool_args[k].data
+                                     ? c->tool_args[k].data : "",
+                                     c->tool_args[k].len);
+
+        if (args == NULL || (want ? !cJSON_Compare(args, want, 1)
+                                  : cJSON_GetArraySize(args) != 0)
+            || c->tool_name[k].len != strlen(str(fc, "name"))
+            || memcmp(c->tool_name[k].data, str(fc, "name"),
+                      c->tool_name[k].len) != 0
+            || strcmp(c->tool_type[k], "function") != 0
+            || c->tool_id[k].len < 21
+            || memcmp(c->tool_id[k].data, "call_", 5) != 0)
+        {
+            diag("%s: tool %d differs: %.*s %.*s", what, k,
+                 (int) c->tool_name[k].len, c->tool_name[k].data,
+                 (int) c->tool_args[k].len, c->tool_args[k].data);
+            cJSON_Delete(args);
+            return 0;
+        }
+
+        cJSON_Delete(args);
+    }
+
+    return 1;
 }
 
 
@@ -671,6 +790,7 @@ typedef struct {
     llm_buf_t    body;          /* as the provider sends it */
     llm_buf_t    text;
     llm_buf_t    thoughts;
+    cJSON       *calls;         /* the functionCall parts, in order */
     cJSON       *usage;
     const char  *finish;
     char         finish_buf[32];
@@ -692,6 +812,10 @@ upstream_event(upstream_t *u, const char *p, size_t n)
         if (s) {
             llm_buf_append_cstr(cJSON_IsTrue(get(part, "thought"))
                                 ? &u->thoughts : &u->text, s);
+        }
+
+        if (get(part, "functionCall")) {
+            cJSON_AddItemToArray(u->calls, cJSON_Duplicate(part, 1));
         }
     }
 
@@ -717,6 +841,7 @@ upstream_read(upstream_t *u, const char *rel)
 
     memset(u, 0, sizeof(upstream_t));
     memset(&raw, 0, sizeof(llm_buf_t));
+    u->calls = cJSON_CreateArray();
 
     if (read_file(rel, &raw) != LLM_OK) {
         llm_buf_free(&raw);
@@ -818,10 +943,17 @@ test_stream_fixture(const char *rel)
                          c.reasoning.len) == 0),
            "%s usage=%d: thoughts → reasoning_content", rel, usage);
 
-        ok(strcmp(c.finish, "stop") == 0
+        ok(strcmp(c.finish, cJSON_GetArraySize(u.calls) ? "tool_calls"
+                                                         : "stop") == 0
            && c.finish_at == c.frames - 2 - usage,
            "%s usage=%d: finish chunk last before usage and [DONE]", rel,
            usage);
+
+        /* each whole functionCall: one complete delta */
+        ok(client_tools_match(&c, u.calls, rel)
+           && c.tool_frames == cJSON_GetArraySize(u.calls),
+           "%s usage=%d: %d tool calls rebuilt as the SDK does", rel, usage,
+           cJSON_GetArraySize(u.calls));
 
         want_completion = num(u.usage, "candidatesTokenCount")
                           + num(u.usage, "thoughtsTokenCount");
@@ -862,6 +994,7 @@ test_stream_fixture(const char *rel)
     llm_buf_free(&u.body);
     llm_buf_free(&u.text);
     llm_buf_free(&u.thoughts);
+    cJSON_Delete(u.calls);
     cJSON_Delete(u.usage);
 }
 
@@ -995,6 +1128,580 @@ test_stream_edges(void)
 }
 
 
+/* tools, history, images, structured output, reasoning: the request */
+
+static void
+test_build_tools(void)
+{
+    build_check("tools, schema conversion, named tool_choice",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"parallel_tool_calls\":false,\"tools\":["
+        "{\"type\":\"function\",\"function\":{\"name\":\"weather\","
+        "\"description\":\"d\",\"strict\":true,\"parameters\":{"
+        "\"$schema\":\"http://json-schema.org/draft-07/schema#\","
+        "\"type\":\"object\",\"additionalProperties\":false,"
+        "\"properties\":{"
+        "\"city\":{\"type\":[\"string\",\"null\"],\"description\":\"c\"},"
+        "\"unit\":{\"const\":\"c\",\"default\":\"c\"},"
+        "\"days\":{\"type\":\"integer\",\"format\":\"uint8\","
+        "\"minimum\":1,\"exclusiveMaximum\":9},"
+        "\"tags\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/Tag\"}},"
+        "\"when\":{\"anyOf\":[{\"type\":\"string\",\"format\":"
+        "\"date-time\"},{\"type\":\"null\"}]},"
+        "\"pick\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"}]}"
+        "},\"required\":[\"city\",\"nope\"],"
+        "\"$defs\":{\"Tag\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]}}}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"noargs\"}}],"
+        "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
+        "\"weather\"}}}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"tools\":[{\"functionDeclarations\":["
+        "{\"name\":\"weather\",\"description\":\"d\",\"parameters\":{"
+        "\"type\":\"OBJECT\",\"properties\":{"
+        "\"city\":{\"type\":\"STRING\",\"description\":\"c\","
+        "\"nullable\":true},"
+        "\"unit\":{\"type\":\"STRING\",\"enum\":[\"c\"]},"
+        "\"days\":{\"type\":\"INTEGER\",\"minimum\":1},"
+        "\"tags\":{\"type\":\"ARRAY\",\"items\":{\"type\":\"STRING\","
+        "\"enum\":[\"a\",\"b\"]}},"
+        "\"when\":{\"type\":\"STRING\",\"format\":\"date-time\","
+        "\"nullable\":true},"
+        "\"pick\":{\"anyOf\":[{\"type\":\"STRING\"},{\"type\":\"NUMBER\"}]}"
+        "},\"required\":[\"city\"]}},"
+        "{\"name\":\"noargs\"}]}],"
+        "\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"ANY\","
+        "\"allowedFunctionNames\":[\"weather\"]}}}");
+
+    build_check("tool_choice none",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}],"
+        "\"tool_choice\":\"none\"}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\","
+        "\"parameters\":{\"type\":\"OBJECT\",\"properties\":{}}}]}],"
+        "\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"NONE\"}}}");
+
+    build_check("tool_choice required, auto",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"f\"}}],\"tool_choice\":\"required\"}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\"}]}],"
+        "\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"ANY\"}}}");
+
+    build_check("tool_choice auto",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"f\"}}],\"tool_choice\":\"auto\"}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"tools\":[{\"functionDeclarations\":[{\"name\":\"f\"}]}],"
+        "\"toolConfig\":{\"functionCallingConfig\":{\"mode\":\"AUTO\"}}}");
+
+    build_check("history: calls, results in one user turn, images",
+        "{\"model\":\"m\",\"messages\":["
+        "{\"role\":\"user\",\"content\":\"q\"},"
+        "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":["
+        "{\"id\":\"call_0123456789abcdef_AbC-_x\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"a\\\":1}\"}},"
+        "{\"id\":\"x2\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"put\",\"arguments\":\"\"},\"extra_content\":{\"google\":"
+        "{\"thought_signature\":\"U2ln\"}}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"x2\",\"content\":\"r2\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"call_0123456789abcdef_AbC-_x\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"r1\"}]},"
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+        "\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"data:image/png;base64,iVBOR\"}},{\"type\":\"image_url\","
+        "\"image_url\":{\"url\":\"https://x.test/a.JPG?x=1\",\"detail\":"
+        "\"low\"}},{\"type\":\"text\",\"text\":\"end\"}]},"
+        "{\"role\":\"assistant\",\"content\":\"ok\"}]}", 0,
+        "{\"contents\":["
+        "{\"role\":\"user\",\"parts\":[{\"text\":\"q\"}]},"
+        "{\"role\":\"model\",\"parts\":["
+        "{\"functionCall\":{\"name\":\"get\",\"args\":{\"a\":1}},"
+        "\"thoughtSignature\":\"AbC+/x==\"},"
+        "{\"functionCall\":{\"name\":\"put\",\"args\":{}},"
+        "\"thoughtSignature\":\"U2ln\"}]},"
+        "{\"role\":\"user\",\"parts\":["
+        "{\"functionResponse\":{\"name\":\"put\",\"response\":"
+        "{\"content\":\"r2\"}}},"
+        "{\"functionResponse\":{\"name\":\"get\",\"response\":"
+        "{\"content\":\"r1\"}}},"
+        "{\"text\":\"look\"},"
+        "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBOR\"}},"
+        "{\"fileData\":{\"mimeType\":\"image/jpeg\",\"fileUri\":"
+        "\"https://x.test/a.JPG?x=1\"}},{\"text\":\"end\"}]},"
+        "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\"}]}]}");
+
+    build_check("audio parts",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "[{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AAAA\","
+        "\"format\":\"mp3\"}},{\"type\":\"input_audio\",\"input_audio\":"
+        "{\"data\":\"BBBB\",\"format\":\"wav\"}}]}]}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":["
+        "{\"inlineData\":{\"mimeType\":\"audio/mp3\",\"data\":\"AAAA\"}},"
+        "{\"inlineData\":{\"mimeType\":\"audio/wav\",\"data\":\"BBBB\"}}"
+        "]}]}");
+
+    build_check("json_schema, reasoning_effort low",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"reasoning_effort\":\"low\",\"response_format\":{"
+        "\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\","
+        "\"strict\":true,\"schema\":{\"type\":\"object\",\"properties\":"
+        "{\"a\":{\"type\":\"number\"}},\"additionalProperties\":false}}}}",
+        0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"generationConfig\":{\"responseMimeType\":\"application/json\","
+        "\"responseSchema\":{\"type\":\"OBJECT\",\"properties\":{\"a\":"
+        "{\"type\":\"NUMBER\"}}},\"thinkingConfig\":{\"thinkingBudget\":1024,"
+        "\"includeThoughts\":true}}}");
+
+    build_check("json_object, reasoning_effort none",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"reasoning_effort\":\"none\",\"response_format\":{"
+        "\"type\":\"json_object\"}}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"generationConfig\":{\"responseMimeType\":\"application/json\","
+        "\"thinkingConfig\":{\"thinkingBudget\":0}}}");
+
+    build_check("response_format text, reasoning_effort high",
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"reasoning_effort\":\"high\",\"response_format\":{"
+        "\"type\":\"text\"}}", 0,
+        "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"hi\"}]}],"
+        "\"generationConfig\":{\"thinkingConfig\":{\"thinkingBudget\":24576,"
+        "\"includeThoughts\":true}}}");
+}
+
+
+/* the check hook */
+
+static void
+check_case(const char *name, const char *body, const char *param)
+{
+    int             rc;
+    llm_error_t     e;
+    llm_request_t   req;
+
+    if (!ok(parse_request(&req, body) == LLM_OK, "check %s: parses", name)) {
+        return;
+    }
+
+    memset(&e, 0, sizeof(llm_error_t));
+    rc = llm_dialect_gemini.check(&req, &e);
+
+    if (param == NULL) {
+        ok(rc == LLM_OK, "check %s: accepted", name);
+
+    } else if (!ok(rc == LLM_DECLINED && e.status == 400
+                   && e.param[0] && strcmp(e.param, param) == 0
+                   && strcmp(e.type, "invalid_request_error") == 0,
+                   "check %s: 400 naming %s", name, param))
+    {
+        diag("got rc %d status %d param '%s': %s", rc, e.status, e.param,
+             e.message);
+    }
+
+    llm_request_free(&req);
+}
+
+
+#define CHECK_MSG  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+
+static void
+test_check(void)
+{
+    ok(llm_dialect_gemini.check != NULL, "check hook set");
+
+    check_case("plain", "{\"model\":\"m\"," CHECK_MSG ",\"n\":8,"
+               "\"logprobs\":false,\"logit_bias\":{},\"presence_penalty\":1,"
+               "\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"],\"user\":\"u\","
+               "\"parallel_tool_calls\":false,\"seed\":1}", NULL);
+    check_case("n 9", "{\"model\":\"m\"," CHECK_MSG ",\"n\":9}", "n");
+    check_case("logprobs", "{\"model\":\"m\"," CHECK_MSG
+               ",\"logprobs\":true}", "logprobs");
+    check_case("top_logprobs", "{\"model\":\"m\"," CHECK_MSG
+               ",\"top_logprobs\":2}", "logprobs");
+    check_case("logit_bias", "{\"model\":\"m\"," CHECK_MSG
+               ",\"logit_bias\":{\"1\":2}}", "logit_bias");
+    check_case("6 stops", "{\"model\":\"m\"," CHECK_MSG
+               ",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"]}", "stop");
+    check_case("reasoning_effort", "{\"model\":\"m\"," CHECK_MSG
+               ",\"reasoning_effort\":\"max\"}", "reasoning_effort");
+    check_case("custom tool", "{\"model\":\"m\"," CHECK_MSG
+               ",\"tools\":[{\"type\":\"custom\",\"custom\":{\"name\":"
+               "\"x\"}}]}", "tools[0]");
+    check_case("remote $ref", "{\"model\":\"m\"," CHECK_MSG
+               ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+               "\"x\",\"parameters\":{\"type\":\"object\",\"properties\":"
+               "{\"a\":{\"$ref\":\"https://x/s.json\"}}}}}]}",
+               "tools[0].function.parameters");
+    check_case("local $ref", "{\"model\":\"m\"," CHECK_MSG
+               ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+               "\"x\",\"parameters\":{\"type\":\"object\",\"properties\":"
+               "{\"a\":{\"$ref\":\"#/definitions/A\"}},\"definitions\":"
+               "{\"A\":{\"type\":\"string\"}}}}}]}", NULL);
+    check_case("recursive $ref", "{\"model\":\"m\"," CHECK_MSG
+               ",\"response_format\":{\"type\":\"json_schema\","
+               "\"json_schema\":{\"name\":\"t\",\"schema\":{\"$ref\":"
+               "\"#/$defs/N\",\"$defs\":{\"N\":{\"type\":\"object\","
+               "\"properties\":{\"a\":{\"$ref\":\"#/$defs/N\"},\"b\":"
+               "{\"$ref\":\"#/$defs/N\"}}}}}}}}",
+               "response_format.json_schema.schema");
+    check_case("tool_choice names no tool", "{\"model\":\"m\"," CHECK_MSG
+               ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+               "\"x\"}}],\"tool_choice\":{\"type\":\"function\","
+               "\"function\":{\"name\":\"y\"}}}", "tool_choice");
+    check_case("response_format type", "{\"model\":\"m\"," CHECK_MSG
+               ",\"response_format\":{\"type\":\"xml\"}}",
+               "response_format.type");
+    check_case("arguments not JSON", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":\"hi\"},"
+               "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+               "\"type\":\"function\",\"function\":{\"name\":\"f\","
+               "\"arguments\":\"{}\"}},{\"id\":\"b\",\"type\":\"function\","
+               "\"function\":{\"name\":\"f\",\"arguments\":\"{a\"}}]}]}",
+               "messages[1].tool_calls[1].function.arguments");
+    check_case("arguments not an object", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":\"hi\"},"
+               "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+               "\"type\":\"function\",\"function\":{\"name\":\"f\","
+               "\"arguments\":\"[1]\"}}]}]}",
+               "messages[1].tool_calls[0].function.arguments");
+    check_case("unknown tool_call_id", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":\"hi\"},"
+               "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+               "\"type\":\"function\",\"function\":{\"name\":\"f\","
+               "\"arguments\":\"{}\"}}]},"
+               "{\"role\":\"tool\",\"tool_call_id\":\"b\",\"content\":\"r\"}]}",
+               "messages[2].tool_call_id");
+    check_case("ftp image", "{\"model\":\"m\",\"messages\":[{\"role\":"
+               "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"},"
+               "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+               "\"ftp://x/a.png\"}}]}]}",
+               "messages[0].content[1].image_url.url");
+    check_case("image URL without a type", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+               "\"image_url\":{\"url\":\"https://x/img?id=3\"}}]}]}",
+               "messages[0].content[0].image_url.url");
+    check_case("data URL not base64", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+               "\"image_url\":{\"url\":\"data:image/png,abc\"}}]}]}",
+               "messages[0].content[0].image_url.url");
+    check_case("file part", "{\"model\":\"m\",\"messages\":["
+               "{\"role\":\"user\",\"content\":[{\"type\":\"file\","
+               "\"file\":{\"file_id\":\"f\"}}]}]}",
+               "messages[0].content[0].type");
+}
+
+
+/* a client's tool call id brings the thought signature back */
+
+static void
+signature_round_trip(const char *name, const char *id, const char *want_sig)
+{
+    char            body[8192];
+    cJSON          *got, *part;
+    llm_buf_t       b;
+    llm_request_t   req;
+    llm_error_t     e;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    snprintf(body, sizeof(body),
+             "{\"model\":\"m\",\"messages\":["
+             "{\"role\":\"user\",\"content\":\"q\"},"
+             "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{"
+             "\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":"
+             "\"f\",\"arguments\":\"{}\"}}]},"
+             "{\"role\":\"tool\",\"tool_call_id\":\"%s\",\"content\":"
+             "\"Mexico\"}]}", id, id);
+
+    if (!ok(parse_request(&req, body) == LLM_OK
+            && llm_dialect_gemini.check(&req, &e) == LLM_OK,
+            "%s: the next request is accepted", name))
+    {
+        return;
+    }
+
+    llm_dialect_gemini.build_request(&req, "gemini-3", &b);
+    got = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+    part = cJSON_GetArrayItem(get(cJSON_GetArrayItem(get(got, "contents"),
+                                                      1), "parts"), 0);
+
+    if (!ok(get(part, "functionCall")
+            && strcmp(str(part, "thoughtSignature"), want_sig) == 0,
+            "%s: the functionCall part carries the same thoughtSignature",
+            name))
+    {
+        diag("got: %.*s", (int) b.len, b.data);
+    }
+
+    cJSON_Delete(got);
+    llm_buf_free(&b);
+    llm_request_free(&req);
+}
+
+
+static void
+test_signatures(void)
+{
+    char            id[4096];
+    cJSON          *fx, *j, *tc, *part;
+    llm_buf_t       in, out, out2;
+    llm_response_t  resp;
+    run_t           r;
+    client_t        c;
+    upstream_t      u;
+
+    memset(&in, 0, sizeof(llm_buf_t));
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&out2, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    /* non-stream */
+
+    read_file("google/tool-call.response.json", &in);
+    fx = cJSON_ParseWithLength(in.data, in.len);
+    part = cJSON_GetArrayItem(get(get(cJSON_GetArrayItem(get(fx,
+                                  "candidates"), 0), "content"), "parts"), 0);
+
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+    llm_dialect_gemini.response(&resp, in.data, in.len, &out);
+    llm_response_free(&resp);
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+    llm_dialect_gemini.response(&resp, in.data, in.len, &out2);
+    llm_response_free(&resp);
+
+    j = cJSON_ParseWithLength(out.data, out.len);
+    tc = cJSON_GetArrayItem(get(get(cJSON_GetArrayItem(get(j, "choices"), 0),
+                                    "message"), "tool_calls"), 0);
+
+    ok(strcmp(str(get(tc, "function"), "name"), "weather") == 0
+       && strcmp(str(get(tc, "function"), "arguments"),
+                 "{\"location\":\"San Francisco\"}") == 0
+       && strcmp(str(tc, "type"), "function") == 0,
+       "tool-call.response.json: name, arguments as a JSON string");
+
+    ok(strncmp(str(tc, "id"), "call_", 5) == 0
+       && out.len == out2.len && strstr(out2.data, str(tc, "id")) != NULL,
+       "tool-call.response.json: the id is stable across replays");
+
+    snprintf(id, sizeof(id), "%s", str(tc, "id"));
+    signature_round_trip("response → request", id,
+                         str(part, "thoughtSignature"));
+
+    cJSON_Delete(j);
+    cJSON_Delete(fx);
+
+    /* stream */
+
+    upstream_read(&u, "google/tool-call.stream.sse");
+    run_stream(&r, u.body.data, u.body.len, 0, 0);
+    client_read(&c, r.out.data, r.out.len);
+
+    part = cJSON_GetArrayItem(u.calls, 0);
+
+    if (ok(c.ntools == 1, "tool-call.stream.sse: one tool call")) {
+        snprintf(id, sizeof(id), "%.*s", (int) c.tool_id[0].len,
+                 c.tool_id[0].data);
+        signature_round_trip("stream → request", id,
+                             str(part, "thoughtSignature"));
+    }
+
+    client_free(&c);
+    run_free(&r);
+    llm_buf_free(&u.body);
+    llm_buf_free(&u.text);
+    llm_buf_free(&u.thoughts);
+    cJSON_Delete(u.calls);
+    cJSON_Delete(u.usage);
+
+    /* no signature: a plain id, no thoughtSignature sent */
+
+    signature_round_trip("plain id", "call_abc", "");
+
+    llm_buf_free(&in);
+    llm_buf_free(&out);
+    llm_buf_free(&out2);
+}
+
+
+/* the output's finish_reason per choice index, and tool indexes */
+
+static void
+test_stream_choices(void)
+{
+    run_t        r;
+    client_t     c;
+    const char  *body;
+
+    /* two candidates end differently; choice 1 called a tool */
+
+    body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},"
+           "\"index\":0},{\"content\":{\"parts\":[{\"functionCall\":{\"name\":"
+           "\"f\",\"args\":{\"x\":[1,2]}}}]},\"index\":1}]}\r\n\r\n"
+           "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},"
+           "\"finishReason\":\"MAX_TOKENS\",\"index\":0},{\"content\":"
+           "{\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"STOP\","
+           "\"index\":1}]}\r\n\r\n";
+
+    run_stream(&r, body, strlen(body), 0, 0);
+
+    ok(strstr(r.out.data, "{\"index\":0,\"delta\":{},\"logprobs\":null,"
+                          "\"finish_reason\":\"length\"}") != NULL
+       && strstr(r.out.data, "{\"index\":1,\"delta\":{},\"logprobs\":null,"
+                             "\"finish_reason\":\"tool_calls\"}") != NULL
+       && strstr(r.out.data, "\"choices\":[{\"index\":1,\"delta\":"
+                             "{\"tool_calls\":[{\"index\":0,") != NULL
+       && strcmp(r.resp.finish_reason, "length") == 0,
+       "n=2 stream: each choice its own finish chunk and tool index");
+
+    run_free(&r);
+
+    /* calls in two events: consecutive indexes, distinct ids */
+
+    body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"t\"},"
+           "{\"functionCall\":{\"name\":\"a\",\"args\":{\"s\":\"\\\"q\\\"\"}}}"
+           "]}}],\"responseId\":\"R\"}\r\n\r\n"
+           "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
+           "{\"name\":\"b\"}},{\"text\":\"u\"}]},\"finishReason\":\"STOP\"}],"
+           "\"responseId\":\"R\"}\r\n\r\n";
+
+    run_stream(&r, body, strlen(body), 0, 0);
+    client_read(&c, r.out.data, r.out.len);
+
+    ok(c.ntools == 2 && c.tool_frames == 2
+       && strcmp(c.finish, "tool_calls") == 0
+       && c.tool_name[0].len == 1 && c.tool_name[0].data[0] == 'a'
+       && c.tool_name[1].len == 1 && c.tool_name[1].data[0] == 'b'
+       && c.tool_args[0].len == 13
+       && memcmp(c.tool_args[0].data, "{\"s\":\"\\\"q\\\"\"}", 13) == 0
+       && c.tool_args[1].len == 2
+       && memcmp(c.tool_args[1].data, "{}", 2) == 0
+       && c.tool_id[0].len == 21 && c.tool_id[1].len == 21
+       && memcmp(c.tool_id[0].data, c.tool_id[1].data, 21) != 0
+       && c.content.len == 2 && memcmp(c.content.data, "tu", 2) == 0,
+       "tool calls across events: indexes 0, 1; no args → {}; text kept");
+
+    client_free(&c);
+    run_free(&r);
+
+    /* a blocked prompt: the reason reaches the client */
+
+    body = "data: {\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"}}"
+           "\r\n\r\n";
+    run_stream(&r, body, strlen(body), 0, 0);
+    client_read(&c, r.out.data, r.out.len);
+
+    ok(strcmp(c.finish, "content_filter") == 0 && c.refusal.len
+       && strstr(c.refusal.data, "PROHIBITED_CONTENT") != NULL
+       && c.done == 1 && c.bad == 0,
+       "blocked prompt stream: refusal names the reason, content_filter");
+
+    client_free(&c);
+    run_free(&r);
+}
+
+
+static void
+test_tool_response(void)
+{
+    cJSON           *j, *c, *msg, *tc, *args, *want;
+    llm_buf_t        out;
+    llm_response_t   resp;
+    const char      *body;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    body = "{\"candidates\":[{\"content\":{\"parts\":["
+           "{\"text\":\"hm\",\"thought\":true},{\"text\":\"Let me check.\"},"
+           "{\"functionCall\":{\"name\":\"get\",\"args\":{\"a\":[1,{\"b\":"
+           "null}],\"u\":\"\\u00e9\\n\"}},\"thoughtSignature\":\"c2ln\"},"
+           "{\"functionCall\":{\"name\":\"put\"}}]},\"finishReason\":\"STOP\"},"
+           "{\"index\":1,\"content\":{\"parts\":[{\"functionCall\":"
+           "{\"name\":\"get\",\"args\":{}}}]},\"finishReason\":\"MAX_TOKENS\"}],"
+           "\"responseId\":\"r1\"}";
+
+    ok(llm_dialect_gemini.response(&resp, body, strlen(body), &out)
+       == LLM_OK, "text, thought and two calls: translated");
+
+    j = cJSON_ParseWithLength(out.data, out.len);
+    c = cJSON_GetArrayItem(get(j, "choices"), 0);
+    msg = get(c, "message");
+    tc = get(msg, "tool_calls");
+    args = cJSON_Parse(str(get(cJSON_GetArrayItem(tc, 0), "function"),
+                           "arguments"));
+    want = cJSON_Parse("{\"a\":[1,{\"b\":null}],\"u\":\"\xc3\xa9\\n\"}");
+
+    ok(strcmp(str(msg, "content"), "Let me check.") == 0
+       && strcmp(str(msg, "reasoning_content"), "hm") == 0
+       && cJSON_GetArraySize(tc) == 2
+       && cJSON_Compare(args, want, 1)
+       && strcmp(str(get(cJSON_GetArrayItem(tc, 1), "function"),
+                     "arguments"), "{}") == 0
+       && strcmp(str(get(cJSON_GetArrayItem(tc, 1), "function"), "name"),
+                 "put") == 0
+       && strstr(str(cJSON_GetArrayItem(tc, 0), "id"), "_c2ln") != NULL
+       && strchr(str(cJSON_GetArrayItem(tc, 1), "id"), '_') != NULL
+       && strlen(str(cJSON_GetArrayItem(tc, 1), "id")) == 21
+       && strcmp(str(c, "finish_reason"), "tool_calls") == 0
+       && strcmp(resp.finish_reason, "tool_calls") == 0,
+       "content, reasoning, calls in order, args exact, signature in id");
+
+    c = cJSON_GetArrayItem(get(j, "choices"), 1);
+
+    ok(strcmp(str(c, "finish_reason"), "length") == 0
+       && cJSON_GetArraySize(get(get(c, "message"), "tool_calls")) == 1
+       && strcmp(str(cJSON_GetArrayItem(get(get(c, "message"), "tool_calls"),
+                                        0), "id"),
+                 str(cJSON_GetArrayItem(tc, 0), "id")) != 0,
+       "a call cut by MAX_TOKENS stays length; ids differ per choice");
+
+    cJSON_Delete(args);
+    cJSON_Delete(want);
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
+static void
+test_blocked_response(void)
+{
+    cJSON           *j, *msg;
+    llm_buf_t        out;
+    llm_response_t   resp;
+    const char      *body;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+    llm_response_init(&resp, CLIENT_MODEL, 0);
+
+    body = "{\"promptFeedback\":{\"blockReason\":\"SAFETY\","
+           "\"blockReasonMessage\":\"unsafe\"},\"usageMetadata\":"
+           "{\"promptTokenCount\":4,\"totalTokenCount\":4}}";
+
+    llm_dialect_gemini.response(&resp, body, strlen(body), &out);
+    j = cJSON_ParseWithLength(out.data, out.len);
+    msg = get(cJSON_GetArrayItem(get(j, "choices"), 0), "message");
+
+    ok(cJSON_IsNull(get(msg, "content"))
+       && strstr(str(msg, "refusal"), "blockReason: SAFETY") != NULL
+       && strstr(str(msg, "refusal"), "unsafe") != NULL
+       && strcmp(resp.finish_reason, "content_filter") == 0
+       && resp.usage.prompt_tokens == 4,
+       "blocked prompt: refusal names the reason, content_filter");
+
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
 /* error() */
 
 static void
@@ -1062,6 +1769,12 @@ main(int argc, char **argv)
     test_errors();
     test_stream_fixtures();
     test_stream_edges();
+    test_build_tools();
+    test_check();
+    test_signatures();
+    test_stream_choices();
+    test_blocked_response();
+    test_tool_response();
 
     return done_testing();
 }

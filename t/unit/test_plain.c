@@ -53,6 +53,10 @@ static const char  *not_plain_bodies[] = {
         "\"content\":null,\"tool_calls\":[]}]}",
     "{\"model\":\"m\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\","
         "\"tool_call_id\":\"c\"}]}",
+    "{\"model\":\"m\",\"messages\":[" USER ",{\"role\":\"tool\","
+        "\"content\":\"x\"}]}",
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"function\","
+        "\"content\":\"x\"}]}",
     /* an assistant turn without content */
     "{\"model\":\"m\",\"messages\":[" USER ",{\"role\":\"assistant\"}]}",
     /* parameters a dialect maps or refuses */
