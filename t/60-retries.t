@@ -58,6 +58,9 @@ my $ng = start_nginx(<<"EOF", mock => $mock, mock2 => $mock2);
     llm_model oa-then-claude candidates=always500,claude;
     llm_model gem429 provider=gm 'upstream_model=id=gem429,fixture=google/error-429-resource-exhausted.json,status=429';
     llm_model gem-then-backup candidates=gem429,backup;
+    llm_model gemok provider=gm 'upstream_model=id=gemok,fixture=google/text.response.json';
+    llm_model gem-or-backup candidates=gemok,backup;
+    llm_model gem-only candidates=gemok;
     llm_model unreachable provider=down upstream_model=x;
     llm_model down-then-backup candidates=unreachable,backup;
     llm_model hidden provider=nokey upstream_model=x;
@@ -218,6 +221,20 @@ subtest "Gemini's retryDelay counts as Retry-After" => sub {
     is($res->{status}, 200, 'status 200');
     is(count($mock, 'gem429'), 1, 'one Gemini request: its retryDelay was read');
     like(log_line('gem-then-backup'), qr/attempts=gm:429,p2:200 /, '$llm_attempts');
+};
+
+subtest "a candidate whose dialect cannot honour the request is skipped" => sub {
+    my $res = http_post_json($port, '/v1/chat/completions',
+                             { model => 'gem-or-backup', messages => \@MSG,
+                               logprobs => JSON::PP::true });
+    is($res->{status}, 200, 'served by the other candidate');
+    like(log_line('gem-or-backup'), qr/attempts=p2:200 /, 'Gemini was never asked');
+    is(count($mock, 'gemok'), 0, 'no Gemini request');
+    $res = http_post_json($port, '/v1/chat/completions',
+                          { model => 'gem-only', messages => \@MSG,
+                            logprobs => JSON::PP::true });
+    is($res->{status}, 400, 'no candidate can: the refusal');
+    is(json_or_undef($res->{content})->{error}{param}, 'logprobs', 'naming the parameter');
 };
 
 subtest 'connect errors are retried, then the next candidate' => sub {
