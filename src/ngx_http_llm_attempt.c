@@ -1023,6 +1023,9 @@ ngx_http_llm_attempt_commit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ctx->committed = 1;
 
+    /* no more attempts to build: the parsed request can go now */
+    llm_request_free(&ctx->req);
+
     if (ctx->ftt_ev.timer_set) {
         ngx_del_timer(&ctx->ftt_ev);
     }
