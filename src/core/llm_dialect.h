@@ -60,6 +60,13 @@ typedef struct {
     int           gemini_choices;     /* choices seen */
     short         gemini_tools[8];    /* tool calls sent */
     const char   *gemini_finish[8];   /* mapped finishReason, or NULL */
+
+    /* anthropic stream state: the open content block */
+    long long     ant_block;        /* its index */
+    int           ant_tool;         /* its OpenAI tool index */
+    unsigned      ant_kind:2;       /* 0 other, 1 tool_use, 2 JSON tool */
+    unsigned      ant_args:1;       /* it got an arguments fragment */
+    unsigned      ant_json:1;       /* the JSON tool was called */
 } llm_response_t;
 
 

@@ -1,50 +1,40 @@
 /*
  * The "anthropic" dialect: the Anthropic Messages API (POST /v1/messages)
- * spoken to OpenAI Chat Completions clients.  Text and reasoning only.
+ * spoken to OpenAI Chat Completions clients.  This file holds the dialect
+ * table and the response side; the request side (and the check) is
+ * llm_anthropic_request.c.
  *
- * Request policy (OpenAI → Anthropic):
+ * Response: a Message becomes a chat.completion: text blocks joined as
+ * content, thinking blocks as reasoning_content, tool_use blocks as
+ * tool_calls in their order (input printed as the arguments string), the
+ * JSON tool's input (see llm_anthropic.h) as content.  Server-tool blocks
+ * (server_tool_use, *_tool_result) ran at Anthropic and are none of the
+ * client's business: dropped, as are redacted_thinking blocks.
  *
- *   - system and developer messages, in order, become one top-level
- *     "system" string (texts joined with "\n\n"); their position in the
- *     conversation is lost;
- *   - user and assistant messages become "messages"; consecutive turns of
- *     the same role are merged into one turn whose content is an array of
- *     text blocks; empty texts are skipped (Anthropic rejects empty text
- *     blocks), and a turn left without any block is dropped;
- *   - the conversation is sent as it is: when the first turn is the
- *     assistant's, Anthropic answers its own 400, which the client gets;
- *   - max_tokens (required by Anthropic): max_completion_tokens, else
- *     max_tokens, else the configured default, else 4096;
- *   - temperature is clamped to Anthropic's [0, 1]; top_p as is; stop
- *     (string or array) becomes stop_sequences; user becomes
- *     metadata.user_id; stream as requested;
- *   - dropped, since build_request cannot refuse a request: n,
- *     logprobs, top_logprobs, presence_penalty, frequency_penalty, seed,
- *     logit_bias, response_format (a later issue), and for now tools,
- *     tool_choice, tool messages, assistant tool_calls and image parts
- *     (the next issue adds tools and images; passing OpenAI tools through
- *     unchanged would only earn a 400).
- *
- * Response: a Message becomes a chat.completion; a stream's events become
- * chat.completion.chunk frames written directly (no cJSON per event: the
- * JSON scanner finds the few members needed, and text deltas are copied
- * as their escaped JSON bytes).  Tool-use and server-tool blocks, and
- * their input_json_delta events, are ignored for now.
+ * Stream: events become chat.completion.chunk frames written directly
+ * (no cJSON per event: the JSON scanner finds the few members needed, and
+ * text, thinking and partial_json strings are copied as their escaped
+ * JSON bytes).  Anthropic opens one content block at a time, so the only
+ * per-block state is the open block's (its index, kind, OpenAI tool index
+ * and whether it got arguments); OpenAI tool indexes count tool_use
+ * blocks only.  A tool_use block starts a tool_calls delta with index,
+ * id, type, name and arguments ""; each non-empty input_json_delta adds an
+ * arguments fragment; a tool that got none gets "{}" at its block's end.
+ * The JSON tool streams as content instead.
  *
  * Stream state kept in llm_response_t: id ("chatcmpl-" + the message id;
- * non-empty once the role chunk is out), created, usage, finish_reason.
+ * non-empty once the role chunk is out), created, usage, finish_reason,
+ * tool_count (client tool calls so far) and the anthropic block.
  */
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "llm_dialect.h"
+#include "llm_anthropic.h"
 #include "llm_json_scan.h"
 
 
-static int llm_anthropic_build_request(llm_request_t *req,
-    const char *upstream_model, llm_buf_t *body);
 static int llm_anthropic_response(llm_response_t *resp, const char *p,
     size_t n, llm_buf_t *out);
 static int llm_anthropic_response_tree(llm_response_t *resp, const char *p,
@@ -71,417 +61,8 @@ const llm_dialect_t  llm_dialect_anthropic = {
     "x-api-key: ",
     "anthropic-version: 2023-06-01\r\n",
     NULL,
-    NULL
+    llm_anthropic_check
 };
-
-
-/* request */
-
-
-/* the JSON escape of s, without the quotes */
-
-static int
-llm_anthropic_append_escaped(llm_buf_t *b, const char *s)
-{
-    size_t  len0;
-
-    len0 = b->len;
-
-    if (llm_buf_append_json_string(b, s, strlen(s)) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    memmove(b->data + len0, b->data + len0 + 1, b->len - len0 - 2);
-    b->len -= 2;
-
-    return LLM_OK;
-}
-
-
-static int
-llm_anthropic_text_block(llm_buf_t *b, const char *text, int *first)
-{
-    if (text == NULL || text[0] == '\0') {
-        return LLM_OK;
-    }
-
-    if ((!*first && llm_buf_append_lit(b, ",") != LLM_OK)
-        || llm_buf_append_lit(b, "{\"type\":\"text\",\"text\":") != LLM_OK
-        || llm_buf_append_json_string(b, text, strlen(text)) != LLM_OK
-        || llm_buf_append_lit(b, "}") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    *first = 0;
-
-    return LLM_OK;
-}
-
-
-/* 1 if a message's content has a non-empty text: a string or text parts */
-
-static int
-llm_anthropic_has_text(llm_json_t *content)
-{
-    llm_json_t  *part;
-    const char  *type, *text;
-
-    if (cJSON_IsString(content)) {
-        return content->valuestring[0] != '\0';
-    }
-
-    if (!cJSON_IsArray(content)) {
-        return 0;
-    }
-
-    cJSON_ArrayForEach(part, content) {
-        type = llm_json_get_str(part, "type");
-        text = llm_json_get_str(part, "text");
-
-        if (type && strcmp(type, "text") == 0 && text && text[0] != '\0') {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* the text blocks of a message's content; *first: none written yet */
-
-static int
-llm_anthropic_content_blocks(llm_json_t *content, llm_buf_t *b, int *first)
-{
-    llm_json_t  *part;
-    const char  *type;
-
-    if (cJSON_IsString(content)) {
-        return llm_anthropic_text_block(b, content->valuestring, first);
-    }
-
-    if (!cJSON_IsArray(content)) {
-        return LLM_OK;
-    }
-
-    cJSON_ArrayForEach(part, content) {
-        type = llm_json_get_str(part, "type");
-
-        if (type && strcmp(type, "text") == 0
-            && llm_anthropic_text_block(b, llm_json_get_str(part, "text"),
-                                        first) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_anthropic_system_part(llm_buf_t *b, const char *text, int *first)
-{
-    if (text == NULL || text[0] == '\0') {
-        return LLM_OK;
-    }
-
-    if (*first) {
-        if (llm_buf_append_lit(b, ",\"system\":\"") != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-        *first = 0;
-
-    } else if (llm_buf_append_lit(b, "\\n\\n") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return llm_anthropic_append_escaped(b, text);
-}
-
-
-/* system and developer texts, joined with "\n\n", as "system" */
-
-static int
-llm_anthropic_system(llm_json_t *msgs, llm_buf_t *b)
-{
-    int          first;
-    llm_json_t  *m, *content, *part;
-    const char  *role, *type;
-
-    first = 1;
-
-    cJSON_ArrayForEach(m, msgs) {
-        role = llm_json_get_str(m, "role");
-
-        if (role == NULL
-            || (strcmp(role, "system") != 0 && strcmp(role, "developer") != 0))
-        {
-            continue;
-        }
-
-        content = llm_json_get(m, "content");
-
-        if (cJSON_IsString(content)) {
-            if (llm_anthropic_system_part(b, content->valuestring, &first)
-                != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            continue;
-        }
-
-        if (!cJSON_IsArray(content)) {
-            continue;
-        }
-
-        cJSON_ArrayForEach(part, content) {
-            type = llm_json_get_str(part, "type");
-
-            if (type == NULL || strcmp(type, "text") != 0) {
-                continue;
-            }
-
-            if (llm_anthropic_system_part(b, llm_json_get_str(part, "text"),
-                                          &first) != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-        }
-    }
-
-    if (!first && llm_buf_append_lit(b, "\"") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_anthropic_messages(llm_json_t *msgs, llm_buf_t *b)
-{
-    int          first_block;
-    llm_json_t  *m, *content;
-    const char  *role, *last;
-
-    last = NULL;
-    first_block = 1;
-
-    cJSON_ArrayForEach(m, msgs) {
-        role = llm_json_get_str(m, "role");
-
-        if (role == NULL) {
-            continue;
-        }
-
-        if (strcmp(role, "user") == 0) {
-            role = "user";
-
-        } else if (strcmp(role, "assistant") == 0) {
-            role = "assistant";
-
-        } else {
-            /* system and developer: "system"; "tool" (and "function"):
-             * with tools, in the next issue */
-            continue;
-        }
-
-        content = llm_json_get(m, "content");
-
-        if (!llm_anthropic_has_text(content)) {
-            continue;
-        }
-
-        if (last != role) {
-            /* a new turn; the same role again continues the last one */
-
-            if (last && llm_buf_append_lit(b, "]},") != LLM_OK) {
-                return LLM_ERROR;
-            }
-
-            if (llm_buf_append_lit(b, "{\"role\":\"") != LLM_OK
-                || llm_buf_append_cstr(b, role) != LLM_OK
-                || llm_buf_append_lit(b, "\",\"content\":[") != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            first_block = 1;
-            last = role;
-        }
-
-        if (llm_anthropic_content_blocks(content, b, &first_block)
-            != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    if (last && llm_buf_append_lit(b, "]}") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_anthropic_build(llm_request_t *req, llm_json_t *root,
-    const char *upstream_model, llm_buf_t *b)
-{
-    int          first;
-    double       t;
-    size_t       len0;
-    long long    max;
-    llm_json_t  *v, *msgs, *s;
-
-    msgs = llm_json_get_arr(root, "messages");
-
-    if (llm_buf_append_lit(b, "{\"model\":") != LLM_OK
-        || llm_buf_append_json_string(b, upstream_model,
-                                      strlen(upstream_model)) != LLM_OK
-        || (msgs && llm_anthropic_system(msgs, b) != LLM_OK)
-        || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK
-        || (msgs && llm_anthropic_messages(msgs, b) != LLM_OK)
-        || llm_buf_append_lit(b, "]") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    max = llm_json_get_int(root, "max_completion_tokens");
-
-    if (max < 0) {
-        max = llm_json_get_int(root, "max_tokens");
-    }
-
-    if (max < 0) {
-        max = req->max_tokens_default > 0 ? req->max_tokens_default
-                                          : LLM_ANTHROPIC_MAX_TOKENS;
-    }
-
-    if (llm_buf_append_lit(b, ",\"max_tokens\":") != LLM_OK
-        || llm_buf_append_int(b, max) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    v = llm_json_get(root, "temperature");
-
-    if (cJSON_IsNumber(v)) {
-        t = v->valuedouble;
-        t = t < 0 ? 0 : (t > 1 ? 1 : t);
-
-        if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
-            || llm_buf_append_number(b, t) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    v = llm_json_get(root, "top_p");
-
-    if (cJSON_IsNumber(v)
-        && (llm_buf_append_lit(b, ",\"top_p\":") != LLM_OK
-            || llm_buf_append_number(b, v->valuedouble) != LLM_OK))
-    {
-        return LLM_ERROR;
-    }
-
-    v = llm_json_get(root, "stop");
-
-    if (cJSON_IsString(v) || cJSON_IsArray(v)) {
-        len0 = b->len;
-        first = 1;
-
-        if (llm_buf_append_lit(b, ",\"stop_sequences\":[") != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-        if (cJSON_IsString(v)) {
-            if (llm_buf_append_json_string(b, v->valuestring,
-                                           strlen(v->valuestring))
-                != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            first = 0;
-
-        } else {
-            cJSON_ArrayForEach(s, v) {
-                if (!cJSON_IsString(s)) {
-                    continue;
-                }
-
-                if ((!first && llm_buf_append_lit(b, ",") != LLM_OK)
-                    || llm_buf_append_json_string(b, s->valuestring,
-                                                  strlen(s->valuestring))
-                       != LLM_OK)
-                {
-                    return LLM_ERROR;
-                }
-
-                first = 0;
-            }
-        }
-
-        if (first) {
-            /* no string: no stop_sequences */
-            b->len = len0;
-
-        } else if (llm_buf_append_lit(b, "]") != LLM_OK) {
-            return LLM_ERROR;
-        }
-    }
-
-    v = llm_json_get(root, "user");
-
-    if (cJSON_IsString(v)
-        && (llm_buf_append_lit(b, ",\"metadata\":{\"user_id\":") != LLM_OK
-            || llm_buf_append_json_string(b, v->valuestring,
-                                          strlen(v->valuestring)) != LLM_OK
-            || llm_buf_append_lit(b, "}") != LLM_OK))
-    {
-        return LLM_ERROR;
-    }
-
-    if (req->stream && llm_buf_append_lit(b, ",\"stream\":true") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return llm_buf_append_lit(b, "}");
-}
-
-
-static int
-llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *body)
-{
-    size_t       len0;
-    llm_json_t  *root;
-
-    if (req->plain) {
-        return llm_anthropic_build_plain(req, upstream_model, body);
-    }
-
-    root = llm_request_tree(req);
-
-    if (root == NULL) {
-        return LLM_ERROR;
-    }
-
-    len0 = body->len;
-
-    if (llm_anthropic_build(req, root, upstream_model, body) != LLM_OK) {
-        body->len = len0;
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
 
 
 /* response */
@@ -516,6 +97,28 @@ llm_anthropic_finish(const char *p, size_t n)
 
 
 static int
+llm_anthropic_is(const char *s, const char *lit)
+{
+    return s != NULL && strcmp(s, lit) == 0;
+}
+
+
+/* 1 if a block is a tool_use of the JSON tool */
+
+static int
+llm_anthropic_is_json_tool(llm_json_t *block)
+{
+    const char  *name;
+
+    name = llm_json_get_str(block, "name");
+
+    return name && strcmp(name, LLM_ANTHROPIC_JSON_TOOL) == 0;
+}
+
+
+/* the blocks of one type joined, NUL-terminated */
+
+static int
 llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
     llm_buf_t *b, int *found)
 {
@@ -540,6 +143,101 @@ llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
     }
 
     return llm_buf_append(b, "", 1);
+}
+
+
+/*
+ * The content: the JSON tool's input when it was called (alone, so that
+ * it parses), else the text blocks joined
+ */
+
+static int
+llm_anthropic_content(llm_json_t *content, llm_buf_t *b, int *found)
+{
+    llm_json_t  *block, *input;
+
+    cJSON_ArrayForEach(block, content) {
+        if (!llm_anthropic_is_json_tool(block)
+            || !llm_anthropic_is(llm_json_get_str(block, "type"), "tool_use"))
+        {
+            continue;
+        }
+
+        *found = 1;
+        input = llm_json_get(block, "input");
+
+        if ((input ? llm_json_print(input, b)
+                   : llm_buf_append_lit(b, "{}")) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        return llm_buf_append(b, "", 1);
+    }
+
+    return llm_anthropic_join(content, "text", "text", b, found);
+}
+
+
+/* the client's tool_use blocks as message.tool_calls; *n: how many */
+
+static int
+llm_anthropic_tool_calls(llm_json_t *content, llm_json_t *msg, int *n)
+{
+    llm_json_t  *block, *calls, *call, *fn, *input;
+    llm_buf_t    args;
+    const char  *t, *id, *name;
+
+    *n = 0;
+    calls = NULL;
+
+    memset(&args, 0, sizeof(llm_buf_t));
+
+    cJSON_ArrayForEach(block, content) {
+        t = llm_json_get_str(block, "type");
+
+        if (t == NULL || strcmp(t, "tool_use") != 0
+            || llm_anthropic_is_json_tool(block))
+        {
+            continue;
+        }
+
+        id = llm_json_get_str(block, "id");
+        name = llm_json_get_str(block, "name");
+        input = llm_json_get(block, "input");
+
+        llm_buf_reset(&args);
+
+        if ((input ? llm_json_print(input, &args)
+                   : llm_buf_append_lit(&args, "{}")) != LLM_OK
+            || llm_buf_append(&args, "", 1) != LLM_OK
+            || (calls == NULL
+                && (calls = cJSON_AddArrayToObject(msg, "tool_calls"))
+                   == NULL)
+            || (call = cJSON_CreateObject()) == NULL)
+        {
+            llm_buf_free(&args);
+            return LLM_ERROR;
+        }
+
+        cJSON_AddItemToArray(calls, call);
+
+        if (cJSON_AddStringToObject(call, "id", id ? id : "") == NULL
+            || cJSON_AddStringToObject(call, "type", "function") == NULL
+            || (fn = cJSON_AddObjectToObject(call, "function")) == NULL
+            || cJSON_AddStringToObject(fn, "name", name ? name : "") == NULL
+            || cJSON_AddStringToObject(fn, "arguments", args.data) == NULL)
+        {
+            llm_buf_free(&args);
+            return LLM_ERROR;
+        }
+
+        (*n)++;
+    }
+
+    llm_buf_free(&args);
+
+    return LLM_OK;
 }
 
 
@@ -592,22 +290,17 @@ llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
     llm_json_t *content, llm_buf_t *text, llm_buf_t *thinking,
     llm_buf_t *out)
 {
-    int          has_text, has_thinking, rc;
+    int          has_text, has_thinking, ncalls, rc;
     char         id[160];
     llm_json_t  *o, *choices, *choice, *msg, *usage;
     const char  *s;
 
-    if (llm_anthropic_join(content, "text", "text", text, &has_text)
-        != LLM_OK
+    if (llm_anthropic_content(content, text, &has_text) != LLM_OK
         || llm_anthropic_join(content, "thinking", "thinking", thinking,
                               &has_thinking) != LLM_OK)
     {
         return LLM_ERROR;
     }
-
-    s = llm_json_get_str(j, "stop_reason");
-    llm_response_set_finish(resp, llm_anthropic_finish(s, s ? strlen(s)
-                                                            : 0));
 
     usage = llm_json_get_obj(j, "usage");
 
@@ -658,7 +351,21 @@ llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
         || (has_thinking
             && cJSON_AddStringToObject(msg, "reasoning_content",
                                        thinking->data) == NULL)
-        || cJSON_AddNullToObject(choice, "logprobs") == NULL
+        || llm_anthropic_tool_calls(content, msg, &ncalls) != LLM_OK)
+    {
+        goto done;
+    }
+
+    s = llm_json_get_str(j, "stop_reason");
+    llm_response_set_finish(resp, llm_anthropic_finish(s, s ? strlen(s)
+                                                            : 0));
+
+    if (ncalls == 0 && strcmp(resp->finish_reason, "tool_calls") == 0) {
+        /* no call for the client: the JSON tool's input is the answer */
+        llm_response_set_finish(resp, "stop");
+    }
+
+    if (cJSON_AddNullToObject(choice, "logprobs") == NULL
         || cJSON_AddStringToObject(choice, "finish_reason",
                                    resp->finish_reason) == NULL
         || llm_anthropic_usage_object(resp, o) != LLM_OK)
@@ -819,6 +526,12 @@ llm_anthropic_msg_block(llm_anthropic_msg_t *sc, llm_json_type_e type)
             s = sc->b_think;
             e = sc->b_think_end;
             thinking = 1;
+
+        } else if (tlen == 10
+                   && memcmp(sc->b_type, "\"tool_use\"", 10) == 0)
+        {
+            /* tool calls: the cJSON path */
+            sc->bad = 1;
         }
     }
 
@@ -1236,6 +949,12 @@ llm_anthropic_response_tree(llm_response_t *resp, const char *p, size_t n,
 #define LLM_ANT_T_ERROR        5
 #define LLM_ANT_T_PING         6
 #define LLM_ANT_T_NONE         7      /* no "type" member */
+#define LLM_ANT_T_BLOCK_START  8
+#define LLM_ANT_T_BLOCK_STOP   9
+
+#define LLM_ANT_K_OTHER        0      /* the open block's kind */
+#define LLM_ANT_K_TOOL         1
+#define LLM_ANT_K_JSON         2
 
 
 typedef struct {
@@ -1248,6 +967,15 @@ typedef struct {
     const char   *thinking_end;
     const char   *stop;             /* delta.stop_reason, no quotes */
     size_t        stop_len;
+    const char   *partial;          /* delta.partial_json, quotes too */
+    const char   *partial_end;
+    const char   *cb_type;          /* content_block's, quotes too */
+    const char   *cb_type_end;
+    const char   *cb_id;
+    const char   *cb_id_end;
+    const char   *cb_name;
+    const char   *cb_name_end;
+    long long     index;            /* the block's index, -1: absent */
     long long     input;            /* usage numbers, -1: absent */
     long long     cache_read;
     long long     cache_creation;
@@ -1255,7 +983,12 @@ typedef struct {
     long long     thinking_tokens;
     unsigned      delta_text:1;     /* delta.type is text_delta */
     unsigned      delta_thinking:1; /* delta.type is thinking_delta */
+    unsigned      delta_input:1;    /* delta.type is input_json_delta */
 } llm_anthropic_scan_t;
+
+
+static int llm_anthropic_start(llm_response_t *resp,
+    llm_anthropic_scan_t *sc, llm_buf_t *out);
 
 
 static int
@@ -1269,6 +1002,14 @@ llm_anthropic_type(const char *p, size_t n)
 
     if (llm_is("message_start")) {
         return LLM_ANT_T_MSG_START;
+    }
+
+    if (llm_is("content_block_start")) {
+        return LLM_ANT_T_BLOCK_START;
+    }
+
+    if (llm_is("content_block_stop")) {
+        return LLM_ANT_T_BLOCK_STOP;
     }
 
     if (llm_is("message_delta")) {
@@ -1321,6 +1062,32 @@ llm_anthropic_scan_value(void *data, const llm_json_step_t *path, int depth,
     if (depth == 1) {
         if (llm_json_step_is(&path[0], "type") && type == LLM_JSON_STRING) {
             sc->type = llm_anthropic_type(start + 1, end - start - 2);
+
+        } else if (llm_json_step_is(&path[0], "index")
+                   && type == LLM_JSON_NUMBER)
+        {
+            sc->index = llm_json_scan_int(start, end);
+        }
+
+        return LLM_OK;
+    }
+
+    if (depth == 2 && llm_json_step_is(&path[0], "content_block")) {
+        if (type != LLM_JSON_STRING) {
+            return LLM_OK;
+        }
+
+        if (llm_json_step_is(&path[1], "type")) {
+            sc->cb_type = start;
+            sc->cb_type_end = end;
+
+        } else if (llm_json_step_is(&path[1], "id")) {
+            sc->cb_id = start;
+            sc->cb_id_end = end;
+
+        } else if (llm_json_step_is(&path[1], "name")) {
+            sc->cb_name = start;
+            sc->cb_name_end = end;
         }
 
         return LLM_OK;
@@ -1340,6 +1107,10 @@ llm_anthropic_scan_value(void *data, const llm_json_step_t *path, int depth,
                 sc->thinking = start;
                 sc->thinking_end = end;
 
+            } else if (llm_json_step_is(&path[1], "partial_json")) {
+                sc->partial = start;
+                sc->partial_end = end;
+
             } else if (llm_json_step_is(&path[1], "stop_reason")) {
                 sc->stop = start + 1;
                 sc->stop_len = end - start - 2;
@@ -1351,6 +1122,9 @@ llm_anthropic_scan_value(void *data, const llm_json_step_t *path, int depth,
                 sc->delta_thinking = (end - start == 16
                                       && memcmp(start, "\"thinking_delta\"",
                                                 16) == 0);
+                sc->delta_input = (end - start == 18
+                                   && memcmp(start, "\"input_json_delta\"",
+                                             18) == 0);
             }
 
         } else if (llm_json_step_is(&path[0], "usage")
@@ -1464,6 +1238,157 @@ llm_anthropic_delta(llm_response_t *resp, const char *name, size_t name_len,
     resp->first_token = 1;
 
     return LLM_OK;
+}
+
+
+/* a chunk whose delta is one tool_calls entry: open, its members, close */
+
+static int
+llm_anthropic_tool_open(llm_response_t *resp, llm_buf_t *out)
+{
+    if (llm_anthropic_chunk_start(resp, out) != LLM_OK
+        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"delta\":"
+                                   "{\"tool_calls\":[{\"index\":") != LLM_OK
+        || llm_buf_append_int(out, resp->ant_tool) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_tool_close(llm_response_t *resp, llm_buf_t *out)
+{
+    resp->first_token = 1;
+
+    return llm_buf_append_lit(out, "}]},\"logprobs\":null,"
+                                   "\"finish_reason\":null}]}\n\n");
+}
+
+
+/* an arguments fragment of the open tool; [s, e) a JSON string */
+
+static int
+llm_anthropic_tool_args(llm_response_t *resp, const char *s, const char *e,
+    llm_buf_t *out)
+{
+    resp->ant_args = 1;
+
+    if (resp->ant_kind == LLM_ANT_K_JSON) {
+        return llm_anthropic_delta(resp, "\"content\"", 9, s, e, out);
+    }
+
+    if (llm_anthropic_tool_open(resp, out) != LLM_OK
+        || llm_buf_append_lit(out, ",\"function\":{\"arguments\":") != LLM_OK
+        || llm_buf_append(out, s, e - s) != LLM_OK
+        || llm_buf_append_lit(out, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return llm_anthropic_tool_close(resp, out);
+}
+
+
+/*
+ * content_block_start: a tool_use block opens a tool call (the first
+ * delta carries index, id, type, name and empty arguments); any other
+ * block is only remembered as open
+ */
+
+static int
+llm_anthropic_block_start(llm_response_t *resp, llm_anthropic_scan_t *sc,
+    llm_buf_t *out)
+{
+    resp->ant_block = sc->index;
+    resp->ant_kind = LLM_ANT_K_OTHER;
+    resp->ant_args = 0;
+
+    if (sc->cb_type == NULL || sc->cb_type_end - sc->cb_type != 10
+        || memcmp(sc->cb_type, "\"tool_use\"", 10) != 0)
+    {
+        /* text, thinking, and server tools: not the client's to run */
+        return LLM_OK;
+    }
+
+    if (sc->cb_name
+        && (size_t) (sc->cb_name_end - sc->cb_name)
+           == sizeof(LLM_ANTHROPIC_JSON_TOOL) + 1
+        && memcmp(sc->cb_name + 1, LLM_ANTHROPIC_JSON_TOOL,
+                  sizeof(LLM_ANTHROPIC_JSON_TOOL) - 1) == 0)
+    {
+        resp->ant_kind = LLM_ANT_K_JSON;
+        resp->ant_json = 1;
+        return llm_anthropic_start(resp, NULL, out);
+    }
+
+    resp->ant_kind = LLM_ANT_K_TOOL;
+    resp->ant_tool = resp->tool_count++;
+
+    if (llm_anthropic_start(resp, NULL, out) != LLM_OK
+        || llm_anthropic_tool_open(resp, out) != LLM_OK
+        || llm_buf_append_lit(out, ",\"id\":") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (sc->cb_id) {
+        if (llm_buf_append(out, sc->cb_id, sc->cb_id_end - sc->cb_id)
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+    } else if (llm_buf_append_lit(out, "\"toolu_gateway_") != LLM_OK
+               || llm_buf_append_int(out, resp->ant_tool) != LLM_OK
+               || llm_buf_append_lit(out, "\"") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (llm_buf_append_lit(out, ",\"type\":\"function\",\"function\":"
+                                "{\"name\":") != LLM_OK
+        || (sc->cb_name
+            ? llm_buf_append(out, sc->cb_name, sc->cb_name_end - sc->cb_name)
+            : llm_buf_append_lit(out, "\"\"")) != LLM_OK
+        || llm_buf_append_lit(out, ",\"arguments\":\"\"}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return llm_anthropic_tool_close(resp, out);
+}
+
+
+/* the open block ends: a tool that got no arguments gets "{}" */
+
+static int
+llm_anthropic_block_stop(llm_response_t *resp, llm_buf_t *out)
+{
+    static const char  empty[] = "\"{}\"";
+
+    if (resp->ant_kind != LLM_ANT_K_OTHER && !resp->ant_args
+        && llm_anthropic_tool_args(resp, empty, empty + sizeof(empty) - 1,
+                                   out) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    resp->ant_kind = LLM_ANT_K_OTHER;
+
+    return LLM_OK;
+}
+
+
+/* 1 if an event with this index belongs to the open block */
+
+static int
+llm_anthropic_open_block(llm_response_t *resp, llm_anthropic_scan_t *sc)
+{
+    return resp->ant_kind != LLM_ANT_K_OTHER
+           && (sc->index < 0 || sc->index == resp->ant_block);
 }
 
 
@@ -1626,6 +1551,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
     sc.cache_creation = -1;
     sc.output = -1;
     sc.thinking_tokens = -1;
+    sc.index = -1;
 
     if (llm_json_scan(data, n, 3, llm_anthropic_scan_value, &sc) != LLM_OK) {
         if (type == LLM_ANT_T_ERROR) {
@@ -1674,7 +1600,29 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
                                        sc.thinking, sc.thinking_end, out);
         }
 
-        /* signature, input_json (tools: next issue), citations */
+        if (sc.delta_input && sc.partial && sc.partial_end - sc.partial > 2
+            && llm_anthropic_open_block(resp, &sc))
+        {
+            return llm_anthropic_tool_args(resp, sc.partial, sc.partial_end,
+                                           out);
+        }
+
+        /* signature, citations, a server tool's input */
+        return LLM_OK;
+
+    case LLM_ANT_T_BLOCK_START:
+        /* a block left open (no content_block_stop) ends here */
+        if (llm_anthropic_block_stop(resp, out) != LLM_OK) {
+            return LLM_ERROR;
+        }
+
+        return llm_anthropic_block_start(resp, &sc, out);
+
+    case LLM_ANT_T_BLOCK_STOP:
+        if (llm_anthropic_open_block(resp, &sc)) {
+            return llm_anthropic_block_stop(resp, out);
+        }
+
         return LLM_OK;
 
     case LLM_ANT_T_MSG_DELTA:
@@ -1682,6 +1630,14 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
             llm_response_set_finish(resp,
                                      llm_anthropic_finish(sc.stop,
                                                           sc.stop_len));
+
+            if (resp->tool_count == 0
+                && strcmp(resp->finish_reason, "tool_calls") == 0)
+            {
+                /* no call for the client (the JSON tool's input was
+                 * the answer) */
+                llm_response_set_finish(resp, "stop");
+            }
         }
 
         llm_anthropic_stream_usage(resp, &sc);
@@ -1693,6 +1649,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         }
 
         if (llm_anthropic_start(resp, NULL, out) != LLM_OK
+            || llm_anthropic_block_stop(resp, out) != LLM_OK
             || llm_anthropic_chunk(resp, "{}", 2, resp->finish_reason, out)
                != LLM_OK
             || (resp->include_usage && !resp->usage_sent
@@ -1710,7 +1667,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         return LLM_DONE;
 
     default:
-        /* content_block_start/stop, ping, and events yet unknown */
+        /* ping, and events yet unknown */
         return LLM_OK;
     }
 }

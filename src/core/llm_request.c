@@ -160,6 +160,19 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
+    /*
+     * Names, texts and keys are C strings further on (cJSON's too), and
+     * providers differ on NUL: a NUL would be cut, or worse, turn a key
+     * into another ("content\u0000x" into "content").
+     */
+
+    if (llm_request_has_nul(p, p + n)) {
+        llm_error_set(e, 400, NULL, "invalid_value",
+                      "The request body contains a NUL character "
+                      "(\\u0000), which this gateway does not accept.");
+        return LLM_ERROR;
+    }
+
     if (sc.too_many) {
         llm_error_set(e, 400, NULL, "invalid_json",
                       "The request body has more than %d top-level "
@@ -213,14 +226,6 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
                       (m->type == LLM_JSON_STRING)
                       ? "an empty string"
                       : llm_json_scan_type_name(m->type));
-        return LLM_ERROR;
-    }
-
-    /* a model name is a C string everywhere after this */
-    if (llm_request_has_nul(m->start, m->end)) {
-        llm_error_set(e, 400, "model", "invalid_value",
-                      "Invalid value for 'model': it contains a NUL "
-                      "character.");
         return LLM_ERROR;
     }
 
@@ -635,7 +640,7 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 }
 
 
-/* 1 if a valid JSON string's bytes escape a NUL (\u0000) */
+/* 1 if valid JSON escapes a NUL (\u0000) in one of its strings */
 
 static int
 llm_request_has_nul(const char *p, const char *end)

@@ -13,8 +13,6 @@
  * Gemini from its spans and from the tree: both must mean the same.
  */
 
-#define _GNU_SOURCE      /* memmem() */
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,16 +175,11 @@ build_native(const llm_dialect_t *d, llm_request_t *req, unsigned plain)
 
 
 static void
-same_native(llm_request_t *req, const uint8_t *data, size_t size)
+same_native(llm_request_t *req)
 {
     int                   i;
     cJSON                *plain, *tree;
     const llm_dialect_t  *d[2];
-
-    /* cJSON's strings end at a NUL: the tree path cuts such a text */
-    if (memmem(data, size, "\\u0000", 6)) {
-        return;
-    }
 
     d[0] = &llm_dialect_anthropic;
     d[1] = &llm_dialect_gemini;
@@ -227,7 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(!req.include_usage || req.stream);
 
     if (req.plain) {
-        same_native(&req, data, size);
+        same_native(&req);
     }
 
     build(&req, 1);

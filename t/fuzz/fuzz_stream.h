@@ -1,7 +1,8 @@
 /*
  * The libFuzzer harness shared by the stream translators: a target
  * defines FUZZ_DIALECT (an llm_dialect_t) and, when its chunks are all
- * written by the gateway, FUZZ_CHECK_OBJECT; then includes this file.
+ * written by the gateway, FUZZ_CHECK_OBJECT; FUZZ_CHECK_CHUNK(j) for its
+ * own checks of every chunk, in order; then includes this file.
  *
  * Input: a flags byte, then an upstream SSE body.  Flags bit 0 is the
  * client's include_usage; bits 1-7 choose where the body is cut in two
@@ -134,6 +135,9 @@ check_frame(run_t *r, const char *p, size_t n, int where)
                                                                   "object"));
         check(object != NULL
               && strcmp(object, "chat.completion.chunk") == 0);
+#endif
+#ifdef FUZZ_CHECK_CHUNK
+        FUZZ_CHECK_CHUNK(j);
 #endif
     }
 

@@ -545,6 +545,104 @@ def gemini_tool_problem(body, opts):
     return None
 
 
+
+def anthropic_tools_problem(body, err):
+    """Strict checks of Anthropic tool, image and thinking fields, worded
+    like the API's own 400s; the error body, or None."""
+    tools = body.get("tools", [])
+    names = set()
+    if not isinstance(tools, list):
+        return err("tools: Input should be a valid list")
+    for i, t in enumerate(tools):
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str) \
+                or not re.fullmatch(r"[a-zA-Z0-9_-]{1,128}", t["name"]):
+            return err("tools.%d.name: String should match pattern" % i)
+        schema = t.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            return err("tools.%d.input_schema.type: Input should be 'object'" % i)
+        if set(t) - {"name", "description", "input_schema", "cache_control"}:
+            return err("tools.%d: Extra inputs are not permitted" % i)
+        names.add(t["name"])
+    choice = body.get("tool_choice")
+    if choice is not None:
+        if not tools:
+            return err("tool_choice: may only be specified while providing tools")
+        if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+            return err("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+        if choice["type"] == "tool" and choice.get("name") not in names:
+            return err("tool_choice.name: Tool not found")
+        if choice["type"] == "none" and "disable_parallel_tool_use" in choice:
+            return err("tool_choice.none: Extra inputs are not permitted")
+    thinking = body.get("thinking")
+    if thinking is not None:
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget < 1024:
+            return err("thinking.budget_tokens: Input should be greater than or equal to 1024")
+        if body["max_tokens"] <= budget:
+            return err("`max_tokens` must be greater than `thinking.budget_tokens`")
+        if "temperature" in body or "top_p" in body and body["top_p"] < 0.95:
+            return err("temperature may only be set to 1 when thinking is enabled")
+        if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+            return err("Thinking may not be enabled when tool_choice forces tool use.")
+    pending = set()       # tool_use ids of the last assistant turn
+    seen = set()
+    for i, m in enumerate(body["messages"]):
+        content = m.get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list) or not content:
+            return err("messages.%d.content: must not be empty" % i)
+        results = set()
+        text_seen = False
+        for j, b in enumerate(content):
+            where = "messages.%d.content.%d" % (i, j)
+            t = b.get("type") if isinstance(b, dict) else None
+            if t == "text":
+                if not isinstance(b.get("text"), str) or not b["text"]:
+                    return err(where + ": text content blocks must be non-empty")
+                text_seen = True
+            elif t == "image":
+                src = b.get("source") or {}
+                if src.get("type") == "base64":
+                    if src.get("media_type") not in ("image/jpeg", "image/png", "image/gif", "image/webp") \
+                            or not isinstance(src.get("data"), str):
+                        return err(where + ".source: invalid base64 image source")
+                elif src.get("type") != "url" or not re.match(r"https?://", src.get("url", "")):
+                    return err(where + ".source: invalid image source")
+                text_seen = True
+            elif t == "tool_use":
+                if m["role"] != "assistant":
+                    return err(where + ": tool_use blocks may only appear in assistant messages")
+                if not isinstance(b.get("input"), dict) or not isinstance(b.get("id"), str):
+                    return err(where + ".input: Input should be a valid dictionary")
+                if b["id"] in seen:
+                    return err(where + ": tool_use ids must be unique")
+                if b.get("name") not in names:
+                    return err(where + ": Requests which include `tool_use` or "
+                               "`tool_result` blocks must define tools.")
+                seen.add(b["id"])
+            elif t == "tool_result":
+                if m["role"] != "user":
+                    return err(where + ": tool_result blocks may only appear in user messages")
+                if text_seen:
+                    return err(where + ": tool_result blocks must come first in the content")
+                if b.get("tool_use_id") not in pending:
+                    return err(where + ": unexpected `tool_use_id` found in `tool_result` "
+                               "blocks: %s. Each `tool_result` block must have a "
+                               "corresponding `tool_use` block in the previous message."
+                               % b.get("tool_use_id"))
+                results.add(b["tool_use_id"])
+            else:
+                return err(where + ".type: unknown content block type %r" % t)
+        if m["role"] == "user":
+            if pending - results:
+                return err("messages.%d: `tool_use` ids were found without `tool_result` "
+                           "blocks immediately after: %s" % (i - 1, ", ".join(sorted(pending - results))))
+            pending = set()
+        else:
+            pending = {b["id"] for b in content if b.get("type") == "tool_use"}
+    return None
+
 class Reply:
     """What to send: status, headers and the body as a list of events."""
 
@@ -899,7 +997,7 @@ class Handler(BaseHTTPRequestHandler):
                 prev = role
             if msgs[0].get("role") != "user":
                 return err("messages: first message must use the \"user\" role")
-            return None
+            return anthropic_tools_problem(body, err)
         if re.search(r":(stream)?[gG]enerateContent(\?|$)", self.path):
             def gerr(msg):
                 return {"error": {"code": 400, "message": msg, "status": "INVALID_ARGUMENT"}}

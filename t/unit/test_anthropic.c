@@ -32,9 +32,24 @@ typedef struct {
 
 /* what the provider's events say */
 
+#define MAX_TOOLS  8
+
+
+/* one tool call: as recorded, or as the client rebuilt it */
+
+typedef struct {
+    char            id[64];
+    char            name[64];
+    llm_buf_t       args;
+    long long       block;        /* the Anthropic block index */
+} tool_t;
+
+
 typedef struct {
     llm_buf_t       text;
     llm_buf_t       thinking;
+    tool_t          tools[MAX_TOOLS];
+    int             ntools;
     char            stop_reason[64];
     long long       input;
     long long       cached;
@@ -48,6 +63,8 @@ typedef struct {
 typedef struct {
     llm_buf_t       content;
     llm_buf_t       reasoning;
+    tool_t          tools[MAX_TOOLS];
+    int             ntools;
     char            finish[32];
     int             frames;
     int             bad;          /* not data: JSON, or a bad chunk */
@@ -147,8 +164,10 @@ static int
 up_event(void *data, const char *event, size_t event_len,
     const char *payload, size_t payload_len)
 {
+    int           i;
     up_t         *u = data;
     cJSON        *j, *d, *us;
+    tool_t       *t;
     const char   *type;
 
     j = cJSON_ParseWithLength(payload, payload_len);
@@ -161,8 +180,30 @@ up_event(void *data, const char *event, size_t event_len,
         u->creation = num(us, "cache_creation_input_tokens");
         u->output = num(us, "output_tokens");
 
+    } else if (strcmp(type, "content_block_start") == 0) {
+        d = obj(j, "content_block");
+
+        /* client tools only: server tools ran at Anthropic */
+        if (strcmp(str(d, "type"), "tool_use") == 0
+            && u->ntools < MAX_TOOLS)
+        {
+            t = &u->tools[u->ntools++];
+            snprintf(t->id, sizeof(t->id), "%s", str(d, "id"));
+            snprintf(t->name, sizeof(t->name), "%s", str(d, "name"));
+            t->block = num(j, "index");
+        }
+
     } else if (strcmp(type, "content_block_delta") == 0) {
         d = obj(j, "delta");
+
+        if (strcmp(str(d, "type"), "input_json_delta") == 0) {
+            for (i = 0; i < u->ntools; i++) {
+                if (u->tools[i].block == num(j, "index")) {
+                    llm_buf_append_cstr(&u->tools[i].args,
+                                        str(d, "partial_json"));
+                }
+            }
+        }
 
         if (strcmp(str(d, "type"), "text_delta") == 0) {
             llm_buf_append_cstr(&u->text, str(d, "text"));
@@ -213,10 +254,113 @@ up_read(up_t *u, llm_buf_t *body)
 
 
 static void
+tools_free(tool_t *tools, int n)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        llm_buf_free(&tools[i].args);
+    }
+}
+
+
+static void
 up_free(up_t *u)
 {
     llm_buf_free(&u->text);
     llm_buf_free(&u->thinking);
+    tools_free(u->tools, u->ntools);
+}
+
+
+/*
+ * delta.tool_calls as the OpenAI SDK accumulates them: an entry with a
+ * new index opens a call (ours must carry id, type and name then), the
+ * others add arguments
+ */
+
+static void
+acc_tools(acc_t *a, cJSON *calls)
+{
+    int          k;
+    cJSON       *c, *fn, *v;
+    tool_t      *t;
+
+    cJSON_ArrayForEach(c, calls) {
+        k = (int) num(c, "index");
+        fn = obj(c, "function");
+
+        if (k == a->ntools && k < MAX_TOOLS) {
+            t = &a->tools[a->ntools++];
+
+            if (!cJSON_IsString(obj(c, "id"))
+                || strcmp(str(c, "type"), "function") != 0
+                || !cJSON_IsString(obj(fn, "name")))
+            {
+                a->bad++;
+            }
+
+            snprintf(t->id, sizeof(t->id), "%s", str(c, "id"));
+            snprintf(t->name, sizeof(t->name), "%s", str(fn, "name"));
+
+        } else if (k < 0 || k >= a->ntools) {
+            a->bad++;
+            continue;
+
+        } else {
+            t = &a->tools[k];
+
+            if (obj(c, "id") || obj(fn, "name")) {
+                /* only the first delta names the call */
+                a->bad++;
+            }
+        }
+
+        v = obj(fn, "arguments");
+
+        if (cJSON_IsString(v)) {
+            llm_buf_append_cstr(&t->args, v->valuestring);
+        }
+    }
+}
+
+
+/* the client's calls are the recorded ones: ids, names, parsed input */
+
+static void
+tools_compare(const char *what, tool_t *got, int ngot, tool_t *want,
+    int nwant)
+{
+    int     i, same;
+    cJSON  *g, *w;
+
+    is_int(ngot, nwant, "%s: %d tool calls", what, nwant);
+
+    for (i = 0; i < ngot && i < nwant; i++) {
+        llm_buf_append(&got[i].args, "", 1);
+        got[i].args.len--;
+        llm_buf_append(&want[i].args, "", 1);
+        want[i].args.len--;
+
+        g = cJSON_Parse(got[i].args.data);
+        /* no partial_json at all: the input is {} */
+        w = cJSON_Parse(want[i].args.len ? want[i].args.data : "{}");
+
+        same = cJSON_IsObject(g) && cJSON_Compare(g, w, 1);
+
+        ok(strcmp(got[i].id, want[i].id) == 0
+           && strcmp(got[i].name, want[i].name) == 0,
+           "%s: call %d id %s, name %s", what, i, want[i].id, want[i].name);
+
+        if (!ok(same, "%s: call %d arguments parse to the recorded input",
+                what, i))
+        {
+            diag("got '%s'", got[i].args.data);
+        }
+
+        cJSON_Delete(g);
+        cJSON_Delete(w);
+    }
 }
 
 
@@ -343,6 +487,15 @@ acc_chunk(acc_t *a, cJSON *j)
             llm_buf_append_cstr(&a->reasoning, v->valuestring);
         }
 
+        v = obj(delta, "tool_calls");
+        if (v) {
+            if (!cJSON_IsArray(v)) {
+                a->bad++;
+            }
+
+            acc_tools(a, v);
+        }
+
         fr = cJSON_GetStringValue(obj(c, "finish_reason"));
         if (fr) {
             if (a->finish[0]) {
@@ -413,6 +566,7 @@ acc_free(acc_t *a)
 {
     llm_buf_free(&a->content);
     llm_buf_free(&a->reasoning);
+    tools_free(a->tools, a->ntools);
     cJSON_Delete(a->usage);
     cJSON_Delete(a->error);
 }
@@ -513,8 +667,10 @@ test_stream_fixture(const char *rel, int include_usage)
     is_str(r.resp.finish_reason, strlen(r.resp.finish_reason),
            map_finish(up.stop_reason), "%s usage=%d: resp finish_reason",
            rel, include_usage);
-    ok(r.resp.first_token == (up.text.len || up.thinking.len),
+    ok(r.resp.first_token == (up.text.len || up.thinking.len
+                              || up.ntools),
        "%s usage=%d: first_token", rel, include_usage);
+    tools_compare(rel, a.tools, a.ntools, up.tools, up.ntools);
 
     prompt = up.input + up.cached + up.creation;
 
@@ -713,7 +869,7 @@ static void
 test_response(void)
 {
     int           rc;
-    cJSON        *j, *m, *u;
+    cJSON        *j, *m, *u, *c, *args, *want;
     llm_buf_t     body, out;
     llm_response_t  resp;
 
@@ -773,6 +929,21 @@ test_response(void)
     ok(resp.usage.prompt_tokens == 497 && resp.usage.completion_tokens == 56
        && resp.usage.total_tokens == 553,
        "response tool use: usage");
+
+    c = cJSON_GetArrayItem(obj(m, "tool_calls"), 0);
+    args = cJSON_Parse(str(obj(c, "function"), "arguments"));
+    want = cJSON_Parse("{\"city\":\"Mexico City\",\"country\":\"Mexico\"}");
+
+    ok(cJSON_GetArraySize(obj(m, "tool_calls")) == 1
+       && strcmp(str(c, "id"), "toolu_01LZABsgreMefH2Go8D5PQbW") == 0
+       && strcmp(str(c, "type"), "function") == 0
+       && strcmp(str(obj(c, "function"), "name"), "final_result") == 0,
+       "response tool use: one tool call, id, type, name");
+    ok(cJSON_Compare(args, want, 1),
+       "response tool use: arguments, a string, parse to the input");
+
+    cJSON_Delete(args);
+    cJSON_Delete(want);
 
     cJSON_Delete(j);
     llm_buf_reset(&out);
@@ -904,7 +1075,7 @@ test_build_request(void)
         "\"n\":1,\"seed\":3,\"presence_penalty\":0.1,"
         "\"frequency_penalty\":0.1,\"logprobs\":true,\"top_logprobs\":2,"
         "\"logit_bias\":{\"1\":1},"
-        "\"response_format\":{\"type\":\"json_object\"}}", 0);
+        "\"response_format\":{\"type\":\"text\"}}", 0);
 
     is_str(str(j, "system"), strlen(str(j, "system")),
            "Be brief.\n\nOne\n\nTwo", "build: system and developer joined");
@@ -1148,6 +1319,676 @@ test_response_scan(void)
 }
 
 
+/* issue 4: tools, images, JSON output, thinking */
+
+
+static void
+diag_json(cJSON *j)
+{
+    char  *s;
+
+    s = cJSON_PrintUnformatted(j);
+    diag("got: %s", s ? s : "(null)");
+    free(s);
+}
+
+
+/* j's member name equals the JSON text want */
+
+static int
+is_json(cJSON *j, const char *name, const char *want, const char *what)
+{
+    int     same;
+    cJSON  *w, *g;
+
+    w = cJSON_Parse(want);
+    g = name ? obj(j, name) : j;
+    same = (w != NULL && cJSON_Compare(g, w, 1));
+
+    if (!ok(same, "%s", what)) {
+        diag_json(g);
+    }
+
+    cJSON_Delete(w);
+
+    return same;
+}
+
+
+static void
+test_build_tools(void)
+{
+    cJSON  *j;
+
+    j = build("tools",
+        "{\"model\":\"m\",\"messages\":["
+        "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Look\"},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"data:image/png;base64,iVBORw0KGgo=\"}},"
+        "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+        "\"https://example.com/a.jpg\",\"detail\":\"high\"}}]},"
+        "{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":["
+        "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"weather\",\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}},"
+        "{\"id\":\"toolu_2\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"time\",\"arguments\":\"\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"toolu_1\",\"content\":\"rain\"},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"toolu_2\",\"content\":"
+        "[{\"type\":\"text\",\"text\":\"noon\"}]},"
+        "{\"role\":\"user\",\"content\":\"Thanks; and tomorrow?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+        "{\"id\":\"toolu_3\",\"type\":\"function\",\"function\":{\"name\":"
+        "\"weather\",\"arguments\":\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":\"toolu_3\",\"content\":\"\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"weather\","
+        "\"description\":\"The weather\",\"strict\":true,\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+        "\"required\":[\"city\"]}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"time\"}}],"
+        "\"tool_choice\":\"required\",\"parallel_tool_calls\":false}", 0);
+
+    is_json(j, "messages",
+        "[{\"role\":\"user\",\"content\":["
+        "{\"type\":\"text\",\"text\":\"Look\"},"
+        "{\"type\":\"image\",\"source\":{\"type\":\"base64\","
+        "\"media_type\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}},"
+        "{\"type\":\"image\",\"source\":{\"type\":\"url\","
+        "\"url\":\"https://example.com/a.jpg\"}}]},"
+        "{\"role\":\"assistant\",\"content\":["
+        "{\"type\":\"text\",\"text\":\"Checking.\"},"
+        "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"weather\","
+        "\"input\":{\"city\":\"Paris\"}},"
+        "{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"time\","
+        "\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":["
+        "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\","
+        "\"content\":\"rain\"},"
+        "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_2\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"noon\"}]},"
+        "{\"type\":\"text\",\"text\":\"Thanks; and tomorrow?\"}]},"
+        "{\"role\":\"assistant\",\"content\":["
+        "{\"type\":\"tool_use\",\"id\":\"toolu_3\",\"name\":\"weather\","
+        "\"input\":{}}]},"
+        "{\"role\":\"user\",\"content\":["
+        "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_3\"}]}]",
+        "build tools: images, tool_use with parsed input, tool results "
+        "grouped in one user turn ahead of its text, roles alternate");
+
+    is_json(j, "tools",
+        "[{\"name\":\"weather\",\"description\":\"The weather\","
+        "\"input_schema\":{\"type\":\"object\",\"properties\":{\"city\":"
+        "{\"type\":\"string\"}},\"required\":[\"city\"]}},"
+        "{\"name\":\"time\",\"input_schema\":{\"type\":\"object\","
+        "\"properties\":{}}}]",
+        "build tools: input_schema, no strict, an empty schema by default");
+    is_json(j, "tool_choice",
+        "{\"type\":\"any\",\"disable_parallel_tool_use\":true}",
+        "build tools: required → any, parallel_tool_calls false");
+    cJSON_Delete(j);
+
+    /* tool_choice, one by one */
+
+#define CHOICE(choice, extra, want, what)                                    \
+    j = build(what, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","     \
+              "\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","       \
+              "\"function\":{\"name\":\"f\"}}]" choice extra "}", 0);        \
+    is_json(j, "tool_choice", want, what);                                   \
+    cJSON_Delete(j)
+
+    CHOICE(",\"tool_choice\":\"auto\"", "", "{\"type\":\"auto\"}",
+           "tool_choice auto");
+    CHOICE(",\"tool_choice\":\"none\"", "", "{\"type\":\"none\"}",
+           "tool_choice none");
+    CHOICE(",\"tool_choice\":\"none\"", ",\"parallel_tool_calls\":false",
+           "{\"type\":\"none\"}",
+           "tool_choice none: no disable_parallel_tool_use");
+    CHOICE(",\"tool_choice\":{\"type\":\"function\",\"function\":"
+           "{\"name\":\"f\"}}", "", "{\"type\":\"tool\",\"name\":\"f\"}",
+           "tool_choice named → tool");
+    CHOICE("", ",\"parallel_tool_calls\":false",
+           "{\"type\":\"auto\",\"disable_parallel_tool_use\":true}",
+           "no tool_choice, parallel_tool_calls false → auto, disabled");
+
+    j = build("no choice", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":"
+              "\"function\",\"function\":{\"name\":\"f\"}}]}", 0);
+    ok(obj(j, "tool_choice") == NULL, "no tool_choice: none sent");
+    cJSON_Delete(j);
+
+    j = build("choice without tools", "{\"model\":\"m\",\"messages\":"
+              "[{\"role\":\"user\",\"content\":\"x\"}],"
+              "\"tool_choice\":\"auto\"}", 0);
+    ok(obj(j, "tool_choice") == NULL && obj(j, "tools") == NULL,
+       "tool_choice without tools: neither sent");
+    cJSON_Delete(j);
+
+    /* a history with calls but no tools: the called tools declared once,
+     * not to be called */
+
+    j = build("history tools", "{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"a\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":["
+              "{\"id\":\"1\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"f\",\"arguments\":\"{}\"}},"
+              "{\"id\":\"2\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"g\",\"arguments\":\"{}\"}},"
+              "{\"id\":\"3\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"1\",\"content\":\"r\"},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"2\",\"content\":\"r\"},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"3\",\"content\":\"r\"}"
+              "]}", 0);
+    is_json(j, "tools",
+            "[{\"name\":\"f\",\"description\":\"Called earlier in this "
+            "conversation.\",\"input_schema\":{\"type\":\"object\"}},"
+            "{\"name\":\"g\",\"description\":\"Called earlier in this "
+            "conversation.\",\"input_schema\":{\"type\":\"object\"}}]",
+            "history without tools: the called tools declared, once each");
+    is_json(j, "tool_choice", "{\"type\":\"none\"}",
+            "history without tools: tool_choice none");
+    cJSON_Delete(j);
+
+    /* an assistant message that is only empty: no turn of its own */
+
+    j = build("empty assistant", "{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"a\"},"
+              "{\"role\":\"assistant\",\"content\":\"\"},"
+              "{\"role\":\"user\",\"content\":\"b\"}]}", 0);
+    is_json(j, "messages",
+            "[{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+            "\"text\":\"a\"},{\"type\":\"text\",\"text\":\"b\"}]}]",
+            "an empty assistant message: the user turns still merge");
+    cJSON_Delete(j);
+}
+
+
+/*
+ * What the OpenAI form of a recorded request builds into: the recording,
+ * without its "stream": false and the text drop (what OpenAI has no word
+ * for)
+ */
+
+static void
+build_recorded(const char *meta_rel, const char *openai, const char *drop)
+{
+    char       *s, *p;
+    cJSON      *j, *meta, *want;
+    llm_buf_t   fx;
+
+    memset(&fx, 0, sizeof(llm_buf_t));
+    read_file(meta_rel, &fx);
+    meta = cJSON_ParseWithLength(fx.data ? fx.data : "", fx.len);
+    llm_buf_free(&fx);
+
+    want = obj(obj(meta, "request"), "body");
+
+    cJSON_ReplaceItemInObjectCaseSensitive(want, "model",
+                                           cJSON_CreateString("claude-up"));
+
+    if (cJSON_IsFalse(obj(want, "stream"))) {
+        cJSON_DeleteItemFromObjectCaseSensitive(want, "stream");
+    }
+
+    s = cJSON_PrintUnformatted(want);
+    cJSON_Delete(meta);
+
+    while (s && drop && (p = strstr(s, drop)) != NULL) {
+        memmove(p, p + strlen(drop), strlen(p + strlen(drop)) + 1);
+    }
+
+    want = cJSON_Parse(s ? s : "");
+    free(s);
+
+    j = build(meta_rel, openai, 0);
+
+    if (!ok(want && cJSON_Compare(j, want, 1),
+            "build: the recorded native request of %s", meta_rel))
+    {
+        diag_json(j);
+    }
+
+    cJSON_Delete(j);
+    cJSON_Delete(want);
+}
+
+
+static void
+test_build_recorded(void)
+{
+    build_recorded("anthropic/messages-tool-use.response.json.meta.json",
+        "{\"model\":\"gpt\",\"max_tokens\":4096,\"messages\":["
+        "{\"role\":\"user\",\"content\":\"What is the largest city in "
+        "the user country?\"},"
+        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+        "\"toolu_01X9wcHKKAZD9tBC711xipPa\",\"type\":\"function\","
+        "\"function\":{\"name\":\"get_user_country\",\"arguments\":"
+        "\"{}\"}}]},"
+        "{\"role\":\"tool\",\"tool_call_id\":"
+        "\"toolu_01X9wcHKKAZD9tBC711xipPa\",\"content\":\"Mexico\"}],"
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+        "\"get_user_country\",\"description\":\"\",\"parameters\":"
+        "{\"additionalProperties\":false,\"properties\":{},\"type\":"
+        "\"object\"}}},{\"type\":\"function\",\"function\":{\"name\":"
+        "\"final_result\",\"description\":\"The final response which ends "
+        "this conversation\",\"parameters\":{\"properties\":{\"city\":"
+        "{\"type\":\"string\"},\"country\":{\"type\":\"string\"}},"
+        "\"required\":[\"city\",\"country\"],\"title\":\"CityLocation\","
+        "\"type\":\"object\"}}}],\"tool_choice\":\"required\"}",
+        ",\"is_error\":false");
+
+    build_recorded("anthropic/messages-thinking.stream.sse.meta.json",
+        "{\"model\":\"gpt\",\"max_tokens\":4096,\"stream\":true,"
+        "\"reasoning_effort\":\"minimal\",\"messages\":[{\"role\":"
+        "\"user\",\"content\":\"How do I cross the street?\"}]}", NULL);
+}
+
+
+static void
+test_build_json(void)
+{
+    cJSON  *j;
+
+    j = build("json_schema", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":"
+              "\"json_schema\",\"json_schema\":{\"name\":\"city\",\"schema\":"
+              "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+              "\"string\"}}}}}}", 0);
+    is_json(j, "tools",
+            "[{\"name\":\"llm_json_response\",\"description\":\"Give the "
+            "answer as this tool's input: a JSON object.\",\"input_schema\":"
+            "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+            "\"string\"}}}}]", "json_schema: the JSON tool with the schema");
+    is_json(j, "tool_choice",
+            "{\"type\":\"tool\",\"name\":\"llm_json_response\"}",
+            "json_schema: the JSON tool forced");
+    cJSON_Delete(j);
+
+    j = build("json_object", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":"
+              "\"function\",\"function\":{\"name\":\"f\"}}],"
+              "\"response_format\":{\"type\":\"json_object\"}}", 0);
+    ok(cJSON_GetArraySize(obj(j, "tools")) == 2
+       && is_json(cJSON_GetArrayItem(obj(j, "tools"), 1), "input_schema",
+                  "{\"type\":\"object\"}", "json_object: any object"),
+       "json_object: the client's tool, then the JSON tool");
+    is_json(j, "tool_choice", "{\"type\":\"any\"}",
+            "json_object with tools: any (a tool, or the answer)");
+    cJSON_Delete(j);
+}
+
+
+static void
+test_build_thinking(void)
+{
+    cJSON  *j;
+
+    j = build("effort", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"reasoning_effort\":\"medium\","
+              "\"temperature\":0.2,\"top_p\":0.5}", 0);
+    is_json(j, "thinking", "{\"type\":\"enabled\",\"budget_tokens\":8192}",
+            "medium: 8192 thinking tokens");
+    is_int(num(j, "max_tokens"), 8192 + 4096,
+           "no max tokens: the budget plus the default");
+    ok(obj(j, "temperature") == NULL && obj(j, "top_p") == NULL,
+       "thinking: no temperature, no top_p");
+    cJSON_Delete(j);
+
+    j = build("effort max", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"reasoning_effort\":\"high\","
+              "\"max_completion_tokens\":10000}", 0);
+    is_json(j, "thinking", "{\"type\":\"enabled\",\"budget_tokens\":5000}",
+            "a limit under the budget: half of it thinks");
+    is_int(num(j, "max_tokens"), 10000, "the client's limit kept");
+    cJSON_Delete(j);
+
+    j = build("effort small", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"reasoning_effort\":\"low\","
+              "\"max_tokens\":100}", 0);
+    ok(num(obj(j, "thinking"), "budget_tokens") == 1024
+       && num(j, "max_tokens") == 1124,
+       "a limit under the minimum budget: 1024 + the limit");
+    cJSON_Delete(j);
+
+    j = build("effort none", "{\"model\":\"m\",\"messages\":[{\"role\":"
+              "\"user\",\"content\":\"x\"}],\"reasoning_effort\":\"none\"}",
+              0);
+    ok(obj(j, "thinking") == NULL && num(j, "max_tokens") == 4096,
+       "none: no thinking");
+    cJSON_Delete(j);
+
+    j = build("effort tool round", "{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"t1\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{}\"}}]},"
+              "{\"role\":\"tool\",\"tool_call_id\":\"t1\",\"content\":\"1\"}],"
+              "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
+              "\"f\"}}],\"reasoning_effort\":\"low\"}", 0);
+    ok(obj(j, "thinking") == NULL,
+       "a tool round: no thinking (its signed block is gone)");
+    cJSON_Delete(j);
+}
+
+
+/* the check: 400s naming the parameter; LLM_OK otherwise */
+
+static void
+check_one(const char *body, int want_rc, const char *param,
+    const char *what)
+{
+    int            rc;
+    llm_error_t    e;
+    llm_request_t  req;
+
+    memset(&e, 0, sizeof(llm_error_t));
+
+    rc = llm_request_parse(&req, body, strlen(body), &e);
+
+    if (!ok(rc == LLM_OK, "check %s: parses", what)) {
+        diag("%s", e.message);
+        return;
+    }
+
+    rc = llm_dialect_anthropic.check(&req, &e);
+
+    if (want_rc == LLM_OK) {
+        ok(rc == LLM_OK, "check %s: accepted", what);
+
+    } else if (!ok(rc == LLM_DECLINED && e.status == 400
+                   && strcmp(e.param, param) == 0
+                   && strcmp(e.type, "invalid_request_error") == 0,
+                   "check %s: 400 naming %s", what, param))
+    {
+        diag("rc %d status %d param '%s': %s", rc, e.status, e.param,
+             e.message);
+    }
+
+    llm_request_free(&req);
+}
+
+
+#define MSG  "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]"
+#define TOOL "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"
+
+static void
+test_check(void)
+{
+    check_one("{\"model\":\"m\"," MSG ",\"n\":1,\"seed\":1,"
+              "\"presence_penalty\":1,\"frequency_penalty\":1,"
+              "\"top_logprobs\":2,\"logprobs\":false,\"logit_bias\":{}}",
+              LLM_OK, NULL, "dropped parameters");
+    check_one("{\"model\":\"m\"," MSG ",\"n\":2}", LLM_DECLINED, "n", "n 2");
+    check_one("{\"model\":\"m\"," MSG ",\"logprobs\":true}", LLM_DECLINED,
+              "logprobs", "logprobs");
+    check_one("{\"model\":\"m\"," MSG ",\"logit_bias\":{\"5\":10}}",
+              LLM_DECLINED, "logit_bias", "logit_bias");
+    check_one("{\"model\":\"m\"," MSG ",\"reasoning_effort\":\"max\"}",
+              LLM_DECLINED, "reasoning_effort", "reasoning_effort max");
+    check_one("{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":"
+              "\"yaml\"}}", LLM_DECLINED, "response_format.type",
+              "response_format yaml");
+    check_one("{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":"
+              "\"json_schema\",\"json_schema\":{\"schema\":[]}}}",
+              LLM_DECLINED, "response_format.json_schema.schema",
+              "json_schema schema not an object");
+    check_one("{\"model\":\"m\"," MSG ",\"response_format\":{\"type\":"
+              "\"json_object\"},\"reasoning_effort\":\"low\"}",
+              LLM_DECLINED, "response_format", "JSON with thinking");
+    check_one("{\"model\":\"m\"," MSG "," TOOL ",\"tool_choice\":"
+              "\"required\",\"reasoning_effort\":\"low\"}",
+              LLM_DECLINED, "tool_choice", "required with thinking");
+    check_one("{\"model\":\"m\"," MSG "," TOOL ",\"tool_choice\":"
+              "\"auto\",\"reasoning_effort\":\"low\"}",
+              LLM_OK, NULL, "auto with thinking");
+    check_one("{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"custom\"}]}",
+              LLM_DECLINED, "tools[0].type", "a custom tool");
+    check_one("{\"model\":\"m\"," MSG "," "\"tools\":[{\"type\":"
+              "\"function\",\"function\":{\"name\":\"f\"}},{\"type\":"
+              "\"function\",\"function\":{}}]}", LLM_DECLINED,
+              "tools[1].function.name", "a tool without a name");
+    check_one("{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\","
+              "\"function\":{\"name\":\"llm_json_response\"}}]}",
+              LLM_DECLINED, "tools[0].function.name", "the reserved name");
+    check_one("{\"model\":\"m\"," MSG ",\"tools\":[{\"type\":\"function\","
+              "\"function\":{\"name\":\"f\",\"parameters\":\"x\"}}]}",
+              LLM_DECLINED, "tools[0].function.parameters",
+              "parameters not an object");
+    check_one("{\"model\":\"m\"," MSG "," TOOL ",\"tool_choice\":\"any\"}",
+              LLM_DECLINED, "tool_choice", "tool_choice any");
+    check_one("{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"content\":\"y\"},"
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{}\"}},{\"id\":\"b\",\"type\":\"function\","
+              "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":\"}}]}"
+              "]}", LLM_DECLINED,
+              "messages[3].tool_calls[1].function.arguments",
+              "arguments not JSON");
+    check_one("{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"a\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"[1]\"}}]}]}", LLM_DECLINED,
+              "messages[1].tool_calls[0].function.arguments",
+              "arguments not an object");
+    check_one("{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"assistant\",\"tool_calls\":[{"
+              "\"type\":\"function\",\"function\":{\"name\":\"f\","
+              "\"arguments\":\"{}\"}}]}]}", LLM_DECLINED,
+              "messages[1].tool_calls[0].id", "a call without an id");
+    check_one("{\"model\":\"m\",\"messages\":["
+              "{\"role\":\"user\",\"content\":\"x\"},"
+              "{\"role\":\"tool\",\"content\":\"r\"}]}", LLM_DECLINED,
+              "messages[1].tool_call_id", "a tool result without an id");
+
+#define CALLS(ids)                                                           \
+    "{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\","         \
+    "\"tool_calls\":[" ids "]}"
+#define CALL(id)                                                             \
+    "{\"id\":\"" id "\",\"type\":\"function\",\"function\":{\"name\":"       \
+    "\"f\",\"arguments\":\"{}\"}}"
+#define RESULT(id)                                                           \
+    ",{\"role\":\"tool\",\"tool_call_id\":\"" id "\",\"content\":\"r\"}"
+
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a") "," CALL("b"))
+              RESULT("b") RESULT("a") ",{\"role\":\"user\",\"content\":\"y\"}"
+              "]}", LLM_OK, NULL, "two calls, two results");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a"))
+              ",{\"role\":\"system\",\"content\":\"s\"}" RESULT("a") "]}",
+              LLM_OK, NULL, "a system message in between");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a"))
+              RESULT("z") "]}", LLM_DECLINED, "messages[2].tool_call_id",
+              "a result for no call");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":\"x\"}" RESULT("a") "]}", LLM_DECLINED,
+              "messages[1].tool_call_id", "a result without an assistant");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a") "," CALL("b"))
+              RESULT("a") ",{\"role\":\"user\",\"content\":\"y\"}]}",
+              LLM_DECLINED, "messages[1].tool_calls", "a call unanswered");
+    check_one("{\"model\":\"m\",\"messages\":[" CALLS(CALL("a")) "]}",
+              LLM_DECLINED, "messages[1].tool_calls",
+              "calls at the end, unanswered");
+
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+              "\"ftp://x/a.png\"}}]}]}", LLM_DECLINED,
+              "messages[0].content[0].image_url.url", "an ftp image");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+              "{\"type\":\"image_url\",\"image_url\":{\"url\":"
+              "\"data:image/tiff;base64,AAAA\"}}]}]}", LLM_DECLINED,
+              "messages[0].content[1].image_url.url", "a tiff image");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+              "\"data:image/png,AAAA\"}}]}]}", LLM_DECLINED,
+              "messages[0].content[0].image_url.url", "not base64");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":[{\"type\":\"input_audio\",\"input_audio\":{}}]}]}",
+              LLM_DECLINED, "messages[0].content[0].type", "audio");
+    check_one("{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+              "\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":"
+              "\"data:image/webp;base64,AAAA\"}},{\"type\":\"image_url\","
+              "\"image_url\":{\"url\":\"http://x/a.gif\"}}]}]}",
+              LLM_OK, NULL, "webp and http images");
+}
+
+
+/* a recorded-shape stream that calls the JSON tool: content, stop */
+
+static void
+test_stream_json_tool(void)
+{
+    acc_t        a;
+    run_t        r;
+    const char  *body;
+
+    body = "event: message_start\n"
+           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_j\","
+           "\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n"
+           "event: content_block_start\n"
+           "data: {\"type\":\"content_block_start\",\"index\":0,"
+           "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_j\","
+           "\"name\":\"llm_json_response\",\"input\":{}}}\n\n"
+           "event: content_block_delta\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+           "{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+           "event: content_block_delta\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+           "{\"type\":\"input_json_delta\",\"partial_json\":"
+           "\"{\\\"name\\\": \\\"Li\"}}\n\n"
+           "event: content_block_delta\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+           "{\"type\":\"input_json_delta\",\"partial_json\":\"ma\\\"}\"}}\n\n"
+           "event: content_block_stop\n"
+           "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+           "event: message_delta\n"
+           "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+           "\"tool_use\"},\"usage\":{\"output_tokens\":9}}\n\n"
+           "event: message_stop\n"
+           "data: {\"type\":\"message_stop\"}\n\n";
+
+    run_stream(&r, body, strlen(body), 0, 0);
+    acc_parse(&a, &r.out);
+
+    ok(a.bad == 0 && a.done == 1 && a.done_last && !r.resp.failed,
+       "JSON tool stream: complete");
+    is_str(a.content.data, a.content.len, "{\"name\": \"Lima\"}",
+           "JSON tool stream: its input is the content");
+    ok(a.ntools == 0 && strcmp(a.finish, "stop") == 0,
+       "JSON tool stream: no tool call, finish_reason stop");
+
+    run_free(&r);
+    acc_free(&a);
+
+    /* a JSON tool, then text, then a client tool with no arguments,
+     * interleaved with pings; the text block has no stop */
+
+    body = "data: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n"
+           "data: {\"type\":\"content_block_start\",\"index\":0,"
+           "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+           "{\"type\":\"text_delta\",\"text\":\"A\"}}\n\n"
+           "data: {\"type\":\"content_block_start\",\"index\":1,"
+           "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t1\","
+           "\"name\":\"one\",\"input\":{}}}\n\n"
+           "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+           "{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"x\\\"\"}}"
+           "\n\n"
+           "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+           "{\"type\":\"input_json_delta\",\"partial_json\":\": 1}\"}}\n\n"
+           "data: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+           "data: {\"type\":\"content_block_start\",\"index\":2,"
+           "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t2\","
+           "\"name\":\"two\",\"input\":{}}}\n\n"
+           "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+           "\"tool_use\"}}\n\n"
+           "data: {\"type\":\"message_stop\"}\n\n";
+
+    run_stream(&r, body, strlen(body), 0, 0);
+    acc_parse(&a, &r.out);
+
+    llm_buf_append(&a.tools[0].args, "", 1);
+    llm_buf_append(&a.tools[1].args, "", 1);
+
+    ok(a.bad == 0 && a.done == 1 && !r.resp.failed && a.ntools == 2,
+       "two tools: complete, two calls");
+    ok(strcmp(a.tools[0].id, "t1") == 0
+       && strcmp(a.tools[0].args.data, "{\"x\": 1}") == 0
+       && strcmp(a.tools[1].id, "t2") == 0
+       && strcmp(a.tools[1].args.data, "{}") == 0,
+       "two tools: indexes 0 and 1, arguments; an unclosed empty one {}");
+    ok(strcmp(a.content.data, "A") == 0
+       && strcmp(a.finish, "tool_calls") == 0,
+       "two tools: the text, finish_reason tool_calls");
+
+    run_free(&r);
+    acc_free(&a);
+}
+
+
+static void
+test_response_mixed(void)
+{
+    cJSON           *j, *m, *calls;
+    llm_response_t   resp;
+
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    j = respond("{\"id\":\"msg_m\",\"type\":\"message\",\"content\":["
+                "{\"type\":\"thinking\",\"thinking\":\"T\","
+                "\"signature\":\"s\"},"
+                "{\"type\":\"text\",\"text\":\"Let me.\"},"
+                "{\"type\":\"server_tool_use\",\"id\":\"srv\",\"name\":"
+                "\"web_search\",\"input\":{\"q\":1}},"
+                "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"a\","
+                "\"input\":{\"k\":[1,2]}},"
+                "{\"type\":\"text\",\"text\":\" More.\"},"
+                "{\"type\":\"tool_use\",\"id\":\"t2\",\"name\":\"b\","
+                "\"input\":{}}],\"stop_reason\":\"tool_use\","
+                "\"usage\":{\"input_tokens\":1,\"output_tokens\":2,"
+                "\"output_tokens_details\":{\"thinking_tokens\":1}}}", &resp);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+    calls = obj(m, "tool_calls");
+
+    ok(strcmp(str(m, "content"), "Let me. More.") == 0
+       && strcmp(str(m, "reasoning_content"), "T") == 0,
+       "mixed response: text joined, thinking as reasoning_content");
+    ok(cJSON_GetArraySize(calls) == 2
+       && strcmp(str(cJSON_GetArrayItem(calls, 0), "id"), "t1") == 0
+       && strcmp(str(obj(cJSON_GetArrayItem(calls, 0), "function"),
+                     "arguments"), "{\"k\":[1,2]}") == 0
+       && strcmp(str(obj(cJSON_GetArrayItem(calls, 1), "function"),
+                     "arguments"), "{}") == 0,
+       "mixed response: client tools in order, the server tool dropped");
+    ok(strcmp(resp.finish_reason, "tool_calls") == 0
+       && num(obj(obj(j, "usage"), "completion_tokens_details"),
+              "reasoning_tokens") == 1,
+       "mixed response: tool_calls, reasoning tokens");
+    cJSON_Delete(j);
+    llm_response_free(&resp);
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    j = respond("{\"id\":\"msg_j\",\"type\":\"message\",\"content\":["
+                "{\"type\":\"text\",\"text\":\"Here:\"},"
+                "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":"
+                "\"llm_json_response\",\"input\":{\"city\":\"Lima\"}}],"
+                "\"stop_reason\":\"tool_use\",\"usage\":{}}", &resp);
+    m = obj(cJSON_GetArrayItem(obj(j, "choices"), 0), "message");
+
+    ok(strcmp(str(m, "content"), "{\"city\":\"Lima\"}") == 0
+       && obj(m, "tool_calls") == NULL
+       && strcmp(resp.finish_reason, "stop") == 0,
+       "JSON tool response: its input alone as content, finish_reason "
+       "stop");
+    cJSON_Delete(j);
+    llm_response_free(&resp);
+}
+
+
 static void
 test_table(void)
 {
@@ -1187,6 +2028,13 @@ main(int argc, char **argv)
     test_stream_thinking();
     test_stream_cut();
     test_stream_error();
+    test_build_tools();
+    test_build_json();
+    test_build_recorded();
+    test_build_thinking();
+    test_check();
+    test_stream_json_tool();
+    test_response_mixed();
 
     return done_testing();
 }

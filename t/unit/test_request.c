@@ -54,8 +54,13 @@ static const bad_case_t  bad_cases[] = {
       "got a number" },
     { "model object", "{\"model\":{}," MSG "}", "model", "invalid_type",
       "got an object" },
-    { "model NUL", "{\"model\":\"\\u0000m\"," MSG "}", "model",
+    { "model NUL", "{\"model\":\"\\u0000m\"," MSG "}", "",
       "invalid_value", "NUL" },
+    { "key NUL", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+      "\"content\":\"a\",\"content\\u0000x\":{}}]}", "", "invalid_value",
+      "NUL" },
+    { "text NUL", "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+      "\"content\":\"a\\u0000\"}]}", "", "invalid_value", "NUL" },
     { "model empty", "{\"model\":\"\"," MSG "}", "model", "invalid_type",
       "an empty string" },
 
@@ -195,6 +200,9 @@ static const bad_case_t  huge_cases[] = {
 
 static const char  *good_cases[] = {
     REQ(""),
+    /* a backslash, then "u0000": text, not a NUL */
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"C:\\\\u0000\"}]}",
     REQ(",\"stream\":null"),
     REQ(",\"stream_options\":null"),
     REQ(",\"temperature\":0,\"top_p\":1"),
