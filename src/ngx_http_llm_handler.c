@@ -9,8 +9,6 @@
 static void ngx_http_llm_chat_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
-static ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
-    ngx_str_t *name);
 static ngx_int_t ngx_http_llm_send_json(ngx_http_request_t *r,
     ngx_uint_t status, llm_buf_t *json);
 static ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r,
@@ -130,7 +128,6 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
     ngx_int_t                 rc;
     ngx_str_t                 body, model;
     llm_error_t               e;
-    const llm_dialect_t      *d;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_loc_conf_t  *llcf;
 
@@ -179,9 +176,9 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
     model.data = (u_char *) ctx->req.model;
     model.len = ngx_strlen(ctx->req.model);
 
-    ctx->model = ngx_http_llm_find_model(r, &model);
+    ctx->route = ngx_http_llm_find_model(r, &model);
 
-    if (ctx->model == NULL) {
+    if (ctx->route == NULL) {
         name = ngx_pnalloc(r->pool, model.len + 1);
         if (name == NULL) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -199,7 +196,7 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->model->embedding) {
+    if (ctx->route->embedding) {
         llm_error_set(&e, 400, "model", "model_not_supported",
                       "The model '%s' is an embedding model; use the "
                       "embeddings endpoint.", ctx->req.model);
@@ -207,7 +204,7 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->model->provider->disabled) {
+    if (ctx->route->provider && ctx->route->provider->disabled) {
         rc = ngx_http_llm_reject(r, ctx, 503, NULL, "provider_unavailable",
                                  "The provider of this model is not "
                                  "configured on this gateway (no API key).");
@@ -215,7 +212,7 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ctx->model->provider->key_passthrough
+    if (ctx->route->provider && ctx->route->provider->key_passthrough
         && r->headers_in.authorization == NULL)
     {
         rc = ngx_http_llm_reject(r, ctx, 401, NULL, "missing_api_key",
@@ -225,25 +222,11 @@ ngx_http_llm_chat_body(ngx_http_request_t *r)
         return;
     }
 
-    /* the dialect fills in max_tokens where the provider requires it */
-    ctx->req.max_tokens_default = ctx->model->max_tokens;
+    /* the route's candidates, attempts, retries: ngx_http_llm_attempt.c */
 
-    d = ctx->model->provider->dialect;
+    rc = ngx_http_llm_attempt_first(r, ctx);
 
-    if (d->check) {
-        rc = d->check(&ctx->req, &e);
-
-        if (rc != LLM_OK) {
-            ngx_http_finalize_request(r, rc == LLM_DECLINED
-                                         ? ngx_http_llm_send_error(r, ctx, &e)
-                                         : NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-    }
-
-    rc = ngx_http_llm_start_upstream(r, ctx);
-
-    if (rc != NGX_OK) {
+    if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
 }
@@ -312,7 +295,7 @@ ngx_http_llm_read_body(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
-static ngx_http_llm_model_t *
+ngx_http_llm_model_t *
 ngx_http_llm_find_model(ngx_http_request_t *r, ngx_str_t *name)
 {
     ngx_uint_t                 i;
@@ -397,7 +380,7 @@ ngx_http_llm_models_handler(ngx_http_request_t *r)
 
     if (id.len) {
         for (i = 0; i < lmcf->models.nelts; i++) {
-            if (!m[i].provider->disabled
+            if (ngx_http_llm_model_enabled(lmcf, &m[i])
                 && m[i].name.len == id.len
                 && ngx_strncmp(m[i].name.data, id.data, id.len) == 0)
             {
@@ -425,7 +408,7 @@ ngx_http_llm_models_handler(ngx_http_request_t *r)
     }
 
     for (i = 0; i < n; i++) {
-        if (m[i].provider->disabled) {
+        if (!ngx_http_llm_model_enabled(lmcf, &m[i])) {
             continue;
         }
 
@@ -438,9 +421,12 @@ ngx_http_llm_models_handler(ngx_http_request_t *r)
                != LLM_OK
             || llm_buf_append_int(&json, lmcf->created) != LLM_OK
             || llm_buf_append_lit(&json, ",\"owned_by\":") != LLM_OK
-            || llm_buf_append_json_string(&json,
-                                          (char *) m[i].provider->name.data,
-                                          m[i].provider->name.len) != LLM_OK
+            || (m[i].provider
+                ? llm_buf_append_json_string(&json,
+                                         (char *) m[i].provider->name.data,
+                                         m[i].provider->name.len)
+                /* a route belongs to no one provider */
+                : llm_buf_append_lit(&json, "\"gateway\"")) != LLM_OK
             || llm_buf_append_lit(&json, "}") != LLM_OK)
         {
             goto failed;

@@ -35,6 +35,7 @@ static char *ngx_http_llm_handler_directive(ngx_conf_t *cf,
 
 static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_llm_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -57,6 +58,20 @@ static ngx_command_t  ngx_http_llm_commands[] = {
     { ngx_string("llm_model"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_llm_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_alias"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_llm_alias,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_health"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_health,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -133,6 +148,34 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       offsetof(ngx_http_llm_loc_conf_t, upstream.buffer_size),
       NULL },
 
+    { ngx_string("llm_retry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_retry,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_retry_after_cap"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, retry_after_cap),
+      NULL },
+
+    { ngx_string("llm_deadline"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, deadline),
+      NULL },
+
+    { ngx_string("llm_first_token_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_llm_loc_conf_t, first_token_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -142,7 +185,7 @@ static ngx_http_module_t  ngx_http_llm_module_ctx = {
     NULL,                                  /* postconfiguration */
 
     ngx_http_llm_create_main_conf,         /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_llm_init_main_conf,           /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -764,7 +807,10 @@ ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
+ *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
  *           [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
+ * llm_model NAME candidates=A,B,... [weights=W,...]
+ *           [strategy=order|weighted|cost|speed|quality]
  */
 
 static char *
@@ -772,8 +818,9 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_main_conf_t *lmcf = conf;
 
+    char                      *rv;
+    ngx_int_t                  rc, n;
     ngx_str_t                 *value, provider, type;
-    ngx_int_t                  n;
     ngx_uint_t                 i;
     ngx_http_llm_model_t      *m;
     ngx_http_llm_provider_t  **pp;
@@ -799,6 +846,11 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(m, sizeof(ngx_http_llm_model_t));
 
     m->name = value[1];
+    m->price_in = NGX_HTTP_LLM_UNSET;
+    m->price_out = NGX_HTTP_LLM_UNSET;
+    m->tier = NGX_HTTP_LLM_UNSET;
+    m->context = NGX_HTTP_LLM_UNSET;
+    m->ttft = NGX_HTTP_LLM_UNSET;
     ngx_str_null(&provider);
     ngx_str_null(&type);
 
@@ -877,15 +929,47 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in llm_model \"%V\"",
-                           &value[i], &m->name);
+        rc = ngx_http_llm_model_param(cf, lmcf, m, &value[i]);
+
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in llm_model "
+                               "\"%V\"", &value[i], &m->name);
+        }
+
         return NGX_CONF_ERROR;
+    }
+
+    if (m->ncands) {
+        if (provider.len || m->upstream_model.len || m->max_tokens
+            || type.len || m->batch || m->dimensions || m->task_type.len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\" takes either provider= "
+                               "or candidates=, not both", &m->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_llm_cstr(cf, &m->name) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_llm_model_check(cf, lmcf, m);
+    }
+
+    rv = ngx_http_llm_model_check(cf, lmcf, m);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     if (provider.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "llm_model \"%V\" needs provider=", &m->name);
+                           "llm_model \"%V\" needs provider= or "
+                           "candidates=", &m->name);
         return NGX_CONF_ERROR;
     }
 
@@ -1075,7 +1159,29 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
 
     lmcf->created = ngx_time();
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lmcf->health_zone = NULL;
+     *     lmcf->peer_inits = { 0 };
+     */
+
     return lmcf;
+}
+
+
+static char *
+ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    /* the upstream module has set up its peers by now: wrap them */
+
+    if (ngx_http_llm_attempt_init(cf, lmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1096,6 +1202,13 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
      *     conf->provider_confs = NULL;
      *     conf->upstream.* TLS fields: set per provider at merge
      */
+
+    conf->retry_tries = NGX_CONF_UNSET_UINT;
+    conf->retry_base = NGX_CONF_UNSET_MSEC;
+    conf->retry_cap = NGX_CONF_UNSET_MSEC;
+    conf->retry_after_cap = NGX_CONF_UNSET_MSEC;
+    conf->deadline = NGX_CONF_UNSET_MSEC;
+    conf->first_token_timeout = NGX_CONF_UNSET_MSEC;
 
     conf->upstream.local = NGX_CONF_UNSET_PTR;
     conf->upstream.socket_keepalive = NGX_CONF_UNSET;
@@ -1141,6 +1254,15 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_llm_provider_t   **pp;
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_llm_main_conf_t   *lmcf;
+
+    ngx_conf_merge_uint_value(conf->retry_tries, prev->retry_tries, 3);
+    ngx_conf_merge_msec_value(conf->retry_base, prev->retry_base, 250);
+    ngx_conf_merge_msec_value(conf->retry_cap, prev->retry_cap, 10000);
+    ngx_conf_merge_msec_value(conf->retry_after_cap,
+                              prev->retry_after_cap, 30000);
+    ngx_conf_merge_msec_value(conf->deadline, prev->deadline, 0);
+    ngx_conf_merge_msec_value(conf->first_token_timeout,
+                              prev->first_token_timeout, 0);
 
     ngx_conf_merge_ptr_value(conf->upstream.local,
                               prev->upstream.local, NULL);

@@ -56,12 +56,34 @@ typedef struct {
 } ngx_http_llm_provider_t;
 
 
+#define NGX_HTTP_LLM_ORDER     0     /* fallback in the order given */
+#define NGX_HTTP_LLM_WEIGHTED  1
+#define NGX_HTTP_LLM_COST      2
+#define NGX_HTTP_LLM_SPEED     3
+#define NGX_HTTP_LLM_QUALITY   4
+
+#define NGX_HTTP_LLM_UNSET     -1
+
+
 typedef struct {
     ngx_str_t                      name;         /* what clients ask */
     ngx_str_t                      upstream_model;
-    ngx_http_llm_provider_t       *provider;
+    ngx_http_llm_provider_t       *provider;     /* NULL: a route */
     ngx_int_t                      max_tokens;   /* 0: the dialect's */
 
+    /* a route: concrete models, indexes into the models array */
+    ngx_uint_t                    *cands;
+    ngx_uint_t                    *weights;
+    ngx_uint_t                     nweights;
+    ngx_uint_t                     ncands;
+    ngx_uint_t                     strategy;
+
+    /* router metadata; NGX_HTTP_LLM_UNSET when not given */
+    ngx_int_t                      price_in;     /* per 1M tokens, x10000 */
+    ngx_int_t                      price_out;
+    ngx_int_t                      tier;         /* higher is better */
+    ngx_int_t                      context;
+    ngx_int_t                      ttft;         /* ms, the speed seed */
     /* type=embedding */
     unsigned                       embedding:1;
     ngx_uint_t                     batch;        /* 0: the provider's */
@@ -71,10 +93,23 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_upstream_srv_conf_t  *upstream;
+    ngx_http_upstream_init_peer_pt init;
+} ngx_http_llm_peer_init_t;
+
+
+typedef struct {
     ngx_array_t                    providers;  /* ngx_http_llm_provider_t * */
     ngx_array_t                    models;     /* ngx_http_llm_model_t */
     time_t                         created;
 
+    /* passive health and the TTFT averages: llm_health */
+    ngx_shm_zone_t                *health_zone;
+    ngx_uint_t                     health_fails;
+    ngx_msec_t                     health_window;
+    ngx_msec_t                     health_cooldown;
+
+    ngx_array_t                    peer_inits; /* ngx_http_llm_peer_init_t */
     ngx_array_t                   *templates;  /* ngx_http_llm_template_t */
     ngx_array_t                   *model_prompts;
                                            /* ngx_http_llm_model_prompt_t */
@@ -90,6 +125,13 @@ typedef struct {
 
     off_t                          max_body_size;
 
+    /* attempts: llm_retry, llm_retry_after_cap, llm_deadline, ... */
+    ngx_uint_t                     retry_tries;
+    ngx_msec_t                     retry_base;
+    ngx_msec_t                     retry_cap;
+    ngx_msec_t                     retry_after_cap;
+    ngx_msec_t                     deadline;
+    ngx_msec_t                     first_token_timeout;
     /* llm_prepend_message, llm_append_message: arrays of messages */
     llm_json_t                    *prepend;
     llm_json_t                    *append;
@@ -99,7 +141,8 @@ typedef struct {
 typedef enum {
     ngx_http_llm_st_status = 0,
     ngx_http_llm_st_headers,
-    ngx_http_llm_st_body
+    ngx_http_llm_st_body,
+    ngx_http_llm_st_prelude          /* a stream before its first token */
 } ngx_http_llm_state_e;
 
 
@@ -108,7 +151,8 @@ typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
 
 typedef struct {
     ngx_http_request_t            *request;
-    ngx_http_llm_model_t          *model;
+    ngx_http_llm_model_t          *model;          /* this attempt's */
+    ngx_http_llm_model_t          *route;          /* what was asked */
     llm_request_t                  req;
     llm_response_t                 resp;
 
@@ -126,6 +170,22 @@ typedef struct {
     ngx_msec_t                     ttft;
     ngx_str_t                      error;          /* for $llm_error */
 
+    /* attempts (ngx_http_llm_attempt.c) */
+    ngx_uint_t                    *order;          /* candidates to try */
+    ngx_uint_t                     norder;
+    ngx_uint_t                     cand;           /* index in order */
+    ngx_uint_t                     tries;          /* on this candidate */
+    ngx_uint_t                     attempts;
+    ngx_uint_t                     next_cand;
+    ngx_msec_t                     delay;          /* before next_cand */
+    ngx_msec_t                     attempt_start;
+    ngx_msec_t                     deadline;       /* 0: none */
+    ngx_msec_int_t                 retry_wait;     /* provider's, -1 */
+    ngx_str_t                      attempt_log;    /* $llm_attempts */
+    size_t                         attempt_log_size;
+    ngx_event_t                    wait_ev;        /* back-off */
+    ngx_event_t                    ftt_ev;         /* first token */
+    ngx_event_t                    deadline_ev;
     ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
 
     unsigned                       stream:1;
@@ -134,6 +194,12 @@ typedef struct {
     unsigned                       connection_close:1;
     unsigned                       ttft_set:1;
     unsigned                       failure_logged:1;
+    unsigned                       committed:1;    /* client has bytes */
+    unsigned                       handover:1;     /* retry this failure */
+    unsigned                       recorded:1;     /* attempt logged */
+    unsigned                       health_reported:1;
+    unsigned                       skip_byte:1;
+    unsigned                       finished:1;
 } ngx_http_llm_ctx_t;
 
 
@@ -147,6 +213,48 @@ ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
 ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_list_t *headers, char *key, ngx_str_t *value);
+ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
+    ngx_str_t *name);
+
+/* routes and model metadata: ngx_http_llm_route.c */
+ngx_int_t ngx_http_llm_model_param(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m,
+    ngx_str_t *param);
+char *ngx_http_llm_model_check(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m);
+char *ngx_http_llm_alias(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_uint_t ngx_http_llm_model_enabled(ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m);
+ngx_int_t ngx_http_llm_route_order(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+/* attempts, back-off, commit point: ngx_http_llm_attempt.c */
+char *ngx_http_llm_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_attempt_init(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
+ngx_int_t ngx_http_llm_attempt_first(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
+void ngx_http_llm_attempt_record(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
+void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_attempt_silence_over(ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_attempt_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_int_t rc);
+void ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx);
+
+/* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
+char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_health_usable(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_msec_t *retry);
+void ngx_http_llm_health_report(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_uint_t ok);
+ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
+    ngx_http_llm_model_t *m);
+void ngx_http_llm_ttft_report(ngx_http_request_t *r,
+    ngx_http_llm_model_t *m, ngx_msec_t ms);
 
 void ngx_http_llm_embeddings_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *body);

@@ -4,7 +4,10 @@
  * headers, then either
  *
  *   - a stream (2xx to a stream request): de-chunk → SSE framer →
- *     dialect → OpenAI chunks, each read flushed to the client at once;
+ *     dialect → OpenAI chunks, each read flushed to the client at once,
+ *     but only from the first content token on: before it (the prelude)
+ *     process_header keeps reading, so nothing is sent and a failure can
+ *     still be retried (ngx_http_llm_attempt.c);
  *   - anything else (non-stream 2xx, or an error status): read the whole
  *     body inside process_header, translate it, and only then let nginx
  *     send the response, so a broken body becomes a clean JSON error
@@ -27,6 +30,11 @@ static ngx_int_t ngx_http_llm_process_header(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_complete_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_prelude(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_stream_headers(ngx_http_request_t *r);
+static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_filter_init(void *data);
 static ngx_int_t ngx_http_llm_filter(void *data, ssize_t bytes);
@@ -142,8 +150,7 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    /* the parsed tree is no longer needed: give its memory back now */
-    llm_request_free(&ctx->req);
+    /* the parsed tree stays: a retry or fallback builds from it again */
 
     ngx_str_null(&auth);
 
@@ -329,7 +336,9 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
     u = r->upstream;
 
-    if (ctx->state == ngx_http_llm_st_body) {
+    if (ctx->state == ngx_http_llm_st_body
+        || ctx->state == ngx_http_llm_st_prelude)
+    {
         return ngx_http_llm_process_body(r, ctx);
     }
 
@@ -391,6 +400,14 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
                 if (ctx->retry_after.data == NULL) {
                     return NGX_ERROR;
                 }
+
+            } else if (len == 14
+                       && ngx_strncasecmp(name, (u_char *) "retry-after-ms",
+                                          14)
+                          == 0)
+            {
+                /* OpenAI's, in milliseconds */
+                ctx->retry_wait = ngx_atoi(value.data, value.len);
             }
 
             continue;
@@ -417,37 +434,60 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
 
     if (ctx->stream && ctx->status.code >= 200 && ctx->status.code < 300) {
 
-        /* a stream: headers go to the client now, events follow */
+        /*
+         * A stream: nothing goes to the client before the first token, so
+         * a stream that fails before it can still be retried.
+         */
 
-        u->headers_in.status_n = 200;
-        u->headers_in.content_length_n = -1;
+        ctx->state = ngx_http_llm_st_prelude;
+        llm_sse_init(&ctx->sse, 0);
 
-        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-        r->headers_out.content_type_lowcase = NULL;
-
-        ngx_str_set(&value, "no-cache");
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                    "Cache-Control", &value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&value, "no");
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                    "X-Accel-Buffering", &value)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+        return ngx_http_llm_process_body(r, ctx);
     }
+
+    /* an answer that is not a stream has begun: no longer silent */
+    ngx_http_llm_attempt_silence_over(ctx);
 
     ctx->state = ngx_http_llm_st_body;
 
     return ngx_http_llm_process_body(r, ctx);
+}
+
+
+/* the client's headers of a stream, sent at the commit point */
+
+static ngx_int_t
+ngx_http_llm_stream_headers(ngx_http_request_t *r)
+{
+    ngx_str_t             value;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    u->headers_in.status_n = 200;
+    u->headers_in.content_length_n = -1;
+
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    ngx_str_set(&value, "no-cache");
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                "Cache-Control", &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "no");
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                "X-Accel-Buffering", &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -529,7 +569,9 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
-    if (ctx->body.len > NGX_HTTP_LLM_MAX_BODY) {
+    if (ctx->body.len > NGX_HTTP_LLM_MAX_BODY
+        || ctx->out.len > NGX_HTTP_LLM_MAX_BODY)
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm: provider response is too large");
         ngx_http_llm_set_error(ctx, "upstream_response_too_large");
@@ -539,6 +581,10 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     /* all of u->buffer is consumed: let the next read start afresh */
     b->pos = b->start;
     b->last = b->start;
+
+    if (ctx->state == ngx_http_llm_st_prelude) {
+        return ngx_http_llm_prelude(r, ctx);
+    }
 
     if (!ctx->body_done) {
         if (ctx->body_length < 0 && !ctx->chunked_body) {
@@ -558,6 +604,104 @@ ngx_http_llm_process_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     b->last++;
 
     return ngx_http_llm_complete_body(r, ctx);
+}
+
+
+/*
+ * A stream before its first token: wait for more, hand a failure over to
+ * the next attempt, or commit (the first token, or the stream's end).
+ */
+
+static ngx_int_t
+ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_uint_t            status;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (ctx->body_done) {
+        u->keepalive = !ctx->connection_close;
+    }
+
+    if (!ctx->resp.first_token) {
+
+        if (!ctx->resp.done && !ctx->resp.failed && !ctx->body_done) {
+            return NGX_AGAIN;
+        }
+
+        if (ctx->resp.failed || !ctx->resp.done) {
+            /* an error event, or the body ended, before any token */
+            status = ctx->resp.failed ? (ngx_uint_t) ctx->resp.error.status
+                                      : 0;
+
+            if (ngx_http_llm_attempt_retryable(r, ctx, status, -1)
+                == NGX_OK)
+            {
+                u->keepalive = 0;
+                return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+            }
+        }
+    }
+
+    if (ctx->body_done && !ctx->resp.done
+        && ctx->model->provider->dialect->stream_end(&ctx->resp, &ctx->out)
+           == LLM_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_mark_ttft(r, ctx);
+    ngx_http_llm_attempt_commit(r, ctx);
+
+    /* one byte left makes the core send the header with the first data */
+    u->buffer.last++;
+    ctx->skip_byte = 1;
+
+    return ngx_http_llm_stream_headers(r);
+}
+
+
+/* the provider's wait: retry-after-ms, Retry-After, a dialect's own */
+
+static ngx_msec_int_t
+ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    time_t                t;
+    ngx_int_t             n;
+    long long             wait;
+    const llm_dialect_t  *d;
+
+    if (ctx->retry_wait >= 0) {
+        return ctx->retry_wait;
+    }
+
+    if (ctx->retry_after.len) {
+        n = ngx_atoi(ctx->retry_after.data, ctx->retry_after.len);
+
+        if (n != NGX_ERROR) {
+            return (ngx_msec_int_t) ngx_min(n, 86400) * 1000;
+        }
+
+        t = ngx_parse_http_time(ctx->retry_after.data, ctx->retry_after.len);
+
+        if (t != NGX_ERROR) {
+            t -= ngx_time();
+            return (t > 0) ? (ngx_msec_int_t) ngx_min(t, 86400) * 1000 : 0;
+        }
+    }
+
+    d = ctx->model->provider->dialect;
+
+    if (d->retry_after) {
+        wait = d->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            return (ngx_msec_int_t) ngx_min(wait, 86400) * 1000;
+        }
+    }
+
+    return -1;
 }
 
 
@@ -589,6 +733,7 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         {
             status = NGX_HTTP_OK;
             ngx_http_llm_mark_ttft(r, ctx);
+            ngx_http_llm_attempt_commit(r, ctx);
             goto done;
         }
 
@@ -599,6 +744,14 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       &ctx->model->provider->name, e.message);
 
     } else {
+        if (ngx_http_llm_attempt_retryable(r, ctx, status,
+                                           ngx_http_llm_retry_wait(r, ctx))
+            == NGX_OK)
+        {
+            /* the next attempt takes over, see ngx_http_llm_attempt.c */
+            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
         d->error(status, ctx->body.data, ctx->body.len, &e);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -669,6 +822,25 @@ done:
 static ngx_int_t
 ngx_http_llm_body_data(ngx_http_llm_ctx_t *ctx, u_char *p, size_t n)
 {
+    if (ctx->state == ngx_http_llm_st_prelude) {
+        if (ngx_http_llm_feed(ctx, p, n) != NGX_OK) {
+            /* an oversized event: the stream ends with an error frame */
+            if (llm_response_fail(&ctx->resp, &ctx->out, 502,
+                                  "invalid_upstream_response",
+                                  "The provider sent an oversized stream "
+                                  "event.")
+                == LLM_ERROR)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->body_done = 1;
+            ctx->connection_close = 1;
+        }
+
+        return NGX_OK;
+    }
+
     if (llm_buf_append(&ctx->body, p, n) != LLM_OK) {
         return NGX_ERROR;
     }
@@ -693,12 +865,27 @@ ngx_http_llm_filter_init(void *data)
         return ngx_http_llm_output(ctx->request, ctx);
     }
 
-    /* a stream ends when we say so: [DONE], the body's end, or a failure */
+    /*
+     * A committed stream: what the prelude translated goes first.  It
+     * ends when we say so: [DONE], the body's end, or a failure.
+     */
+
     u->length = -1;
 
-    llm_sse_init(&ctx->sse, 0);
+    if (ctx->resp.failed) {
+        ngx_http_llm_stream_failed(ctx->request, ctx);
 
-    return NGX_OK;
+        if (!ctx->body_done) {
+            u->keepalive = 0;
+            ctx->body_done = 1;
+        }
+    }
+
+    if (ctx->body_done) {
+        u->length = 0;
+    }
+
+    return ngx_http_llm_output(ctx->request, ctx);
 }
 
 
@@ -726,6 +913,12 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
     ngx_memzero(&in, sizeof(ngx_buf_t));
     in.pos = u->buffer.last;
     in.last = u->buffer.last + bytes;
+
+    if (ctx->skip_byte && bytes > 0) {
+        /* the byte the prelude left to have the header sent with data */
+        ctx->skip_byte = 0;
+        in.pos++;
+    }
 
     if (ctx->body_done) {
         return NGX_OK;
@@ -980,6 +1173,8 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
+    ngx_http_llm_attempt_end(r, ctx, rc);
+
     if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST) {
         ngx_http_llm_set_error(ctx, "client_closed");
         return;
@@ -995,6 +1190,11 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
             status = 504;
             code = "upstream_timeout";
             message = "The provider did not answer in time.";
+
+        } else if (ctx->state == ngx_http_llm_st_prelude) {
+            status = 502;
+            code = "upstream_error";
+            message = "The provider's stream broke before its first token.";
 
         } else if (ctx->error.len) {
             status = 502;

@@ -17,7 +17,8 @@ typedef enum {
     ngx_http_llm_var_total_tokens,
     ngx_http_llm_var_finish_reason,
     ngx_http_llm_var_ttft,
-    ngx_http_llm_var_error
+    ngx_http_llm_var_error,
+    ngx_http_llm_var_attempts
 } ngx_http_llm_var_e;
 
 
@@ -56,6 +57,9 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
 
     { ngx_string("llm_error"), NULL, ngx_http_llm_variable,
       ngx_http_llm_var_error, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_attempts"), NULL, ngx_http_llm_variable,
+      ngx_http_llm_var_attempts, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -103,7 +107,11 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     switch (data) {
 
     case ngx_http_llm_var_model:
-        if (ctx->model) {
+        if (ctx->route) {
+            s = (char *) ctx->route->name.data;
+
+        } else if (ctx->model) {
+            /* llm_embeddings: no route */
             s = (char *) ctx->model->name.data;
 
         } else if (ctx->req.model) {
@@ -165,6 +173,14 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         if (ctx->error.len) {
             v->data = ctx->error.data;
             v->len = ctx->error.len;
+            goto found;
+        }
+        break;
+
+    case ngx_http_llm_var_attempts:
+        if (ctx->attempt_log.len) {
+            v->data = ctx->attempt_log.data;
+            v->len = ctx->attempt_log.len;
             goto found;
         }
         break;

@@ -33,6 +33,7 @@ my $model_conf = join '', map {
 
 my $ng = start_nginx(<<"EOF", mock => $mock);
     llm_provider mock dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T24_KEY;
+    llm_retry off;   # one attempt each: retries are t/60-retries.t
 $model_conf
     server {
         listen 127.0.0.1:%%PORT%%;
@@ -157,11 +158,15 @@ subtest 'truncated stream (cut_after=5)' => sub {
     ok(!defined $acc->{finish_reason}, 'no finish_reason (the stream was cut)');
 };
 
-subtest 'broken chunked encoding' => sub {
-    my ($chunks) = failed_stream(raw_stream('/v1/chat/completions', 'badchunk'),
-                                 'bad_chunked', code => 'invalid_upstream_response',
-                                 type => 'api_error', chunks => 1);
-    is(accumulate_stream($chunks)->{role}, 'assistant', 'the first event came through');
+# Before the first content token nothing is sent (the commit point, see
+# t/61-commit-point.t): a stream that breaks there is a plain JSON error.
+subtest 'broken chunked encoding before the first token' => sub {
+    my $res = chat($port, { model => 'badchunk', stream => JSON::PP::true,
+                            messages => [ { role => 'user', content => 'hi' } ] });
+    is($res->{status}, 502, 'status 502');
+    like($res->{headers}{'content-type'} // '', qr{^application/json}, 'JSON');
+    my $body = json_or_undef($res->{content} // '');
+    check_envelope($body && $body->{error}, 'bad_chunked');
 };
 
 subtest 'malformed SSE event' => sub {

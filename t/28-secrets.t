@@ -35,6 +35,7 @@ my $ng = start_nginx(<<"EOF", mock => $mock, log_level => 'debug');
                       'upstream=\$upstream_addr ustatus=\$upstream_status '
                       'urt=\$upstream_response_time uht=\$upstream_header_time';
 
+    llm_retry off;   # one provider request per client request
     llm_provider penv  dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=env:LLM_T28_KEY;
     llm_provider pfile dialect=openai url=http://127.0.0.1:%%MOCK%%/v1 api_key=file:$dir/key;
 

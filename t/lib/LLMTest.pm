@@ -56,7 +56,8 @@ dir, run "nginx -t", start nginx, wait until its port accepts. In
 $http_config, %%PORT%% is the nginx port, %%MOCK%% / %%MOCK2%% the ports of
 opts mock / mock2 (mock objects or port numbers), %%PREFIX%% the prefix dir,
 %%ROOT%% the repo root. Options: mock, mock2, port, log_level (default
-info), main (extra main-context directives). Returns a LLMTest::Nginx hash
+info), main (extra main-context directives), workers (worker_processes,
+default 1). Returns a LLMTest::Nginx hash
 { port, prefix, pid } with methods error_log(), access_log(), stop().
 Env: NGINX_BIN (binary, default /usr/sbin/nginx; not NGINX, which
 nginx itself reads); LLM_TEST_VALGRIND=1 runs
@@ -330,6 +331,7 @@ sub _write_conf {
     my $master = $valgrind ? 'off' : 'on';
     my $user = $> == 0 ? "user root;\n" : '';
     my $main = $opts{main} // '';
+    my $workers = $opts{workers} // 1;
 
     my %subst = (PORT => $opts{port}, PREFIX => $prefix, ROOT => $ROOT);
     for my $name (qw(mock mock2)) {
@@ -344,7 +346,7 @@ sub _write_conf {
 load_module $module;
 daemon off;
 master_process $master;
-worker_processes 1;
+worker_processes $workers;
 ${user}error_log $prefix/error.log $level;
 pid $prefix/nginx.pid;
 $main

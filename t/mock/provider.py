@@ -36,6 +36,15 @@ demo answer.  Keys:
   keepalive_comments=N  N ": keep-alive" comments before the first event
   events=N           synthesized OpenAI stream with N content chunks "tokI "
   echo=1             the reply content is the raw request body text
+  retry_after_ms=N   add "retry-after-ms: N" (OpenAI's header)
+  seq=S1;S2;...      a behaviour per request: the N-th request with this
+                     scenario (or with the same id=) gets S_N, the last one
+                     repeating.  S is "ok", a bare status ("429"), or
+                     "key:value|key:value" with the keys above (e.g.
+                     "status:503|retry_after:1", "hang:1", "events:3");
+                     the scenario's other keys are defaults for every step
+  id=KEY             the counter of seq= (default: the whole scenario), so
+                     that several models or providers can share a sequence
   body=TEXT          literal response body; MUST be the last key (it takes
                      the rest of the string, commas included)
   max_inputs=N       embeddings: a 400 when a request has more than N inputs
@@ -56,6 +65,9 @@ An unknown key or a non-numeric value gets a 400 (code "mock_bad_scenario").
 Without "model" in the body (Gemini), the scenario is taken from the URL
 path ".../models/<scenario>:<method>".  --key accepts "Authorization: Bearer
 KEY", "x-api-key: KEY" or "x-goog-api-key: KEY".
+
+GET /__requests?key=KEY answers {"count": N}: how many requests with the
+scenario KEY (or with id=KEY) the mock has seen.
 
 Every request and every connection close is appended as a JSON line to --log:
   {"n", "conn", "method", "path", "headers": {lowercased: value}, "body"[, "sni"]}
@@ -100,6 +112,18 @@ class MockState:
         self.tls_context = None
         self.conn_seq = 0
         self.req_seq = 0
+        self.seq_counts = {}
+
+    def seq_next(self, key):
+        """The 0-based index of this request among those with key."""
+        with self.lock:
+            n = self.seq_counts.get(key, 0)
+            self.seq_counts[key] = n + 1
+            return n
+
+    def seq_count(self, key):
+        with self.lock:
+            return self.seq_counts.get(key, 0)
 
     def next_conn_id(self):
         with self.lock:
@@ -269,9 +293,22 @@ def guess_ctype(text):
 
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
-            "stall_after", "max_inputs", "base64"}
-OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "fail_text", "hang_text",
-              "sig_from"}
+            "stall_after", "retry_after_ms", "max_inputs", "base64"}
+OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
+              "hang_text", "sig_from"}
+
+
+def seq_step(index, opts):
+    """The scenario of the index-th request of a seq= scenario."""
+    steps = opts.pop("seq").split(";")
+    step = steps[min(index, len(steps) - 1)].strip()
+    if step.isdigit():
+        opts["status"] = step
+    elif step and step != "ok":
+        for item in step.split("|"):
+            k, _, v = item.partition(":")
+            opts[k.strip()] = v.strip()
+    return opts
 
 
 def scenario_error(opts):
@@ -813,6 +850,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", opts.get("ctype", reply.ctype))
         if "retry_after" in opts:
             self.send_header("Retry-After", str(opts["retry_after"]))
+        if "retry_after_ms" in opts:
+            self.send_header("retry-after-ms", str(opts["retry_after_ms"]))
         if reply.is_stream:
             self.send_header("Cache-Control", "no-cache")
         if te == "chunked":
@@ -1187,6 +1226,9 @@ class Handler(BaseHTTPRequestHandler):
             return
 
         opts = parse_scenario(name)
+        index = STATE.seq_next(opts.pop("id", name))
+        if "seq" in opts:
+            opts = seq_step(index, opts)
         problem = scenario_error(opts)
         if problem:
             sys.stderr.write("bad scenario %r: %s\n" % (name, problem))
@@ -1211,6 +1253,11 @@ class Handler(BaseHTTPRequestHandler):
         raise ValueError("invalid JSON constant " + name)
 
     def do_GET(self):
+        if self.path.startswith("/__requests"):
+            m = re.search(r"[?&]key=([^&]*)", self.path)
+            key = unquote(m.group(1)) if m else ""
+            self.send_json(200, {"count": STATE.seq_count(key)})
+            return
         n = STATE.next_request_id()
         self.record_request(n, None)
         if not self.key_ok():

@@ -1,0 +1,531 @@
+/*
+ * Routes: a model name stands for an ordered list of candidates (each a
+ * concrete llm_model: provider + upstream model).
+ *
+ *   llm_model fast candidates=groq-llama,claude;          fallback chain
+ *   llm_model pool candidates=a,b weights=3,1;            load balancing
+ *   llm_model cheap candidates=a,b,c strategy=cost;       router
+ *   llm_alias gpt gpt-4o;                                 one candidate
+ *
+ * A candidate must be defined before the route that names it, so routes
+ * cannot form cycles; a route naming a route takes its candidates.
+ * Per request the candidates are put in order here; the attempts walk
+ * that order (ngx_http_llm_attempt.c).
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+static ngx_int_t ngx_http_llm_route_add(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m,
+    ngx_str_t *name, ngx_uint_t **cands, ngx_uint_t *n);
+static ngx_int_t ngx_http_llm_price(ngx_str_t *v);
+static ngx_int_t ngx_http_llm_route_key(ngx_http_request_t *r,
+    ngx_http_llm_model_t *route, ngx_http_llm_model_t *m);
+
+
+typedef struct {
+    char        *name;
+    ngx_uint_t   strategy;
+} ngx_http_llm_strategy_t;
+
+
+static ngx_http_llm_strategy_t  ngx_http_llm_strategies[] = {
+    { "order", NGX_HTTP_LLM_ORDER },
+    { "weighted", NGX_HTTP_LLM_WEIGHTED },
+    { "cost", NGX_HTTP_LLM_COST },
+    { "speed", NGX_HTTP_LLM_SPEED },
+    { "quality", NGX_HTTP_LLM_QUALITY },
+    { NULL, 0 }
+};
+
+
+/*
+ * One llm_model parameter beyond provider=, upstream_model= and
+ * max_tokens=; NGX_DECLINED: not one of ours.
+ */
+
+ngx_int_t
+ngx_http_llm_model_param(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m, ngx_str_t *param)
+{
+    u_char                   *p, *last, *start;
+    ngx_int_t                 n, *field;
+    ngx_str_t                 v, item;
+    ngx_uint_t                i, *cands, ncands, set;
+    ngx_http_llm_strategy_t  *st;
+
+    if (ngx_strncmp(param->data, "candidates=", 11) == 0) {
+        v.data = param->data + 11;
+        v.len = param->len - 11;
+
+        cands = NULL;
+        ncands = 0;
+        last = v.data + v.len;
+
+        for (start = v.data; start <= last; start = p + 1) {
+            p = ngx_strlchr(start, last, ',');
+            if (p == NULL) {
+                p = last;
+            }
+
+            item.data = start;
+            item.len = p - start;
+
+            if (ngx_http_llm_route_add(cf, lmcf, m, &item, &cands, &ncands)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        m->cands = cands;
+        m->ncands = ncands;
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(param->data, "weights=", 8) == 0) {
+        v.data = param->data + 8;
+        v.len = param->len - 8;
+        last = v.data + v.len;
+
+        /* at most one weight a candidate; checked against them later */
+        m->weights = ngx_pcalloc(cf->pool, (v.len / 2 + 1)
+                                           * sizeof(ngx_uint_t));
+        if (m->weights == NULL) {
+            return NGX_ERROR;
+        }
+
+        i = 0;
+
+        for (start = v.data; start <= last; start = p + 1) {
+            p = ngx_strlchr(start, last, ',');
+            if (p == NULL) {
+                p = last;
+            }
+
+            n = ngx_atoi(start, p - start);
+
+            if (n == NGX_ERROR || n == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\"",
+                                   param, &m->name);
+                return NGX_ERROR;
+            }
+
+            m->weights[i++] = n;
+        }
+
+        m->nweights = i;
+        m->strategy = NGX_HTTP_LLM_WEIGHTED;
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(param->data, "strategy=", 9) == 0) {
+        for (st = ngx_http_llm_strategies; st->name; st++) {
+            if (param->len - 9 == ngx_strlen(st->name)
+                && ngx_strncmp(param->data + 9, st->name, param->len - 9)
+                   == 0)
+            {
+                m->strategy = st->strategy;
+                return NGX_OK;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" in llm_model \"%V\" (known: "
+                           "order, weighted, cost, speed, quality)",
+                           param, &m->name);
+        return NGX_ERROR;
+    }
+
+    field = NULL;
+    set = 0;
+    v.len = 0;
+    v.data = NULL;
+
+    if (ngx_strncmp(param->data, "price_in=", 9) == 0) {
+        field = &m->price_in;
+        v.data = param->data + 9;
+        v.len = param->len - 9;
+        set = 1;
+
+    } else if (ngx_strncmp(param->data, "price_out=", 10) == 0) {
+        field = &m->price_out;
+        v.data = param->data + 10;
+        v.len = param->len - 10;
+        set = 1;
+
+    } else if (ngx_strncmp(param->data, "tier=", 5) == 0) {
+        field = &m->tier;
+        v.data = param->data + 5;
+        v.len = param->len - 5;
+
+    } else if (ngx_strncmp(param->data, "context=", 8) == 0) {
+        field = &m->context;
+        v.data = param->data + 8;
+        v.len = param->len - 8;
+
+    } else if (ngx_strncmp(param->data, "ttft=", 5) == 0) {
+        field = &m->ttft;
+        v.data = param->data + 5;
+        v.len = param->len - 5;
+        set = 2;
+    }
+
+    if (field == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (set == 1) {
+        n = ngx_http_llm_price(&v);
+
+    } else if (set == 2) {
+        n = ngx_parse_time(&v, 0);
+        if (n == 0) {
+            n = 1;
+        }
+
+    } else {
+        n = ngx_atoi(v.data, v.len);
+    }
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" in llm_model \"%V\"",
+                           param, &m->name);
+        return NGX_ERROR;
+    }
+
+    *field = n;
+
+    return NGX_OK;
+}
+
+
+/* a price like "2.50" in units of 1/10000 */
+
+static ngx_int_t
+ngx_http_llm_price(ngx_str_t *v)
+{
+    return ngx_atofp(v->data, v->len, 4);
+}
+
+
+static ngx_int_t
+ngx_http_llm_route_add(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m, ngx_str_t *name, ngx_uint_t **cands,
+    ngx_uint_t *n)
+{
+    ngx_uint_t             i, j, k, add, *nc;
+    ngx_http_llm_model_t  *models;
+
+    models = lmcf->models.elts;
+
+    /* the last element is m itself: it cannot name itself */
+    for (i = 0; i + 1 < lmcf->models.nelts; i++) {
+        if (models[i].name.len == name->len
+            && ngx_strncmp(models[i].name.data, name->data, name->len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i + 1 >= lmcf->models.nelts) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" names unknown candidate \"%V\" "
+                           "(a model must be defined before the routes "
+                           "that use it)", &m->name, name);
+        return NGX_ERROR;
+    }
+
+    if (models[i].embedding) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" names embedding model \"%V\": "
+                           "routes are for chat models", &m->name, name);
+        return NGX_ERROR;
+    }
+
+    add = models[i].provider ? 1 : models[i].ncands;
+
+    nc = ngx_palloc(cf->pool, (*n + add) * sizeof(ngx_uint_t));
+    if (nc == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (*n) {
+        ngx_memcpy(nc, *cands, *n * sizeof(ngx_uint_t));
+    }
+
+    for (j = 0; j < add; j++) {
+        k = models[i].provider ? i : models[i].cands[j];
+
+        nc[*n] = k;
+        (*n)++;
+    }
+
+    *cands = nc;
+
+    return NGX_OK;
+}
+
+
+/* after all parameters of one llm_model */
+
+char *
+ngx_http_llm_model_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m)
+{
+    if (m->weights) {
+        if (m->ncands == 0) {
+            return "has weights= without candidates=";
+        }
+
+        if (m->nweights != m->ncands) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\" has %ui weights for %ui "
+                               "candidates", &m->name, m->nweights,
+                               m->ncands);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (m->ncands && m->provider) {
+        return "takes either provider= or candidates=, not both";
+    }
+
+    if (m->ncands == 0 && m->strategy != NGX_HTTP_LLM_ORDER) {
+        return "has strategy= without candidates=";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_alias NAME MODEL: a route with one candidate */
+
+char *
+ngx_http_llm_alias(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *m;
+
+    value = cf->args->elts;
+
+    m = lmcf->models.elts;
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].name.len == value[1].len
+            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate llm_model \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    m = ngx_array_push(&lmcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
+
+    m->name.len = value[1].len;
+    m->name.data = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (m->name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(m->name.data, value[1].data, value[1].len + 1);
+
+    m->price_in = NGX_HTTP_LLM_UNSET;
+    m->price_out = NGX_HTTP_LLM_UNSET;
+    m->tier = NGX_HTTP_LLM_UNSET;
+    m->context = NGX_HTTP_LLM_UNSET;
+    m->ttft = NGX_HTTP_LLM_UNSET;
+
+    if (ngx_http_llm_route_add(cf, lmcf, m, &value[2], &m->cands,
+                               &m->ncands)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a model can serve: its provider, or one candidate's, has a key */
+
+ngx_uint_t
+ngx_http_llm_model_enabled(ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m)
+{
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *models;
+
+    if (m->provider) {
+        return !m->provider->disabled;
+    }
+
+    models = lmcf->models.elts;
+
+    for (i = 0; i < m->ncands; i++) {
+        if (!models[m->cands[i]].provider->disabled) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * This request's candidates, best first: disabled providers (no key)
+ * and pass-through providers without a client key are left out.
+ * Strategies sort stably, so ties keep the configured order.
+ */
+
+ngx_int_t
+ngx_http_llm_route_order(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_int_t                  key, k;
+    ngx_uint_t                 i, j, n, w, total, pick, t, *order;
+    ngx_http_llm_model_t      *route, *models, *m;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    models = lmcf->models.elts;
+    route = ctx->route;
+
+    n = route->provider ? 1 : route->ncands;
+
+    order = ngx_palloc(r->pool, n * sizeof(ngx_uint_t));
+    if (order == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->order = order;
+    ctx->norder = 0;
+
+    for (i = 0; i < n; i++) {
+        m = route->provider ? route : &models[route->cands[i]];
+
+        if (m->provider->disabled
+            || (m->provider->key_passthrough
+                && r->headers_in.authorization == NULL))
+        {
+            continue;
+        }
+
+        order[ctx->norder++] = route->provider ? (ngx_uint_t) (m - models)
+                                               : route->cands[i];
+    }
+
+    n = ctx->norder;
+
+    if (n < 2) {
+        return NGX_OK;
+    }
+
+    switch (route->strategy) {
+
+    case NGX_HTTP_LLM_WEIGHTED:
+
+        /* a weighted pick goes first; the others follow in order */
+
+        total = 0;
+
+        for (i = 0; i < route->ncands; i++) {
+            total += route->weights ? route->weights[i] : 1;
+        }
+
+        pick = (ngx_uint_t) ngx_random() % total;
+
+        for (i = 0; i < route->ncands; i++) {
+            w = route->weights ? route->weights[i] : 1;
+
+            if (pick < w) {
+                break;
+            }
+
+            pick -= w;
+        }
+
+        for (j = 0; j < n; j++) {
+            if (order[j] == route->cands[i]) {
+                t = order[j];
+                ngx_memmove(&order[1], &order[0], j * sizeof(ngx_uint_t));
+                order[0] = t;
+                break;
+            }
+        }
+
+        break;
+
+    case NGX_HTTP_LLM_COST:
+    case NGX_HTTP_LLM_SPEED:
+    case NGX_HTTP_LLM_QUALITY:
+
+        /* insertion sort: stable, and n is small */
+
+        for (i = 1; i < n; i++) {
+            t = order[i];
+            key = ngx_http_llm_route_key(r, route, &models[t]);
+
+            for (j = i; j > 0; j--) {
+                k = ngx_http_llm_route_key(r, route, &models[order[j - 1]]);
+
+                if (k <= key) {
+                    break;
+                }
+
+                order[j] = order[j - 1];
+            }
+
+            order[j] = t;
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the sort key of a candidate under the route's strategy: lower first */
+
+static ngx_int_t
+ngx_http_llm_route_key(ngx_http_request_t *r, ngx_http_llm_model_t *route,
+    ngx_http_llm_model_t *m)
+{
+    ngx_msec_t  ms;
+
+    switch (route->strategy) {
+
+    case NGX_HTTP_LLM_COST:
+        if (m->price_in == NGX_HTTP_LLM_UNSET
+            && m->price_out == NGX_HTTP_LLM_UNSET)
+        {
+            return NGX_MAX_INT_T_VALUE;
+        }
+
+        /* the blended price: input and output per million tokens */
+        return ngx_max(m->price_in, 0) + ngx_max(m->price_out, 0);
+
+    case NGX_HTTP_LLM_QUALITY:
+        return (m->tier == NGX_HTTP_LLM_UNSET) ? 0 : -m->tier;
+
+    default: /* NGX_HTTP_LLM_SPEED */
+        ms = ngx_http_llm_ttft_get(r, m);
+        return ms ? (ngx_int_t) ms : NGX_MAX_INT_T_VALUE;
+    }
+}
