@@ -1717,9 +1717,9 @@ llm_anthropic_check(llm_request_t *req, llm_error_t *e)
 
     if (req->plain) {
         /* text and plain parameters: only n can be refused */
-        return llm_anthropic_check_n(req->spans.n.start
-                                     ? llm_json_scan_int(req->spans.n.start,
-                                                         req->spans.n.end)
+        return llm_anthropic_check_n(req->spans->n.start
+                                     ? llm_json_scan_int(req->spans->n.start,
+                                                         req->spans->n.end)
                                      : -1, e);
     }
 

@@ -1727,12 +1727,12 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
     /* a plain request can only ask for too many candidates */
 
-    if (req->plain && (req->spans.stop.start == NULL
-                       || req->spans.stop.start[0] != '['))
+    if (req->plain && (req->spans->stop.start == NULL
+                       || req->spans->stop.start[0] != '['))
     {
-        return llm_gemini_check_n(req->spans.n.start
-                                  ? llm_json_scan_int(req->spans.n.start,
-                                                      req->spans.n.end)
+        return llm_gemini_check_n(req->spans->n.start
+                                  ? llm_json_scan_int(req->spans->n.start,
+                                                      req->spans->n.end)
                                   : -1, e);
     }
 

@@ -43,7 +43,7 @@ llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
     llm_plain_t  *pl;
     llm_span_t   *c;
 
-    pl = &req->spans;
+    pl = req->spans;
     max = llm_plain_max_tokens(req);
 
     /* at most the client's bytes and some names: one allocation */
@@ -182,7 +182,7 @@ llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
 
     (void) upstream_model;
 
-    pl = &req->spans;
+    pl = req->spans;
 
     if (llm_buf_reserve(b, req->raw_len + 256) != LLM_OK
         || llm_buf_append_lit(b, "{\"contents\":[") != LLM_OK)
@@ -383,7 +383,7 @@ llm_plain_max_tokens(llm_request_t *req)
 {
     llm_plain_t  *pl;
 
-    pl = &req->spans;
+    pl = req->spans;
 
     if (pl->max_completion_tokens.start) {
         return llm_json_scan_int(pl->max_completion_tokens.start,

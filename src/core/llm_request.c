@@ -6,6 +6,7 @@
  * costing a provider round trip.  Fields not listed are passed through.
  */
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,11 +127,13 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 {
     int                      i, j;
     size_t                   off, line, col;
+    llm_plain_t              plain;
     llm_request_scan_t       sc;
     llm_request_member_t    *m;
     const llm_param_rule_t  *rule;
 
     memset(req, 0, sizeof(llm_request_t));
+    plain.nmessages = 0;
 
     if (n == 0) {
         llm_error_set(e, 400, NULL, "invalid_json",
@@ -142,7 +145,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     memset((char *) &sc + sizeof(sc.members), 0,
            sizeof(sc) - sizeof(sc.members));
     sc.msg_error = e;
-    sc.plain = &req->spans;
+    sc.plain = &plain;
 
     if (llm_json_scan(p, n, 3, llm_request_scan, &sc) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
@@ -322,7 +325,18 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
     req->raw = p;
     req->raw_len = n;
-    req->plain = llm_request_plain(&sc);
+
+    if (llm_request_plain(&sc)) {
+        req->spans = malloc(sizeof(llm_plain_t));
+
+        if (req->spans == NULL) {
+            llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+            return LLM_ERROR;
+        }
+
+        memcpy(req->spans, &plain, sizeof(llm_plain_t));
+        req->plain = 1;
+    }
 
     if (llm_request_model(req, llm_request_member(&sc, "model")) != LLM_OK) {
         llm_error_set(e, 500, NULL, NULL, "Out of memory.");
@@ -731,6 +745,10 @@ llm_request_plain(llm_request_scan_t *sc)
 
     pl = sc->plain;
 
+    /* the parameters after the messages: none until found */
+    memset(&pl->temperature, 0,
+           sizeof(llm_plain_t) - offsetof(llm_plain_t, temperature));
+
     for (i = 0; i < sc->nmembers; i++) {
         m = &sc->members[i];
 
@@ -865,4 +883,8 @@ llm_request_free(llm_request_t *req)
 
     free(req->model);
     req->model = NULL;
+
+    free(req->spans);
+    req->spans = NULL;
+    req->plain = 0;
 }

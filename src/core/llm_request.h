@@ -67,12 +67,14 @@ typedef struct {
     size_t        model_start;   /* the model value's bytes, quotes too */
     size_t        model_end;
     unsigned      has_stream_options:1;
-    unsigned      plain:1;       /* the spans below hold the whole request */
+    unsigned      plain:1;       /* spans hold the whole request */
 
     /* set by the caller before build_request: 0 = the dialect's own */
     long long     max_tokens_default;
 
-    llm_plain_t   spans;
+    /* a plain request's spans (owned; NULL: not plain): apart, to keep
+     * the request small for the rest of a long stream */
+    llm_plain_t  *spans;
 } llm_request_t;
 
 

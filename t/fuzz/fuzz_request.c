@@ -95,8 +95,10 @@ build(llm_request_t *req, int stream)
     copy = *req;
     copy.root = cJSON_Duplicate(llm_request_tree(req), 1);
 
-    /* the tree was edited: the raw bytes no longer say the same */
+    /* the tree was edited: the raw bytes and spans no longer say the same */
     copy.raw = NULL;
+    copy.spans = NULL;
+    copy.plain = 0;
     check(copy.root != NULL);
 
     delete_all(copy.root, "stream");
