@@ -83,6 +83,19 @@ $providers
               upstream_model=id=hb,seq=ok;
     llm_model hr candidates=hp-e,hb-e;
 
+    upstream emb_ka {
+        server 127.0.0.1:%%MOCK%%;
+        keepalive 4;
+    }
+
+    llm_provider ka dialect=openai upstream=emb_ka api_key=env:LLM_T67_KEY;
+    llm_model ka-e provider=ka type=embedding batch=1
+              'upstream_model=id=ka,seq=ok;429;ok';
+    llm_model ka-r candidates=ka-e;
+
+    llm_model tok-r candidates=fv-e,bk-e;
+    llm_model tok-v candidates=fv-e;
+
     server {
         listen 127.0.0.1:%%PORT%%;
         access_log %%PREFIX%%/emb.log emb;
@@ -269,6 +282,30 @@ subtest 'passive health counts embedding failures' => sub {
     is($r->{status}, 200, 'status 200');
     like(log_line('hr'), qr/attempts=hb:200,hb:200 /, 'the cooling provider is skipped');
     is(count('hp'), 3, 'it saw nothing more');
+};
+
+subtest 'keepalive across batches and a retried 429' => sub {
+    my $before = @{ mock_requests($mock) };
+    my ($r, $j) = embed({ model => 'ka-r', input => [ 'k1', 'k2', 'k3' ] });
+    is($r->{status}, 200, 'status 200') or diag $r->{content};
+    is_deeply(vectors_of($j), [ map { mock_vec($_) } 'k1', 'k2', 'k3' ], 'vectors');
+    my $all = mock_requests($mock);
+    my @sent = @$all[$before .. $#$all];
+    is(scalar @sent, 4, 'three batches, one retried');
+    is(scalar(keys %{ { map { $_->{conn} => 1 } @sent } }), 1,
+       'all on one upstream connection');
+    like(log_line('ka-r'), qr/attempts=ka:200,ka:429,ka:200,ka:200 /,
+         '$llm_attempts');
+};
+
+subtest 'token arrays: candidates that take only text are left out' => sub {
+    my ($r, $j) = embed({ model => 'tok-r', input => [ [ 1, 2, 3 ] ] });
+    is($r->{status}, 200, 'status 200') or diag $r->{content};
+    like(log_line('tok-r'), qr/attempts=bk:200 /, 'voyage skipped');
+
+    ($r, $j) = embed({ model => 'tok-v', input => [ [ 1, 2, 3 ] ] });
+    is($r->{status}, 400, 'no candidate left: 400');
+    is($j->{error}{code}, 'invalid_value', 'invalid_value') or diag $r->{content};
 };
 
 subtest 'an embedding route on llm_chat' => sub {
