@@ -32,7 +32,8 @@ my $providers = join '', map {
   [ 'ra', 'openai', '/v1' ], [ 'rb', 'openai', '/v1' ],
   [ 'bk', 'openai', '/v1' ], [ 'no', 'openai', '/v1' ],
   [ 'ab', 'openai', '/v1' ], [ 'dl', 'openai', '/v1' ],
-  [ 'hp', 'openai', '/v1' ], [ 'hb', 'openai', '/v1' ];
+  [ 'hp', 'openai', '/v1' ], [ 'hb', 'openai', '/v1' ],
+  [ 'ft', 'openai', '/v1' ];
 
 my $ng = start_nginx(<<"EOF", mock => $mock);
     log_format emb 'model=\$llm_model status=\$status '
@@ -93,6 +94,10 @@ $providers
               'upstream_model=id=ka,seq=ok;429;ok';
     llm_model ka-r candidates=ka-e;
 
+    llm_model ft-e provider=ft type=embedding batch=1
+              upstream_model=hang_text=stop;
+    llm_model ft-r candidates=ft-e,bk-e;
+
     llm_model tok-r candidates=fv-e,bk-e;
     llm_model tok-v candidates=fv-e;
 
@@ -114,8 +119,18 @@ $providers
             llm_deadline 500ms;
         }
 
+        location = /ftt/v1/embeddings {
+            llm_embeddings;
+            llm_retry tries=2 base=10ms cap=10ms;
+            llm_first_token_timeout 300ms;
+        }
+
         location = /v1/chat/completions {
             llm_chat;
+        }
+
+        location /v1/models {
+            llm_models;
         }
     }
 EOF
@@ -270,6 +285,20 @@ subtest 'the deadline bounds the whole request' => sub {
     like(log_line('dl-e'), qr/attempts=dl:200,dl:deadline /, '$llm_attempts');
 };
 
+subtest 'a batch without an answer: first-token timeout, then fallback' => sub {
+    my $before = @{ mock_requests($mock) };
+    my ($r, $j) = embed({ model => 'ft-r', input => [ 'go', 'stop', 'on' ] },
+                        '/ftt/v1/embeddings');
+    is($r->{status}, 200, 'status 200') or diag $r->{content};
+    is_deeply(vectors_of($j), [ map { mock_vec($_) } 'go', 'stop', 'on' ],
+              'vectors');
+    is_deeply(inputs_since($before), [ 'go', 'stop', 'stop', 'stop', 'on' ],
+              'batch 2 tried twice, then on the next candidate');
+    like(log_line('ft-r'),
+         qr/attempts=ft:200,ft:first_token_timeout,ft:first_token_timeout,bk:200,bk:200 /,
+         '$llm_attempts');
+};
+
 subtest 'passive health counts embedding failures' => sub {
     my ($r, $j) = embed({ model => 'hr', input => [ 'x' ] });
     is($r->{status}, 200, 'status 200');
@@ -315,6 +344,10 @@ subtest 'an embedding route on llm_chat' => sub {
     is($r->{status}, 400, 'status 400');
     is(json_or_undef($r->{content})->{error}{code}, 'model_not_supported',
        'model_not_supported');
+
+    my $list = json_or_undef(http_get($port, '/v1/models')->{content});
+    ok((grep { $_->{id} eq 'three' } @{ $list->{data} // [] }),
+       'an embedding route is listed by /v1/models');
 };
 
 subtest 'config: routes over embedding models' => sub {
