@@ -2,7 +2,10 @@
  * Attempts: one client request, several upstream requests.
  *
  * Each attempt is a fresh ngx_http_upstream for one candidate (provider +
- * upstream model), its body built by that candidate's dialect.  Until the
+ * upstream model), its body built by that candidate's dialect.  The same
+ * way starts the next batch of an embeddings request after a success
+ * (ngx_http_llm_attempt_next()): one piece of code starts every upstream
+ * request after the first, from a timer, never from inside one.  Until the
  * commit point (the first content token of a stream, the whole body
  * otherwise) a failure is retried: the same candidate after a back-off
  * (exponential, jittered, or the provider's Retry-After up to a cap), then
@@ -327,7 +330,7 @@ ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
     u = r->upstream;
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-    /* ctx->order: a chat request with attempts (not llm_embeddings) */
+    /* ctx->order: a request with attempts (chat and embeddings) */
 
     if (ctx == NULL || ctx->order == NULL || ctx->committed || ctx->finished
         || r->connection->error || u == NULL || u->cleanup == NULL
@@ -354,12 +357,16 @@ ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
 
     /*
      * A complete error response (a 429, say) leaves a good connection,
-     * and says nothing bad about the server: keep it.
+     * and says nothing bad about the server: keep it.  A success that
+     * hands over to the next request is no failure either.
      */
 
-    lp->free(pc, lp->data, (ctx->handover && u->keepalive) ? 0 : state);
+    lp->free(pc, lp->data,
+             (ctx->handover && (u->keepalive || ctx->next_request))
+             ? 0 : state);
 
     ctx->handover = 0;
+    ctx->next_request = 0;
 
     ngx_http_llm_attempt_detach(r, ctx);
 
@@ -468,6 +475,19 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     declined = 0;
 
     for (i = 0; i < ctx->norder; i++) {
+
+        if (ctx->embed) {
+            if (ngx_http_llm_embed_check(r, ctx, &models[ctx->order[i]], &e)
+                != NGX_OK)
+            {
+                declined = 1;
+                continue;
+            }
+
+            ctx->order[n++] = ctx->order[i];
+            continue;
+        }
+
         d = models[ctx->order[i]].provider->dialect;
 
         if (d->check) {
@@ -607,6 +627,7 @@ ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->connection_close = 0;
     ctx->failure_logged = 0;
     ctx->handover = 0;
+    ctx->next_request = 0;
     ctx->recorded = 0;
     ctx->health_reported = 0;
     ctx->skip_byte = 0;
@@ -659,6 +680,38 @@ ngx_http_llm_attempt_retryable(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ctx->handover = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * This attempt succeeded but the client request needs another upstream
+ * request (the next batch of embeddings).  It goes the way of a retried
+ * failure: process_header returns NGX_HTTP_UPSTREAM_INVALID_HEADER, our
+ * peer free keeps the connection (u->keepalive) and detaches, a timer
+ * starts the next request on the same candidate with a fresh tries count.
+ */
+
+ngx_int_t
+ngx_http_llm_attempt_next(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    u_char     buf[NGX_INT_T_LEN];
+    ngx_str_t  s;
+
+    s.data = buf;
+    s.len = ngx_sprintf(buf, "%ui", ctx->status.code) - buf;
+
+    ngx_http_llm_attempt_record(r, ctx, &s);
+
+    ngx_http_llm_health_report(r, ctx->model->provider, 1);
+    ctx->health_reported = 1;
+
+    ctx->next_cand = ctx->cand;
+    ctx->tries = 0;
+    ctx->delay = 0;
+    ctx->handover = 1;
+    ctx->next_request = 1;
+
+    return NGX_HTTP_UPSTREAM_INVALID_HEADER;
 }
 
 

@@ -2,11 +2,17 @@
  * llm_embeddings: POST /v1/embeddings, OpenAI format in and out.
  *
  * The body is read by the llm_chat handler's code and handed here.  The
- * inputs go to the provider in batches of at most the model's batch
- * size, one after the other: batch k + 1 starts once batch k's body is in
- * hand, its vectors appended to one result in input order.  Each batch is
- * one upstream request on the llm_chat upstream callbacks, which call
- * back here to write the provider request and to read its response.
+ * inputs go to the provider in batches, one after the other: batch k + 1
+ * starts once batch k's body is in hand, its vectors appended to one
+ * result in input order.
+ *
+ * Each batch is an attempt sequence of its own (ngx_http_llm_attempt.c):
+ * retried with back-off, then the next candidate of the route, each
+ * attempt a fresh upstream request on the llm_chat upstream callbacks,
+ * which call back here to write the provider request (in the candidate's
+ * dialect, at most the candidate's batch size) and to read its response.
+ * A batch done is never sent again; the next one starts on the candidate
+ * that served it, with a fresh tries count.
  */
 
 #include "ngx_http_llm_module.h"
@@ -18,14 +24,9 @@ struct ngx_http_llm_embed_s {
     llm_embed_target_t             target;
     int                            next;       /* first input of the batch */
     int                            batch;      /* inputs in the batch */
-    int                            max_batch;
 };
 
 
-static ngx_int_t ngx_http_llm_embed_attempt(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-static ngx_int_t ngx_http_llm_embed_next_batch(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_embed_reject(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, int status, const char *param,
     const char *code, const char *message);
@@ -93,7 +94,9 @@ ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     m = &m[i];
     p = m->provider;
-    ctx->model = m;
+
+    ctx->route = m;
+    ctx->model = p ? m : NULL;
 
     if (!m->embedding) {
         llm_error_set(&e, 400, "model", "model_not_supported",
@@ -103,7 +106,7 @@ ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return;
     }
 
-    if (p->disabled) {
+    if (p && p->disabled) {
         rc = ngx_http_llm_embed_reject(r, ctx, 503, NULL,
                                        "provider_unavailable",
                                        "The provider of this model is not "
@@ -113,7 +116,7 @@ ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return;
     }
 
-    if (p->key_passthrough && r->headers_in.authorization == NULL) {
+    if (p && p->key_passthrough && r->headers_in.authorization == NULL) {
         rc = ngx_http_llm_embed_reject(r, ctx, 401, NULL, "missing_api_key",
                                        "This model needs your provider API "
                                        "key in the Authorization header.");
@@ -121,90 +124,35 @@ ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return;
     }
 
-    if (em->req.tokens && !p->embed->tokens) {
-        rc = ngx_http_llm_embed_reject(r, ctx, 400, "input",
-                                       "invalid_value",
-                                       "This model's provider takes text "
-                                       "inputs only, not token arrays.");
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
     em->res.base64 = em->req.base64;
-    em->target.upstream_model = (char *) m->upstream_model.data;
-    em->target.task_type = m->task_type.len ? (char *) m->task_type.data
-                                            : NULL;
-    em->target.dimensions = m->dimensions;
-
-    em->max_batch = m->batch ? (int) m->batch : p->embed->batch;
     em->next = 0;
-    em->batch = ngx_min(em->max_batch, em->req.count);
 
     ctx->stream = 0;
 
-    rc = ngx_http_llm_embed_attempt(r, ctx);
+    /* the route's candidates, attempts, retries: ngx_http_llm_attempt.c */
 
-    if (rc != NGX_OK) {
+    rc = ngx_http_llm_attempt_first(r, ctx);
+
+    if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
 }
 
 
-/*
- * One upstream request: ngx_http_upstream_create(), the conf and the
- * callbacks, ngx_http_upstream_init().  The routing work will make this
- * the place where an attempt picks its candidate.
- */
+/* a candidate that cannot serve this request is left out of the route */
 
-static ngx_int_t
-ngx_http_llm_embed_attempt(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+ngx_int_t
+ngx_http_llm_embed_check(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_model_t *m, llm_error_t *e)
 {
-    return ngx_http_llm_start_upstream(r, ctx);
-}
-
-
-/*
- * Called from process_header once batch k is in hand and more inputs
- * remain.  ngx_http_upstream_create() finalizes the current upstream (its
- * connection goes back to the keepalive cache when it can) and starts the
- * next one.  Returning NGX_ERROR then makes the core finalize the old
- * upstream a second time, which for an upstream already cleaned up is
- * only ngx_http_finalize_request(r, NGX_DONE): the count++ pays for it.
- */
-
-static ngx_int_t
-ngx_http_llm_embed_next_batch(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    ngx_int_t              rc;
-    ngx_http_llm_embed_t  *em;
-
-    em = ctx->embed;
-
-    em->next += em->batch;
-    em->batch = ngx_min(em->max_batch, em->req.count - em->next);
-
-    /* the response parsing state starts afresh */
-    ctx->state = ngx_http_llm_st_status;
-    ngx_memzero(&ctx->status, sizeof(ngx_http_status_t));
-    ngx_memzero(&ctx->chunked, sizeof(ngx_http_chunked_t));
-    ctx->body_length = -1;
-    ctx->body_received = 0;
-    ctx->chunked_body = 0;
-    ctx->body_done = 0;
-    ctx->connection_close = 0;
-    ngx_str_null(&ctx->retry_after);
-    llm_buf_reset(&ctx->body);
-    llm_buf_reset(&ctx->out);
-
-    r->main->count++;
-
-    rc = ngx_http_llm_embed_attempt(r, ctx);
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+    if (ctx->embed->req.tokens && !m->provider->embed->tokens) {
+        llm_error_set(e, 400, "input", "invalid_value",
+                      "This model's provider takes text inputs only, not "
+                      "token arrays.");
+        return NGX_DECLINED;
     }
 
-    return NGX_ERROR;
+    return NGX_OK;
 }
 
 
@@ -214,6 +162,7 @@ ngx_int_t
 ngx_http_llm_embed_create_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx)
 {
+    int                          max;
     size_t                       len;
     llm_buf_t                    body, path;
     ngx_buf_t                   *b;
@@ -228,6 +177,16 @@ ngx_http_llm_embed_create_request(ngx_http_request_t *r,
     m = ctx->model;
     p = m->provider;
     d = p->embed;
+
+    /* this attempt's candidate: its batch size, model and parameters */
+
+    max = m->batch ? (int) m->batch : d->batch;
+    em->batch = ngx_min(max, em->req.count - em->next);
+
+    em->target.upstream_model = (char *) m->upstream_model.data;
+    em->target.task_type = m->task_type.len ? (char *) m->task_type.data
+                                            : NULL;
+    em->target.dimensions = m->dimensions;
 
     ngx_memzero(&body, sizeof(llm_buf_t));
     ngx_memzero(&path, sizeof(llm_buf_t));
@@ -324,6 +283,7 @@ ngx_http_llm_embed_create_request(ngx_http_request_t *r,
 /*
  * A complete provider body (process_header): a batch's vectors join the
  * result, then the next batch starts or the result goes to the client.
+ * A retryable failure goes to the next attempt of this batch.
  */
 
 ngx_int_t
@@ -353,17 +313,21 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             == LLM_OK)
         {
             if (em->next + em->batch < em->req.count) {
-                return ngx_http_llm_embed_next_batch(r, ctx);
+                em->next += em->batch;
+                return ngx_http_llm_attempt_next(r, ctx);
             }
 
             ngx_http_llm_embed_mark_time(r, ctx);
+            ngx_http_llm_attempt_commit(r, ctx);
 
             ctx->resp.usage.prompt_tokens = em->res.prompt_tokens;
             ctx->resp.usage.total_tokens = em->res.total_tokens;
             ctx->resp.usage.set = 1;
 
+            /* the client's name: batches may come from several models */
+
             if (llm_embed_result_finish(&em->res,
-                                        (char *) ctx->model->name.data,
+                                        (char *) ctx->route->name.data,
                                         &ctx->out)
                 != LLM_OK)
             {
@@ -384,6 +348,14 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       e.message);
 
     } else {
+        if (ngx_http_llm_attempt_retryable(r, ctx, status,
+                                           ngx_http_llm_retry_wait(r, ctx))
+            == NGX_OK)
+        {
+            /* the next attempt takes over, see ngx_http_llm_attempt.c */
+            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+        }
+
         d->error(status, ctx->body.data, ctx->body.len, &e);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

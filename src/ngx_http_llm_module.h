@@ -196,6 +196,7 @@ typedef struct {
     unsigned                       failure_logged:1;
     unsigned                       committed:1;    /* client has bytes */
     unsigned                       handover:1;     /* retry this failure */
+    unsigned                       next_request:1; /* a success: go on */
     unsigned                       recorded:1;     /* attempt logged */
     unsigned                       health_reported:1;
     unsigned                       skip_byte:1;
@@ -236,6 +237,8 @@ ngx_int_t ngx_http_llm_attempt_first(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
+ngx_int_t ngx_http_llm_attempt_next(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_attempt_record(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
 void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
@@ -261,6 +264,10 @@ void ngx_http_llm_embeddings_body(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_embed_create_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,

@@ -241,10 +241,17 @@ ngx_http_llm_route_add(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
         return NGX_ERROR;
     }
 
-    if (models[i].embedding) {
+    /* the first candidate says what the route serves; the others agree */
+
+    if (*n == 0) {
+        m->embedding = models[i].embedding;
+
+    } else if (m->embedding != models[i].embedding) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "llm_model \"%V\" names embedding model \"%V\": "
-                           "routes are for chat models", &m->name, name);
+                           "llm_model \"%V\" mixes chat and embedding "
+                           "models: \"%V\" is %s model, the candidates "
+                           "before it are not", &m->name, name,
+                           models[i].embedding ? "an embedding" : "a chat");
         return NGX_ERROR;
     }
 

@@ -34,8 +34,6 @@ static ngx_int_t ngx_http_llm_complete_body(ngx_http_request_t *r,
 static ngx_int_t ngx_http_llm_prelude(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_stream_headers(ngx_http_request_t *r);
-static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_filter_init(void *data);
 static ngx_int_t ngx_http_llm_filter(void *data, ssize_t bytes);
 static ngx_int_t ngx_http_llm_body_data(ngx_http_llm_ctx_t *ctx,
@@ -664,7 +662,7 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 /* the provider's wait: retry-after-ms, Retry-After, a dialect's own */
 
-static ngx_msec_int_t
+ngx_msec_int_t
 ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     time_t                t;
@@ -691,9 +689,10 @@ ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
     }
 
+    /* an embeddings-only provider (voyage) has no chat dialect */
     d = ctx->model->provider->dialect;
 
-    if (d->retry_after) {
+    if (d && d->retry_after) {
         wait = d->retry_after(ctx->body.data, ctx->body.len);
 
         if (wait >= 0) {
