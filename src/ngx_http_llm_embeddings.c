@@ -290,11 +290,9 @@ ngx_int_t
 ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int                          status;
-    long long                    wait;
     llm_error_t                  e;
     ngx_http_upstream_t         *u;
     ngx_http_llm_embed_t        *em;
-    ngx_http_llm_provider_t     *p;
     const llm_embed_dialect_t   *d;
 
     u = r->upstream;
@@ -363,62 +361,11 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       &ctx->model->provider->name, status);
     }
 
-    ngx_http_llm_set_error(ctx, e.code[0] ? e.code : e.type);
-
-    status = e.status;
-
-    if (llm_error_json(&e, &ctx->out) != LLM_OK) {
-        return NGX_ERROR;
-    }
-
-    /* Gemini says how long to wait in the body */
-    p = ctx->model->provider;
-
-    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
-        && p->dialect && p->dialect->retry_after)
-    {
-        wait = p->dialect->retry_after(ctx->body.data, ctx->body.len);
-
-        if (wait >= 0) {
-            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-            if (ctx->retry_after.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
-                                               (int64_t) wait)
-                                   - ctx->retry_after.data;
-        }
-    }
-
-    if (ctx->retry_after.len && (status == 429 || status == 503)
-        && ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                   "Retry-After", &ctx->retry_after)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    return ngx_http_llm_reply_error(r, ctx, &e);
 
 done:
 
-    if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
-        return NGX_ERROR;
-    }
-
-    u->headers_in.status_n = status;
-    u->headers_in.content_length_n = ctx->out.len;
-
-    if (u->state) {
-        u->state->status = ctx->status.code;
-    }
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    llm_buf_free(&ctx->body);
-
-    return NGX_OK;
+    return ngx_http_llm_reply(r, ctx, status);
 }
 
 

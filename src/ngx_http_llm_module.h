@@ -267,6 +267,10 @@ ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+ngx_int_t ngx_http_llm_reply_error(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, llm_error_t *e);
+ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t status);
 ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 

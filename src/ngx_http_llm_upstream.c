@@ -708,7 +708,6 @@ static ngx_int_t
 ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int                   status;
-    long long             wait;
     llm_error_t           e;
     ngx_http_upstream_t  *u;
     const llm_dialect_t  *d;
@@ -758,19 +757,42 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       &ctx->model->provider->name, status);
     }
 
-    ngx_http_llm_set_error(ctx, e.code[0] ? e.code : e.type);
+    return ngx_http_llm_reply_error(r, ctx, &e);
 
-    status = e.status;
+done:
+
+    return ngx_http_llm_reply(r, ctx, status);
+}
+
+
+/*
+ * A provider's failure as the client's answer: the OpenAI error e, with
+ * the Retry-After the provider gave in a header or, Gemini, in the body.
+ */
+
+ngx_int_t
+ngx_http_llm_reply_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e)
+{
+    int                   status;
+    long long             wait;
+    const llm_dialect_t  *d;
+
+    ngx_http_llm_set_error(ctx, e->code[0] ? e->code : e->type);
+
+    status = e->status;
 
     llm_buf_reset(&ctx->out);
 
-    if (llm_error_json(&e, &ctx->out) != LLM_OK) {
+    if (llm_error_json(e, &ctx->out) != LLM_OK) {
         return NGX_ERROR;
     }
 
-    /* Gemini says how long to wait in the body */
+    /* an embeddings-only provider (voyage) has no chat dialect */
+    d = ctx->model->provider->dialect;
+
     if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
-        && d->retry_after)
+        && d && d->retry_after)
     {
         wait = d->retry_after(ctx->body.data, ctx->body.len);
 
@@ -795,7 +817,19 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-done:
+    return ngx_http_llm_reply(r, ctx, status);
+}
+
+
+/* ctx->out, a whole JSON body, is the response with this status */
+
+ngx_int_t
+ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t status)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
 
     if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
         return NGX_ERROR;
