@@ -158,6 +158,9 @@ int llm_response_emit_json(llm_json_t *j, const char *model,
     llm_buf_t *out);
 
 
+/* "/models/<model>", percent-encoded: Gemini's chat and embedding paths */
+int llm_gemini_model_path(const char *upstream_model, llm_buf_t *path);
+
 /* build_request for a plain request (req->plain), from its spans */
 int llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body);

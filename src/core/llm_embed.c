@@ -663,42 +663,8 @@ llm_embed_voyage_error(int status, const char *p, size_t n, llm_error_t *e)
 static int
 llm_embed_gemini_path(const char *upstream_model, llm_buf_t *path)
 {
-    char                 esc[3];
-    unsigned char        c;
-    const char          *m;
-    static const char    hex[] = "0123456789ABCDEF";
-
-    m = upstream_model;
-
-    if (strncmp(m, "models/", 7) == 0) {
-        m += 7;
-    }
-
-    if (llm_buf_append_lit(path, "/models/") != LLM_OK) {
+    if (llm_gemini_model_path(upstream_model, path) != LLM_OK) {
         return LLM_ERROR;
-    }
-
-    for ( /* void */ ; *m; m++) {
-        c = (unsigned char) *m;
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~')
-        {
-            if (llm_buf_append(path, m, 1) != LLM_OK) {
-                return LLM_ERROR;
-            }
-
-            continue;
-        }
-
-        esc[0] = '%';
-        esc[1] = hex[c >> 4];
-        esc[2] = hex[c & 0x0f];
-
-        if (llm_buf_append(path, esc, 3) != LLM_OK) {
-            return LLM_ERROR;
-        }
     }
 
     return llm_buf_append_lit(path, ":batchEmbedContents");

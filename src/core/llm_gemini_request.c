@@ -30,9 +30,10 @@ int llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
 int llm_gemini_check(llm_request_t *req, llm_error_t *e);
 
 
+/* "/models/<model>", percent-encoded: Gemini's chat and embedding paths */
+
 int
-llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *path)
+llm_gemini_model_path(const char *upstream_model, llm_buf_t *path)
 {
     char                 esc[3];
     unsigned char        c;
@@ -70,6 +71,18 @@ llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
         if (llm_buf_append(path, esc, 3) != LLM_OK) {
             return LLM_ERROR;
         }
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *path)
+{
+    if (llm_gemini_model_path(upstream_model, path) != LLM_OK) {
+        return LLM_ERROR;
     }
 
     if (req->stream) {
