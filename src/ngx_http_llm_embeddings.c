@@ -345,20 +345,11 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       "response: %s", &ctx->model->provider->name,
                       e.message);
 
-    } else {
-        if (ngx_http_llm_attempt_retryable(r, ctx, status,
-                                           ngx_http_llm_retry_wait(r, ctx))
-            == NGX_OK)
-        {
-            /* the next attempt takes over, see ngx_http_llm_attempt.c */
-            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        d->error(status, ctx->body.data, ctx->body.len, &e);
-
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "llm: provider \"%V\" answered %d",
-                      &ctx->model->provider->name, status);
+    } else if (ngx_http_llm_provider_error(r, ctx, status, d->error, &e)
+               == NGX_DECLINED)
+    {
+        /* the next attempt takes over, see ngx_http_llm_attempt.c */
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
     return ngx_http_llm_reply_error(r, ctx, &e);

@@ -741,20 +741,11 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                       "llm: provider \"%V\" sent an unusable response: %s",
                       &ctx->model->provider->name, e.message);
 
-    } else {
-        if (ngx_http_llm_attempt_retryable(r, ctx, status,
-                                           ngx_http_llm_retry_wait(r, ctx))
-            == NGX_OK)
-        {
-            /* the next attempt takes over, see ngx_http_llm_attempt.c */
-            return NGX_HTTP_UPSTREAM_INVALID_HEADER;
-        }
-
-        d->error(status, ctx->body.data, ctx->body.len, &e);
-
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "llm: provider \"%V\" answered %d",
-                      &ctx->model->provider->name, status);
+    } else if (ngx_http_llm_provider_error(r, ctx, status, d->error, &e)
+               == NGX_DECLINED)
+    {
+        /* the next attempt takes over, see ngx_http_llm_attempt.c */
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
     return ngx_http_llm_reply_error(r, ctx, &e);
@@ -762,6 +753,33 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 done:
 
     return ngx_http_llm_reply(r, ctx, status);
+}
+
+
+/*
+ * A provider's non-2xx answer: NGX_DECLINED when another attempt takes
+ * over, else NGX_OK with e, the OpenAI error made from its body.
+ */
+
+ngx_int_t
+ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int status, void (*error)(int status, const char *p, size_t n,
+    llm_error_t *e), llm_error_t *e)
+{
+    if (ngx_http_llm_attempt_retryable(r, ctx, status,
+                                       ngx_http_llm_retry_wait(r, ctx))
+        == NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    error(status, ctx->body.data, ctx->body.len, e);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: provider \"%V\" answered %d",
+                  &ctx->model->provider->name, status);
+
+    return NGX_OK;
 }
 
 
