@@ -546,6 +546,49 @@ def gemini_tool_problem(body, opts):
 
 
 
+def openai_tools_problem(body):
+    """OpenAI's own 400s for a tool history that does not pair up: each
+    assistant tool_calls answered by tool messages right after it, each
+    tool message answering one of those calls."""
+    def err(msg, param):
+        return {"error": {"message": msg, "type": "invalid_request_error",
+                          "param": param, "code": None}}
+    msgs = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(msgs, list):
+        return None
+    pending = set()
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict):
+            return None
+        role = m.get("role")
+        if role == "tool":
+            if m.get("tool_call_id") not in pending:
+                return err("Invalid parameter: messages with role 'tool' must be a "
+                           "response to a preceeding message with 'tool_calls'.",
+                           "messages.[%d].role" % i)
+            pending.discard(m["tool_call_id"])
+            continue
+        if pending:
+            return err("An assistant message with 'tool_calls' must be followed by tool "
+                       "messages responding to each 'tool_call_id'. The following "
+                       "tool_call_ids did not have response messages: %s"
+                       % ", ".join(sorted(pending)), "messages.[%d].role" % i)
+        if role == "assistant":
+            for c in m.get("tool_calls") or []:
+                if not isinstance(c, dict) or not isinstance(c.get("id"), str) \
+                        or not isinstance((c.get("function") or {}).get("name"), str) \
+                        or not isinstance((c.get("function") or {}).get("arguments"), str):
+                    return err("Invalid tool call in messages.[%d]" % i,
+                               "messages.[%d].tool_calls" % i)
+                pending.add(c["id"])
+    if pending:
+        return err("An assistant message with 'tool_calls' must be followed by tool "
+                   "messages responding to each 'tool_call_id'. The following "
+                   "tool_call_ids did not have response messages: %s"
+                   % ", ".join(sorted(pending)), "messages")
+    return None
+
+
 def anthropic_tools_problem(body, err):
     """Strict checks of Anthropic tool, image and thinking fields, worded
     like the API's own 400s; the error body, or None."""
@@ -1009,6 +1052,8 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(c.get("parts"), list) or not c["parts"]:
                     return gerr("contents.%d.parts must not be empty" % i)
             return gemini_tool_problem(body, parse_scenario(self.scenario_name(body)))
+        if re.search(r"/chat/completions(\?|$)", self.path):
+            return openai_tools_problem(body)
         return None
 
     # ---- embeddings
