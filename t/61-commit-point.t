@@ -32,6 +32,8 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2);
     llm_first_token_timeout 1s;
 
     llm_model cut-early provider=p1 'upstream_model=id=cut-early,seq=events:5|cut_after:1;events:3';
+    llm_model inband-early provider=p1 'upstream_model=id=inband-early,seq=error_event:503;events:3';
+    llm_model inband-final provider=p1 'upstream_model=id=inband-final,seq=error_event:400;events:3';
     llm_model stall-early provider=p1 'upstream_model=id=stall-early,seq=events:5|stall_after:1;events:3';
     llm_model hang-then-ok provider=p1 'upstream_model=id=hang-then-ok,seq=hang:1;ok';
     llm_model limited-stream provider=p1 'upstream_model=id=limited-stream,seq=429;events:2';
@@ -94,6 +96,23 @@ subtest 'a stream that dies before its first token is retried' => sub {
     is(count($mock, 'cut-early'), 2, 'two requests');
     like(log_line('cut-early'), qr/attempts=p1:error,p1:200 error=- ttft=\d+$/,
          '$llm_attempts; no $llm_error; $llm_ttft');
+};
+
+subtest 'an in-band error event before the first token is retried' => sub {
+    check_clean_stream('inband-early', 'tok0 tok1 tok2 ');
+    is(count($mock, 'inband-early'), 2, 'two requests');
+    like(log_line('inband-early'), qr/attempts=p1:503,p1:200 error=- /,
+         '$llm_attempts shows the in-band status');
+};
+
+subtest 'an in-band 400 before the first token: not retried, an error frame' => sub {
+    my ($res, $chunks, $done) = chat_stream($port, 'inband-final', \@MSG);
+    is($res->{status}, 200, 'a stream (the provider sent 200)');
+    my @errors = grep { $_->{error} } @$chunks;
+    is(scalar @errors, 1, 'one error frame');
+    is($errors[0]{error}{message}, 'mock in-band error', "the provider's message");
+    ok($done, 'then [DONE]');
+    is(count($mock, 'inband-final'), 1, 'not retried');
 };
 
 subtest 'first-token timeout: a stream that stays silent after its headers' => sub {

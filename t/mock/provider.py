@@ -293,7 +293,7 @@ def guess_ctype(text):
 
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
-            "stall_after", "retry_after_ms", "max_inputs", "base64"}
+            "stall_after", "retry_after_ms", "max_inputs", "base64", "error_event"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
               "hang_text", "sig_from"}
 
@@ -996,6 +996,13 @@ class Handler(BaseHTTPRequestHandler):
                                                "server_error"))
                 return None
             return reply
+        if "error_event" in opts:
+            # a 200 stream whose first event is an in-band error (OpenAI's
+            # shape; status_code as some compatible servers send it)
+            err = {"error": {"message": "mock in-band error", "type": "server_error",
+                             "code": "overloaded",
+                             "status_code": int(opts["error_event"])}}
+            return Reply(200, "text/event-stream", [sse(err)], True)
         if "events" in opts:
             texts = ["tok%d " % i for i in range(int(opts["events"]))]
             return self.text_reply(n, body, UPSTREAM_MODEL, "".join(texts), texts, True)
