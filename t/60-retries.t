@@ -103,24 +103,11 @@ EOF
 my $port = $ng->port;
 my @MSG = ({ role => 'user', content => 'hi' });
 
-sub count {
-    my ($m, $key) = @_;
-    my $r = http_get($m->port, "/__requests?key=$key");
-    return decode_json($r->{content})->{count};
-}
+sub count { return mock_count(@_) }
 
 # the access log line of the last request for $model
 my %seen;
-sub log_line {
-    my ($model) = @_;
-    my @lines;
-    wait_for(sub {
-        @lines = grep { /^model=\Q$model\E / } split /\n/, slurp($ng->prefix . '/llm.log');
-        @lines > ($seen{$model} // 0);
-    }, 10);
-    $seen{$model} = @lines;
-    return $lines[-1] // '';
-}
+sub log_line { return next_log_line($ng->prefix . '/llm.log', $_[0], \%seen) }
 
 sub ask {
     my ($model, $path) = @_;

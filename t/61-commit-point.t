@@ -60,22 +60,10 @@ EOF
 my $port = $ng->port;
 my @MSG = ({ role => 'user', content => 'hi' });
 
-sub count {
-    my ($m, $key) = @_;
-    return decode_json(http_get($m->port, "/__requests?key=$key")->{content})->{count};
-}
+sub count { return mock_count(@_) }
 
 my %seen;
-sub log_line {
-    my ($model) = @_;
-    my @lines;
-    wait_for(sub {
-        @lines = grep { /^model=\Q$model\E / } split /\n/, slurp($ng->prefix . '/llm.log');
-        @lines > ($seen{$model} // 0);
-    }, 10);
-    $seen{$model} = @lines;
-    return $lines[-1] // '';
-}
+sub log_line { return next_log_line($ng->prefix . '/llm.log', $_[0], \%seen) }
 
 sub check_clean_stream {
     my ($model, $content) = @_;

@@ -142,11 +142,7 @@ sub embed {
     return ($r, json_or_undef($r->{content}));
 }
 
-sub count {
-    my ($key) = @_;
-    return decode_json(http_get($mock->port, "/__requests?key=$key")
-                       ->{content})->{count};
-}
+sub count { return mock_count($mock, $_[0]) }
 
 # what the mock makes of a text
 sub mock_vec {
@@ -175,17 +171,7 @@ sub inputs_since {
 
 # the access log line of the next request for $model
 my %seen;
-sub log_line {
-    my ($model) = @_;
-    my @lines;
-    wait_for(sub {
-        @lines = grep { /^model=\Q$model\E / }
-                 split /\n/, slurp($ng->prefix . '/emb.log');
-        @lines > ($seen{$model} // 0);
-    }, 10);
-    $seen{$model} = @lines;
-    return $lines[-1] // '';
-}
+sub log_line { return next_log_line($ng->prefix . '/emb.log', $_[0], \%seen) }
 
 sub vectors_of {
     my ($j) = @_;

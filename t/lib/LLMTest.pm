@@ -45,6 +45,13 @@ Dies if the mock is not listening after 10 s. $mock->stop stops it.
 log: { n, conn, method, path, headers => { lowercased => value }, body,
 sni? } (body is the parsed JSON, or the raw string if not JSON).
 
+=item mock_count($mock, $id) - how many requests the mock got for the
+scenario id= (its GET /__requests?key=).
+
+=item next_log_line($file, $model, \%seen) - waits (10 s at most) for
+one more line of the access log $file that starts with "model=$model "
+than %seen counted, and returns the last such line ('' if none came).
+
 =item mock_closes($mock) - arrayref of connection-close records:
 { event => 'close', conn, by => 'client'|'server', reason, requests }.
 
@@ -136,7 +143,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(
     chat_stream
     repo_root module_path free_port
-    start_mock mock_requests mock_closes wait_for
+    start_mock mock_requests mock_closes mock_count next_log_line wait_for
     start_nginx nginx_test_config
     http_post_json http_get chat
     sse_events sse_json accumulate_stream
@@ -299,6 +306,23 @@ sub _read_log {
 }
 
 sub mock_requests { return [ grep { !exists $_->{event} } @{ _read_log($_[0]) } ] }
+
+sub mock_count {
+    my ($m, $key) = @_;
+    my $r = http_get($m->port, "/__requests?key=$key");
+    return decode_json($r->{content})->{count};
+}
+
+sub next_log_line {
+    my ($file, $model, $seen) = @_;
+    my @lines;
+    wait_for(sub {
+        @lines = grep { /^model=\Q$model\E / } split /\n/, slurp($file);
+        @lines > ($seen->{$model} // 0);
+    }, 10);
+    $seen->{$model} = @lines;
+    return $lines[-1] // '';
+}
 sub mock_closes   { return [ grep { ($_->{event} // '') eq 'close' } @{ _read_log($_[0]) } ] }
 
 package LLMTest::Mock {
