@@ -163,11 +163,7 @@ ngx_http_llm_embed_create_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx)
 {
     int                          max;
-    size_t                       len;
     llm_buf_t                    body, path;
-    ngx_buf_t                   *b;
-    ngx_str_t                    auth;
-    ngx_chain_t                 *cl;
     ngx_http_llm_model_t        *m;
     ngx_http_llm_embed_t        *em;
     ngx_http_llm_provider_t     *p;
@@ -200,81 +196,18 @@ ngx_http_llm_embed_create_request(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ngx_str_null(&auth);
-
-    if (p->key_passthrough) {
-        auth = r->headers_in.authorization->value;
-
-        if (auth.len > 7
-            && ngx_strncasecmp(auth.data, (u_char *) "Bearer ", 7) == 0)
-        {
-            auth.data += 7;
-            auth.len -= 7;
-        }
-
-    } else {
-        auth = p->api_key;
-    }
-
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path.len
-          + sizeof("Host: " CRLF) - 1 + p->host.len
-          + sizeof("Content-Type: application/json" CRLF) - 1
-          + sizeof("Accept: application/json" CRLF) - 1
-          + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
-          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
-          + sizeof(CRLF) - 1
-          + body.len;
-
-    if (auth.len) {
-        len += ngx_strlen(d->auth_prefix) + auth.len + sizeof(CRLF) - 1;
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        llm_buf_free(&body);
-        llm_buf_free(&path);
+    if (ngx_http_llm_request_bufs(r, p, d->auth_prefix, NULL, 0, &path,
+                                  &body)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
-    b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
-    b->last = ngx_cpymem(b->last, path.data, path.len);
-    b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF
-                          "Content-Type: application/json" CRLF
-                          "Accept: application/json" CRLF
-                          "User-Agent: ngx_http_llm_module" CRLF,
-                          &p->host);
-
-    llm_buf_free(&path);
-
-    if (auth.len) {
-        b->last = ngx_cpymem(b->last, d->auth_prefix,
-                             ngx_strlen(d->auth_prefix));
-        b->last = ngx_cpymem(b->last, auth.data, auth.len);
-        *b->last++ = CR; *b->last++ = LF;
-    }
-
-    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
-                          body.len);
-    b->last = ngx_cpymem(b->last, body.data, body.len);
-    b->flush = 1;
-
-    llm_buf_free(&body);
-
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    r->upstream->request_bufs = cl;
 
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm embeddings request: provider \"%V\", model \"%V\", "
                    "inputs %d+%d, %uz bytes", &p->name, &m->upstream_model,
-                   em->next, em->batch, (size_t) (b->last - b->pos));
+                   em->next, em->batch,
+                   ngx_buf_size(r->upstream->request_bufs->buf));
 
     return NGX_OK;
 }

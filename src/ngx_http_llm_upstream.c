@@ -103,20 +103,11 @@ ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 }
 
 
-/*
- * The request line, headers and body in one buffer.  It holds the API key,
- * so nothing here logs the header block (proxy does, at debug level).
- */
-
 static ngx_int_t
 ngx_http_llm_create_request(ngx_http_request_t *r)
 {
-    size_t                    len;
     const char               *headers;
     llm_buf_t                 body, path;
-    ngx_buf_t                *b;
-    ngx_str_t                 auth;
-    ngx_chain_t              *cl;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_model_t     *m;
     const llm_dialect_t      *d;
@@ -148,7 +139,44 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    /* the parsed tree stays: a retry or fallback builds from it again */
+    /*
+     * The parsed tree stays: a retry or fallback builds from it again.
+     * The provider's own header lines replace the dialect's defaults.
+     */
+
+    headers = p->headers.len ? (char *) p->headers.data : d->extra_headers;
+
+    if (ngx_http_llm_request_bufs(r, p, d->auth_prefix, headers, ctx->stream,
+                                  &path, &body)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "llm request: provider \"%V\", model \"%V\", %uz bytes",
+                   &p->name, &m->upstream_model,
+                   ngx_buf_size(r->upstream->request_bufs->buf));
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request line, headers and body in one buffer, as the upstream's
+ * request; path and body are freed.  It holds the API key, so nothing
+ * here logs the header block (proxy does, at debug level).
+ */
+
+ngx_int_t
+ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
+    const char *auth_prefix, const char *headers, ngx_uint_t stream,
+    llm_buf_t *path, llm_buf_t *body)
+{
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_str_t     auth;
+    ngx_chain_t  *cl;
 
     ngx_str_null(&auth);
 
@@ -167,21 +195,18 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
         auth = p->api_key;
     }
 
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path.len
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path->len
           + sizeof("Host: " CRLF) - 1 + p->host.len
           + sizeof("Content-Type: application/json" CRLF) - 1
           + sizeof("Accept: text/event-stream" CRLF) - 1
           + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
           + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
           + sizeof(CRLF) - 1
-          + body.len;
+          + body->len;
 
     if (auth.len) {
-        len += ngx_strlen(d->auth_prefix) + auth.len + sizeof(CRLF) - 1;
+        len += ngx_strlen(auth_prefix) + auth.len + sizeof(CRLF) - 1;
     }
-
-    /* the provider's own header lines replace the dialect's defaults */
-    headers = p->headers.len ? (char *) p->headers.data : d->extra_headers;
 
     if (headers) {
         len += ngx_strlen(headers);
@@ -189,23 +214,19 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
-        llm_buf_free(&body);
-        llm_buf_free(&path);
-        return NGX_ERROR;
+        goto failed;
     }
 
     b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
     b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
-    b->last = ngx_cpymem(b->last, path.data, path.len);
+    b->last = ngx_cpymem(b->last, path->data, path->len);
     b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
                           &p->host);
-
-    llm_buf_free(&path);
 
     b->last = ngx_cpymem(b->last, "Content-Type: application/json" CRLF,
                          sizeof("Content-Type: application/json" CRLF) - 1);
 
-    if (ctx->stream) {
+    if (stream) {
         b->last = ngx_cpymem(b->last, "Accept: text/event-stream" CRLF,
                              sizeof("Accept: text/event-stream" CRLF) - 1);
 
@@ -218,8 +239,7 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
                          sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1);
 
     if (auth.len) {
-        b->last = ngx_cpymem(b->last, d->auth_prefix,
-                             ngx_strlen(d->auth_prefix));
+        b->last = ngx_cpymem(b->last, auth_prefix, ngx_strlen(auth_prefix));
         b->last = ngx_cpymem(b->last, auth.data, auth.len);
         *b->last++ = CR; *b->last++ = LF;
     }
@@ -229,18 +249,16 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
     }
 
     b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
-                          body.len);
+                          body->len);
 
-    b->last = ngx_cpymem(b->last, body.data, body.len);
+    b->last = ngx_cpymem(b->last, body->data, body->len);
 
     /* TLS output is buffered: the request must not wait in the buffer */
     b->flush = 1;
 
-    llm_buf_free(&body);
-
     cl = ngx_alloc_chain_link(r->pool);
     if (cl == NULL) {
-        return NGX_ERROR;
+        goto failed;
     }
 
     cl->buf = b;
@@ -248,11 +266,17 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
 
     r->upstream->request_bufs = cl;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm request: provider \"%V\", model \"%V\", %uz bytes",
-                   &p->name, &m->upstream_model, (size_t) (b->last - b->pos));
+    llm_buf_free(path);
+    llm_buf_free(body);
 
     return NGX_OK;
+
+failed:
+
+    llm_buf_free(path);
+    llm_buf_free(body);
+
+    return NGX_ERROR;
 }
 
 
