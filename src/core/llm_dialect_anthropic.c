@@ -1763,10 +1763,7 @@ llm_anthropic_error(int status, const char *p, size_t n, llm_error_t *e)
         llm_anthropic_error_object(err, status, e);
 
     } else {
-        llm_error_set(e, status, NULL, "upstream_error",
-                      "The provider returned HTTP %d%s.", status,
-                      j ? " without an error message"
-                        : " with a body that is not JSON");
+        llm_error_no_message(e, status, j != NULL);
     }
 
     llm_json_free(j);

@@ -1910,10 +1910,7 @@ llm_gemini_error(int status, const char *p, size_t n, llm_error_t *e)
         llm_gemini_error_object(err, status, 0, e);
 
     } else {
-        llm_error_set(e, status, NULL, "upstream_error",
-                      "The provider returned HTTP %d%s.", status,
-                      j ? " without an error message"
-                        : " with a body that is not JSON");
+        llm_error_no_message(e, status, j != NULL);
     }
 
     llm_json_free(j);

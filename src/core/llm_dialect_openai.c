@@ -830,10 +830,7 @@ llm_openai_error(int status, const char *p, size_t n, llm_error_t *e)
         llm_error_set(e, status, NULL, NULL, "%s", s);
 
     } else {
-        llm_error_set(e, status, NULL, "upstream_error",
-                      "The provider returned HTTP %d%s.", status,
-                      j ? " without an error message"
-                        : " with a body that is not JSON");
+        llm_error_no_message(e, status, j != NULL);
     }
 
     llm_json_free(j);

@@ -47,6 +47,16 @@ llm_error_set(llm_error_t *e, int status, const char *param,
 }
 
 
+void
+llm_error_no_message(llm_error_t *e, int status, int is_json)
+{
+    llm_error_set(e, status, NULL, "upstream_error",
+                  "The provider returned HTTP %d%s.", status,
+                  is_json ? " without an error message"
+                          : " with a body that is not JSON");
+}
+
+
 const char *
 llm_error_type(int status)
 {

@@ -31,6 +31,9 @@ void llm_error_set(llm_error_t *e, int status, const char *param,
 /* the OpenAI error type for an HTTP status (529 counts as 503) */
 const char *llm_error_type(int status);
 
+/* a provider's error status whose body says nothing usable */
+void llm_error_no_message(llm_error_t *e, int status, int is_json);
+
 /* appends the JSON envelope */
 int llm_error_json(const llm_error_t *e, llm_buf_t *b);
 
