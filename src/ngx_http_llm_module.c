@@ -805,6 +805,45 @@ ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 }
 
 
+/* a new model of that name (nginx -t refuses a duplicate), metadata unset */
+
+ngx_http_llm_model_t *
+ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *m;
+
+    m = lmcf->models.elts;
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].name.len == name->len
+            && ngx_strncmp(m[i].name.data, name->data, name->len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate llm_model \"%V\"", name);
+            return NULL;
+        }
+    }
+
+    m = ngx_array_push(&lmcf->models);
+    if (m == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
+
+    /* conf arguments are NUL-terminated: the name is a C string too */
+    m->name = *name;
+    m->price_in = NGX_HTTP_LLM_UNSET;
+    m->price_out = NGX_HTTP_LLM_UNSET;
+    m->tier = NGX_HTTP_LLM_UNSET;
+    m->context = NGX_HTTP_LLM_UNSET;
+    m->ttft = NGX_HTTP_LLM_UNSET;
+
+    return m;
+}
+
+
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
  *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
@@ -827,30 +866,11 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    m = lmcf->models.elts;
-    for (i = 0; i < lmcf->models.nelts; i++) {
-        if (m[i].name.len == value[1].len
-            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate llm_model \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    m = ngx_array_push(&lmcf->models);
+    m = ngx_http_llm_add_model(cf, lmcf, &value[1]);
     if (m == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
-
-    m->name = value[1];
-    m->price_in = NGX_HTTP_LLM_UNSET;
-    m->price_out = NGX_HTTP_LLM_UNSET;
-    m->tier = NGX_HTTP_LLM_UNSET;
-    m->context = NGX_HTTP_LLM_UNSET;
-    m->ttft = NGX_HTTP_LLM_UNSET;
     ngx_str_null(&provider);
     ngx_str_null(&type);
 

@@ -214,6 +214,8 @@ ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
 ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_list_t *headers, char *key, ngx_str_t *value);
+ngx_http_llm_model_t *ngx_http_llm_add_model(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
 ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
     ngx_str_t *name);
 

@@ -319,42 +319,14 @@ ngx_http_llm_alias(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_llm_main_conf_t *lmcf = conf;
 
     ngx_str_t             *value;
-    ngx_uint_t             i;
     ngx_http_llm_model_t  *m;
 
     value = cf->args->elts;
 
-    m = lmcf->models.elts;
-    for (i = 0; i < lmcf->models.nelts; i++) {
-        if (m[i].name.len == value[1].len
-            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate llm_model \"%V\"", &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    m = ngx_array_push(&lmcf->models);
+    m = ngx_http_llm_add_model(cf, lmcf, &value[1]);
     if (m == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
-
-    m->name.len = value[1].len;
-    m->name.data = ngx_pnalloc(cf->pool, value[1].len + 1);
-    if (m->name.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_cpystrn(m->name.data, value[1].data, value[1].len + 1);
-
-    m->price_in = NGX_HTTP_LLM_UNSET;
-    m->price_out = NGX_HTTP_LLM_UNSET;
-    m->tier = NGX_HTTP_LLM_UNSET;
-    m->context = NGX_HTTP_LLM_UNSET;
-    m->ttft = NGX_HTTP_LLM_UNSET;
 
     if (ngx_http_llm_route_add(cf, lmcf, m, &value[2], &m->cands,
                                &m->ncands)
