@@ -273,6 +273,8 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             goto done;
         }
 
+        ngx_http_llm_mask_key(r, ctx, &e);
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm: provider \"%V\" sent an unusable embeddings "
                       "response: %s", &ctx->model->provider->name,

@@ -269,6 +269,10 @@ ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+void ngx_http_llm_request_key(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_str_t *key);
+void ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e);
 ngx_int_t ngx_http_llm_request_bufs(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, const char *auth_prefix, const char *headers,
     ngx_uint_t stream, llm_buf_t *path, llm_buf_t *body);

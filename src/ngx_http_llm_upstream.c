@@ -56,6 +56,7 @@ static void ngx_http_llm_stream_failed(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    ngx_str_t                 key;
     ngx_http_upstream_t      *u;
     ngx_http_llm_provider_t  *p;
     ngx_http_llm_loc_conf_t  *llcf;
@@ -96,6 +97,10 @@ ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     llm_response_init(&ctx->resp, (char *) ctx->model->name.data,
                       ctx->req.include_usage);
+
+    ngx_http_llm_request_key(r, p, &key);
+    ctx->resp.secret = (char *) key.data;
+    ctx->resp.secret_len = key.len;
 
     ngx_http_upstream_init(r);
 
@@ -162,6 +167,49 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
 }
 
 
+/* the key this request sends to the provider, or an empty string */
+
+void
+ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
+    ngx_str_t *key)
+{
+    if (!p->key_passthrough) {
+        *key = p->api_key;
+        return;
+    }
+
+    /* the client's key, in the header the provider wants */
+
+    if (r->headers_in.authorization == NULL) {
+        ngx_str_null(key);
+        return;
+    }
+
+    *key = r->headers_in.authorization->value;
+
+    if (key->len > 7
+        && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7) == 0)
+    {
+        key->data += 7;
+        key->len -= 7;
+    }
+}
+
+
+/* a provider's words about its failure, with its key masked */
+
+void
+ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e)
+{
+    ngx_str_t  key;
+
+    ngx_http_llm_request_key(r, ctx->model->provider, &key);
+
+    llm_error_mask(e, (char *) key.data, key.len);
+}
+
+
 /*
  * The request line, headers and body in one buffer, as the upstream's
  * request; path and body are freed.  It holds the API key, so nothing
@@ -178,22 +226,7 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     ngx_str_t     auth;
     ngx_chain_t  *cl;
 
-    ngx_str_null(&auth);
-
-    if (p->key_passthrough) {
-        /* the client's key, in the header the provider wants */
-        auth = r->headers_in.authorization->value;
-
-        if (auth.len > 7 && ngx_strncasecmp(auth.data, (u_char *) "Bearer ", 7)
-                            == 0)
-        {
-            auth.data += 7;
-            auth.len -= 7;
-        }
-
-    } else {
-        auth = p->api_key;
-    }
+    ngx_http_llm_request_key(r, p, &auth);
 
     len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path->len
           + sizeof("Host: " CRLF) - 1 + p->host.len
@@ -337,6 +370,23 @@ ngx_http_llm_process_status_line(ngx_http_request_t *r)
 
     if (u->state && u->state->status == 0) {
         u->state->status = ctx->status.code;
+    }
+
+    /*
+     * An API answers 2xx, 4xx or 5xx.  A redirect, an interim 1xx (we
+     * send no Expect) or a status outside 100-599 is a provider fault,
+     * retried and reported like a broken response, never passed on.
+     */
+
+    if (ctx->status.code < 200
+        || (ctx->status.code >= 300 && ctx->status.code < 400)
+        || ctx->status.code > 599)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider answered with status %ui",
+                      ctx->status.code);
+        ngx_http_llm_set_error(ctx, "invalid_upstream_response");
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
     u->process_header = ngx_http_llm_process_header;
@@ -760,6 +810,7 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         }
 
         e = ctx->resp.error;
+        ngx_http_llm_mask_key(r, ctx, &e);
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "llm: provider \"%V\" sent an unusable response: %s",
@@ -798,6 +849,7 @@ ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     error(status, ctx->body.data, ctx->body.len, e);
+    ngx_http_llm_mask_key(r, ctx, e);
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "llm: provider \"%V\" answered %d",
@@ -1271,7 +1323,8 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
             code = "upstream_error";
             message = "The provider's stream broke before its first token.";
 
-        } else if (ctx->error.len) {
+        } else if (ctx->error.len || ctx->state == ngx_http_llm_st_body) {
+            /* a body cut short of its length is a broken response too */
             status = 502;
             code = "invalid_upstream_response";
             message = "The provider sent a response that could not be "

@@ -78,37 +78,6 @@ my $port = $ng->port;
 
 my @MSG = ({ role => 'user', content => 'hi' });
 
-# Checks the full OpenAI error envelope; returns the error object.
-sub is_error {
-    my ($res, $status, $type, $code, $param, $name) = @_;
-    my $err;
-    subtest $name => sub {
-        is($res->{status}, $status, "status $status");
-        like($res->{headers}{'content-type'} // '', qr{^application/json}, 'JSON content type');
-        unlike($res->{content} // '', qr/<html|<center>|nginx\//i, 'no nginx HTML page');
-        my $body = eval { decode_json($res->{content}) };
-        ok(ref $body eq 'HASH', 'body is a JSON object') or diag($res->{content});
-        $body = {} unless ref $body eq 'HASH';
-        is_deeply([ sort keys %$body ], ['error'], 'only "error" at the top level');
-        $err = $body->{error};
-        ok(ref $err eq 'HASH', 'error is an object') or return;
-        is_deeply([ sort keys %$err ], [qw(code message param type)],
-                  'error has exactly message, type, param, code');
-        ok(defined $err->{message} && !ref $err->{message} && length $err->{message},
-           'message is a non-empty string');
-        is($err->{type}, $type, "type $type") if defined $type;
-        if (ref $code eq 'Regexp') {
-            like($err->{code}, $code, "code matches $code");
-        } elsif (defined $code) {
-            is($err->{code}, $code, "code $code");
-        }
-        if (defined $param) {
-            is($err->{param}, $param eq 'null' ? undef : $param, "param $param");
-        }
-    };
-    return $err // {};
-}
-
 sub post { return chat($port, @_) }
 
 # Request line and headers (without the blank line) for a raw POST.
@@ -151,30 +120,30 @@ subtest 'method not allowed' => sub {
             $method, "http://127.0.0.1:$port/v1/chat/completions",
             { headers => { 'Content-Type' => 'application/json' },
               ($method eq 'PUT' ? (content => encode_json({ model => 'ok', messages => \@MSG })) : ()) });
-        is_error($res, 405, 'invalid_request_error', 'method_not_allowed', undef, "$method -> 405");
+        is_openai_error($res, 405, 'invalid_request_error', 'method_not_allowed', undef, "$method -> 405");
         is($res->{headers}{allow}, 'POST', "$method: Allow: POST");
     }
 };
 
 subtest 'invalid JSON' => sub {
-    my $err = is_error(post('{"model": "ok", "messages": [}'), 400,
+    my $err = is_openai_error(post('{"model": "ok", "messages": [}'), 400,
                        'invalid_request_error', 'invalid_json', 'null', 'broken JSON');
     like($err->{message}, qr/line 1\b/, 'message names line 1');
     like($err->{message}, qr/column \d+/, 'message names the column');
 
-    $err = is_error(post(qq({"model": "ok",\n  "messages": [ oops ],\n  "n": 1}\n)), 400,
+    $err = is_openai_error(post(qq({"model": "ok",\n  "messages": [ oops ],\n  "n": 1}\n)), 400,
                     'invalid_request_error', 'invalid_json', undef, 'error on line 2');
     like($err->{message}, qr/line 2\b/, 'message names line 2');
     like($err->{message}, qr/column \d+/, 'message names a column');
 
-    $err = is_error(post('[1, 2, 3]'), 400, 'invalid_request_error', undef, undef,
+    $err = is_openai_error(post('[1, 2, 3]'), 400, 'invalid_request_error', undef, undef,
                     'array body');
     like($err->{message}, qr/object/i, 'non-object: message says an object is expected');
 
-    $err = is_error(post('"just a string"'), 400, 'invalid_request_error', undef, undef,
+    $err = is_openai_error(post('"just a string"'), 400, 'invalid_request_error', undef, undef,
                     'string body');
 
-    is_error(post(''), 400, 'invalid_request_error', 'invalid_json', undef, 'empty body');
+    is_openai_error(post(''), 400, 'invalid_request_error', 'invalid_json', undef, 'empty body');
 };
 
 subtest 'missing or wrong parameters' => sub {
@@ -205,13 +174,13 @@ subtest 'missing or wrong parameters' => sub {
     );
     for my $c (@cases) {
         my ($name, $body, $param, $code) = @$c;
-        is_error(post($body), 400, 'invalid_request_error', $code, $param, $name);
+        is_openai_error(post($body), 400, 'invalid_request_error', $code, $param, $name);
     }
     is(scalar @{ mock_requests($mock) }, 0, 'none of these reached the provider');
 };
 
 subtest 'unknown model' => sub {
-    my $err = is_error(post({ model => 'no-such-model', messages => \@MSG }), 404,
+    my $err = is_openai_error(post({ model => 'no-such-model', messages => \@MSG }), 404,
                        'invalid_request_error', 'model_not_found', 'model', 'unknown model -> 404');
     like($err->{message}, qr/no-such-model/, 'message names the model');
 };
@@ -219,7 +188,7 @@ subtest 'unknown model' => sub {
 subtest 'body larger than client_max_body_size' => sub {
     my $big = encode_json({ model => 'ok', messages => [ { role => 'user', content => 'x' x 3000 } ] });
 
-    is_error(post($big), 413, undef, 'request_too_large', undef, 'Content-Length body > 1k -> 413');
+    is_openai_error(post($big), 413, undef, 'request_too_large', undef, 'Content-Length body > 1k -> 413');
 
     # the same body, chunked
     my $chunked = '';
@@ -232,7 +201,7 @@ subtest 'body larger than client_max_body_size' => sub {
                                         'Transfer-Encoding' => 'chunked') . "\r\n" . $chunked);
     my ($raw, $eof) = read_until($s, qr/(?!)/, 15);
     my $res = parse_raw($raw);
-    is_error($res, 413, undef, 'request_too_large', undef, 'chunked body > 1k -> 413');
+    is_openai_error($res, 413, undef, 'request_too_large', undef, 'chunked body > 1k -> 413');
 
     # a small chunked body is fine
     my $small = encode_json({ model => 'ok', messages => \@MSG });
@@ -247,7 +216,7 @@ subtest 'body larger than client_max_body_size' => sub {
 
 subtest 'provider 400 keeps message, param, code' => sub {
     my $orig = decode_json(read_fixture('openai/error-400-unsupported-value.json'))->{error};
-    my $err = is_error(post({ model => 'e400', messages => \@MSG }), 400,
+    my $err = is_openai_error(post({ model => 'e400', messages => \@MSG }), 400,
                        'invalid_request_error', 'unsupported_value', 'messages[0].role',
                        'replayed 400');
     is($err->{message}, $orig->{message}, 'provider message kept');
@@ -255,14 +224,14 @@ subtest 'provider 400 keeps message, param, code' => sub {
 
 subtest 'provider 429 insufficient_quota with Retry-After' => sub {
     my $res = post({ model => 'quota', messages => \@MSG });
-    my $err = is_error($res, 429, 'rate_limit_error', 'insufficient_quota', undef, 'status 429');
+    my $err = is_openai_error($res, 429, 'rate_limit_error', 'insufficient_quota', undef, 'status 429');
     is($res->{headers}{'retry-after'}, '7', 'Retry-After: 7 passed on');
     like($err->{message}, qr/exceeded your current quota/, 'provider message kept');
 };
 
 subtest 'groq 404 model not found' => sub {
     my $orig = decode_json(read_fixture('groq/error-404-model-not-found.json'))->{error};
-    my $err = is_error(post({ model => 'groq404', messages => \@MSG }), 404,
+    my $err = is_openai_error(post({ model => 'groq404', messages => \@MSG }), 404,
                        'not_found_error', 'model_not_found', undef, 'replayed groq 404');
     is($err->{message}, $orig->{message}, 'provider message kept');
 };
@@ -277,21 +246,21 @@ subtest 'error type by status' => sub {
     for my $c (@cases) {
         my ($model, $status, $type) = @$c;
         my $res = post({ model => $model, messages => \@MSG });
-        my $err = is_error($res, $status, $type, undef, undef, "$model -> $status $type");
+        my $err = is_openai_error($res, $status, $type, undef, undef, "$model -> $status $type");
         like($err->{message}, qr/mock error/, "$model: provider message kept");
         ok(!exists $res->{headers}{'retry-after'}, "$model: no Retry-After");
     }
 
     my $res = post({ model => 'e503', messages => \@MSG });
-    is_error($res, 503, 'api_error', undef, undef, '503 with Retry-After');
+    is_openai_error($res, 503, 'api_error', undef, undef, '503 with Retry-After');
     is($res->{headers}{'retry-after'}, '3', 'Retry-After: 3 passed on with 503');
 
     $res = post({ model => 'e400ra', messages => \@MSG });
-    is_error($res, 400, 'invalid_request_error', undef, undef, '400 with Retry-After upstream');
+    is_openai_error($res, 400, 'invalid_request_error', undef, undef, '400 with Retry-After upstream');
     ok(!exists $res->{headers}{'retry-after'}, 'Retry-After not passed on with 400');
 
     $res = post({ model => 'html502', messages => \@MSG });
-    my $err = is_error($res, 502, 'api_error', undef, undef, 'HTML 502 from the provider');
+    my $err = is_openai_error($res, 502, 'api_error', undef, undef, 'HTML 502 from the provider');
     unlike($err->{message}, qr/<html>/, 'the HTML is not the message');
 };
 
@@ -301,7 +270,7 @@ subtest 'provider unreachable' => sub {
     for my $stream (0, 1) {
         my $res = post({ model => 'unreachable', messages => \@MSG,
                          ($stream ? (stream => JSON::PP::true) : ()) });
-        is_error($res, 502, 'api_error', 'upstream_unreachable', undef,
+        is_openai_error($res, 502, 'api_error', 'upstream_unreachable', undef,
                  'closed port -> 502' . ($stream ? ' (stream)' : ''));
     }
 };
@@ -311,7 +280,7 @@ subtest 'provider too slow' => sub {
         my $res = http_post_json($port, '/slow/v1/chat/completions',
                                  { model => 'hang', messages => \@MSG,
                                    ($stream ? (stream => JSON::PP::true) : ()) });
-        is_error($res, 504, 'api_error', 'upstream_timeout', undef,
+        is_openai_error($res, 504, 'api_error', 'upstream_timeout', undef,
                  'hang + llm_read_timeout 1s -> 504' . ($stream ? ' (stream)' : ''));
     }
 };
@@ -319,13 +288,13 @@ subtest 'provider too slow' => sub {
 subtest 'provider sends garbage' => sub {
     # README (Limitations): a close-delimited non-stream response is an error.
     my $res = post({ model => 'teclose', messages => \@MSG });
-    my $err = is_error($res, 502, 'api_error', qr/^\w+$/, undef, 'te=close non-stream -> 502 (documented)');
+    my $err = is_openai_error($res, 502, 'api_error', qr/^\w+$/, undef, 'te=close non-stream -> 502 (documented)');
     note("te=close non-stream: code $err->{code}");
 
-    is_error(post({ model => 'notjson', messages => \@MSG }), 502, 'api_error',
+    is_openai_error(post({ model => 'notjson', messages => \@MSG }), 502, 'api_error',
              'invalid_upstream_response', undef, 'non-JSON 200 -> 502');
 
-    is_error(post({ model => 'badchunked', messages => \@MSG }), 502, 'api_error',
+    is_openai_error(post({ model => 'badchunked', messages => \@MSG }), 502, 'api_error',
              'invalid_upstream_response', undef, 'bad chunked non-stream -> 502');
 };
 

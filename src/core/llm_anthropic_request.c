@@ -1360,16 +1360,7 @@ llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
 
     snprintf(param, sizeof(param), "tool_choice");
 
-    if (cJSON_IsString(choice)
-        && !llm_anthropic_is(choice->valuestring, "none")
-        && !llm_anthropic_is(choice->valuestring, "auto")
-        && !llm_anthropic_is(choice->valuestring, "required"))
-    {
-        llm_anthropic_refuse(e, "invalid_value",
-                             "Invalid value for 'tool_choice': supported "
-                             "values are 'none', 'auto', 'required' or a "
-                             "named function.");
-    }
+    /* its string values were checked by llm_request_parse() */
 
     if (cJSON_IsObject(choice) && llm_anthropic_named(choice) == NULL) {
         llm_anthropic_refuse(e, "invalid_value",

@@ -40,6 +40,8 @@ typedef struct {
     /* set by the caller */
     const char   *client_model;     /* the model name the client sees */
     int           include_usage;    /* the client asked for usage chunk */
+    const char   *secret;           /* the provider key, masked in the */
+    size_t        secret_len;       /* provider's error words */
 
     /* results, read by the caller */
     llm_usage_t   usage;

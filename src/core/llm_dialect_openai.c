@@ -72,6 +72,9 @@ typedef struct {
     size_t        finish_len;
     int           choices;        /* number of choices, -1: no array */
     unsigned      error:1;
+    unsigned      has_choices:1;  /* a "choices" member of any type */
+    unsigned      null_choices:1;
+    unsigned      shape:1;        /* valid JSON, not a chat completion */
     unsigned      has_usage:1;
     unsigned      slow:1;         /* a stream chunk needs cJSON */
     unsigned      dup_model:1;
@@ -116,6 +119,9 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
             sc->error = (type != LLM_JSON_NULL);
 
         } else if (llm_json_step_is(&path[0], "choices")) {
+            sc->has_choices = 1;
+            sc->null_choices = (type == LLM_JSON_NULL);
+
             if (type == LLM_JSON_ARRAY && sc->choices < 0) {
                 sc->choices = 0;
             }
@@ -184,10 +190,22 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
 
     if (depth == 2) {
         sc->choices = path[1].index + 1;
+
+        if (type != LLM_JSON_OBJECT) {
+            sc->shape = 1;
+        }
+
         return LLM_OK;
     }
 
     if (depth == 3) {
+        if ((llm_json_step_is(&path[2], "delta")
+             || llm_json_step_is(&path[2], "message"))
+            && type != LLM_JSON_OBJECT)
+        {
+            sc->shape = 1;
+        }
+
         if (llm_json_step_is(&path[2], "finish_reason")
             && type == LLM_JSON_STRING
             && (path[1].index == 0 || !sc->first_choice))
@@ -246,7 +264,9 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
 
 /*
  * LLM_OK: sc is filled and the fast path applies; LLM_DECLINED: valid,
- * but the cJSON path must handle it; LLM_ERROR: not valid JSON.
+ * but the cJSON path must handle it; LLM_ERROR: not valid JSON, or
+ * (sc->shape) not the shape of a chat completion or chunk: what is
+ * relayed meets the bar of what is translated.
  */
 
 static int
@@ -262,6 +282,24 @@ llm_openai_scan(llm_openai_scan_t *sc, const char *p, size_t n, int sse,
     if (llm_json_scan(p, n, 6, llm_openai_scan_value, sc) != LLM_OK) {
         return LLM_ERROR;
     }
+
+    /*
+     * "choices" is an array of objects (with object deltas or messages);
+     * only an error, or a stream's usage chunk, may go without it.
+     */
+
+    if (!sc->error && sc->choices < 0
+        && (sse ? !(sc->has_usage && (!sc->has_choices || sc->null_choices))
+                : sc->has_choices))
+    {
+        sc->shape = 1;
+    }
+
+    if (sc->shape && !sc->error) {
+        return LLM_ERROR;
+    }
+
+    sc->shape = 0;
 
     /* in a stream, usage on a content chunk is moved by the cJSON path */
 
@@ -432,8 +470,11 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
 
     if (rc == LLM_ERROR) {
         llm_error_set(&resp->error, 502, NULL, "invalid_upstream_response",
-                      "The provider returned a response that is not a "
-                      "JSON object.");
+                      sc.shape ? "The provider returned a response whose "
+                                 "\"choices\" is not an array of "
+                                 "objects."
+                               : "The provider returned a response that "
+                                 "is not a JSON object.");
         return LLM_ERROR;
     }
 
@@ -692,8 +733,12 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         if (rc == LLM_ERROR) {
             return llm_response_fail(resp, out, 502,
                                      "invalid_upstream_response",
-                                     "The provider sent a malformed stream "
-                                     "event.");
+                                     sc.shape
+                                     ? "The provider sent a stream event "
+                                       "without \"choices\" as an array "
+                                       "of objects."
+                                     : "The provider sent a malformed "
+                                       "stream event.");
         }
     }
 

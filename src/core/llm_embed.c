@@ -143,7 +143,7 @@ llm_embed_request_parse(llm_embed_request_t *req, const char *p, size_t n,
     llm_error_t *e)
 {
     int           i, kind, k;
-    size_t        off, line, col;
+    size_t        off;
     llm_json_t   *root, *in, *item, *arr, *v;
     const char   *s;
 
@@ -158,10 +158,7 @@ llm_embed_request_parse(llm_embed_request_t *req, const char *p, size_t n,
     root = llm_json_parse(p, n, &off);
 
     if (root == NULL) {
-        llm_json_position(p, off, &line, &col);
-        llm_error_set(e, 400, NULL, "invalid_json",
-                      "Invalid JSON in the request body at line %zu, "
-                      "column %zu (byte %zu).", line, col, off);
+        llm_error_invalid_json(e, p, n, off);
         return LLM_ERROR;
     }
 

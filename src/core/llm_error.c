@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "llm_error.h"
+#include "llm_json.h"
+
+
+static void llm_error_trim_utf8(char *s);
 
 
 static void
@@ -44,6 +48,95 @@ llm_error_set(llm_error_t *e, int status, const char *param,
     va_start(args, fmt);
     vsnprintf(e->message, sizeof(e->message), fmt, args);
     va_end(args);
+
+    llm_error_trim_utf8(e->message);
+}
+
+
+/* a message cut at its buffer's size must not end inside a character */
+
+static void
+llm_error_trim_utf8(char *s)
+{
+    size_t          n, i, need;
+    unsigned char   c;
+
+    n = strlen(s);
+
+    /* back to the last lead byte, at most 3 continuation bytes away */
+
+    for (i = n; i > 0 && n - i < 4; i--) {
+        c = (unsigned char) s[i - 1];
+
+        if ((c & 0xc0) == 0x80) {
+            continue;
+        }
+
+        need = (c >= 0xf0) ? 4 : (c >= 0xe0) ? 3 : (c >= 0xc0) ? 2 : 1;
+
+        if (n - (i - 1) < need) {
+            s[i - 1] = '\0';
+        }
+
+        return;
+    }
+}
+
+
+/* replaces each copy of secret in s (of size bytes) by the mask */
+
+static void
+llm_error_mask_field(char *s, const char *secret, size_t len)
+{
+    char    *p;
+    size_t   n, mlen, tail;
+
+    mlen = sizeof(LLM_ERR_MASK) - 1;
+
+    for (p = s; (p = strstr(p, secret)) != NULL; p += mlen) {
+        n = strlen(s);
+        tail = n - (size_t) (p - s) - len;
+
+        /* the mask is shorter than any secret masked: it always fits */
+        memmove(p + mlen, p + len, tail + 1);
+        memcpy(p, LLM_ERR_MASK, mlen);
+    }
+}
+
+
+void
+llm_error_mask(llm_error_t *e, const char *secret, size_t len)
+{
+    char  key[LLM_ERR_MSG_LEN];
+
+    /* a short "key" would mask ordinary words: real keys are long */
+
+    if (secret == NULL || len < LLM_ERR_MASK_MIN || len >= sizeof(key)) {
+        return;
+    }
+
+    memcpy(key, secret, len);
+    key[len] = '\0';
+
+    llm_error_mask_field(e->message, key, len);
+    llm_error_mask_field(e->param, key, len);
+    llm_error_mask_field(e->code, key, len);
+}
+
+
+void
+llm_error_invalid_json(llm_error_t *e, const char *p, size_t n, size_t off)
+{
+    size_t  line, col;
+
+    llm_json_position(p, off, &line, &col);
+
+    llm_error_set(e, 400, NULL, "invalid_json",
+                  "Invalid %s in the request body at line %zu, column %zu "
+                  "(byte %zu).",
+                  (off < n && (unsigned char) p[off] >= 0x80) ? "UTF-8"
+                                                              : "JSON",
+                  line, col, off);
 }
 
 

@@ -28,6 +28,23 @@ void llm_error_set(llm_error_t *e, int status, const char *param,
 #endif
     ;
 
+/*
+ * 400 invalid_json for a body that failed at byte off: "Invalid UTF-8"
+ * when that byte is not ASCII, else "Invalid JSON", with line and column
+ */
+void llm_error_invalid_json(llm_error_t *e, const char *p, size_t n,
+    size_t off);
+
+/*
+ * Replaces every copy of a secret (the provider key) in e's words by
+ * LLM_ERR_MASK: a provider may echo the key it was sent in its error.
+ * Secrets shorter than LLM_ERR_MASK_MIN bytes are left alone.
+ */
+#define LLM_ERR_MASK      "[redacted]"
+#define LLM_ERR_MASK_MIN  12
+
+void llm_error_mask(llm_error_t *e, const char *secret, size_t len);
+
 /* the OpenAI error type for an HTTP status (529 counts as 503) */
 const char *llm_error_type(int status);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_json_scan.h"
 
 
 llm_json_t *
@@ -13,6 +14,15 @@ llm_json_parse(const char *p, size_t n, size_t *err_off)
 {
     const char  *end;
     llm_json_t  *j;
+
+    /*
+     * The scanner's bar first: cJSON lets invalid UTF-8 and lone
+     * surrogates through, which must reach neither a provider nor a client.
+     */
+
+    if (llm_json_valid(p, n, err_off) != LLM_OK) {
+        return NULL;
+    }
 
     end = NULL;
 

@@ -59,11 +59,22 @@ static const unsigned char  llm_json_special[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,    /* '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* 0x80 - 0xff: */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* UTF-8, checked */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
 
 /*
- * Non-zero if one of 8 bytes is special: below 0x20, '"' or '\\'.
+ * Non-zero if one of 8 bytes is special: below 0x20, '"', '\\' or not
+ * ASCII (a UTF-8 sequence, checked byte by byte).
  * A zero byte of x ^ c is a byte equal to c; (y - 0x01..) & ~y & 0x80..
  * marks the bytes of y below 1, the classic word-at-a-time test.
  */
@@ -75,7 +86,8 @@ static const unsigned char  llm_json_special[256] = {
     (((y) - LLM_JSON_ONES * (n)) & ~(y) & LLM_JSON_HIGHS)
 
 #define llm_json_word_special(w)                                             \
-    (llm_json_word_below(w, 0x20)                                            \
+    (((w) & LLM_JSON_HIGHS)                                                  \
+     | llm_json_word_below(w, 0x20)                                          \
      | llm_json_word_below((w) ^ (LLM_JSON_ONES * '"'), 1)                   \
      | llm_json_word_below((w) ^ (LLM_JSON_ONES * '\\'), 1))
 
@@ -101,6 +113,72 @@ llm_json_scan_u(llm_json_scanner_t *s)
     }
 
     return u;
+}
+
+
+/*
+ * s->p after the lead byte c (>= 0x80) of a UTF-8 sequence: RFC 3629's
+ * well-formed sequences only (no overlong forms, no surrogates, nothing
+ * above U+10FFFF), as JSON text must be.  On failure s->p is left at the
+ * lead byte, so the error offset names it.
+ */
+
+static int
+llm_json_scan_utf8(llm_json_scanner_t *s, unsigned char c)
+{
+    int            n;
+    unsigned char  lo, hi, b;
+    const char    *p;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        lo = (c == 0xe0) ? 0xa0 : 0x80;
+        hi = (c == 0xed) ? 0x9f : 0xbf;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        lo = (c == 0xf0) ? 0x90 : 0x80;
+        hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+    } else {
+        s->p--;
+        return LLM_ERROR;
+    }
+
+    p = s->p;
+
+    if (s->last - p < n) {
+        s->p--;
+        return LLM_ERROR;
+    }
+
+    /* the second byte's range is the lead's; the rest are 0x80 - 0xbf */
+
+    b = (unsigned char) *p++;
+
+    if (b < lo || b > hi) {
+        s->p--;
+        return LLM_ERROR;
+    }
+
+    while (--n) {
+        b = (unsigned char) *p++;
+
+        if (b < 0x80 || b > 0xbf) {
+            s->p--;
+            return LLM_ERROR;
+        }
+    }
+
+    s->p = p;
+
+    return LLM_OK;
 }
 
 
@@ -145,6 +223,14 @@ llm_json_scan_string(llm_json_scanner_t *s)
 
         if (c < 0x20) {
             return LLM_ERROR;
+        }
+
+        if (c >= 0x80) {
+            if (llm_json_scan_utf8(s, c) != LLM_OK) {
+                return LLM_ERROR;
+            }
+
+            continue;
         }
 
         if (c != '\\') {

@@ -114,6 +114,7 @@ static int llm_request_check_param(llm_request_scan_t *sc,
     const llm_param_rule_t *rule, llm_error_t *e);
 static llm_request_member_t *llm_request_member(llm_request_scan_t *sc,
     const char *name);
+static int llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e);
 static int llm_request_model(llm_request_t *req,
     llm_request_member_t *m);
 static int llm_request_has_nul(const char *p, const char *end);
@@ -126,7 +127,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     llm_error_t *e)
 {
     int                      i, j;
-    size_t                   off, line, col;
+    size_t                   off;
     llm_plain_t              plain;
     llm_request_scan_t       sc;
     llm_request_member_t    *m;
@@ -149,10 +150,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
     if (llm_json_scan(p, n, 3, llm_request_scan, &sc) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
-        llm_json_position(p, off, &line, &col);
-        llm_error_set(e, 400, NULL, "invalid_json",
-                      "Invalid JSON in the request body at line %zu, "
-                      "column %zu (byte %zu).", line, col, off);
+        llm_error_invalid_json(e, p, n, off);
         return LLM_ERROR;
     }
 
@@ -617,8 +615,10 @@ llm_request_check_param(llm_request_scan_t *sc, const llm_param_rule_t *rule,
     case LLM_T_TOOL_CHOICE:
         if (m->type != LLM_JSON_STRING && m->type != LLM_JSON_OBJECT) {
             want = "a string or an object";
+            break;
         }
-        break;
+
+        return llm_request_tool_choice(m, e);
     }
 
     if (want) {
@@ -626,6 +626,107 @@ llm_request_check_param(llm_request_scan_t *sc, const llm_param_rule_t *rule,
                       "Invalid type for '%s': expected %s, but got %s "
                       "instead.", rule->name, want,
                       llm_json_scan_type_name(m->type));
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * tool_choice, checked once for every dialect: "none", "auto",
+ * "required", or an object with a "type" (a "function" one naming it).
+ * What a dialect cannot honour of a valid one is its check's business.
+ */
+
+typedef struct {
+    llm_json_type_e   type_type;
+    const char       *type;             /* "type", quotes too */
+    const char       *type_end;
+    llm_json_type_e   name_type;        /* function.name */
+    const char       *name;
+    const char       *name_end;
+    unsigned          has_type:1;
+    unsigned          has_name:1;
+} llm_tool_choice_scan_t;
+
+
+static int
+llm_request_tool_choice_value(void *data, const llm_json_step_t *path,
+    int depth, llm_json_type_e type, const char *start, const char *end)
+{
+    llm_tool_choice_scan_t *tc = data;
+
+    if (depth == 1 && llm_json_step_is(&path[0], "type")) {
+        tc->has_type = 1;
+        tc->type_type = type;
+        tc->type = start;
+        tc->type_end = end;
+
+    } else if (depth == 2 && llm_json_step_is(&path[0], "function")
+               && llm_json_step_is(&path[1], "name"))
+    {
+        tc->has_name = 1;
+        tc->name_type = type;
+        tc->name = start;
+        tc->name_end = end;
+    }
+
+    return LLM_OK;
+}
+
+
+#define llm_span_is(start, end, lit)                                         \
+    ((size_t) ((end) - (start)) == sizeof(lit) - 1                           \
+     && memcmp(start, lit, sizeof(lit) - 1) == 0)
+
+
+static int
+llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e)
+{
+    llm_tool_choice_scan_t  tc;
+
+    if (m->type == LLM_JSON_STRING) {
+        if (llm_span_is(m->start, m->end, "\"none\"")
+            || llm_span_is(m->start, m->end, "\"auto\"")
+            || llm_span_is(m->start, m->end, "\"required\""))
+        {
+            return LLM_OK;
+        }
+
+        llm_error_set(e, 400, "tool_choice", "invalid_value",
+                      "Invalid value for 'tool_choice': %.*s. Supported "
+                      "values are: 'none', 'auto', and 'required', or an "
+                      "object naming a function.",
+                      (int) ((m->end - m->start < 64) ? m->end - m->start
+                                                       : 64),
+                      m->start);
+        return LLM_ERROR;
+    }
+
+    memset(&tc, 0, sizeof(llm_tool_choice_scan_t));
+
+    (void) llm_json_scan(m->start, m->end - m->start, 2,
+                         llm_request_tool_choice_value, &tc);
+
+    if (!tc.has_type || tc.type_type != LLM_JSON_STRING) {
+        llm_error_set(e, 400, "tool_choice.type",
+                      tc.has_type ? "invalid_type"
+                                  : "missing_required_parameter",
+                      "Invalid 'tool_choice': an object needs a string "
+                      "'type' (e.g. \"function\").");
+        return LLM_ERROR;
+    }
+
+    if (llm_span_is(tc.type, tc.type_end, "\"function\"")
+        && (!tc.has_name || tc.name_type != LLM_JSON_STRING
+            || tc.name_end - tc.name == 2))
+    {
+        llm_error_set(e, 400, "tool_choice.function.name",
+                      tc.has_name ? "invalid_type"
+                                  : "missing_required_parameter",
+                      "Invalid 'tool_choice': a function tool_choice "
+                      "needs 'function.name', a non-empty string.");
         return LLM_ERROR;
     }
 

@@ -76,6 +76,8 @@ llm_response_end_error(llm_response_t *resp, llm_buf_t *out)
     resp->failed = 1;
     resp->done = 1;
 
+    llm_error_mask(&resp->error, resp->secret, resp->secret_len);
+
     if (llm_error_frame(&resp->error, out) != LLM_OK) {
         return LLM_ERROR;
     }

@@ -82,6 +82,10 @@ requests to 127.0.0.1 (timeout 30 s); return { status, reason, headers,
 content } (status 599 on connection errors). A ref is JSON-encoded, a
 string is sent as is. chat() posts to /v1/chat/completions.
 
+=item is_openai_error($res, $status, $type, $code, $param, $name) - a
+subtest checking the full OpenAI error envelope of a response (status, JSON
+content type, exactly {"error":{message,type,param,code}}, no nginx page);
+$code may be a Regexp, $param 'null'. Returns the error object.
 =item chat_stream($port, $model, \@messages, $include_usage) - a streamed
 chat: (response, \@decoded chunks, whether it ended with [DONE]).
 
@@ -145,7 +149,7 @@ our @EXPORT = qw(
     repo_root module_path free_port
     start_mock mock_requests mock_closes mock_count next_log_line wait_for
     start_nginx nginx_test_config
-    http_post_json http_get chat
+    http_post_json http_get chat is_openai_error
     sse_events sse_json accumulate_stream
     raw_request request_bytes read_until
     fixture_path read_fixture fixture_chunks
@@ -577,6 +581,40 @@ sub chat_stream {
 sub chat {
     my ($port, $body, %headers) = @_;
     return http_post_json($port, '/v1/chat/completions', $body, %headers);
+}
+
+# The full OpenAI error envelope of $res, in a subtest: the status, a JSON
+# content type, {"error":{message,type,param,code}} and nothing else; $type,
+# $code (a string or a Regexp) and $param ('null' for null) when defined.
+# Returns the error object.
+sub is_openai_error {
+    my ($res, $status, $type, $code, $param, $name) = @_;
+    my $err;
+    subtest $name => sub {
+        is($res->{status}, $status, "status $status");
+        like($res->{headers}{'content-type'} // '', qr{^application/json}, 'JSON content type');
+        unlike($res->{content} // '', qr/<html|<center>|nginx\//i, 'no nginx HTML page');
+        my $body = eval { decode_json($res->{content}) };
+        ok(ref $body eq 'HASH', 'body is a JSON object') or diag($res->{content});
+        $body = {} unless ref $body eq 'HASH';
+        is_deeply([ sort keys %$body ], ['error'], 'only "error" at the top level');
+        $err = $body->{error};
+        ok(ref $err eq 'HASH', 'error is an object') or return;
+        is_deeply([ sort keys %$err ], [qw(code message param type)],
+                  'error has exactly message, type, param, code');
+        ok(defined $err->{message} && !ref $err->{message} && length $err->{message},
+           'message is a non-empty string');
+        is($err->{type}, $type, "type $type") if defined $type;
+        if (ref $code eq 'Regexp') {
+            like($err->{code}, $code, "code matches $code");
+        } elsif (defined $code) {
+            is($err->{code}, $code, "code $code");
+        }
+        if (defined $param) {
+            is($err->{param}, $param eq 'null' ? undef : $param, "param $param");
+        }
+    };
+    return $err // {};
 }
 
 # ---------------------------------------------------------------- SSE

@@ -46,7 +46,12 @@ demo answer.  Keys:
   id=KEY             the counter of seq= (default: the whole scenario), so
                      that several models or providers can share a sequence
   body=TEXT          literal response body; MUST be the last key (it takes
-                     the rest of the string, commas included)
+                     the rest of the string, commas included); a body
+                     starting "data:" is sent as an event stream
+  raw=1              in body=, "\\xNN" stands for the byte NN (to send
+                     invalid UTF-8)
+  short_by=N         Content-Length says N bytes more than are sent, then
+                     the connection is closed
   max_inputs=N       embeddings: a 400 when a request has more than N inputs
   base64=1           embeddings: vectors as base64 even when floats were asked
   fail_text=T        embeddings: a 500 when an input is the text T
@@ -293,7 +298,8 @@ def guess_ctype(text):
 
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
-            "stall_after", "retry_after_ms", "max_inputs", "base64", "error_event"}
+            "stall_after", "retry_after_ms", "max_inputs", "base64", "error_event",
+            "raw", "short_by"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
               "hang_text", "sig_from"}
 
@@ -900,7 +906,8 @@ class Handler(BaseHTTPRequestHandler):
         if te == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
         elif te == "length":
-            self.send_header("Content-Length", str(full_length))
+            self.send_header("Content-Length",
+                             str(full_length + int(opts.get("short_by", 0))))
         else:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -924,9 +931,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.closed_by("server", "bad_chunked")
                 return
 
-        if cut:
+        if cut or "short_by" in opts:
             self.close_connection = True
-            self.closed_by("server", "cut_after")
+            self.closed_by("server", "cut_after" if cut else "short_by")
             return
         if te == "chunked":
             self.wfile.write(b"0\r\n\r\n")
@@ -987,7 +994,13 @@ class Handler(BaseHTTPRequestHandler):
         status = int(opts.get("status", 200))
         if "body" in opts:
             text = opts["body"]
-            return Reply(status, guess_ctype(text), [text.encode()], False)
+            data = text.encode()
+            if opts.get("raw"):
+                data = re.sub(rb"\\x([0-9a-fA-F]{2})",
+                              lambda m: bytes([int(m.group(1), 16)]), data)
+            if text.startswith("data:"):
+                return Reply(status, "text/event-stream", [data], True)
+            return Reply(status, guess_ctype(text), [data], False)
         if "fixture" in opts:
             reply = self.fixture_reply(opts["fixture"], opts)
             if reply is None:

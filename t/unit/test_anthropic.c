@@ -1753,8 +1753,6 @@ test_check(void)
               "\"function\":{\"name\":\"f\",\"parameters\":\"x\"}}]}",
               LLM_DECLINED, "tools[0].function.parameters",
               "parameters not an object");
-    check_one("{\"model\":\"m\"," MSG "," TOOL ",\"tool_choice\":\"any\"}",
-              LLM_DECLINED, "tool_choice", "tool_choice any");
     check_one("{\"model\":\"m\",\"messages\":["
               "{\"role\":\"user\",\"content\":\"x\"},"
               "{\"role\":\"assistant\",\"content\":\"y\"},"

@@ -375,6 +375,66 @@ test_json_helpers(void)
 }
 
 
+/* a provider's words with the key it was sent masked */
+
+static void
+test_mask(void)
+{
+    llm_error_t  e;
+    const char  *key = "sk-secret-0123456789";
+
+    llm_error_set(&e, 401, key, key, "Incorrect API key provided: %s. "
+                  "Again: %s!", key, key);
+    llm_error_mask(&e, key, strlen(key));
+
+    is_str(e.message, strlen(e.message), "Incorrect API key provided: "
+           LLM_ERR_MASK ". Again: " LLM_ERR_MASK "!", "mask: every copy");
+    is_str(e.param, strlen(e.param), LLM_ERR_MASK, "mask: param too");
+    is_str(e.code, strlen(e.code), LLM_ERR_MASK, "mask: code too");
+
+    llm_error_set(&e, 401, NULL, NULL, "short key k: kept");
+    llm_error_mask(&e, "k", 1);
+    is_str(e.message, strlen(e.message), "short key k: kept",
+           "mask: a secret under the minimum length is not looked for");
+
+    llm_error_set(&e, 401, NULL, NULL, "no key here");
+    llm_error_mask(&e, NULL, 0);
+    is_str(e.message, strlen(e.message), "no key here", "mask: no secret");
+}
+
+
+/* a message cut at the buffer's size does not end inside a character */
+
+static void
+test_cut_utf8(void)
+{
+    char          text[LLM_ERR_MSG_LEN + 8];
+    size_t        n;
+    llm_error_t   e;
+
+    /* "é" (2 bytes) straddles the last byte of the buffer */
+    memset(text, 'a', sizeof(text));
+    text[LLM_ERR_MSG_LEN - 2] = (char) 0xc3;
+    text[LLM_ERR_MSG_LEN - 1] = (char) 0xa9;
+    text[sizeof(text) - 1] = '\0';
+
+    llm_error_set(&e, 502, NULL, NULL, "%s", text);
+    n = strlen(e.message);
+
+    ok(n == LLM_ERR_MSG_LEN - 2 && e.message[n - 1] == 'a',
+       "a 2-byte character cut at the end is dropped whole");
+
+    /* "😀" (4 bytes) fits exactly */
+    memset(text, 'a', sizeof(text));
+    memcpy(text + LLM_ERR_MSG_LEN - 5, "\xf0\x9f\x98\x80", 4);
+    text[LLM_ERR_MSG_LEN - 1] = '\0';
+
+    llm_error_set(&e, 502, NULL, NULL, "%s", text);
+    ok(strlen(e.message) == LLM_ERR_MSG_LEN - 1,
+       "a character that fits is kept");
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -384,6 +444,8 @@ main(int argc, char **argv)
     test_frame();
     test_fail();
     test_json_helpers();
+    test_mask();
+    test_cut_utf8();
 
     return done_testing();
 }

@@ -53,7 +53,8 @@ trace(void *data, const llm_json_step_t *path, int depth,
 /*
  * Strings are skimmed 8 bytes at a time: each kind of byte at each
  * position of a word must still be seen.  Content bytes: 'a' (plain),
- * 0x7f and 0xff (plain, the edges of the word test), 0x1f and 0x00 (a
+ * 0x7f (plain, the edge of the word test), 0xff (never in UTF-8:
+ * invalid), 0xc3 starting "\xc3\xa9" (valid UTF-8), 0x1f and 0x00 (a
  * raw control byte: invalid), '\\' starting "\\n" (valid), '"' ending
  * the string early (trailing bytes: invalid).
  */
@@ -64,8 +65,8 @@ string_positions(void)
     int             pos, k, bad;
     char            buf[40];
     size_t          len;
-    unsigned char   special[] = { 0x7f, 0xff, 0x1f, 0x00, '\\', '"' };
-    int             valid[] = { 1, 1, 0, 0, 1, 0 };
+    unsigned char   special[] = { 0x7f, 0xff, 0xc3, 0x1f, 0x00, '\\', '"' };
+    int             valid[] = { 1, 0, 1, 0, 0, 1, 0 };
 
     bad = 0;
 
@@ -77,6 +78,10 @@ string_positions(void)
 
             if (special[k] == '\\') {
                 buf[2 + pos] = 'n';
+            }
+
+            if (special[k] == 0xc3) {
+                buf[2 + pos] = (char) 0xa9;
             }
 
             len = 30;

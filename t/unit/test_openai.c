@@ -1198,6 +1198,76 @@ first_call(cJSON *chunk)
 
 
 static void
+test_stream_unfit(void)
+{
+    size_t     i;
+    run_t      r;
+    char       body[512];
+    frames_t   f;
+
+    static const struct {
+        const char  *what;
+        const char  *event;
+    }  unfit[] = {
+        { "choices a string", "data: {\"id\":\"a\",\"model\":\"m\","
+          "\"choices\":\"nope\"}\n\n" },
+        { "choices of numbers", "data: {\"id\":\"a\",\"model\":\"m\","
+          "\"choices\":[1]}\n\n" },
+        { "a delta not an object", "data: {\"id\":\"a\",\"model\":"
+          "\"m\",\"choices\":[{\"index\":0,\"delta\":\"x\"}]}\n\n" },
+        { "no choices, no usage", "data: {\"id\":\"a\",\"model\":"
+          "\"m\"}\n\n" },
+        { "invalid UTF-8", CHUNK("a", "{\"content\":\"\xff\xfe\"}") },
+        { "invalid UTF-8 on the slow path", "data: {\"id\":\"a\",\"model\":"
+          "\"m\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":"
+          "\"\xc0\xaf\"}}]}\n\n" },
+        { "invalid UTF-8 in an error event", "event: error\ndata: "
+          "{\"error\":{\"message\":\"\xed\xa0\x80\"}}\n\n" },
+    };
+
+    for (i = 0; i < sizeof(unfit) / sizeof(unfit[0]); i++) {
+        snprintf(body, sizeof(body), "%s%s%s",
+                 CHUNK("a", "{\"content\":\"hi\"}"), unfit[i].event,
+                 CHUNK("a", "{\"content\":\" there\"}") "data: [DONE]\n\n");
+
+        run_body(&r, body, 1);
+        frames_parse(&f, r.out.data, r.out.len);
+
+        if (!ok(f.n == 3 && f.json[0]
+                && ends_with_error(&f, "invalid_upstream_response")
+                && r.resp.failed && r.resp.error.status == 502
+                && memchr(r.out.data, 0xff, r.out.len) == NULL
+                && memchr(r.out.data, 0xc0, r.out.len) == NULL
+                && memchr(r.out.data, 0xed, r.out.len) == NULL,
+                "%s: the chunk before, error frame, [DONE], no more",
+                unfit[i].what))
+        {
+            diag("%.*s", (int) r.out.len, r.out.data);
+        }
+
+        frames_free(&f);
+        run_free(&r);
+    }
+
+    /* a usage chunk may have no choices, or null ones */
+
+    run_body(&r, "data: {\"id\":\"a\",\"model\":\"m\",\"choices\":null,"
+                 "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,"
+                 "\"total_tokens\":3}}\n\ndata: [DONE]\n\n", 1);
+    ok(!r.resp.failed && r.resp.usage.total_tokens == 3,
+       "usage chunk with null choices: accepted");
+    run_free(&r);
+
+    run_body(&r, "data: {\"id\":\"a\",\"model\":\"m\",\"usage\":"
+                 "{\"prompt_tokens\":1,\"completion_tokens\":2,"
+                 "\"total_tokens\":3}}\n\ndata: [DONE]\n\n", 1);
+    ok(!r.resp.failed && r.resp.usage.total_tokens == 3,
+       "usage chunk without choices: accepted");
+    run_free(&r);
+}
+
+
+static void
 test_stream_edges(void)
 {
     run_t        r;
@@ -1229,6 +1299,13 @@ test_stream_edges(void)
        "array event: error frame, [DONE]");
     frames_free(&f);
     run_free(&r);
+
+    /*
+     * What is relayed meets the bar of what is translated: valid UTF-8
+     * and the shape of a chunk, else an error frame ends the stream.
+     */
+
+    test_stream_unfit();
 
     /* an empty data line */
 
@@ -1626,6 +1703,17 @@ test_responses(void)
     response_bad("without choices", "{\"id\":\"x\",\"model\":\"m\"}", 502,
                  "choices");
     response_bad("choices not array", "{\"choices\":{}}", 502, "choices");
+    response_bad("choices of strings", "{\"id\":\"x\",\"model\":\"m\","
+                 "\"choices\":[\"a\"]}", 502, "choices");
+    response_bad("message a string", "{\"id\":\"x\",\"model\":\"m\","
+                 "\"choices\":[{\"index\":0,\"message\":\"hi\"}]}", 502,
+                 "choices");
+    response_bad("invalid UTF-8", "{\"id\":\"x\",\"model\":\"m\","
+                 "\"choices\":[{\"index\":0,\"message\":{\"role\":"
+                 "\"assistant\",\"content\":\"\xff\xfe\"}}]}", 502,
+                 "not a JSON object");
+    response_bad("invalid UTF-8 in an error", "{\"error\":{\"message\":"
+                 "\"\xe2\x82\"}}", 502, "not a JSON object");
     response_bad("error object", "{\"error\":{\"message\":\"boom\","
                  "\"type\":\"server_error\"}}", 502, "boom");
     response_bad("error with status_code",

@@ -176,6 +176,44 @@ static const bad_case_t  bad_cases[] = {
       "invalid_type", "a string or an object" },
     { "tool_choice array", REQ(",\"tool_choice\":[]"), "tool_choice",
       "invalid_type", NULL },
+    { "tool_choice sometimes", REQ(",\"tool_choice\":\"sometimes\""),
+      "tool_choice", "invalid_value", "'none', 'auto', and 'required'" },
+    { "tool_choice any", REQ(",\"tool_choice\":\"any\""), "tool_choice",
+      "invalid_value", NULL },
+    { "tool_choice object without type", REQ(",\"tool_choice\":{}"),
+      "tool_choice.type", "missing_required_parameter", NULL },
+    { "tool_choice type number", REQ(",\"tool_choice\":{\"type\":1}"),
+      "tool_choice.type", "invalid_type", NULL },
+    { "tool_choice function without name",
+      REQ(",\"tool_choice\":{\"type\":\"function\",\"function\":{}}"),
+      "tool_choice.function.name", "missing_required_parameter", NULL },
+    { "tool_choice function empty name",
+      REQ(",\"tool_choice\":{\"type\":\"function\",\"function\":"
+          "{\"name\":\"\"}}"),
+      "tool_choice.function.name", "invalid_type", NULL },
+
+    /* UTF-8: JSON text must be well-formed (RFC 8259 section 8.1) */
+
+    { "raw 0xff 0xfe in content", "{\"model\":\"m\",\"messages\":[{\"role\":"
+      "\"user\",\"content\":\"a\xff\xfe\"}]}", "", "invalid_json",
+      "Invalid UTF-8 in the request body at line 1, column 53 (byte 52)" },
+    { "a lone continuation byte", REQ(",\"user\":\"\x80\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "an overlong slash", REQ(",\"user\":\"\xc0\xaf\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "an overlong 3-byte form", REQ(",\"user\":\"\xe0\x80\xaf\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "a UTF-8 surrogate", REQ(",\"user\":\"\xed\xa0\x80\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "above U+10FFFF", REQ(",\"user\":\"\xf4\x90\x80\x80\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "a sequence cut by the quote", REQ(",\"user\":\"\xe2\x82\""), "",
+      "invalid_json", "Invalid UTF-8" },
+    { "invalid UTF-8 in a key", "{\"model\":\"m\"," MSG ",\"x\xff\":1}", "",
+      "invalid_json", "Invalid UTF-8" },
+    { "a long ASCII run, then a bad byte",
+      REQ(",\"user\":\"0123456789abcdef0123456789\xfe\""), "",
+      "invalid_json", "Invalid UTF-8" },
 
     { NULL, NULL, NULL, NULL, NULL }
 };
@@ -218,6 +256,15 @@ static const char  *good_cases[] = {
     REQ(",\"stop\":[\"a\",\"b\"]"),
     REQ(",\"stop\":[]"),
     REQ(",\"tool_choice\":\"auto\""),
+    REQ(",\"tool_choice\":\"none\""),
+    REQ(",\"tool_choice\":\"required\""),
+    REQ(",\"tool_choice\":{\"type\":\"allowed_tools\"}"),
+    /* UTF-8 of every length, at the edges of the ranges */
+    REQ(",\"user\":\"\xc2\x80 \xdf\xbf \xe0\xa0\x80 \xed\x9f\xbf "
+        "\xee\x80\x80 \xf0\x90\x80\x80 \xf4\x8f\xbf\xbf\""),
+    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+    "\"h\xc3\xa9llo w\xc3\xb6rld, \xe4\xbd\xa0\xe5\xa5\xbd, "
+    "\xf0\x9f\x98\x80 and a long run after it\"}]}",
     REQ(",\"tool_choice\":{\"type\":\"function\","
         "\"function\":{\"name\":\"f\"}}"),
     REQ(",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
