@@ -129,8 +129,9 @@ run() {
     say "starting the demo provider on 127.0.0.1:$port_mock"
     python3 "$ROOT/t/mock/provider.py" --port "$port_mock" --demo \
         --log "$prefix/logs/demo-provider.log" &
-    local mock=$!
-    trap 'kill $mock 2>/dev/null || true' EXIT
+    # a global: the EXIT trap runs after run() and its locals are gone
+    DEMO_PID=$!
+    trap 'kill "${DEMO_PID:-}" 2>/dev/null || true' EXIT
 
     for k in OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY XAI_API_KEY \
              GROQ_API_KEY MISTRAL_API_KEY DEEPSEEK_API_KEY; do

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Attempts: one client request, several upstream requests.
  *
  * Each attempt is a fresh ngx_http_upstream for one candidate (provider +
@@ -47,6 +52,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_llm_peer_init(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
+static void ngx_http_llm_attempt_record(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
+static void ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_peer_get(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
@@ -1028,7 +1036,7 @@ ngx_http_llm_attempt_fail_request(ngx_http_request_t *r,
 
 /* one entry of $llm_attempts: "provider:what", once an attempt */
 
-void
+static void
 ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *what)
 {
@@ -1150,7 +1158,7 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-void
+static void
 ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx)
 {
     if (ctx->wait_ev.timer_set) {

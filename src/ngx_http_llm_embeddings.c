@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * llm_embeddings: POST /v1/embeddings, OpenAI format in and out.
  *
  * The body is read by the llm_chat handler's code and handed here.  The

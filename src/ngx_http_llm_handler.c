@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The llm_chat and llm_models content handlers: method and body checks,
  * request validation, model lookup, and OpenAI-style error responses.
  */
@@ -15,6 +20,8 @@ static ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, int status, const char *param,
     const char *code, const char *message);
 static void ngx_http_llm_cleanup(void *data);
+static ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
+    ngx_str_t *name);
 
 
 static ngx_http_llm_ctx_t *
@@ -295,7 +302,7 @@ ngx_http_llm_read_body(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
-ngx_http_llm_model_t *
+static ngx_http_llm_model_t *
 ngx_http_llm_find_model(ngx_http_request_t *r, ngx_str_t *name)
 {
     ngx_uint_t                 i;

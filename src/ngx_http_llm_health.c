@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Passive health and time-to-first-token averages, shared by all workers.
  *
  *   llm_health zone=llm_health:1m fails=3 window=10s cooldown=30s;

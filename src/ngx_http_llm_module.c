@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * ngx_http_llm_module: module definition, directives, configuration.
  *
  *   llm_provider NAME dialect=openai url=https://api.openai.com/v1
@@ -39,11 +44,6 @@ static char *ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-
-
-static ngx_str_t  ngx_http_llm_hide_headers[] = {
-    ngx_null_string
-};
 
 
 static ngx_command_t  ngx_http_llm_commands[] = {
@@ -227,7 +227,7 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, s, url, upstream, key, host, ca,
                                 version, beta, path;
     ngx_url_t                   u;
-    ngx_uint_t                  i, tls, optional, verify_set;
+    ngx_uint_t                  i, tls, optional;
     ngx_http_llm_provider_t    *p, **pp;
     ngx_http_compile_complex_value_t  ccv;
 
@@ -264,7 +264,6 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_set(&ca, NGX_HTTP_LLM_DEFAULT_CA);
     tls = 0;
     optional = 0;
-    verify_set = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -345,13 +344,11 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
             p->ssl_verify = 1;
-            verify_set = 1;
             continue;
         }
 
         if (ngx_strcmp(value[i].data, "ssl_verify=off") == 0) {
             p->ssl_verify = 0;
-            verify_set = 1;
             continue;
         }
 
@@ -370,8 +367,6 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            &value[i], &p->name);
         return NGX_CONF_ERROR;
     }
-
-    (void) verify_set;
 
     if (p->dialect == NULL && p->embed == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1238,7 +1233,6 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->upstream.read_timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream.next_upstream_timeout = NGX_CONF_UNSET_MSEC;
     conf->upstream.buffer_size = NGX_CONF_UNSET_SIZE;
-    conf->upstream.hide_headers = NGX_CONF_UNSET_PTR;
     conf->upstream.pass_headers = NGX_CONF_UNSET_PTR;
 
     /* the hardcoded values: streams are never buffered */
@@ -1269,7 +1263,6 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_uint_t                  i, j;
     ngx_flag_t                  reuse;
-    ngx_hash_init_t             hash;
     ngx_http_upstream_conf_t   *uc;
     ngx_http_llm_provider_t   **pp;
     ngx_http_core_loc_conf_t   *clcf;
@@ -1315,17 +1308,6 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                    |NGX_HTTP_UPSTREAM_FT_TIMEOUT;
 
     conf->upstream.ignore_headers = NGX_CONF_BITMASK_SET;
-
-    hash.max_size = 512;
-    hash.bucket_size = ngx_align(64, ngx_cacheline_size);
-    hash.name = "llm_headers_hash";
-
-    if (ngx_http_upstream_hide_headers_hash(cf, &conf->upstream,
-            &prev->upstream, ngx_http_llm_hide_headers, &hash)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
 
     if (conf->prepend == NULL) {
         conf->prepend = prev->prepend;

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * ngx_http_llm_module: an OpenAI-compatible LLM gateway inside nginx.
  *
  * Shared types of the nginx glue.  The translation work is done by the
@@ -216,8 +221,6 @@ ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
     ngx_list_t *headers, char *key, ngx_str_t *value);
 ngx_http_llm_model_t *ngx_http_llm_add_model(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
-ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
-    ngx_str_t *name);
 
 /* routes and model metadata: ngx_http_llm_route.c */
 ngx_int_t ngx_http_llm_model_param(ngx_conf_t *cf,
@@ -241,14 +244,11 @@ ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
 ngx_int_t ngx_http_llm_attempt_next(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_attempt_record(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
 void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_attempt_silence_over(ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_attempt_end(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_int_t rc);
-void ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx);
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -269,8 +269,6 @@ ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
-void ngx_http_llm_request_key(ngx_http_request_t *r,
-    ngx_http_llm_provider_t *p, ngx_str_t *key);
 void ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     llm_error_t *e);
 ngx_int_t ngx_http_llm_request_bufs(ngx_http_request_t *r,
@@ -283,8 +281,6 @@ ngx_int_t ngx_http_llm_reply_error(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_t *e);
 ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status);
-ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
 
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
     llm_error_t *e);

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Routes: a model name stands for an ordered list of candidates (each a
  * concrete llm_model: provider + upstream model).
  *

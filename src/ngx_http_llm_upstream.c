@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The upstream side, on nginx's upstream machinery (the grpc module is
  * the model): build the provider request, parse the status line and
  * headers, then either
@@ -25,6 +30,10 @@
 
 static ngx_int_t ngx_http_llm_create_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_reinit_request(ngx_http_request_t *r);
+static void ngx_http_llm_request_key(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_str_t *key);
+static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_process_status_line(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_header(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_body(ngx_http_request_t *r,
@@ -169,7 +178,7 @@ ngx_http_llm_create_request(ngx_http_request_t *r)
 
 /* the key this request sends to the provider, or an empty string */
 
-void
+static void
 ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     ngx_str_t *key)
 {
@@ -736,7 +745,7 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
 /* the provider's wait: retry-after-ms, Retry-After, a dialect's own */
 
-ngx_msec_int_t
+static ngx_msec_int_t
 ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     time_t                t;
@@ -1035,11 +1044,20 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm filter %z", bytes);
 
-    /* the bytes are consumed here, so u->buffer is reused for each read */
+    /*
+     * The bytes are consumed here, yet they keep their room in u->buffer,
+     * as proxy's own filter does: the core empties u->buffer only once
+     * the client has taken all that was sent to it (u->busy_bufs), and
+     * stops reading the provider while it is full.  So a client that
+     * reads slower than the provider writes holds at most the output of
+     * one buffer of input, not the whole answer.
+     */
 
     ngx_memzero(&in, sizeof(ngx_buf_t));
     in.pos = u->buffer.last;
     in.last = u->buffer.last + bytes;
+
+    u->buffer.last = in.last;
 
     if (ctx->skip_byte && bytes > 0) {
         /* the byte the prelude left to have the header sent with data */

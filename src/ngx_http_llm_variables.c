@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * $llm_* variables, for access_log and anything else that reads
  * variables.  They read the request's ctx, so in the log phase they show
  * the final values: tokens, finish reason, time to first token, error.

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "anthropic" dialect's halves: request translation
  * (llm_anthropic_request.c) and the dialect table with the response and
  * stream translation (llm_dialect_anthropic.c).

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "anthropic" dialect, request side: an OpenAI Chat Completions
  * request becomes an Anthropic Messages request, and llm_anthropic_check()
  * refuses, before anything goes upstream, what cannot be translated.

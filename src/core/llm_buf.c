@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Growable byte buffer: see llm_buf.h.
  */
 

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Growable byte buffer for the pure-C core (no nginx headers).
  *
  * The core allocates with malloc/realloc; the nginx glue owns each

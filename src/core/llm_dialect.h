@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * A dialect is how one provider family is spoken: a small table of
  * functions over plain buffers.  The nginx glue never knows which dialect
  * it moves; the dialects never know they run inside nginx.

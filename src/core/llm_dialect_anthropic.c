@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "anthropic" dialect: the Anthropic Messages API (POST /v1/messages)
  * spoken to OpenAI Chat Completions clients.  This file holds the dialect
  * table and the response side; the request side (and the check) is

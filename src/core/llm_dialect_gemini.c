@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "gemini" dialect: the Google Gemini API (generativelanguage v1beta,
  * generateContent and streamGenerateContent?alt=sse), spoken to OpenAI
  * Chat Completions clients.  The request side (the body, the path and
@@ -12,10 +17,12 @@
  *     a thoughtSignature skipped, functionCall parts → tool_calls with
  *     ids the gateway mints (stable, and carrying the part's
  *     thoughtSignature: see llm_gemini_call_id);
- *   - finishReason mapped (provider-wire.md §7.1), STOP with function
+ *   - finishReason mapped (README, Dialects: gemini), STOP with function
  *     calls → tool_calls; a blocked prompt is a content_filter choice
  *     whose refusal names the blockReason;
- *   - usageMetadata mapped (§7.2).
+ *   - usageMetadata mapped: promptTokenCount (with
+ *     toolUsePromptTokenCount) as prompt tokens, candidates and thoughts
+ *     as completion tokens, cachedContentTokenCount as cached.
  *
  * Stream: every SSE event is a whole GenerateContentResponse holding only
  * the new parts, and there is no terminator: the finish chunks (one per
@@ -144,7 +151,7 @@ llm_gemini_set_id(llm_response_t *resp, const char *rid, size_t rid_len,
 }
 
 
-/* the prompt counts the tool-use prompt too (§7.2) */
+/* the prompt counts the tool-use prompt too */
 
 static void
 llm_gemini_usage_done(llm_usage_t *u, long long candidates,

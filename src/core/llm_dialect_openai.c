@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "openai" dialect: OpenAI and every OpenAI-compatible provider
  * (xAI, Groq, Mistral, DeepSeek, Together, vLLM, Ollama).
  *

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Embeddings: the OpenAI request, the provider requests and responses,
  * and base64 of little-endian float32 vectors.  See llm_embed.h.
  */

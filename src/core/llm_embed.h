@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * OpenAI embeddings (POST /v1/embeddings) in and out, spoken to the
  * providers that embed: the openai dialect (OpenAI, Mistral, any
  * compatible server), Gemini (:batchEmbedContents) and Voyage.

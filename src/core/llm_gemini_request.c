@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The "gemini" dialect, request side: an OpenAI Chat Completions request
  * → a Gemini generateContent body, and the check hook that refuses what
  * Gemini cannot take.  The policy is in llm_dialect_gemini.c's header

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * The one place that knows the JSON library (cJSON).  Core files use the
  * llm_json_t alias and these helpers; swapping the library later stays
  * local to llm_json.[ch] and the few direct tree walks in the dialects.

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * A validating JSON scanner: see llm_json_scan.h.  The grammar is RFC
  * 8259's; nesting is limited like cJSON's so a hostile body cannot
  * exhaust the stack.
@@ -226,8 +231,25 @@ llm_json_scan_string(llm_json_scanner_t *s)
         }
 
         if (c >= 0x80) {
-            if (llm_json_scan_utf8(s, c) != LLM_OK) {
-                return LLM_ERROR;
+
+            /* text with many non-ASCII letters: stay in this loop */
+
+            for ( ;; ) {
+                if (llm_json_scan_utf8(s, c) != LLM_OK) {
+                    return LLM_ERROR;
+                }
+
+                while (s->p < s->last
+                       && !llm_json_special[(unsigned char) *s->p])
+                {
+                    s->p++;
+                }
+
+                if (s->p >= s->last || (unsigned char) *s->p < 0x80) {
+                    break;
+                }
+
+                c = (unsigned char) *s->p++;
             }
 
             continue;

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * A validating JSON scanner that builds nothing: one pass over the bytes,
  * no allocation, a callback for each value up to a depth.  The hot paths
  * (every stream event, every non-stream response) only need to find a

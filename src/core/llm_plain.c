@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Native requests for plain chats (llm_request.h: llm_plain_t), written
  * from the spans the validating scan left, without a cJSON tree.
  *

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Parse and validate an OpenAI Chat Completions request body.
  *
  * Validation runs on the JSON scanner: no tree is built for it.  A

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Helpers shared by the dialects: response state, usage, error frames,
  * and writing a provider JSON object back with the client's model name.
  */

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Incremental Server-Sent Events framer (pure C, no nginx headers).
  *
  * Feed it the upstream body as it arrives, split anywhere; it calls the

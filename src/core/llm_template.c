@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Prompt templates and decorators: see llm_template.h.
  *
  * The values are inserted into decoded strings and the tree is printed

@@ -1,4 +1,9 @@
 /*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
  * Prompt templates and prompt decorators: a chat request body rewritten
  * before it is validated and translated, so that every dialect, stream
  * or not, sees plain OpenAI messages.
