@@ -7,7 +7,7 @@
 #   bench/run.sh             run with the module already built
 #
 # Knobs (environment): REPS (7: CPU runs), MEM_REPS (3: memory runs),
-# PHASES ("cpu mem"), SCENARIOS ("ns st sp": the CPU runs), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
+# PHASES ("cpu mem stall"), STALL_STREAMS (200), STALL_EVENTS (20000), SCENARIOS ("ns st sp": the CPU runs), NS_REQUESTS (50000), NS_CONC (32), ST_STREAMS (4000),
 # ST_CONC (32), SP_STREAMS (1000), SP_CONC (64), MEM_STREAMS (1000),
 # MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
@@ -31,7 +31,7 @@ NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
 
 REPS="${REPS:-7}"
 MEM_REPS="${MEM_REPS:-3}"
-PHASES="${PHASES:-cpu mem}"
+PHASES="${PHASES:-cpu mem stall}"
 SCENARIOS="${SCENARIOS:-ns st sp}"
 LLM_CONF_EXTRA="${LLM_CONF_EXTRA:-}"
 PROXY_CONF_EXTRA="${PROXY_CONF_EXTRA:-}"
@@ -43,6 +43,8 @@ SP_STREAMS="${SP_STREAMS:-1000}"
 SP_CONC="${SP_CONC:-64}"
 MEM_STREAMS="${MEM_STREAMS:-1000}"
 MEM_DELAY_MS="${MEM_DELAY_MS:-100}"
+STALL_STREAMS="${STALL_STREAMS:-200}"
+STALL_EVENTS="${STALL_EVENTS:-20000}"
 PHASE_SECONDS="${PHASE_SECONDS:-60}"
 DIALECTS="${DIALECTS:-openai anthropic gemini}"
 DIALECT_REPS="${DIALECT_REPS:-3}"
@@ -915,5 +917,57 @@ for d in new_dialects.split():
 
 print("\n".join(L))
 EOF
+
+# --- stalled clients ------------------------------------------------------
+
+# Clients that never read a fast answer (STALL_EVENTS events at full speed):
+# what one worker holds per stalled stream, llm_chat against proxy_pass
+# with proxy_buffering off.  Both servers stop reading the provider once
+# their client side is full.
+
+stall_run() {
+    local n="$1" res
+
+    stop_nginx "$n"
+    start_nginx "$n"
+
+    BENCH_BODY="$(body "$M_BURST" 1)" BENCH_LIMIT=200 BENCH_STREAM=1 \
+        timeout 60 taskset -c "$GEN_CPU" wrk -t1 -c16 -d30s \
+            -s "$BENCH/wrk_count.lua" \
+            "http://127.0.0.1:${PORT[$n]}/v1/chat/completions" > /dev/null
+
+    sleep 0.5
+
+    res="$(timeout 120 taskset -c "$GEN_CPU" python3 "$BENCH/slow_streams.py" \
+            --port "${PORT[$n]}" --pid "$(worker_of "$n")" --stall \
+            --count "$STALL_STREAMS" --model "bench-n${STALL_EVENTS}-d0" \
+            --stall-seconds 4 --at 0.5,1)" \
+        || die "$n: stalled streams failed: $res"
+
+    printf '{"name":"%s","stall":1,"result":%s}\n' "$n" "$res" \
+        >> "$OUT/mem.jsonl"
+
+    python3 - "$res" <<'PYEOF'
+import json, sys
+r = json.loads(sys.argv[1]); b = r["baseline"]["rss_kb"]
+print("%.1f" % ((r["samples"][-1]["rss_kb"] - b) / r["count"]))
+PYEOF
+}
+
+case " $PHASES " in
+*" stall "*)
+    if has_dialect openai; then
+        say "stalled clients: $STALL_STREAMS streams of $STALL_EVENTS events, never read"
+        st_llm="$(stall_run llm)"
+        st_proxy="$(stall_run proxy)"
+        {
+            echo
+            echo "| stalled clients ($STALL_STREAMS streams of $STALL_EVENTS events at full speed, never read) | llm_chat | proxy_pass |"
+            echo "|---|---:|---:|"
+            echo "| KB RSS per stalled stream, after 4 s | $st_llm | $st_proxy |"
+        } | tee -a "$OUT/results.md"
+    fi
+    ;;
+esac
 
 say "results written to $OUT/results.md"

@@ -10,6 +10,11 @@ sample an nginx worker's memory while they run (bench/run.sh uses it).
 --path/--body/--end (the body's end, before the last chunk) are for native
 Anthropic/Gemini requests (the proxy side of those scenarios).
 
+--stall: the clients never read (a 4 KB receive buffer each): the samples
+are taken at the --at fractions of --stall-seconds, then every connection
+is closed.  What a worker holds per stalled stream is (sample - baseline)
+/ COUNT; the exit status says only whether every request was sent.
+
 Opens COUNT keep-alive connections to 127.0.0.1:P, sends one POST
 /v1/chat/completions with "stream":true on each, and reads the events as
 they arrive.  The worker's VmRSS (/proc/PID/status) and Private_Dirty
@@ -61,9 +66,21 @@ class Stream:
         self.tail = b""
 
 
-async def one(port, body, st, opened, go, path=b"/v1/chat/completions"):
+async def connect(port, stall):
+    if not stall:
+        return await asyncio.open_connection("127.0.0.1", port)
+    # a client that stops reading: its window closes at once
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    return await asyncio.open_connection(sock=sock)
+
+
+async def one(port, body, st, opened, go, path=b"/v1/chat/completions",
+              stall=False):
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await connect(port, stall)
     except OSError as e:
         st.error = f"connect: {e}"
         opened.release()
@@ -75,6 +92,10 @@ async def one(port, body, st, opened, go, path=b"/v1/chat/completions"):
            b"Content-Length: %d\r\n\r\n" % len(body)) + body
     writer.write(req)
     opened.release()
+    if stall:
+        await go.wait()
+        writer.close()
+        return
     try:
         head = await reader.readuntil(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200"):
@@ -117,6 +138,8 @@ async def main():
     ap.add_argument("--path", default="/v1/chat/completions")
     ap.add_argument("--body", default=None)
     ap.add_argument("--end", default=None)
+    ap.add_argument("--stall", action="store_true")
+    ap.add_argument("--stall-seconds", type=float, default=3)
     a = ap.parse_args()
     global END
     if a.end is not None:
@@ -135,7 +158,7 @@ async def main():
         body = a.body.encode()
 
     fractions = [float(x) for x in a.at.split(",") if x]
-    length = a.events * a.delay_ms / 1000.0
+    length = a.stall_seconds if a.stall else a.events * a.delay_ms / 1000.0
 
     out = {"count": a.count, "model": a.model, "stream_seconds": length,
            "samples": []}
@@ -151,7 +174,7 @@ async def main():
     # open in batches so the listen queue never overflows
     for i, st in enumerate(streams):
         tasks.append(asyncio.create_task(one(a.port, body, st, opened, go,
-                                             a.path.encode())))
+                                             a.path.encode(), a.stall)))
         if i % 100 == 99:
             await asyncio.sleep(0)
     for _ in range(a.count):
@@ -172,7 +195,7 @@ async def main():
             "events_min": ev[0], "events_median": ev[len(ev) // 2],
         })
 
-    deadline = t0 + a.timeout
+    deadline = t0 + (0 if a.stall else a.timeout)
     while time.monotonic() < deadline:
         if all(s.done or s.error for s in streams):
             break
@@ -199,6 +222,8 @@ async def main():
     if errs:
         out["first_error"] = errs[0]
     print(json.dumps(out))
+    if a.stall:
+        return 0 if out["errors"] == 0 else 1
     return 0 if out["completed"] == a.count else 1
 
 
