@@ -23,8 +23,13 @@
  */
 #define LLM_ANTHROPIC_JSON_TOOL  "llm_json_response"
 
+/* Anthropic requires max_tokens: this when neither client nor config says */
+#define LLM_ANTHROPIC_MAX_TOKENS  4096
+
 
 int llm_anthropic_build_request(llm_request_t *req,
+    const char *upstream_model, llm_buf_t *body);
+int llm_anthropic_build_plain(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 int llm_anthropic_check(llm_request_t *req, llm_error_t *e);
 

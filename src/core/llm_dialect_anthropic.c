@@ -121,16 +121,39 @@ llm_anthropic_is_json_tool(llm_json_t *block)
 }
 
 
-/* the blocks of one type joined, NUL-terminated */
+/* the response's id ("chatcmpl-" and the message's) and created, once */
+
+static void
+llm_anthropic_set_id(llm_response_t *resp, const char *id, size_t len)
+{
+    if (resp->id[0] != '\0') {
+        return;
+    }
+
+    memcpy(resp->id, "chatcmpl-", 9);
+
+    if (len > sizeof(resp->id) - 10) {
+        len = sizeof(resp->id) - 10;
+    }
+
+    if (len) {
+        memcpy(resp->id + 9, id, len);
+    }
+
+    resp->id[9 + len] = '\0';
+
+    resp->created = (long long) time(NULL);
+}
+
+
+/* the text of the blocks of one type, in order */
 
 static int
-llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
-    llm_buf_t *b, int *found)
+llm_anthropic_blocks_text(llm_response_t *resp, llm_json_t *content,
+    const char *type, const char *field, llm_part_e part, llm_buf_t *out)
 {
     llm_json_t  *block;
     const char  *t, *s;
-
-    *found = 0;
 
     cJSON_ArrayForEach(block, content) {
         t = llm_json_get_str(block, "type");
@@ -140,251 +163,192 @@ llm_anthropic_join(llm_json_t *content, const char *type, const char *field,
             continue;
         }
 
-        *found = 1;
-
-        if (llm_buf_append_cstr(b, s) != LLM_OK) {
+        if (llm_event_text_str(resp, 0, part, s, strlen(s), out) != LLM_OK) {
             return LLM_ERROR;
         }
     }
-
-    return llm_buf_append(b, "", 1);
-}
-
-
-/*
- * The content: the JSON tool's input when it was called (alone, so that
- * it parses), else the text blocks joined
- */
-
-static int
-llm_anthropic_content(llm_json_t *content, llm_buf_t *b, int *found)
-{
-    llm_json_t  *block, *input;
-
-    cJSON_ArrayForEach(block, content) {
-        if (!llm_anthropic_is_json_tool(block)
-            || !llm_anthropic_is(llm_json_get_str(block, "type"), "tool_use"))
-        {
-            continue;
-        }
-
-        *found = 1;
-        input = llm_json_get(block, "input");
-
-        if ((input ? llm_json_print(input, b)
-                   : llm_buf_append_lit(b, "{}")) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        return llm_buf_append(b, "", 1);
-    }
-
-    return llm_anthropic_join(content, "text", "text", b, found);
-}
-
-
-/* the client's tool_use blocks as message.tool_calls; *n: how many */
-
-static int
-llm_anthropic_tool_calls(llm_json_t *content, llm_json_t *msg, int *n)
-{
-    llm_json_t  *block, *calls, *call, *fn, *input;
-    llm_buf_t    args;
-    const char  *t, *id, *name;
-
-    *n = 0;
-    calls = NULL;
-
-    memset(&args, 0, sizeof(llm_buf_t));
-
-    cJSON_ArrayForEach(block, content) {
-        t = llm_json_get_str(block, "type");
-
-        if (t == NULL || strcmp(t, "tool_use") != 0
-            || llm_anthropic_is_json_tool(block))
-        {
-            continue;
-        }
-
-        id = llm_json_get_str(block, "id");
-        name = llm_json_get_str(block, "name");
-        input = llm_json_get(block, "input");
-
-        llm_buf_reset(&args);
-
-        if ((input ? llm_json_print(input, &args)
-                   : llm_buf_append_lit(&args, "{}")) != LLM_OK
-            || llm_buf_append(&args, "", 1) != LLM_OK
-            || (calls == NULL
-                && (calls = cJSON_AddArrayToObject(msg, "tool_calls"))
-                   == NULL)
-            || (call = cJSON_CreateObject()) == NULL)
-        {
-            llm_buf_free(&args);
-            return LLM_ERROR;
-        }
-
-        cJSON_AddItemToArray(calls, call);
-
-        if (cJSON_AddStringToObject(call, "id", id ? id : "") == NULL
-            || cJSON_AddStringToObject(call, "type", "function") == NULL
-            || (fn = cJSON_AddObjectToObject(call, "function")) == NULL
-            || cJSON_AddStringToObject(fn, "name", name ? name : "") == NULL
-            || cJSON_AddStringToObject(fn, "arguments", args.data) == NULL)
-        {
-            llm_buf_free(&args);
-            return LLM_ERROR;
-        }
-
-        (*n)++;
-    }
-
-    llm_buf_free(&args);
 
     return LLM_OK;
 }
 
 
+/* a block's "input" printed (none: {}), as a JSON string literal */
+
 static int
-llm_anthropic_usage_object(llm_response_t *resp, llm_json_t *o)
+llm_anthropic_input(llm_json_t *block, llm_buf_t *tmp, llm_buf_t *lit)
 {
-    llm_json_t   *u, *d;
-    llm_usage_t  *us;
+    llm_json_t  *input;
 
-    us = &resp->usage;
+    llm_buf_reset(tmp);
+    llm_buf_reset(lit);
 
-    u = cJSON_AddObjectToObject(o, "usage");
+    input = llm_json_get(block, "input");
 
-    if (u == NULL) {
-        return LLM_ERROR;
-    }
-
-    cJSON_AddNumberToObject(u, "prompt_tokens", (double) us->prompt_tokens);
-    cJSON_AddNumberToObject(u, "completion_tokens",
-                            (double) us->completion_tokens);
-    cJSON_AddNumberToObject(u, "total_tokens", (double) us->total_tokens);
-
-    d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
-
-    if (d == NULL
-        || cJSON_AddNumberToObject(d, "cached_tokens",
-                                   (double) us->cached_tokens) == NULL)
+    if ((input ? llm_json_print(input, tmp)
+               : llm_buf_append_lit(tmp, "{}")) != LLM_OK
+        || llm_buf_append_json_string(lit, tmp->data, tmp->len) != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    if (us->reasoning_tokens) {
-        d = cJSON_AddObjectToObject(u, "completion_tokens_details");
+    return LLM_OK;
+}
 
-        if (d == NULL
-            || cJSON_AddNumberToObject(d, "reasoning_tokens",
-                                       (double) us->reasoning_tokens)
-               == NULL)
+
+/*
+ * The content is the JSON tool's input when it was called (alone, so
+ * that it parses), else the text blocks; the client's tool_use blocks
+ * are tool calls.  *ncalls: how many.
+ */
+
+static int
+llm_anthropic_message_events(llm_response_t *resp, llm_json_t *content,
+    int *ncalls, llm_buf_t *out)
+{
+    int               rc, json;
+    llm_buf_t         tmp, lit, id, name;
+    llm_json_t       *block;
+    const char       *s;
+    llm_tool_event_t  tool;
+
+    memset(&tmp, 0, sizeof(llm_buf_t));
+    memset(&lit, 0, sizeof(llm_buf_t));
+    memset(&id, 0, sizeof(llm_buf_t));
+    memset(&name, 0, sizeof(llm_buf_t));
+
+    rc = LLM_ERROR;
+    json = 0;
+    *ncalls = 0;
+
+    cJSON_ArrayForEach(block, content) {
+        if (!llm_anthropic_is(llm_json_get_str(block, "type"), "tool_use")) {
+            continue;
+        }
+
+        if (llm_anthropic_input(block, &tmp, &lit) != LLM_OK) {
+            goto done;
+        }
+
+        if (llm_anthropic_is_json_tool(block)) {
+            if (!json
+                && llm_event_text(resp, 0, LLM_PART_CONTENT, lit.data,
+                                  lit.len, out) != LLM_OK)
+            {
+                goto done;
+            }
+
+            json = 1;
+            continue;
+        }
+
+        llm_buf_reset(&id);
+        llm_buf_reset(&name);
+
+        s = llm_json_get_str(block, "id");
+
+        if (llm_buf_append_json_string(&id, s ? s : "", s ? strlen(s) : 0)
+            != LLM_OK)
         {
-            return LLM_ERROR;
+            goto done;
+        }
+
+        s = llm_json_get_str(block, "name");
+
+        if (llm_buf_append_json_string(&name, s ? s : "", s ? strlen(s) : 0)
+            != LLM_OK)
+        {
+            goto done;
+        }
+
+        tool.id = id.data;
+        tool.id_len = id.len;
+        tool.name = name.data;
+        tool.name_len = name.len;
+        tool.args = lit.data;
+        tool.args_len = lit.len;
+
+        if (llm_event_tool(resp, 0, (*ncalls)++, &tool, out) != LLM_OK) {
+            goto done;
         }
     }
 
-    return LLM_OK;
+    if ((!json
+         && llm_anthropic_blocks_text(resp, content, "text", "text",
+                                      LLM_PART_CONTENT, out) != LLM_OK)
+        || llm_anthropic_blocks_text(resp, content, "thinking", "thinking",
+                                     LLM_PART_REASONING, out) != LLM_OK)
+    {
+        goto done;
+    }
+
+    rc = LLM_OK;
+
+done:
+
+    llm_buf_free(&tmp);
+    llm_buf_free(&lit);
+    llm_buf_free(&id);
+    llm_buf_free(&name);
+
+    return rc;
+}
+
+
+static void
+llm_anthropic_usage(llm_response_t *resp, llm_json_t *usage)
+{
+    llm_usage_t  *u;
+
+    u = &resp->usage;
+
+    u->cached_tokens = llm_json_get_count(usage, "cache_read_input_tokens");
+    u->prompt_tokens = llm_json_get_count(usage, "input_tokens")
+                       + u->cached_tokens
+                       + llm_json_get_count(usage,
+                                            "cache_creation_input_tokens");
+    u->completion_tokens = llm_json_get_count(usage, "output_tokens");
+    u->reasoning_tokens = llm_json_get_count(
+                            llm_json_get_obj(usage, "output_tokens_details"),
+                            "thinking_tokens");
+    u->total_tokens = u->prompt_tokens + u->completion_tokens;
+    u->set = 1;
 }
 
 
 static int
 llm_anthropic_response_build(llm_response_t *resp, llm_json_t *j,
-    llm_json_t *content, llm_buf_t *text, llm_buf_t *thinking,
-    llm_buf_t *out)
+    llm_json_t *content, llm_buf_t *out)
 {
-    int          has_text, has_thinking, ncalls, rc;
-    char         id[160];
-    llm_json_t  *o, *choices, *choice, *msg, *usage;
+    int          ncalls;
     const char  *s;
 
-    if (llm_anthropic_content(content, text, &has_text) != LLM_OK
-        || llm_anthropic_join(content, "thinking", "thinking", thinking,
-                              &has_thinking) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    usage = llm_json_get_obj(j, "usage");
-
-    resp->usage.cached_tokens = llm_json_get_count(usage,
-                                                  "cache_read_input_tokens");
-    resp->usage.prompt_tokens = llm_json_get_count(usage, "input_tokens")
-                         + resp->usage.cached_tokens
-                         + llm_json_get_count(usage,
-                                             "cache_creation_input_tokens");
-    resp->usage.completion_tokens = llm_json_get_count(usage,
-                                                      "output_tokens");
-    resp->usage.reasoning_tokens = llm_json_get_count(
-                            llm_json_get_obj(usage, "output_tokens_details"),
-                            "thinking_tokens");
-    resp->usage.total_tokens = resp->usage.prompt_tokens
-                               + resp->usage.completion_tokens;
-    resp->usage.set = 1;
-
-    o = cJSON_CreateObject();
-
-    if (o == NULL) {
-        return LLM_ERROR;
-    }
-
-    rc = LLM_ERROR;
+    llm_anthropic_usage(resp, llm_json_get_obj(j, "usage"));
 
     s = llm_json_get_str(j, "id");
-    snprintf(id, sizeof(id), "chatcmpl-%s", s ? s : "");
+    llm_anthropic_set_id(resp, s, s ? strlen(s) : 0);
 
-    if (cJSON_AddStringToObject(o, "id", id) == NULL
-        || cJSON_AddStringToObject(o, "object", "chat.completion") == NULL
-        || cJSON_AddNumberToObject(o, "created", (double) time(NULL)) == NULL
-        || cJSON_AddStringToObject(o, "model", resp->client_model) == NULL
-        || (choices = cJSON_AddArrayToObject(o, "choices")) == NULL
-        || (choice = cJSON_CreateObject()) == NULL)
+    if (llm_event_start(resp, out) != LLM_OK
+        || llm_anthropic_message_events(resp, content, &ncalls, out)
+           != LLM_OK)
     {
-        goto done;
-    }
-
-    cJSON_AddItemToArray(choices, choice);
-
-    if (cJSON_AddNumberToObject(choice, "index", 0) == NULL
-        || (msg = cJSON_AddObjectToObject(choice, "message")) == NULL
-        || cJSON_AddStringToObject(msg, "role", "assistant") == NULL
-        || (has_text
-            ? cJSON_AddStringToObject(msg, "content", text->data)
-            : cJSON_AddNullToObject(msg, "content")) == NULL
-        || (has_thinking
-            && cJSON_AddStringToObject(msg, "reasoning_content",
-                                       thinking->data) == NULL)
-        || llm_anthropic_tool_calls(content, msg, &ncalls) != LLM_OK)
-    {
-        goto done;
+        return LLM_ERROR;
     }
 
     s = llm_json_get_str(j, "stop_reason");
-    llm_response_set_finish(resp, llm_anthropic_finish(s, s ? strlen(s)
-                                                            : 0));
+    s = llm_anthropic_finish(s, s ? strlen(s) : 0);
 
-    if (ncalls == 0 && strcmp(resp->finish_reason, "tool_calls") == 0) {
+    if (ncalls == 0 && strcmp(s, "tool_calls") == 0) {
         /* no call for the client: the JSON tool's input is the answer */
-        llm_response_set_finish(resp, "stop");
+        s = "stop";
     }
 
-    if (cJSON_AddNullToObject(choice, "logprobs") == NULL
-        || cJSON_AddStringToObject(choice, "finish_reason",
-                                   resp->finish_reason) == NULL
-        || llm_anthropic_usage_object(resp, o) != LLM_OK)
+    if (llm_event_finish(resp, 0, s, out) != LLM_OK
+        || llm_event_end(resp, out) == LLM_ERROR)
     {
-        goto done;
+        return LLM_ERROR;
     }
 
-    rc = llm_json_print(o, out);
-
-done:
-
-    cJSON_Delete(o);
-
-    return rc;
+    return LLM_OK;
 }
 
 
@@ -416,7 +380,7 @@ done:
 
 
 typedef struct {
-    const char   *start;            /* the bytes between the quotes */
+    const char   *start;            /* a JSON string, quotes too */
     const char   *end;
     int           thinking;
 } llm_anthropic_block_t;
@@ -443,7 +407,6 @@ typedef struct {
     const char   *b_think;
     const char   *b_think_end;
     size_t        nblocks;
-    size_t        blocks_len;
     llm_anthropic_block_t  blocks[LLM_ANT_BLOCKS];
 } llm_anthropic_msg_t;
 
@@ -545,11 +508,10 @@ llm_anthropic_msg_block(llm_anthropic_msg_t *sc, llm_json_type_e type)
             sc->bad = 1;
 
         } else {
-            sc->blocks[sc->nblocks].start = s + 1;
-            sc->blocks[sc->nblocks].end = e - 1;
+            sc->blocks[sc->nblocks].start = s;
+            sc->blocks[sc->nblocks].end = e;
             sc->blocks[sc->nblocks].thinking = thinking;
             sc->nblocks++;
-            sc->blocks_len += e - s;
         }
     }
 
@@ -736,37 +698,12 @@ llm_anthropic_msg_value(void *data, const llm_json_step_t *path, int depth,
 }
 
 
-/* the blocks of one kind inside one pair of quotes, or null */
-
-static int
-llm_anthropic_msg_join(llm_anthropic_msg_t *sc, int thinking, llm_buf_t *out)
-{
-    size_t  i;
-
-    if (llm_buf_append_lit(out, "\"") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    for (i = 0; i < sc->nblocks; i++) {
-        if (sc->blocks[i].thinking == thinking
-            && llm_buf_append(out, sc->blocks[i].start,
-                              sc->blocks[i].end - sc->blocks[i].start)
-               != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    return llm_buf_append_lit(out, "\"");
-}
-
-
 static int
 llm_anthropic_response_fast(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
-    int                   has_text, has_thinking;
-    size_t                i, len0, model_len;
+    size_t                i;
+    const char           *fr;
     llm_usage_t          *u;
     llm_anthropic_msg_t   sc;
 
@@ -787,28 +724,12 @@ llm_anthropic_response_fast(llm_response_t *resp, const char *p, size_t n,
     sc.b_text = NULL;
     sc.b_think = NULL;
     sc.nblocks = 0;
-    sc.blocks_len = 0;
 
     if (llm_json_scan(p, n, 3, llm_anthropic_msg_value, &sc) != LLM_OK
         || sc.bad || !sc.message || !sc.content)
     {
         return LLM_DECLINED;
     }
-
-    has_text = 0;
-    has_thinking = 0;
-
-    for (i = 0; i < sc.nblocks; i++) {
-        if (sc.blocks[i].thinking) {
-            has_thinking = 1;
-
-        } else {
-            has_text = 1;
-        }
-    }
-
-    llm_response_set_finish(resp, llm_anthropic_finish(sc.stop,
-                                                        sc.stop_len));
 
     u = &resp->usage;
 
@@ -820,55 +741,34 @@ llm_anthropic_response_fast(llm_response_t *resp, const char *p, size_t n,
     u->total_tokens = u->prompt_tokens + u->completion_tokens;
     u->set = 1;
 
-    len0 = out->len;
-    model_len = strlen(resp->client_model);
+    llm_anthropic_set_id(resp, sc.id, sc.id_len);
 
-    if (llm_buf_reserve(out, 512 + sc.id_len + model_len * 6
-                             + sc.blocks_len) != LLM_OK
-        || llm_buf_append_lit(out, "{\"id\":\"chatcmpl-") != LLM_OK
-        || llm_buf_append(out, sc.id, sc.id_len) != LLM_OK
-        || llm_buf_append_lit(out, "\",\"object\":\"chat.completion\","
-                                   "\"created\":") != LLM_OK
-        || llm_buf_append_int(out, (long long) time(NULL)) != LLM_OK
-        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->client_model, model_len)
-           != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"message\":"
-                                   "{\"role\":\"assistant\",\"content\":")
-           != LLM_OK
-        || (has_text ? llm_anthropic_msg_join(&sc, 0, out)
-                     : llm_buf_append_lit(out, "null")) != LLM_OK
-        || (has_thinking
-            && (llm_buf_append_lit(out, ",\"reasoning_content\":") != LLM_OK
-                || llm_anthropic_msg_join(&sc, 1, out) != LLM_OK))
-        || llm_buf_append_lit(out, "},\"logprobs\":null,\"finish_reason\":")
-           != LLM_OK
-        || llm_buf_append_json_string(out, resp->finish_reason,
-                                      strlen(resp->finish_reason)) != LLM_OK
-        || llm_buf_append_lit(out, "}],\"usage\":{\"prompt_tokens\":")
-           != LLM_OK
-        || llm_buf_append_int(out, u->prompt_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"completion_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->completion_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->total_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"prompt_tokens_details\":"
-                                   "{\"cached_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->cached_tokens) != LLM_OK
-        || llm_buf_append_lit(out, "}") != LLM_OK
-        || (u->reasoning_tokens
-            && (llm_buf_append_lit(out, ",\"completion_tokens_details\":"
-                                        "{\"reasoning_tokens\":") != LLM_OK
-                || llm_buf_append_int(out, u->reasoning_tokens) != LLM_OK
-                || llm_buf_append_lit(out, "}") != LLM_OK))
-        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    if (llm_event_start(resp, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    /* the blocks' JSON bytes, as the provider escaped them */
+
+    for (i = 0; i < sc.nblocks; i++) {
+        if (llm_event_text(resp, 0, sc.blocks[i].thinking
+                                    ? LLM_PART_REASONING : LLM_PART_CONTENT,
+                           sc.blocks[i].start,
+                           sc.blocks[i].end - sc.blocks[i].start, out)
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    fr = llm_anthropic_finish(sc.stop, sc.stop_len);
+
+    if (llm_event_finish(resp, 0, fr, out) != LLM_OK
+        || llm_event_end(resp, out) == LLM_ERROR)
     {
-        out->len = len0;
         return LLM_ERROR;
     }
 
     resp->first_token = 1;
-    resp->done = 1;
 
     return LLM_OK;
 }
@@ -879,6 +779,8 @@ llm_anthropic_response(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
     int  rc;
+
+    llm_response_whole(resp);
 
     rc = llm_anthropic_response_fast(resp, p, n, out);
 
@@ -897,7 +799,6 @@ llm_anthropic_response_tree(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
     int          rc;
-    llm_buf_t    text, thinking;
     llm_json_t  *j, *content;
     const char  *type;
 
@@ -922,14 +823,8 @@ llm_anthropic_response_tree(llm_response_t *resp, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    memset(&text, 0, sizeof(llm_buf_t));
-    memset(&thinking, 0, sizeof(llm_buf_t));
+    rc = llm_anthropic_response_build(resp, j, content, out);
 
-    rc = llm_anthropic_response_build(resp, j, content, &text, &thinking,
-                                      out);
-
-    llm_buf_free(&text);
-    llm_buf_free(&thinking);
     llm_json_free(j);
 
     if (rc != LLM_OK) {
@@ -937,7 +832,6 @@ llm_anthropic_response_tree(llm_response_t *resp, const char *p, size_t n,
     }
 
     resp->first_token = 1;
-    resp->done = 1;
 
     return LLM_OK;
 }
@@ -1170,146 +1064,49 @@ llm_anthropic_scan_value(void *data, const llm_json_step_t *path, int depth,
 }
 
 
-static int
-llm_anthropic_chunk_start(llm_response_t *resp, llm_buf_t *out)
-{
-    if (llm_buf_append_lit(out, "data: {\"id\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
-           != LLM_OK
-        || llm_buf_append_lit(out, ",\"object\":\"chat.completion.chunk\","
-                                   "\"created\":") != LLM_OK
-        || llm_buf_append_int(out, resp->created) != LLM_OK
-        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->client_model,
-                                      strlen(resp->client_model)) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
+/* the stream's own state: the open content block */
 
-    return LLM_OK;
-}
+typedef struct {
+    long long     block;            /* its index */
+    int           tool;             /* its tool call's index */
+    int           tools;            /* tool calls so far */
+    unsigned      kind:2;           /* LLM_ANT_K_* */
+    unsigned      args:1;           /* it got an arguments fragment */
+} llm_anthropic_state_t;
 
 
-/* a chunk with one choice: delta is raw JSON, finish NULL for null */
+/* an arguments fragment of the open block; [s, e) a JSON string */
 
 static int
-llm_anthropic_chunk(llm_response_t *resp, const char *delta, size_t len,
-    const char *finish, llm_buf_t *out)
-{
-    if (llm_anthropic_chunk_start(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"delta\":")
-           != LLM_OK
-        || llm_buf_append(out, delta, len) != LLM_OK
-        || llm_buf_append_lit(out, ",\"logprobs\":null,\"finish_reason\":")
-           != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    if (finish == NULL) {
-        if (llm_buf_append_lit(out, "null") != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-    } else if (llm_buf_append_json_string(out, finish, strlen(finish))
-               != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return llm_buf_append_lit(out, "}]}\n\n");
-}
-
-
-/* a delta with one string member whose JSON bytes are [s, e) */
-
-static int
-llm_anthropic_delta(llm_response_t *resp, const char *name, size_t name_len,
+llm_anthropic_tool_args(llm_response_t *resp, llm_anthropic_state_t *st,
     const char *s, const char *e, llm_buf_t *out)
 {
-    if (llm_anthropic_chunk_start(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"delta\":{")
-           != LLM_OK
-        || llm_buf_append(out, name, name_len) != LLM_OK
-        || llm_buf_append_lit(out, ":") != LLM_OK
-        || llm_buf_append(out, s, e - s) != LLM_OK
-        || llm_buf_append_lit(out, "},\"logprobs\":null,"
-                                   "\"finish_reason\":null}]}\n\n")
-           != LLM_OK)
-    {
-        return LLM_ERROR;
+    st->args = 1;
+
+    if (st->kind == LLM_ANT_K_JSON) {
+        /* the JSON tool's input is the answer */
+        return llm_event_text(resp, 0, LLM_PART_CONTENT, s, e - s, out);
     }
 
-    resp->first_token = 1;
-
-    return LLM_OK;
-}
-
-
-/* a chunk whose delta is one tool_calls entry: open, its members, close */
-
-static int
-llm_anthropic_tool_open(llm_response_t *resp, llm_buf_t *out)
-{
-    if (llm_anthropic_chunk_start(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,\"delta\":"
-                                   "{\"tool_calls\":[{\"index\":") != LLM_OK
-        || llm_buf_append_int(out, resp->ant_tool) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_anthropic_tool_close(llm_response_t *resp, llm_buf_t *out)
-{
-    resp->first_token = 1;
-
-    return llm_buf_append_lit(out, "}]},\"logprobs\":null,"
-                                   "\"finish_reason\":null}]}\n\n");
-}
-
-
-/* an arguments fragment of the open tool; [s, e) a JSON string */
-
-static int
-llm_anthropic_tool_args(llm_response_t *resp, const char *s, const char *e,
-    llm_buf_t *out)
-{
-    resp->ant_args = 1;
-
-    if (resp->ant_kind == LLM_ANT_K_JSON) {
-        return llm_anthropic_delta(resp, "\"content\"", 9, s, e, out);
-    }
-
-    if (llm_anthropic_tool_open(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"function\":{\"arguments\":") != LLM_OK
-        || llm_buf_append(out, s, e - s) != LLM_OK
-        || llm_buf_append_lit(out, "}") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return llm_anthropic_tool_close(resp, out);
+    return llm_event_tool_args(resp, 0, st->tool, s, e - s, out);
 }
 
 
 /*
- * content_block_start: a tool_use block opens a tool call (the first
- * delta carries index, id, type, name and empty arguments); any other
- * block is only remembered as open
+ * content_block_start: a tool_use block begins a tool call (id, name,
+ * no arguments yet); any other block is only remembered as open
  */
 
 static int
-llm_anthropic_block_start(llm_response_t *resp, llm_anthropic_scan_t *sc,
-    llm_buf_t *out)
+llm_anthropic_block_start(llm_response_t *resp, llm_anthropic_state_t *st,
+    llm_anthropic_scan_t *sc, llm_buf_t *out)
 {
-    resp->ant_block = sc->index;
-    resp->ant_kind = LLM_ANT_K_OTHER;
-    resp->ant_args = 0;
+    char              id[32];
+    llm_tool_event_t  tool;
+
+    st->block = sc->index;
+    st->kind = LLM_ANT_K_OTHER;
+    st->args = 0;
 
     if (sc->cb_type == NULL || sc->cb_type_end - sc->cb_type != 10
         || memcmp(sc->cb_type, "\"tool_use\"", 10) != 0)
@@ -1318,70 +1115,60 @@ llm_anthropic_block_start(llm_response_t *resp, llm_anthropic_scan_t *sc,
         return LLM_OK;
     }
 
+    if (llm_anthropic_start(resp, NULL, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
     if (sc->cb_name
         && (size_t) (sc->cb_name_end - sc->cb_name)
            == sizeof(LLM_ANTHROPIC_JSON_TOOL) + 1
         && memcmp(sc->cb_name + 1, LLM_ANTHROPIC_JSON_TOOL,
                   sizeof(LLM_ANTHROPIC_JSON_TOOL) - 1) == 0)
     {
-        resp->ant_kind = LLM_ANT_K_JSON;
-        resp->ant_json = 1;
-        return llm_anthropic_start(resp, NULL, out);
+        st->kind = LLM_ANT_K_JSON;
+        return LLM_OK;
     }
 
-    resp->ant_kind = LLM_ANT_K_TOOL;
-    resp->ant_tool = resp->tool_count++;
-
-    if (llm_anthropic_start(resp, NULL, out) != LLM_OK
-        || llm_anthropic_tool_open(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"id\":") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
+    st->kind = LLM_ANT_K_TOOL;
+    st->tool = st->tools++;
 
     if (sc->cb_id) {
-        if (llm_buf_append(out, sc->cb_id, sc->cb_id_end - sc->cb_id)
-            != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
+        tool.id = sc->cb_id;
+        tool.id_len = sc->cb_id_end - sc->cb_id;
 
-    } else if (llm_buf_append_lit(out, "\"toolu_gateway_") != LLM_OK
-               || llm_buf_append_int(out, resp->ant_tool) != LLM_OK
-               || llm_buf_append_lit(out, "\"") != LLM_OK)
-    {
-        return LLM_ERROR;
+    } else {
+        tool.id = id;
+        tool.id_len = snprintf(id, sizeof(id), "\"toolu_gateway_%d\"",
+                               st->tool);
     }
 
-    if (llm_buf_append_lit(out, ",\"type\":\"function\",\"function\":"
-                                "{\"name\":") != LLM_OK
-        || (sc->cb_name
-            ? llm_buf_append(out, sc->cb_name, sc->cb_name_end - sc->cb_name)
-            : llm_buf_append_lit(out, "\"\"")) != LLM_OK
-        || llm_buf_append_lit(out, ",\"arguments\":\"\"}") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
+    tool.name = sc->cb_name ? sc->cb_name : "\"\"";
+    tool.name_len = sc->cb_name ? (size_t) (sc->cb_name_end - sc->cb_name)
+                                : 2;
+    tool.args = NULL;
+    tool.args_len = 0;
 
-    return llm_anthropic_tool_close(resp, out);
+    return llm_event_tool(resp, 0, st->tool, &tool, out);
 }
 
 
 /* the open block ends: a tool that got no arguments gets "{}" */
 
 static int
-llm_anthropic_block_stop(llm_response_t *resp, llm_buf_t *out)
+llm_anthropic_block_stop(llm_response_t *resp, llm_anthropic_state_t *st,
+    llm_buf_t *out)
 {
     static const char  empty[] = "\"{}\"";
 
-    if (resp->ant_kind != LLM_ANT_K_OTHER && !resp->ant_args
-        && llm_anthropic_tool_args(resp, empty, empty + sizeof(empty) - 1,
-                                   out) != LLM_OK)
+    if (st->kind != LLM_ANT_K_OTHER && !st->args
+        && llm_anthropic_tool_args(resp, st, empty,
+                                   empty + sizeof(empty) - 1, out)
+           != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    resp->ant_kind = LLM_ANT_K_OTHER;
+    st->kind = LLM_ANT_K_OTHER;
 
     return LLM_OK;
 }
@@ -1390,88 +1177,26 @@ llm_anthropic_block_stop(llm_response_t *resp, llm_buf_t *out)
 /* 1 if an event with this index belongs to the open block */
 
 static int
-llm_anthropic_open_block(llm_response_t *resp, llm_anthropic_scan_t *sc)
+llm_anthropic_open_block(llm_anthropic_state_t *st, llm_anthropic_scan_t *sc)
 {
-    return resp->ant_kind != LLM_ANT_K_OTHER
-           && (sc->index < 0 || sc->index == resp->ant_block);
+    return st->kind != LLM_ANT_K_OTHER
+           && (sc->index < 0 || sc->index == st->block);
 }
 
 
-static int
-llm_anthropic_usage_chunk(llm_response_t *resp, llm_buf_t *out)
-{
-    llm_usage_t  *u;
-
-    u = &resp->usage;
-
-    if (llm_anthropic_chunk_start(resp, out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[],\"usage\":"
-                                   "{\"prompt_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->prompt_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"completion_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->completion_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->total_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"prompt_tokens_details\":"
-                                   "{\"cached_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->cached_tokens) != LLM_OK
-        || llm_buf_append_lit(out, "}") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    if (u->reasoning_tokens
-        && (llm_buf_append_lit(out, ",\"completion_tokens_details\":"
-                                    "{\"reasoning_tokens\":") != LLM_OK
-            || llm_buf_append_int(out, u->reasoning_tokens) != LLM_OK
-            || llm_buf_append_lit(out, "}") != LLM_OK))
-    {
-        return LLM_ERROR;
-    }
-
-    if (llm_buf_append_lit(out, "}}\n\n") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    resp->usage_sent = 1;
-
-    return LLM_OK;
-}
-
-
-/* the id, created and the role chunk, once */
+/* the id, created and the start, once */
 
 static int
 llm_anthropic_start(llm_response_t *resp, llm_anthropic_scan_t *sc,
     llm_buf_t *out)
 {
-    size_t  len;
-
     if (resp->id[0] != '\0') {
         return LLM_OK;
     }
 
-    memcpy(resp->id, "chatcmpl-", 9);
+    llm_anthropic_set_id(resp, sc ? sc->id : NULL, sc ? sc->id_len : 0);
 
-    len = sc ? sc->id_len : 0;
-
-    if (len > sizeof(resp->id) - 10) {
-        len = sizeof(resp->id) - 10;
-    }
-
-    if (len) {
-        memcpy(resp->id + 9, sc->id, len);
-    }
-
-    resp->id[9 + len] = '\0';
-
-    resp->created = (long long) time(NULL);
-
-    return llm_anthropic_chunk(resp, "{\"role\":\"assistant\","
-                                     "\"content\":\"\"}",
-                               sizeof("{\"role\":\"assistant\","
-                                      "\"content\":\"\"}") - 1,
-                               NULL, out);
+    return llm_event_start(resp, out);
 }
 
 
@@ -1535,8 +1260,9 @@ static int
 llm_anthropic_stream_event(llm_response_t *resp, const char *event,
     size_t event_len, const char *data, size_t n, llm_buf_t *out)
 {
-    int                    type;
-    llm_anthropic_scan_t   sc;
+    int                     type;
+    llm_anthropic_scan_t    sc;
+    llm_anthropic_state_t  *st;
 
     if (resp->done) {
         return LLM_DONE;
@@ -1578,6 +1304,11 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         type = sc.type;
     }
 
+    st = llm_response_state(resp, sizeof(llm_anthropic_state_t));
+    if (st == NULL) {
+        return LLM_ERROR;
+    }
+
     switch (type) {
 
     case LLM_ANT_T_MSG_START:
@@ -1590,8 +1321,8 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
                 return LLM_ERROR;
             }
 
-            return llm_anthropic_delta(resp, "\"content\"", 9, sc.text,
-                                       sc.text_end, out);
+            return llm_event_text(resp, 0, LLM_PART_CONTENT, sc.text,
+                                  sc.text_end - sc.text, out);
         }
 
         if (sc.delta_thinking && sc.thinking
@@ -1601,15 +1332,15 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
                 return LLM_ERROR;
             }
 
-            return llm_anthropic_delta(resp, "\"reasoning_content\"", 19,
-                                       sc.thinking, sc.thinking_end, out);
+            return llm_event_text(resp, 0, LLM_PART_REASONING, sc.thinking,
+                                  sc.thinking_end - sc.thinking, out);
         }
 
         if (sc.delta_input && sc.partial && sc.partial_end - sc.partial > 2
-            && llm_anthropic_open_block(resp, &sc))
+            && llm_anthropic_open_block(st, &sc))
         {
-            return llm_anthropic_tool_args(resp, sc.partial, sc.partial_end,
-                                           out);
+            return llm_anthropic_tool_args(resp, st, sc.partial,
+                                           sc.partial_end, out);
         }
 
         /* signature, citations, a server tool's input */
@@ -1617,15 +1348,15 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
 
     case LLM_ANT_T_BLOCK_START:
         /* a block left open (no content_block_stop) ends here */
-        if (llm_anthropic_block_stop(resp, out) != LLM_OK) {
+        if (llm_anthropic_block_stop(resp, st, out) != LLM_OK) {
             return LLM_ERROR;
         }
 
-        return llm_anthropic_block_start(resp, &sc, out);
+        return llm_anthropic_block_start(resp, st, &sc, out);
 
     case LLM_ANT_T_BLOCK_STOP:
-        if (llm_anthropic_open_block(resp, &sc)) {
-            return llm_anthropic_block_stop(resp, out);
+        if (llm_anthropic_open_block(st, &sc)) {
+            return llm_anthropic_block_stop(resp, st, out);
         }
 
         return LLM_OK;
@@ -1636,7 +1367,7 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
                                      llm_anthropic_finish(sc.stop,
                                                           sc.stop_len));
 
-            if (resp->tool_count == 0
+            if (st->tools == 0
                 && strcmp(resp->finish_reason, "tool_calls") == 0)
             {
                 /* no call for the client (the JSON tool's input was
@@ -1654,22 +1385,14 @@ llm_anthropic_stream_event(llm_response_t *resp, const char *event,
         }
 
         if (llm_anthropic_start(resp, NULL, out) != LLM_OK
-            || llm_anthropic_block_stop(resp, out) != LLM_OK
-            || llm_anthropic_chunk(resp, "{}", 2, resp->finish_reason, out)
-               != LLM_OK
-            || (resp->include_usage && !resp->usage_sent
-                && llm_anthropic_usage_chunk(resp, out) != LLM_OK))
+            || llm_anthropic_block_stop(resp, st, out) != LLM_OK
+            || llm_event_finish(resp, 0, resp->finish_reason, out)
+               != LLM_OK)
         {
             return LLM_ERROR;
         }
 
-        resp->done = 1;
-
-        if (llm_buf_append_lit(out, "data: [DONE]\n\n") != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-        return LLM_DONE;
+        return llm_event_end(resp, out);
 
     default:
         /* ping, and events yet unknown */

@@ -42,22 +42,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "llm_dialect.h"
+#include "llm_gemini.h"
 #include "llm_json_scan.h"
 
 
-/* seconds from an error body's details[].retryDelay ("13s"), or -1 */
-long long llm_gemini_retry_delay(const char *p, size_t n);
-
-/* the request side, llm_gemini_request.c */
-int llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *path);
-int llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *body);
-int llm_gemini_check(llm_request_t *req, llm_error_t *e);
-
-
-#define LLM_GEMINI_MAX_CAND  8
 
 
 static int llm_gemini_response(llm_response_t *resp, const char *p,
@@ -166,30 +154,6 @@ llm_gemini_usage_done(llm_usage_t *u, long long candidates,
     }
 
     u->set = 1;
-}
-
-
-static int
-llm_gemini_usage_json(llm_usage_t *u, llm_buf_t *out)
-{
-    if (llm_buf_append_lit(out, "{\"prompt_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->prompt_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"completion_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->completion_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"total_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->total_tokens) != LLM_OK
-        || llm_buf_append_lit(out, ",\"prompt_tokens_details\":"
-                                   "{\"cached_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->cached_tokens) != LLM_OK
-        || llm_buf_append_lit(out, "},\"completion_tokens_details\":"
-                                   "{\"reasoning_tokens\":") != LLM_OK
-        || llm_buf_append_int(out, u->reasoning_tokens) != LLM_OK
-        || llm_buf_append_lit(out, "}}") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
 }
 
 
@@ -318,17 +282,19 @@ llm_gemini_scan_fc(void *data, const llm_json_step_t *path, int depth,
 
 
 /*
- * One OpenAI tool call from a functionCall object's bytes: the name and
- * the args copied as Gemini sent them, the args as a JSON string (no
- * args: "{}"); index >= 0: the stream delta form.
+ * A tool call from a functionCall object's bytes: the id minted, the name
+ * as Gemini sent it, the args object as the arguments string (no args:
+ * "{}").  The id and arguments literals are written to buf.
  */
 
 static int
 llm_gemini_tool_call(llm_response_t *resp, int choice, int k, int index,
     const char *fcp, size_t fcn, const char *sig, size_t sig_len,
-    llm_buf_t *out)
+    llm_buf_t *buf, llm_buf_t *out)
 {
-    llm_gemini_fc_t  fc;
+    size_t            id_end;
+    llm_gemini_fc_t   fc;
+    llm_tool_event_t  tool;
 
     memset(&fc, 0, sizeof(llm_gemini_fc_t));
 
@@ -336,35 +302,33 @@ llm_gemini_tool_call(llm_response_t *resp, int choice, int k, int index,
         memset(&fc, 0, sizeof(llm_gemini_fc_t));
     }
 
-    if (index >= 0) {
-        if (llm_buf_append_lit(out, "{\"index\":") != LLM_OK
-            || llm_buf_append_int(out, index) != LLM_OK
-            || llm_buf_append_lit(out, ",\"id\":\"") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
+    llm_buf_reset(buf);
 
-    } else if (llm_buf_append_lit(out, "{\"id\":\"") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    if (llm_gemini_call_id(resp, choice, k, sig, sig_len, out) != LLM_OK
-        || llm_buf_append_lit(out, "\",\"type\":\"function\",\"function\":"
-                                   "{\"name\":") != LLM_OK
-        || (fc.name
-            ? llm_buf_append(out, fc.name, (size_t) (fc.name_end - fc.name))
-            : llm_buf_append_lit(out, "\"\"")) != LLM_OK
-        || llm_buf_append_lit(out, ",\"arguments\":") != LLM_OK
-        || (fc.args
-            ? llm_buf_append_json_string(out, fc.args,
-                                         (size_t) (fc.args_end - fc.args))
-            : llm_buf_append_lit(out, "\"{}\"")) != LLM_OK
-        || llm_buf_append_lit(out, "}}") != LLM_OK)
+    if (llm_buf_append_lit(buf, "\"") != LLM_OK
+        || llm_gemini_call_id(resp, choice, k, sig, sig_len, buf) != LLM_OK
+        || llm_buf_append_lit(buf, "\"") != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    return LLM_OK;
+    id_end = buf->len;
+
+    if ((fc.args
+         ? llm_buf_append_json_string(buf, fc.args,
+                                      (size_t) (fc.args_end - fc.args))
+         : llm_buf_append_lit(buf, "\"{}\"")) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    tool.id = buf->data;
+    tool.id_len = id_end;
+    tool.name = fc.name ? fc.name : "\"\"";
+    tool.name_len = fc.name ? (size_t) (fc.name_end - fc.name) : 2;
+    tool.args = buf->data + id_end;
+    tool.args_len = buf->len - id_end;
+
+    return llm_event_tool(resp, choice, index, &tool, out);
 }
 
 
@@ -397,20 +361,17 @@ llm_gemini_refusal(const char *reason, size_t len, const char *detail,
 
 static int
 llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
-    llm_json_t *choices)
+    llm_buf_t *out)
 {
     int          index, rc, k;
-    llm_buf_t    text, thought, tools, tmp;
-    llm_json_t  *choice, *msg, *parts, *part, *v, *fc, *calls;
+    llm_buf_t    buf, tmp;
+    llm_json_t  *parts, *part, *v, *fc;
     const char  *fr, *s, *sig;
 
-    memset(&text, 0, sizeof(llm_buf_t));
-    memset(&thought, 0, sizeof(llm_buf_t));
-    memset(&tools, 0, sizeof(llm_buf_t));
+    memset(&buf, 0, sizeof(llm_buf_t));
     memset(&tmp, 0, sizeof(llm_buf_t));
 
     rc = LLM_ERROR;
-    calls = NULL;
     k = 0;
 
     index = pos;
@@ -421,10 +382,6 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
 
     parts = llm_json_get_arr(llm_json_get_obj(cand, "content"), "parts");
 
-    if (llm_buf_append_lit(&tools, "[") != LLM_OK) {
-        goto done;
-    }
-
     cJSON_ArrayForEach(part, parts) {
         fc = llm_json_get_obj(part, "functionCall");
 
@@ -433,10 +390,9 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
             llm_buf_reset(&tmp);
 
             if (llm_json_print(fc, &tmp) != LLM_OK
-                || (k && llm_buf_append_lit(&tools, ",") != LLM_OK)
-                || llm_gemini_tool_call(resp, index, k, -1, tmp.data,
-                                        tmp.len, sig, sig ? strlen(sig) : 0,
-                                        &tools) != LLM_OK)
+                || llm_gemini_tool_call(resp, index, k, k, tmp.data, tmp.len,
+                                        sig, sig ? strlen(sig) : 0, &buf,
+                                        out) != LLM_OK)
             {
                 goto done;
             }
@@ -451,12 +407,11 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
             continue;
         }
 
-        if (cJSON_IsTrue(llm_json_get(part, "thought"))) {
-            if (llm_buf_append_cstr(&thought, s) != LLM_OK) {
-                goto done;
-            }
-
-        } else if (llm_buf_append_cstr(&text, s) != LLM_OK) {
+        if (llm_event_text_str(resp, index,
+                               cJSON_IsTrue(llm_json_get(part, "thought"))
+                               ? LLM_PART_REASONING : LLM_PART_CONTENT,
+                               s, strlen(s), out) != LLM_OK)
+        {
             goto done;
         }
     }
@@ -473,69 +428,11 @@ llm_gemini_choice(llm_response_t *resp, llm_json_t *cand, int pos,
         llm_response_set_finish(resp, fr);
     }
 
-    if (llm_buf_append_lit(&text, "\0") != LLM_OK
-        || llm_buf_append_lit(&thought, "\0") != LLM_OK
-        || llm_buf_append_lit(&tools, "]") != LLM_OK)
-    {
-        goto done;
-    }
-
-    if (k) {
-        calls = llm_json_parse(tools.data, tools.len, NULL);
-        if (calls == NULL) {
-            goto done;
-        }
-    }
-
-    choice = cJSON_CreateObject();
-    if (choice == NULL) {
-        goto done;
-    }
-
-    cJSON_AddItemToArray(choices, choice);
-
-    msg = cJSON_CreateObject();
-
-    if (cJSON_AddNumberToObject(choice, "index", index) == NULL
-        || msg == NULL)
-    {
-        cJSON_Delete(msg);
-        goto done;
-    }
-
-    cJSON_AddItemToObject(choice, "message", msg);
-
-    if (cJSON_AddStringToObject(msg, "role", "assistant") == NULL
-        || (text.len > 1
-            ? cJSON_AddStringToObject(msg, "content", text.data)
-            : cJSON_AddNullToObject(msg, "content")) == NULL
-        || (thought.len > 1
-            && cJSON_AddStringToObject(msg, "reasoning_content",
-                                       thought.data) == NULL)
-        || cJSON_AddNullToObject(msg, "refusal") == NULL)
-    {
-        goto done;
-    }
-
-    if (calls) {
-        cJSON_AddItemToObject(msg, "tool_calls", calls);
-        calls = NULL;
-    }
-
-    if (cJSON_AddNullToObject(choice, "logprobs") == NULL
-        || cJSON_AddStringToObject(choice, "finish_reason", fr) == NULL)
-    {
-        goto done;
-    }
-
-    rc = LLM_OK;
+    rc = llm_event_finish(resp, index, fr, out);
 
 done:
 
-    cJSON_Delete(calls);
-    llm_buf_free(&text);
-    llm_buf_free(&thought);
-    llm_buf_free(&tools);
+    llm_buf_free(&buf);
     llm_buf_free(&tmp);
 
     return rc;
@@ -571,7 +468,7 @@ done:
 
 
 typedef struct {
-    const char  *start;          /* the raw bytes between the quotes */
+    const char  *start;          /* a JSON string, quotes too */
     const char  *end;
     int          cand;
     int          thought;
@@ -864,8 +761,8 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
             f->part_text = 1;
 
             if (type == LLM_JSON_STRING) {
-                f->text = start + 1;
-                f->text_end = end - 1;
+                f->text = start;
+                f->text_end = end;
             }
 
         } else if (llm_json_step_is(&path[5], "functionCall")) {
@@ -887,7 +784,7 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
 
     /* depth 5: the part is complete */
 
-    if (f->text && f->text_end > f->text) {
+    if (f->text && f->text_end - f->text > 2) {
         if (f->nspans == LLM_GEMINI_MAX_SPANS
             || !llm_gemini_raw_ok(f->text, f->text_end))
         {
@@ -912,55 +809,6 @@ llm_gemini_scan_fast(void *data, const llm_json_step_t *path, int depth,
 }
 
 
-/* the spans of candidate i (thoughts or not) inside one pair of quotes */
-
-static int
-llm_gemini_spans(llm_gemini_fast_t *f, int i, int thought, llm_buf_t *out,
-    const char *name)
-{
-    int  k, any;
-
-    any = 0;
-
-    for (k = 0; k < f->nspans; k++) {
-        if (f->span[k].cand != i || f->span[k].thought != thought) {
-            continue;
-        }
-
-        if (!any) {
-            if (llm_buf_append_cstr(out, name) != LLM_OK
-                || llm_buf_append_lit(out, "\"") != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            any = 1;
-        }
-
-        if (llm_buf_append(out, f->span[k].start,
-                           (size_t) (f->span[k].end - f->span[k].start))
-            != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    if (any) {
-        return llm_buf_append_lit(out, "\"");
-    }
-
-    if (!thought) {
-        if (llm_buf_append_cstr(out, name) != LLM_OK
-            || llm_buf_append_lit(out, "null") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    return LLM_OK;
-}
-
-
 static int llm_gemini_response_tree(llm_response_t *resp, const char *p,
     size_t n, llm_buf_t *out);
 
@@ -969,10 +817,11 @@ static int
 llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
-    int                 i;
-    size_t              mark;
+    int                 i, k;
     const char         *fr;
     llm_gemini_fast_t   f;
+
+    llm_response_whole(resp);
 
     f.top = LLM_JSON_NULL;
     f.seen = 0;
@@ -1013,48 +862,6 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
     llm_gemini_set_id(resp, f.rid, f.rid_len, p, n);
     resp->created = (long long) time(NULL);
 
-    mark = out->len;
-
-    if (llm_buf_append_lit(out, "{\"id\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
-           != LLM_OK
-        || llm_buf_append_lit(out, ",\"object\":\"chat.completion\","
-                                   "\"created\":") != LLM_OK
-        || llm_buf_append_int(out, resp->created) != LLM_OK
-        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->client_model,
-                                      strlen(resp->client_model)) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[") != LLM_OK)
-    {
-        goto failed;
-    }
-
-    for (i = 0; i < f.ncand; i++) {
-        fr = f.cand[i].finish
-             ? llm_gemini_finish(f.cand[i].finish, f.cand[i].finish_len)
-             : "stop";
-
-        if (i == 0) {
-            llm_response_set_finish(resp, fr);
-        }
-
-        if ((i && llm_buf_append_lit(out, ",") != LLM_OK)
-            || llm_buf_append_lit(out, "{\"index\":") != LLM_OK
-            || llm_buf_append_int(out, f.cand[i].index) != LLM_OK
-            || llm_buf_append_lit(out, ",\"message\":{\"role\":\"assistant\"")
-               != LLM_OK
-            || llm_gemini_spans(&f, i, 0, out, ",\"content\":") != LLM_OK
-            || llm_gemini_spans(&f, i, 1, out, ",\"reasoning_content\":")
-               != LLM_OK
-            || llm_buf_append_lit(out, ",\"refusal\":null},\"logprobs\":null,"
-                                       "\"finish_reason\":\"") != LLM_OK
-            || llm_buf_append_cstr(out, fr) != LLM_OK
-            || llm_buf_append_lit(out, "\"}") != LLM_OK)
-        {
-            goto failed;
-        }
-    }
-
     if (f.has_usage) {
         resp->usage.prompt_tokens = f.prompt;
         resp->usage.total_tokens = f.total;
@@ -1063,23 +870,46 @@ llm_gemini_response(llm_response_t *resp, const char *p, size_t n,
                               f.tool_use);
     }
 
-    if (llm_buf_append_lit(out, "],\"usage\":") != LLM_OK
-        || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
-        || llm_buf_append_lit(out, "}") != LLM_OK)
-    {
-        goto failed;
+    if (llm_event_start(resp, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    /* each candidate's text parts, as their JSON bytes, then its finish */
+
+    for (i = 0; i < f.ncand; i++) {
+        for (k = 0; k < f.nspans; k++) {
+            if (f.span[k].cand == i
+                && llm_event_text(resp, f.cand[i].index,
+                                  f.span[k].thought ? LLM_PART_REASONING
+                                                    : LLM_PART_CONTENT,
+                                  f.span[k].start,
+                                  (size_t) (f.span[k].end - f.span[k].start),
+                                  out) != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+        }
+
+        fr = f.cand[i].finish
+             ? llm_gemini_finish(f.cand[i].finish, f.cand[i].finish_len)
+             : "stop";
+
+        if (i == 0) {
+            llm_response_set_finish(resp, fr);
+        }
+
+        if (llm_event_finish(resp, f.cand[i].index, fr, out) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    if (llm_event_end(resp, out) == LLM_ERROR) {
+        return LLM_ERROR;
     }
 
     resp->first_token = 1;
-    resp->done = 1;
 
     return LLM_OK;
-
-failed:
-
-    out->len = mark;
-
-    return LLM_ERROR;
 }
 
 
@@ -1090,9 +920,8 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
     llm_buf_t *out)
 {
     int          rc, pos;
-    llm_json_t  *j, *err, *cands, *cand, *fb, *um, *root, *choices, *choice;
-    llm_json_t  *msg;
-    llm_buf_t    usage;
+    llm_buf_t    refusal;
+    llm_json_t  *j, *err, *cands, *cand, *fb, *um;
     const char  *rid, *reason;
 
     j = llm_json_parse(p, n, NULL);
@@ -1121,74 +950,11 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
     }
 
     rc = LLM_ERROR;
-    memset(&usage, 0, sizeof(llm_buf_t));
-
-    root = cJSON_CreateObject();
-    if (root == NULL) {
-        goto done;
-    }
+    memset(&refusal, 0, sizeof(llm_buf_t));
 
     rid = llm_json_get_str(j, "responseId");
     llm_gemini_set_id(resp, rid, rid ? strlen(rid) : 0, p, n);
     resp->created = (long long) time(NULL);
-
-    if (cJSON_AddStringToObject(root, "id", resp->id) == NULL
-        || cJSON_AddStringToObject(root, "object", "chat.completion") == NULL
-        || cJSON_AddNumberToObject(root, "created", (double) resp->created)
-           == NULL
-        || cJSON_AddStringToObject(root, "model", resp->client_model) == NULL
-        || (choices = cJSON_AddArrayToObject(root, "choices")) == NULL)
-    {
-        goto done;
-    }
-
-    if (cJSON_GetArraySize(cands) == 0) {
-
-        /* the prompt was blocked */
-
-        llm_response_set_finish(resp, "content_filter");
-
-        choice = cJSON_CreateObject();
-        if (choice == NULL) {
-            goto done;
-        }
-
-        cJSON_AddItemToArray(choices, choice);
-
-        reason = llm_json_get_str(fb, "blockReason");
-
-        if (llm_gemini_refusal(reason ? reason : "OTHER",
-                               reason ? strlen(reason) : 5,
-                               llm_json_get_str(fb, "blockReasonMessage"),
-                               &usage) != LLM_OK
-            || llm_buf_append_lit(&usage, "\0") != LLM_OK)
-        {
-            goto done;
-        }
-
-        if (cJSON_AddNumberToObject(choice, "index", 0) == NULL
-            || (msg = cJSON_AddObjectToObject(choice, "message")) == NULL
-            || cJSON_AddStringToObject(msg, "role", "assistant") == NULL
-            || cJSON_AddNullToObject(msg, "content") == NULL
-            || cJSON_AddStringToObject(msg, "refusal", usage.data) == NULL
-            || cJSON_AddNullToObject(choice, "logprobs") == NULL
-            || cJSON_AddStringToObject(choice, "finish_reason",
-                                       "content_filter") == NULL)
-        {
-            goto done;
-        }
-
-    } else {
-        pos = 0;
-
-        cJSON_ArrayForEach(cand, cands) {
-            if (llm_gemini_choice(resp, cand, pos++, choices) != LLM_OK) {
-                goto done;
-            }
-        }
-    }
-
-    llm_buf_reset(&usage);
 
     um = llm_json_get_obj(j, "usageMetadata");
 
@@ -1204,30 +970,49 @@ llm_gemini_response_tree(llm_response_t *resp, const char *p, size_t n,
                                                  "toolUsePromptTokenCount"));
     }
 
-    /* usage is printed by hand and spliced in */
-
-    if (llm_json_print(root, &usage) != LLM_OK || usage.len < 2) {
+    if (llm_event_start(resp, out) != LLM_OK) {
         goto done;
     }
 
-    if (llm_buf_append(out, usage.data, usage.len - 1) != LLM_OK
-        || llm_buf_append_lit(out, ",\"usage\":") != LLM_OK
-        || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
-        || llm_buf_append_lit(out, "}") != LLM_OK)
-    {
+    if (cJSON_GetArraySize(cands) == 0) {
+
+        /* the prompt was blocked: its reason is the refusal */
+
+        reason = llm_json_get_str(fb, "blockReason");
+
+        if (llm_gemini_refusal(reason ? reason : "OTHER",
+                               reason ? strlen(reason) : 5,
+                               llm_json_get_str(fb, "blockReasonMessage"),
+                               &refusal) != LLM_OK
+            || llm_event_text_str(resp, 0, LLM_PART_REFUSAL, refusal.data,
+                                  refusal.len, out) != LLM_OK
+            || llm_event_finish(resp, 0, "content_filter", out) != LLM_OK)
+        {
+            goto done;
+        }
+
+    } else {
+        pos = 0;
+
+        cJSON_ArrayForEach(cand, cands) {
+            if (llm_gemini_choice(resp, cand, pos++, out) != LLM_OK) {
+                goto done;
+            }
+        }
+    }
+
+    if (llm_event_end(resp, out) == LLM_ERROR) {
         goto done;
     }
 
     resp->first_token = 1;
-    resp->done = 1;
 
     rc = LLM_OK;
 
 done:
 
-    cJSON_Delete(root);
     llm_json_free(j);
-    llm_buf_free(&usage);
+    llm_buf_free(&refusal);
 
     return rc;
 }
@@ -1378,8 +1163,12 @@ llm_gemini_scan_meta(void *data, const llm_json_step_t *path, int depth,
 }
 
 
+typedef struct llm_gemini_state_s  llm_gemini_state_t;
+
+
 typedef struct {
     llm_response_t     *resp;
+    llm_gemini_state_t *st;
     llm_buf_t          *out;
     llm_gemini_meta_t  *meta;
     const char         *text;
@@ -1394,97 +1183,36 @@ typedef struct {
 } llm_gemini_emit_t;
 
 
-static int
-llm_gemini_chunk_start(llm_response_t *resp, llm_buf_t *out, int index)
-{
-    if (llm_buf_append_lit(out, "data: {\"id\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
-           != LLM_OK
-        || llm_buf_append_lit(out, ",\"object\":\"chat.completion.chunk\","
-                                   "\"created\":") != LLM_OK
-        || llm_buf_append_int(out, resp->created) != LLM_OK
-        || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
-        || llm_buf_append_json_string(out, resp->client_model,
-                                      strlen(resp->client_model)) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
+/* the stream's own state: per choice (candidate index < 8) */
 
-    if (index < 0) {
-        return LLM_OK;
-    }
-
-    if (llm_buf_append_lit(out, ",\"choices\":[{\"index\":") != LLM_OK
-        || llm_buf_append_int(out, index) != LLM_OK
-        || llm_buf_append_lit(out, ",\"delta\":") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
-static int
-llm_gemini_chunk_end(llm_buf_t *out, const char *finish)
-{
-    if (llm_buf_append_lit(out, ",\"logprobs\":null,\"finish_reason\":")
-        != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    if (finish) {
-        if (llm_buf_append_json_string(out, finish, strlen(finish))
-            != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-    } else if (llm_buf_append_lit(out, "null") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return llm_buf_append_lit(out, "}]}\n\n");
-}
+struct llm_gemini_state_s {
+    int           choices;                      /* choices seen */
+    short         tools[LLM_GEMINI_MAX_CAND];   /* tool calls sent */
+    const char   *finish[LLM_GEMINI_MAX_CAND];  /* mapped, or NULL */
+};
 
 
 /*
- * A whole functionCall → one complete tool delta: index (consecutive per
- * choice, across events), id, type, name and all the arguments.
+ * A whole functionCall is one tool call event: index (consecutive per
+ * choice, across events), id, name and all the arguments.
  */
 
 static int
 llm_gemini_tool_delta(llm_gemini_emit_t *em, int index)
 {
-    int              k;
-    llm_response_t  *resp;
+    int  k;
 
-    resp = em->resp;
     k = 0;
 
     if (index < LLM_GEMINI_MAX_CAND) {
-        k = resp->gemini_tools[index]++;
+        k = em->st->tools[index]++;
     }
 
-    llm_buf_reset(&em->tool);
-
-    if (llm_gemini_tool_call(resp, index, k, k, em->fc,
-                             (size_t) (em->fc_end - em->fc), em->sig,
-                             em->sig ? (size_t) (em->sig_end - em->sig) : 0,
-                             &em->tool) != LLM_OK
-        || llm_gemini_chunk_start(resp, em->out, index) != LLM_OK
-        || llm_buf_append_lit(em->out, "{\"tool_calls\":[") != LLM_OK
-        || llm_buf_append(em->out, em->tool.data, em->tool.len) != LLM_OK
-        || llm_buf_append_lit(em->out, "]}") != LLM_OK
-        || llm_gemini_chunk_end(em->out, NULL) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    resp->first_token = 1;
-
-    return LLM_OK;
+    return llm_gemini_tool_call(em->resp, index, k, k, em->fc,
+                                (size_t) (em->fc_end - em->fc), em->sig,
+                                em->sig ? (size_t) (em->sig_end - em->sig)
+                                        : 0,
+                                &em->tool, em->out);
 }
 
 
@@ -1560,19 +1288,15 @@ llm_gemini_scan_emit(void *data, const llm_json_step_t *path, int depth,
     } else if (type == LLM_JSON_OBJECT && em->text
                && em->text_end - em->text > 2)
     {
-        if (llm_gemini_chunk_start(em->resp, em->out, index) != LLM_OK
-            || (em->thought
-                ? llm_buf_append_lit(em->out, "{\"reasoning_content\":")
-                : llm_buf_append_lit(em->out, "{\"content\":")) != LLM_OK
-            || llm_buf_append(em->out, em->text,
-                              (size_t) (em->text_end - em->text)) != LLM_OK
-            || llm_buf_append_lit(em->out, "}") != LLM_OK
-            || llm_gemini_chunk_end(em->out, NULL) != LLM_OK)
+        if (llm_event_text(em->resp, index,
+                           em->thought ? LLM_PART_REASONING
+                                       : LLM_PART_CONTENT,
+                           em->text, (size_t) (em->text_end - em->text),
+                           em->out)
+            != LLM_OK)
         {
             return LLM_ERROR;
         }
-
-        em->resp->first_token = 1;
     }
 
     em->text = NULL;
@@ -1606,15 +1330,21 @@ static int
 llm_gemini_stream_event(llm_response_t *resp, const char *event,
     size_t event_len, const char *data, size_t n, llm_buf_t *out)
 {
-    int                 i, c, rc;
-    size_t              mark;
-    const char         *fr;
-    llm_buf_t           refusal;
-    llm_gemini_meta_t   m;
-    llm_gemini_emit_t   em;
+    int                  i, c, rc;
+    size_t               mark;
+    const char          *fr;
+    llm_buf_t            refusal;
+    llm_gemini_meta_t    m;
+    llm_gemini_emit_t    em;
+    llm_gemini_state_t  *st;
 
     if (resp->done) {
         return LLM_DONE;
+    }
+
+    st = llm_response_state(resp, sizeof(llm_gemini_state_t));
+    if (st == NULL) {
+        return LLM_ERROR;
     }
 
     memset(&m, 0, sizeof(llm_gemini_meta_t));
@@ -1641,11 +1371,7 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
         llm_gemini_set_id(resp, m.rid, m.rid_len, data, n);
         resp->created = (long long) time(NULL);
 
-        if (llm_gemini_chunk_start(resp, out, 0) != LLM_OK
-            || llm_buf_append_lit(out, "{\"role\":\"assistant\","
-                                       "\"content\":\"\"}") != LLM_OK
-            || llm_gemini_chunk_end(out, NULL) != LLM_OK)
-        {
+        if (llm_event_start(resp, out) != LLM_OK) {
             return LLM_ERROR;
         }
     }
@@ -1665,13 +1391,13 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
             continue;
         }
 
-        if (c + 1 > resp->gemini_choices) {
-            resp->gemini_choices = c + 1;
+        if (c + 1 > st->choices) {
+            st->choices = c + 1;
         }
 
         if (m.finish[i]) {
             fr = llm_gemini_finish(m.finish[i], m.finish_len[i]);
-            resp->gemini_finish[c] = fr;
+            st->finish[c] = fr;
 
             if (c == 0 || resp->finish_reason[0] == '\0') {
                 llm_response_set_finish(resp, fr);
@@ -1679,27 +1405,21 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
         }
     }
 
-    if (m.blocked && m.ncand == 0 && resp->gemini_finish[0] == NULL) {
+    if (m.blocked && m.ncand == 0 && st->finish[0] == NULL) {
 
         /* a blocked prompt: the reason goes to the client as a refusal */
 
-        resp->gemini_choices = 1;
-        resp->gemini_finish[0] = "content_filter";
+        st->choices = 1;
+        st->finish[0] = "content_filter";
         llm_response_set_finish(resp, "content_filter");
 
         memset(&refusal, 0, sizeof(llm_buf_t));
 
         rc = llm_gemini_refusal(m.block, m.block_len, NULL, &refusal);
 
-        if (rc == LLM_OK
-            && (llm_gemini_chunk_start(resp, out, 0) != LLM_OK
-                || llm_buf_append_lit(out, "{\"refusal\":") != LLM_OK
-                || llm_buf_append_json_string(out, refusal.data,
-                                              refusal.len) != LLM_OK
-                || llm_buf_append_lit(out, "}") != LLM_OK
-                || llm_gemini_chunk_end(out, NULL) != LLM_OK))
-        {
-            rc = LLM_ERROR;
+        if (rc == LLM_OK) {
+            rc = llm_event_text_str(resp, 0, LLM_PART_REFUSAL, refusal.data,
+                                    refusal.len, out);
         }
 
         llm_buf_free(&refusal);
@@ -1713,6 +1433,7 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
 
     memset(&em, 0, sizeof(llm_gemini_emit_t));
     em.resp = resp;
+    em.st = st;
     em.out = out;
     em.meta = &m;
 
@@ -1741,8 +1462,9 @@ llm_gemini_stream_event(llm_response_t *resp, const char *event,
 static int
 llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out)
 {
-    int          i, n;
-    const char  *fr;
+    int                  i, n;
+    const char          *fr;
+    llm_gemini_state_t  *st;
 
     if (resp->done) {
         return LLM_DONE;
@@ -1754,52 +1476,29 @@ llm_gemini_stream_end(llm_response_t *resp, llm_buf_t *out)
                                  "complete.");
     }
 
-    /* one finish chunk per choice, each with its own reason */
+    st = llm_response_state(resp, sizeof(llm_gemini_state_t));
+    if (st == NULL) {
+        return LLM_ERROR;
+    }
 
-    n = resp->gemini_choices > 0 ? resp->gemini_choices : 1;
+    /* one finish per choice, each with its own reason */
+
+    n = st->choices > 0 ? st->choices : 1;
 
     for (i = 0; i < n; i++) {
-        fr = resp->gemini_finish[i] ? resp->gemini_finish[i]
-                                    : resp->finish_reason;
+        fr = st->finish[i] ? st->finish[i] : resp->finish_reason;
 
-        if (resp->gemini_tools[i] && strcmp(fr, "stop") == 0) {
+        if (st->tools[i] && strcmp(fr, "stop") == 0) {
             /* Gemini ends a function call with STOP */
             fr = "tool_calls";
         }
 
-        if (i == 0) {
-            llm_response_set_finish(resp, fr);
-            fr = resp->finish_reason;
-        }
-
-        if (llm_gemini_chunk_start(resp, out, i) != LLM_OK
-            || llm_buf_append_lit(out, "{}") != LLM_OK
-            || llm_gemini_chunk_end(out, fr) != LLM_OK)
-        {
+        if (llm_event_finish(resp, i, fr, out) != LLM_OK) {
             return LLM_ERROR;
         }
     }
 
-    if (resp->include_usage && !resp->usage_sent) {
-        if (llm_gemini_chunk_start(resp, out, -1) != LLM_OK
-            || llm_buf_append_lit(out, ",\"choices\":[],\"usage\":")
-               != LLM_OK
-            || llm_gemini_usage_json(&resp->usage, out) != LLM_OK
-            || llm_buf_append_lit(out, "}\n\n") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        resp->usage_sent = 1;
-    }
-
-    if (llm_buf_append_lit(out, "data: [DONE]\n\n") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    resp->done = 1;
-
-    return LLM_DONE;
+    return llm_event_end(resp, out);
 }
 
 

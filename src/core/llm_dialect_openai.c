@@ -568,10 +568,18 @@ llm_openai_usage_chunk(llm_response_t *resp, llm_buf_t *out)
 }
 
 
+/* the stream's own state: tool calls so far, for deltas without index */
+
+typedef struct {
+    int           tool_count;
+} llm_openai_state_t;
+
+
 /* normalizes one choice's delta for the client */
 
 static void
-llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
+llm_openai_delta(llm_response_t *resp, llm_openai_state_t *st,
+    llm_json_t *delta)
 {
     int          index;
     llm_json_t  *v, *calls, *call;
@@ -620,8 +628,8 @@ llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
             index = v->valueint;
 
             /* only a count for calls without index: keep it sane */
-            if (index >= resp->tool_count && index < 65536) {
-                resp->tool_count = index + 1;
+            if (index >= st->tool_count && index < 65536) {
+                st->tool_count = index + 1;
             }
 
             continue;
@@ -634,14 +642,14 @@ llm_openai_delta(llm_response_t *resp, llm_json_t *delta)
         /* Mistral: a call with an id is a new call; without, a fragment */
 
         if (llm_json_get(call, "id")) {
-            index = resp->tool_count++;
+            index = st->tool_count++;
 
             if (llm_json_get(call, "type") == NULL) {
                 cJSON_AddStringToObject(call, "type", "function");
             }
 
         } else {
-            index = resp->tool_count ? resp->tool_count - 1 : 0;
+            index = st->tool_count ? st->tool_count - 1 : 0;
         }
 
         cJSON_AddNumberToObject(call, "index", index);
@@ -703,9 +711,10 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 {
     int                 rc;
     size_t              len;
-    llm_json_t         *j, *v, *usage, *choices, *choice, *delta;
-    const char         *id;
-    llm_openai_scan_t   sc;
+    llm_json_t          *j, *v, *usage, *choices, *choice, *delta;
+    const char          *id;
+    llm_openai_scan_t    sc;
+    llm_openai_state_t  *st;
 
     if (resp->done) {
         return LLM_DONE;
@@ -821,7 +830,13 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
             delta = llm_json_get_obj(choice, "delta");
 
             if (delta) {
-                llm_openai_delta(resp, delta);
+                st = llm_response_state(resp, sizeof(llm_openai_state_t));
+                if (st == NULL) {
+                    llm_json_free(j);
+                    return LLM_ERROR;
+                }
+
+                llm_openai_delta(resp, st, delta);
             }
         }
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "llm_embed.h"
-#include "llm_dialect.h"
+#include "llm_gemini.h"
 
 
 static int llm_embed_openai_path(const char *upstream_model,

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_gemini.h"
 #include "llm_json_scan.h"
 
 

@@ -15,7 +15,8 @@
 
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_anthropic.h"
+#include "llm_gemini.h"
 #include "llm_json_scan.h"
 
 

@@ -4,37 +4,19 @@
  */
 
 /*
- * Helpers shared by the dialects: response state, usage, error frames,
- * and writing a provider JSON object back with the client's model name.
+ * The response seam (see llm_response.h): response state, the events
+ * every dialect emits, and the openai passthrough's helpers (usage, a
+ * provider object written back with the client's model name).
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_response.h"
 
 
-static const llm_dialect_t  *llm_dialects[] = {
-    &llm_dialect_openai,
-    &llm_dialect_anthropic,
-    &llm_dialect_gemini,
-    NULL
-};
-
-
-const llm_dialect_t *
-llm_dialect_find(const char *name, size_t len)
-{
-    const llm_dialect_t  **d;
-
-    for (d = llm_dialects; *d; d++) {
-        if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {
-            return *d;
-        }
-    }
-
-    return NULL;
-}
+static void llm_response_free_state(llm_response_t *resp);
 
 
 void
@@ -43,7 +25,9 @@ llm_response_init(llm_response_t *resp, const char *client_model,
 {
     llm_buf_t  keep;
 
-    /* keep the usage buffer's memory across reuse */
+    /* what a previous use left is released, the usage buffer kept */
+    llm_response_free_state(resp);
+
     keep = resp->usage_json;
     memset(resp, 0, sizeof(llm_response_t));
     resp->usage_json = keep;
@@ -51,13 +35,144 @@ llm_response_init(llm_response_t *resp, const char *client_model,
 
     resp->client_model = client_model;
     resp->include_usage = include_usage;
+    resp->writer = &llm_writer_openai_chat;
 }
 
 
 void
 llm_response_free(llm_response_t *resp)
 {
+    llm_response_free_state(resp);
     llm_buf_free(&resp->usage_json);
+}
+
+
+static void
+llm_response_free_state(llm_response_t *resp)
+{
+    if (resp->wstate && resp->writer && resp->writer->free) {
+        resp->writer->free(resp);
+    }
+
+    resp->wstate = NULL;
+
+    free(resp->state);
+    resp->state = NULL;
+}
+
+
+void *
+llm_response_state(llm_response_t *resp, size_t size)
+{
+    if (resp->state == NULL) {
+        resp->state = calloc(1, size);
+    }
+
+    return resp->state;
+}
+
+
+void
+llm_response_whole(llm_response_t *resp)
+{
+    resp->whole = 1;
+}
+
+
+/*
+ * The events: what every writer shares (the commit point's first token,
+ * the end) is kept here, the rendering is the writer's.
+ */
+
+int
+llm_event_start(llm_response_t *resp, llm_buf_t *out)
+{
+    return resp->writer->start(resp, out);
+}
+
+
+int
+llm_event_text(llm_response_t *resp, int choice, llm_part_e part,
+    const char *s, size_t n, llm_buf_t *out)
+{
+    if (n <= 2) {
+        /* "": nothing to say */
+        return LLM_OK;
+    }
+
+    resp->first_token = 1;
+
+    return resp->writer->text(resp, choice, part, s, n, out);
+}
+
+
+int
+llm_event_text_str(llm_response_t *resp, int choice, llm_part_e part,
+    const char *text, size_t len, llm_buf_t *out)
+{
+    int        rc;
+    llm_buf_t  lit;
+
+    if (len == 0) {
+        return LLM_OK;
+    }
+
+    memset(&lit, 0, sizeof(llm_buf_t));
+
+    rc = llm_buf_append_json_string(&lit, text, len);
+
+    if (rc == LLM_OK) {
+        rc = llm_event_text(resp, choice, part, lit.data, lit.len, out);
+    }
+
+    llm_buf_free(&lit);
+
+    return rc;
+}
+
+
+int
+llm_event_tool(llm_response_t *resp, int choice, int index,
+    const llm_tool_event_t *tool, llm_buf_t *out)
+{
+    resp->first_token = 1;
+
+    return resp->writer->tool(resp, choice, index, tool, out);
+}
+
+
+int
+llm_event_tool_args(llm_response_t *resp, int choice, int index,
+    const char *s, size_t n, llm_buf_t *out)
+{
+    resp->first_token = 1;
+
+    return resp->writer->tool_args(resp, choice, index, s, n, out);
+}
+
+
+int
+llm_event_finish(llm_response_t *resp, int choice, const char *reason,
+    llm_buf_t *out)
+{
+    if (choice == 0 && reason != resp->finish_reason) {
+        llm_response_set_finish(resp, reason);
+    }
+
+    return resp->writer->finish(resp, choice, reason, out);
+}
+
+
+int
+llm_event_end(llm_response_t *resp, llm_buf_t *out)
+{
+    if (resp->writer->end(resp, out) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    resp->done = 1;
+
+    return LLM_DONE;
 }
 
 
@@ -83,7 +198,7 @@ llm_response_end_error(llm_response_t *resp, llm_buf_t *out)
 
     llm_error_mask(&resp->error, resp->secret, resp->secret_len);
 
-    if (llm_error_frame(&resp->error, out) != LLM_OK) {
+    if (resp->writer->error(resp, out) != LLM_OK) {
         return LLM_ERROR;
     }
 

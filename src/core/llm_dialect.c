@@ -1,0 +1,36 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * The dialect list: a new provider family is one line here, plus its own
+ * files.
+ */
+
+#include <string.h>
+
+#include "llm_dialect.h"
+
+
+static const llm_dialect_t  *llm_dialects[] = {
+    &llm_dialect_openai,
+    &llm_dialect_anthropic,
+    &llm_dialect_gemini,
+    NULL
+};
+
+
+const llm_dialect_t *
+llm_dialect_find(const char *name, size_t len)
+{
+    const llm_dialect_t  **d;
+
+    for (d = llm_dialects; *d; d++) {
+        if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {
+            return *d;
+        }
+    }
+
+    return NULL;
+}
