@@ -113,4 +113,13 @@ extern const llm_embed_dialect_t  llm_embed_gemini;
 extern const llm_embed_dialect_t  llm_embed_voyage;
 
 
+/* shared by llm_embed.c and llm_embed_provider.c */
+llm_json_t *llm_embed_slice(llm_embed_request_t *req, int from, int n);
+int llm_embed_print(llm_json_t *j, llm_buf_t *body);
+long long llm_embed_dimensions(llm_embed_request_t *req,
+    const llm_embed_target_t *t);
+int llm_embed_bad(llm_error_t *e, const char *what);
+int llm_embed_vector(llm_embed_result_t *res, llm_json_t *v, llm_error_t *e);
+
+
 #endif /* _LLM_EMBED_H_INCLUDED_ */

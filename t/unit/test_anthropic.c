@@ -1,5 +1,5 @@
 /*
- * Unit tests for the "anthropic" dialect (src/core/llm_dialect_anthropic.c),
+ * Unit tests for the "anthropic" dialect (src/core/llm_anthropic*.c),
  * replaying the recordings in t/fixtures/anthropic.
  *
  * usage: test_anthropic [repo-root]   (or LLM_REPO=repo-root)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the "gemini" dialect (src/core/llm_dialect_gemini.c),
+ * Unit tests for the "gemini" dialect (src/core/llm_gemini*.c),
  * replaying the real Gemini recordings in t/fixtures/google.
  *
  * usage: test_gemini [repo-root]   (or LLM_REPO=repo-root)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the "openai" dialect (src/core/llm_dialect_openai.c,
+ * Unit tests for the "openai" dialect (src/core/llm_openai.c,
  * src/core/llm_response.c), replaying the real provider recordings in
  * t/fixtures/{openai,groq,xai,mistral,deepseek}.
  *

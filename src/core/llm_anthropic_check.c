@@ -1,0 +1,550 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * The "anthropic" dialect's check: what an OpenAI request may say that
+ * Anthropic cannot honour is refused with a 400 naming the parameter,
+ * before anything goes upstream (n > 1, logprobs, a non-empty
+ * logit_bias, tools and histories Anthropic would refuse, images it
+ * cannot fetch, a forced tool or JSON output with thinking).
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "llm_anthropic.h"
+#include "llm_json_scan.h"
+
+
+/* a 400 for the "param" in scope */
+
+#define llm_anthropic_refuse(e, code, ...)                                   \
+    do {                                                                     \
+        llm_error_set(e, 400, param, code, __VA_ARGS__);                     \
+        return LLM_DECLINED;                                                 \
+    } while (0)
+
+
+static int
+llm_anthropic_check_n(long long n, llm_error_t *e)
+{
+    const char  *param;
+
+    param = "n";
+
+    if (n > 1) {
+        llm_anthropic_refuse(e, "unsupported_value",
+                             "The anthropic dialect cannot honour 'n' "
+                             "greater than 1: Anthropic returns one "
+                             "choice.");
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_params(llm_json_t *root, llm_error_t *e)
+{
+    llm_json_t  *v, *rf, *schema;
+    const char  *param, *s;
+
+    if (llm_anthropic_check_n(llm_json_get_int(root, "n"), e) != LLM_OK) {
+        return LLM_DECLINED;
+    }
+
+    param = "logprobs";
+
+    if (cJSON_IsTrue(llm_json_get(root, "logprobs"))) {
+        llm_anthropic_refuse(e, "unsupported_value",
+                             "The anthropic dialect cannot honour "
+                             "'logprobs': Anthropic returns no log "
+                             "probabilities.");
+    }
+
+    param = "logit_bias";
+    v = llm_json_get_obj(root, "logit_bias");
+
+    if (v && v->child) {
+        llm_anthropic_refuse(e, "unsupported_parameter",
+                             "The anthropic dialect cannot honour "
+                             "'logit_bias': Anthropic has no token "
+                             "biases.");
+    }
+
+    param = "reasoning_effort";
+    s = llm_json_get_str(root, "reasoning_effort");
+
+    if (s && !llm_anthropic_is(s, "none") && llm_anthropic_budget(root) == 0)
+    {
+        llm_anthropic_refuse(e, "invalid_value",
+                             "Invalid value for 'reasoning_effort': "
+                             "supported values are 'none', 'minimal', "
+                             "'low', 'medium', 'high' and 'xhigh'.");
+    }
+
+    rf = llm_json_get_obj(root, "response_format");
+
+    if (rf == NULL) {
+        return LLM_OK;
+    }
+
+    param = "response_format.type";
+    s = llm_json_get_str(rf, "type");
+
+    if (!llm_anthropic_is(s, "text") && !llm_anthropic_is(s, "json_object")
+        && !llm_anthropic_is(s, "json_schema"))
+    {
+        llm_anthropic_refuse(e, "invalid_value",
+                             "Invalid value for 'response_format.type': "
+                             "supported values are 'text', 'json_object' "
+                             "and 'json_schema'.");
+    }
+
+    param = "response_format.json_schema.schema";
+    schema = llm_json_get(llm_json_get_obj(rf, "json_schema"), "schema");
+
+    if (schema && !cJSON_IsObject(schema)) {
+        llm_anthropic_refuse(e, "invalid_type",
+                             "Invalid type for "
+                             "'response_format.json_schema.schema': "
+                             "expected an object.");
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
+{
+    int          i;
+    char         param[64];
+    llm_json_t  *tool, *fn, *choice, *v;
+    const char  *name;
+
+    i = 0;
+
+    cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
+        snprintf(param, sizeof(param), "tools[%d].type", i);
+
+        if (!llm_anthropic_is(llm_json_get_str(tool, "type"), "function")) {
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "Invalid value for '%s': the anthropic "
+                                 "dialect supports 'function' tools.",
+                                 param);
+        }
+
+        fn = llm_json_get_obj(tool, "function");
+        name = llm_json_get_str(fn, "name");
+
+        snprintf(param, sizeof(param), "tools[%d].function.name", i);
+
+        if (name == NULL || name[0] == '\0') {
+            llm_anthropic_refuse(e, "missing_required_parameter",
+                                 "Missing required parameter: '%s'.",
+                                 param);
+        }
+
+        if (strcmp(name, LLM_ANTHROPIC_JSON_TOOL) == 0) {
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "Invalid value for '%s': the name '"
+                                 LLM_ANTHROPIC_JSON_TOOL "' is reserved "
+                                 "by the gateway.", param);
+        }
+
+        v = llm_json_get(fn, "parameters");
+
+        snprintf(param, sizeof(param), "tools[%d].function.parameters", i);
+
+        if (v && !cJSON_IsObject(v)) {
+            llm_anthropic_refuse(e, "invalid_type",
+                                 "Invalid type for '%s': expected an "
+                                 "object.", param);
+        }
+
+        i++;
+    }
+
+    choice = llm_json_get(root, "tool_choice");
+
+    snprintf(param, sizeof(param), "tool_choice");
+
+    /* its string values were checked by llm_request_parse() */
+
+    if (cJSON_IsObject(choice) && llm_anthropic_named(choice) == NULL) {
+        llm_anthropic_refuse(e, "invalid_value",
+                             "Invalid value for 'tool_choice': the "
+                             "anthropic dialect supports {\"type\": "
+                             "\"function\", \"function\": {\"name\": …}}.");
+    }
+
+    if (llm_anthropic_thinking(root) == 0) {
+        return LLM_OK;
+    }
+
+    /* Anthropic refuses forced tools with thinking */
+
+    if ((cJSON_IsObject(choice)
+         || (cJSON_IsString(choice)
+             && llm_anthropic_is(choice->valuestring, "required")))
+        && llm_anthropic_has_tools(root))
+    {
+        llm_anthropic_refuse(e, "unsupported_value",
+                             "The anthropic dialect cannot honour a "
+                             "required or named 'tool_choice' together "
+                             "with 'reasoning_effort': Anthropic cannot "
+                             "force a tool while thinking.");
+    }
+
+    snprintf(param, sizeof(param), "response_format");
+
+    if (llm_anthropic_json_format(root)) {
+        llm_anthropic_refuse(e, "unsupported_value",
+                             "The anthropic dialect cannot honour a JSON "
+                             "'response_format' together with "
+                             "'reasoning_effort': its JSON output is a "
+                             "forced tool, which Anthropic refuses while "
+                             "thinking.");
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_image(llm_json_t *part, const char *where,
+    llm_error_t *e)
+{
+    char         param[96];
+    size_t       mt_len;
+    const char  *url, *mt;
+
+    url = llm_anthropic_image_url(part);
+
+    /* where is at most 63 bytes: the result fits the error's param */
+    snprintf(param, sizeof(param), "%.48s.image_url.url", where);
+
+    if (url == NULL) {
+        llm_anthropic_refuse(e, "missing_required_parameter",
+                             "Missing required parameter: '%s'.", param);
+    }
+
+    if (strncmp(url, "data:", 5) == 0) {
+        if (llm_anthropic_data_url(url, &mt, &mt_len) == NULL) {
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "Invalid value for '%s': a data URL must "
+                                 "be base64 (data:<type>;base64,…).",
+                                 param);
+        }
+
+        if (!llm_anthropic_media_ok(mt, mt_len)) {
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "Invalid value for '%s': Anthropic takes "
+                                 "image/jpeg, image/png, image/gif and "
+                                 "image/webp images.", param);
+        }
+
+        return LLM_OK;
+    }
+
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+        llm_anthropic_refuse(e, "invalid_value",
+                             "Invalid value for '%s': expected a data: or "
+                             "http(s) URL.", param);
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_content(llm_json_t *content, int i, llm_error_t *e)
+{
+    int          j, rc;
+    char         param[64];
+    llm_json_t  *part;
+    const char  *type;
+
+    j = 0;
+
+    cJSON_ArrayForEach(part, content) {
+        type = llm_json_get_str(part, "type");
+
+        snprintf(param, sizeof(param), "messages[%d].content[%d]", i, j);
+
+        if (llm_anthropic_is(type, "image_url")) {
+            rc = llm_anthropic_check_image(part, param, e);
+
+            if (rc != LLM_OK) {
+                return rc;
+            }
+
+        } else if (llm_anthropic_is(type, "input_audio")
+                   || llm_anthropic_is(type, "file"))
+        {
+            snprintf(param, sizeof(param), "messages[%d].content[%d].type",
+                     i, j);
+            llm_anthropic_refuse(e, "unsupported_value",
+                                 "The anthropic dialect cannot send '%s' "
+                                 "parts ('%s').", type, param);
+        }
+
+        j++;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
+{
+    int          j;
+    char         param[64];
+    llm_json_t  *call, *fn, *args;
+    const char  *s;
+
+    j = 0;
+
+    cJSON_ArrayForEach(call, calls) {
+        fn = llm_json_get_obj(call, "function");
+
+        snprintf(param, sizeof(param), "messages[%d].tool_calls[%d].id",
+                 i, j);
+
+        if (llm_json_get_str(call, "id") == NULL) {
+            llm_anthropic_refuse(e, "missing_required_parameter",
+                                 "Missing required parameter: '%s'.",
+                                 param);
+        }
+
+        snprintf(param, sizeof(param),
+                 "messages[%d].tool_calls[%d].function.name", i, j);
+
+        if (llm_json_get_str(fn, "name") == NULL) {
+            llm_anthropic_refuse(e, "missing_required_parameter",
+                                 "Missing required parameter: '%s'.",
+                                 param);
+        }
+
+        snprintf(param, sizeof(param),
+                 "messages[%d].tool_calls[%d].function.arguments", i, j);
+
+        s = llm_json_get_str(fn, "arguments");
+
+        if (s && s[strspn(s, " \t\r\n")] != '\0') {
+            args = llm_json_parse(s, strlen(s), NULL);
+
+            if (!cJSON_IsObject(args)) {
+                llm_json_free(args);
+                llm_anthropic_refuse(e, "invalid_value",
+                                     "Invalid value for '%s': the "
+                                     "arguments must be a JSON object.",
+                                     param);
+            }
+
+            llm_json_free(args);
+        }
+
+        j++;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_anthropic_check_messages(llm_json_t *root, llm_error_t *e)
+{
+    int          i, rc;
+    char         param[64];
+    llm_json_t  *m, *content;
+    const char  *role;
+
+    i = 0;
+
+    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
+        role = llm_json_get_str(m, "role");
+        content = llm_json_get(m, "content");
+        rc = LLM_OK;
+
+        if (llm_anthropic_is(role, "user") && cJSON_IsArray(content)) {
+            rc = llm_anthropic_check_content(content, i, e);
+
+        } else if (llm_anthropic_is(role, "assistant")) {
+            rc = llm_anthropic_check_calls(llm_json_get_arr(m, "tool_calls"),
+                                           i, e);
+
+        } else if (llm_anthropic_is(role, "tool")
+                   && llm_json_get_str(m, "tool_call_id") == NULL)
+        {
+            snprintf(param, sizeof(param), "messages[%d].tool_call_id", i);
+            llm_anthropic_refuse(e, "missing_required_parameter",
+                                 "Missing required parameter: '%s'.",
+                                 param);
+        }
+
+        if (rc != LLM_OK) {
+            return rc;
+        }
+
+        i++;
+    }
+
+    return LLM_OK;
+}
+
+
+/* 1 if an assistant message has a call with this id */
+
+static int
+llm_anthropic_has_call(llm_json_t *a, const char *id)
+{
+    llm_json_t  *call;
+
+    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
+        if (llm_anthropic_is(llm_json_get_str(call, "id"), id)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* every call of the assistant message a (messages[k]) has its result
+ * among the messages after it, up to "to" */
+
+static int
+llm_anthropic_check_answered(llm_json_t *a, int k, llm_json_t *to,
+    llm_error_t *e)
+{
+    char         param[64];
+    llm_json_t  *call, *m;
+    const char  *id;
+
+    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
+        id = llm_json_get_str(call, "id");
+
+        for (m = a->next; m != to; m = m->next) {
+            if (llm_anthropic_is(llm_json_get_str(m, "tool_call_id"), id)) {
+                break;
+            }
+        }
+
+        if (m == to) {
+            snprintf(param, sizeof(param), "messages[%d].tool_calls", k);
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "An assistant message with 'tool_calls' "
+                                 "must be followed by tool messages "
+                                 "responding to each 'tool_call_id': '%s' "
+                                 "has none ('%s').", id, param);
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * As OpenAI wants it, and Anthropic too: the tool messages after an
+ * assistant message answer its calls, each of them
+ */
+
+static int
+llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
+{
+    int          i, k;
+    char         param[64];
+    llm_json_t  *m, *a;
+    const char  *role;
+
+    a = NULL;
+    i = 0;
+    k = 0;
+
+    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
+        role = llm_json_get_str(m, "role");
+
+        if (llm_anthropic_is(role, "tool")) {
+            if (a == NULL
+                || !llm_anthropic_has_call(a,
+                                    llm_json_get_str(m, "tool_call_id")))
+            {
+                snprintf(param, sizeof(param), "messages[%d].tool_call_id",
+                         i);
+                llm_anthropic_refuse(e, "invalid_value",
+                                     "Invalid value for '%s': a tool "
+                                     "message must answer a call of the "
+                                     "assistant message before it.", param);
+            }
+
+        } else if (!llm_anthropic_is(role, "system")
+                   && !llm_anthropic_is(role, "developer"))
+        {
+            /* system texts go to "system": they may come in between */
+
+            if (a && llm_anthropic_check_answered(a, k, m, e) != LLM_OK) {
+                return LLM_DECLINED;
+            }
+
+            a = NULL;
+
+            if (llm_anthropic_is(role, "assistant")
+                && cJSON_GetArraySize(llm_json_get_arr(m, "tool_calls")))
+            {
+                a = m;
+                k = i;
+            }
+        }
+
+        i++;
+    }
+
+    if (a) {
+        return llm_anthropic_check_answered(a, k, NULL, e);
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_anthropic_check(llm_request_t *req, llm_error_t *e)
+{
+    int          rc;
+    llm_json_t  *root;
+
+    if (req->plain) {
+        /* text and plain parameters: only n can be refused */
+        return llm_anthropic_check_n(req->spans->n.start
+                                     ? llm_json_scan_int(req->spans->n.start,
+                                                         req->spans->n.end)
+                                     : -1, e);
+    }
+
+    root = llm_request_tree(req);
+
+    if (root == NULL) {
+        return LLM_ERROR;
+    }
+
+    rc = llm_anthropic_check_params(root, e);
+
+    if (rc == LLM_OK) {
+        rc = llm_anthropic_check_tools(root, e);
+    }
+
+    if (rc == LLM_OK) {
+        rc = llm_anthropic_check_messages(root, e);
+    }
+
+    if (rc == LLM_OK) {
+        rc = llm_anthropic_check_pairs(root, e);
+    }
+
+    return rc;
+}

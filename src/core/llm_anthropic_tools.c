@@ -1,0 +1,346 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * The "anthropic" dialect's tools: OpenAI tools, tool_choice and
+ * parallel_tool_calls as Anthropic tools and tool_choice; the JSON tool
+ * a response_format asks through (see llm_anthropic.h); the tools a
+ * history calls declared when the request has none.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "llm_anthropic.h"
+#include "llm_json_scan.h"
+
+
+/* response_format json_object / json_schema: the JSON tool is added */
+
+llm_json_t *
+llm_anthropic_json_format(llm_json_t *root)
+{
+    llm_json_t  *rf;
+    const char  *type;
+
+    rf = llm_json_get_obj(root, "response_format");
+    type = llm_json_get_str(rf, "type");
+
+    if (llm_anthropic_is(type, "json_object")
+        || llm_anthropic_is(type, "json_schema"))
+    {
+        return rf;
+    }
+
+    return NULL;
+}
+
+
+/* 1 if the client sent at least one function tool */
+
+int
+llm_anthropic_has_tools(llm_json_t *root)
+{
+    llm_json_t  *tool;
+
+    cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
+        if (llm_json_get_str(llm_json_get_obj(tool, "function"), "name")) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+llm_anthropic_json_tool(llm_json_t *rf, llm_buf_t *b)
+{
+    llm_json_t  *js, *schema;
+    const char  *desc;
+
+    js = llm_json_get_obj(rf, "json_schema");
+    schema = llm_json_get_obj(js, "schema");
+    desc = llm_json_get_str(js, "description");
+
+    if (llm_buf_append_lit(b, "{\"name\":\"" LLM_ANTHROPIC_JSON_TOOL
+                              "\",\"description\":") != LLM_OK
+        || llm_anthropic_str(b, desc ? desc
+                                : "Give the answer as this tool's input: "
+                                  "a JSON object.") != LLM_OK
+        || llm_buf_append_lit(b, ",\"input_schema\":") != LLM_OK
+        || (schema ? llm_json_print(schema, b)
+                   : llm_buf_append_lit(b, "{\"type\":\"object\"}"))
+           != LLM_OK
+        || llm_buf_append_lit(b, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/* the name of a call in the history, or NULL */
+
+static const char *
+llm_anthropic_call_name(llm_json_t *call)
+{
+    return llm_json_get_str(llm_json_get_obj(call, "function"), "name");
+}
+
+
+/* the calls of the history that become tool_use blocks */
+
+#define llm_anthropic_history_call(m, call)                                  \
+    (llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")              \
+     && llm_anthropic_call_name(call) && llm_json_get_str(call, "id"))
+
+
+/* 1 if such a call before this one has the same name */
+
+static int
+llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
+    const char *name)
+{
+    llm_json_t  *m, *call;
+
+    cJSON_ArrayForEach(m, msgs) {
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (call == upto) {
+                return 0;
+            }
+
+            if (llm_anthropic_history_call(m, call)
+                && strcmp(llm_anthropic_call_name(call), name) == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Anthropic refuses tool_use blocks in a request without tools: when the
+ * client sent none, the tools its history called are declared (any object
+ * as input), and tool_choice "none" keeps the model from calling them.
+ * *n: how many.
+ */
+
+static int
+llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
+{
+    llm_json_t  *m, *call;
+    const char  *name;
+
+    cJSON_ArrayForEach(m, msgs) {
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (!llm_anthropic_history_call(m, call)) {
+                continue;
+            }
+
+            name = llm_anthropic_call_name(call);
+
+            if (llm_anthropic_called_before(msgs, call, name)) {
+                continue;
+            }
+
+            if (llm_buf_append_cstr(b, *n ? ",{\"name\":"
+                                          : ",\"tools\":[{\"name\":")
+                != LLM_OK
+                || llm_anthropic_str(b, name) != LLM_OK
+                || llm_buf_append_lit(b, ",\"description\":\"Called earlier "
+                                         "in this conversation.\","
+                                         "\"input_schema\":"
+                                         "{\"type\":\"object\"}}")
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            (*n)++;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
+{
+    int          first, n;
+    llm_json_t  *tool, *fn, *params;
+    const char  *name, *desc;
+
+    first = 1;
+
+    cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
+        fn = llm_json_get_obj(tool, "function");
+        name = llm_json_get_str(fn, "name");
+
+        if (name == NULL) {
+            continue;
+        }
+
+        desc = llm_json_get_str(fn, "description");
+        params = llm_json_get_obj(fn, "parameters");
+
+        if (llm_buf_append_cstr(b, first ? ",\"tools\":[{\"name\":"
+                                         : ",{\"name\":") != LLM_OK
+            || llm_anthropic_str(b, name) != LLM_OK
+            || (desc
+                && (llm_buf_append_lit(b, ",\"description\":") != LLM_OK
+                    || llm_anthropic_str(b, desc) != LLM_OK))
+            || llm_buf_append_lit(b, ",\"input_schema\":") != LLM_OK
+            || (params ? llm_json_print(params, b)
+                       : llm_buf_append_lit(b, "{\"type\":\"object\","
+                                               "\"properties\":{}}"))
+               != LLM_OK
+            || llm_buf_append_lit(b, "}") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first = 0;
+    }
+
+    if (first) {
+        n = 0;
+
+        if (llm_anthropic_history_tools(llm_json_get_arr(root, "messages"),
+                                        b, &n) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first = (n == 0);
+    }
+
+    if (rf) {
+        if (llm_buf_append_cstr(b, first ? ",\"tools\":[" : ",") != LLM_OK
+            || llm_anthropic_json_tool(rf, b) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first = 0;
+    }
+
+    if (!first && llm_buf_append_lit(b, "]") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/* 1 if the history has a call that llm_anthropic_history_tools() declares */
+
+static int
+llm_anthropic_history_calls(llm_json_t *root)
+{
+    llm_json_t  *m, *call;
+
+    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
+        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+            if (llm_anthropic_history_call(m, call)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* the forced tool of a named tool_choice, or NULL */
+
+const char *
+llm_anthropic_named(llm_json_t *choice)
+{
+    return llm_json_get_str(llm_json_get_obj(choice, "function"), "name");
+}
+
+
+int
+llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
+{
+    int          tools, no_parallel;
+    llm_json_t  *choice, *v;
+    const char  *type, *name;
+
+    tools = llm_anthropic_has_tools(root);
+
+    if (!tools && rf == NULL) {
+        if (!llm_anthropic_history_calls(root)) {
+            return LLM_OK;
+        }
+
+        /* tools declared for the history only are not to be called */
+        return llm_buf_append_lit(b, ",\"tool_choice\":{\"type\":\"none\"}");
+    }
+
+    choice = llm_json_get(root, "tool_choice");
+    v = llm_json_get(root, "parallel_tool_calls");
+    no_parallel = cJSON_IsFalse(v);
+
+    name = NULL;
+    type = NULL;
+
+    if (cJSON_IsString(choice)) {
+        if (llm_anthropic_is(choice->valuestring, "none")) {
+            type = "none";
+
+        } else if (llm_anthropic_is(choice->valuestring, "required")) {
+            type = "any";
+
+        } else {
+            type = "auto";
+        }
+
+    } else if (cJSON_IsObject(choice)) {
+        name = llm_anthropic_named(choice);
+        type = name ? "tool" : "auto";
+    }
+
+    if (rf) {
+        /* the answer comes through the JSON tool, maybe after others */
+
+        if (!tools || llm_anthropic_is(type, "none")) {
+            type = "tool";
+            name = LLM_ANTHROPIC_JSON_TOOL;
+
+        } else if (name == NULL) {
+            type = "any";
+        }
+
+    } else if (type == NULL) {
+        if (!no_parallel) {
+            return LLM_OK;
+        }
+
+        type = "auto";
+    }
+
+    if (llm_buf_append_lit(b, ",\"tool_choice\":{\"type\":\"") != LLM_OK
+        || llm_buf_append_cstr(b, type) != LLM_OK
+        || llm_buf_append_lit(b, "\"") != LLM_OK
+        || (name
+            && (llm_buf_append_lit(b, ",\"name\":") != LLM_OK
+                || llm_anthropic_str(b, name) != LLM_OK))
+        || (no_parallel && strcmp(type, "none") != 0
+            && llm_buf_append_lit(b, ",\"disable_parallel_tool_use\":true")
+               != LLM_OK)
+        || llm_buf_append_lit(b, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}

@@ -1,0 +1,377 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * The "gemini" dialect's check: what Gemini cannot take is refused with
+ * a 400 naming the parameter before any upstream request (n > 8,
+ * logprobs, a non-empty logit_bias, more than 5 stop sequences, unknown
+ * reasoning_effort or response_format types, non-function tools,
+ * schemas whose $refs cannot be inlined, bad histories and images).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm_gemini.h"
+#include "llm_json_scan.h"
+
+
+/* check: what Gemini cannot take is refused before any upstream request */
+
+static int
+llm_gemini_refs_ok(llm_json_t *root, llm_json_t *s, int depth)
+{
+    llm_json_t  *m;
+    const char  *ref;
+
+    if (depth > LLM_GEMINI_SCHEMA_DEPTH) {
+        return 1;
+    }
+
+    ref = llm_json_get_str(s, "$ref");
+
+    if (ref && llm_gemini_ref(root, ref) == NULL) {
+        return 0;
+    }
+
+    cJSON_ArrayForEach(m, s) {
+        if ((cJSON_IsObject(m) || cJSON_IsArray(m))
+            && !llm_gemini_refs_ok(root, m, depth + 1))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+llm_gemini_check_schema(llm_json_t *schema, const char *param,
+    llm_error_t *e)
+{
+    llm_json_t          *g;
+    llm_gemini_schema_t  sc;
+
+    if (schema == NULL) {
+        return LLM_OK;
+    }
+
+    if (!llm_gemini_refs_ok(schema, schema, 0)) {
+        llm_error_set(e, 400, param, "unsupported_schema",
+                      "Invalid schema for '%s': Gemini takes no $ref, and "
+                      "only local references (#/$defs/..., "
+                      "#/definitions/...) are inlined by the gateway.",
+                      param);
+        return LLM_DECLINED;
+    }
+
+    /* recursive $refs inline without end: refused past a size */
+
+    sc.root = schema;
+    sc.nodes = LLM_GEMINI_SCHEMA_NODES;
+
+    g = llm_gemini_schema(&sc, schema, 0);
+    if (g == NULL) {
+        return LLM_ERROR;
+    }
+
+    cJSON_Delete(g);
+
+    if (sc.nodes < 0) {
+        llm_error_set(e, 400, param, "unsupported_schema",
+                      "Invalid schema for '%s': with its $refs inlined "
+                      "(Gemini takes none) it has more than %d schemas; "
+                      "recursive schemas cannot be sent to Gemini.", param,
+                      LLM_GEMINI_SCHEMA_NODES);
+        return LLM_DECLINED;
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_check_content(llm_json_t *content, int i, llm_error_t *e)
+{
+    int                  k;
+    char                 param[96];
+    llm_json_t          *part;
+    const char          *type, *url, *why;
+    llm_gemini_image_t   im;
+
+    k = -1;
+
+    cJSON_ArrayForEach(part, content) {
+        k++;
+        type = llm_json_get_str(part, "type");
+
+        if (cJSON_IsString(part) || type == NULL || strcmp(type, "text") == 0
+            || strcmp(type, "input_audio") == 0)
+        {
+            continue;
+        }
+
+        if (strcmp(type, "image_url") != 0) {
+            snprintf(param, sizeof(param), "messages[%d].content[%d].type",
+                     i, k);
+            llm_error_set(e, 400, param, "unsupported_content",
+                          "Content parts of type '%s' are not supported by "
+                          "the gemini dialect.", type);
+            return LLM_DECLINED;
+        }
+
+        url = llm_gemini_image_url(part);
+        why = url ? llm_gemini_image(url, &im) : "the URL is missing";
+
+        if (why) {
+            snprintf(param, sizeof(param),
+                     "messages[%d].content[%d].image_url.url", i, k);
+            llm_error_set(e, 400, param, "invalid_image_url",
+                          "Invalid image URL for '%s': %s.", param, why);
+            return LLM_DECLINED;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
+{
+    int          i, k;
+    char         param[96];
+    llm_json_t  *msg, *call, *args;
+    const char  *role, *id;
+
+    i = -1;
+
+    cJSON_ArrayForEach(msg, messages) {
+        i++;
+        role = llm_json_get_str(msg, "role");
+
+        if (role == NULL) {
+            continue;
+        }
+
+        if (llm_gemini_check_content(llm_json_get_arr(msg, "content"), i, e)
+            != LLM_OK)
+        {
+            return LLM_DECLINED;
+        }
+
+        if (strcmp(role, "tool") == 0) {
+            id = llm_json_get_str(msg, "tool_call_id");
+
+            if (id == NULL || llm_gemini_call_name(messages, msg, id) == NULL)
+            {
+                snprintf(param, sizeof(param), "messages[%d].tool_call_id",
+                         i);
+                llm_error_set(e, 400, param, "invalid_tool_call_id",
+                              "Invalid value for '%s': it must be the id of "
+                              "a tool call in an earlier assistant message "
+                              "(Gemini needs the function's name).", param);
+                return LLM_DECLINED;
+            }
+
+            continue;
+        }
+
+        k = -1;
+
+        cJSON_ArrayForEach(call, llm_json_get_arr(msg, "tool_calls")) {
+            k++;
+
+            if (llm_json_get_str(llm_json_get_obj(call, "function"), "name")
+                == NULL)
+            {
+                snprintf(param, sizeof(param),
+                         "messages[%d].tool_calls[%d].function.name", i, k);
+                llm_error_set(e, 400, param, "missing_required_parameter",
+                              "Missing required parameter: '%s'.", param);
+                return LLM_DECLINED;
+            }
+
+            args = llm_gemini_args(call);
+
+            if (args == NULL) {
+                snprintf(param, sizeof(param),
+                         "messages[%d].tool_calls[%d].function.arguments",
+                         i, k);
+                llm_error_set(e, 400, param, "invalid_tool_arguments",
+                              "Invalid value for '%s': the arguments must "
+                              "be a JSON object.", param);
+                return LLM_DECLINED;
+            }
+
+            llm_json_free(args);
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+static int
+llm_gemini_declared(llm_json_t *tools, const char *name)
+{
+    llm_json_t  *tool;
+    const char  *s;
+
+    cJSON_ArrayForEach(tool, tools) {
+        s = llm_json_get_str(llm_json_get_obj(tool, "function"), "name");
+
+        if (s && strcmp(s, name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+llm_gemini_check_n(long long n, llm_error_t *e)
+{
+    if (n > LLM_GEMINI_MAX_CAND) {
+        llm_error_set(e, 400, "n", "unsupported_value",
+                      "Invalid value for 'n': Gemini returns at most %d "
+                      "candidates.", LLM_GEMINI_MAX_CAND);
+        return LLM_DECLINED;
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_gemini_check(llm_request_t *req, llm_error_t *e)
+{
+    int          i, rc;
+    char         param[64];
+    llm_json_t  *tree, *v, *tool, *rf;
+    const char  *s;
+
+    /* a plain request can only ask for too many candidates */
+
+    if (req->plain && (req->spans->stop.start == NULL
+                       || req->spans->stop.start[0] != '['))
+    {
+        return llm_gemini_check_n(req->spans->n.start
+                                  ? llm_json_scan_int(req->spans->n.start,
+                                                      req->spans->n.end)
+                                  : -1, e);
+    }
+
+    tree = llm_request_tree(req);
+    if (tree == NULL) {
+        return LLM_ERROR;
+    }
+
+    if (llm_gemini_check_n(llm_json_get_int(tree, "n"), e) != LLM_OK) {
+        return LLM_DECLINED;
+    }
+
+    if (cJSON_IsTrue(llm_json_get(tree, "logprobs"))
+        || llm_json_get_int(tree, "top_logprobs") > 0)
+    {
+        llm_error_set(e, 400, "logprobs", "unsupported_parameter",
+                      "Unsupported parameter: 'logprobs' is not supported "
+                      "by the gemini dialect.");
+        return LLM_DECLINED;
+    }
+
+    if (cJSON_GetArraySize(llm_json_get_obj(tree, "logit_bias")) > 0) {
+        llm_error_set(e, 400, "logit_bias", "unsupported_parameter",
+                      "Unsupported parameter: 'logit_bias' is not supported "
+                      "by Gemini.");
+        return LLM_DECLINED;
+    }
+
+    if (cJSON_GetArraySize(llm_json_get_arr(tree, "stop"))
+        > LLM_GEMINI_MAX_STOP)
+    {
+        llm_error_set(e, 400, "stop", "unsupported_value",
+                      "Invalid value for 'stop': Gemini takes at most %d "
+                      "stop sequences.", LLM_GEMINI_MAX_STOP);
+        return LLM_DECLINED;
+    }
+
+    s = llm_json_get_str(tree, "reasoning_effort");
+
+    if (s && llm_gemini_budget(s) < 0) {
+        llm_error_set(e, 400, "reasoning_effort", "invalid_value",
+                      "Invalid value for 'reasoning_effort': supported "
+                      "values are 'none', 'minimal', 'low', 'medium' and "
+                      "'high'.");
+        return LLM_DECLINED;
+    }
+
+    i = -1;
+
+    cJSON_ArrayForEach(tool, llm_json_get_arr(tree, "tools")) {
+        i++;
+        s = llm_json_get_str(tool, "type");
+
+        if ((s && strcmp(s, "function") != 0)
+            || llm_json_get_str(llm_json_get_obj(tool, "function"), "name")
+               == NULL)
+        {
+            snprintf(param, sizeof(param), "tools[%d]", i);
+            llm_error_set(e, 400, param, "unsupported_tool",
+                          "Invalid value for '%s': the gemini dialect takes "
+                          "function tools with a name only.", param);
+            return LLM_DECLINED;
+        }
+
+        snprintf(param, sizeof(param), "tools[%d].function.parameters", i);
+
+        v = llm_json_get_obj(llm_json_get_obj(tool, "function"),
+                             "parameters");
+        rc = llm_gemini_check_schema(v, param, e);
+
+        if (rc != LLM_OK) {
+            return rc;
+        }
+    }
+
+    /* a named tool_choice must name a declared function */
+
+    s = llm_json_get_str(llm_json_get_obj(llm_json_get_obj(tree,
+                             "tool_choice"), "function"), "name");
+
+    if (s && !llm_gemini_declared(llm_json_get_arr(tree, "tools"), s)) {
+        llm_error_set(e, 400, "tool_choice", "invalid_value",
+                      "Invalid value for 'tool_choice': no function named "
+                      "'%s' is in 'tools'.", s);
+        return LLM_DECLINED;
+    }
+
+    rf = llm_json_get_obj(tree, "response_format");
+    s = llm_json_get_str(rf, "type");
+
+    if (rf
+        && (s == NULL || (strcmp(s, "text") != 0
+                          && strcmp(s, "json_object") != 0
+                          && strcmp(s, "json_schema") != 0)))
+    {
+        llm_error_set(e, 400, "response_format.type", "invalid_value",
+                      "Invalid value for 'response_format.type': supported "
+                      "values are 'text', 'json_object' and 'json_schema'.");
+        return LLM_DECLINED;
+    }
+
+    v = llm_json_get_obj(llm_json_get_obj(rf, "json_schema"), "schema");
+
+    rc = llm_gemini_check_schema(v, "response_format.json_schema.schema", e);
+
+    if (rc != LLM_OK) {
+        return rc;
+    }
+
+    return llm_gemini_check_messages(llm_json_get_arr(tree, "messages"), e);
+}
