@@ -16,62 +16,30 @@
  * (exponential, jittered, or the provider's Retry-After up to a cap), then
  * the next candidate.  The wait is an nginx timer; the worker never blocks.
  *
- * Failures reach us two ways:
- *
- *   - statuses and broken streams, seen by our process_header: it asks
- *     ngx_http_llm_attempt_retryable(), and on NGX_OK returns
- *     NGX_HTTP_UPSTREAM_INVALID_HEADER so the core calls
- *     ngx_http_upstream_next();
- *   - connect errors and timeouts, seen by the core, which calls
- *     ngx_http_upstream_next() too.
- *
- * ngx_http_upstream_next() first frees the peer, and that is where we
- * step in: every provider's upstream{} peers are wrapped (as the keepalive
- * module does), and our free closes the connection and detaches the
- * upstream from the request (u->cleanup = NULL).  The core then sees "the
- * request was already finalized" and only drops the reference we added,
- * instead of answering with its HTML error page.  Our own aborts (first
- * token timeout, deadline) detach through u->cleanup, as
+ * Failures reach us two ways: statuses and broken streams, seen by our
+ * process_header, which asks ngx_http_llm_attempt_retryable() and on
+ * NGX_OK returns NGX_HTTP_UPSTREAM_INVALID_HEADER; connect errors and
+ * timeouts, seen by the core.  Both end in ngx_http_upstream_next(),
+ * whose first step frees the peer: ngx_http_llm_peer.c steps in there
+ * and hands the failure over (ngx_http_llm_attempt_failed(),
+ * ngx_http_llm_attempt_takeover()).  Our own aborts (first token
+ * timeout, deadline) detach through u->cleanup, as
  * ngx_http_upstream_create() does.
  */
 
 #include "ngx_http_llm_module.h"
 
 
-typedef struct {
-    void                            *data;
-    ngx_event_get_peer_pt            get;
-    ngx_event_free_peer_pt           free;
-#if (NGX_HTTP_SSL)
-    ngx_event_set_peer_session_pt    set_session;
-    ngx_event_save_peer_session_pt   save_session;
-#endif
-    ngx_http_request_t              *request;
-} ngx_http_llm_peer_t;
-
-
-static ngx_int_t ngx_http_llm_peer_init(ngx_http_request_t *r,
-    ngx_http_upstream_srv_conf_t *us);
 static void ngx_http_llm_attempt_record(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *what);
 static void ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx);
-static ngx_int_t ngx_http_llm_peer_get(ngx_peer_connection_t *pc,
-    void *data);
-static void ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
-    ngx_uint_t state);
-#if (NGX_HTTP_SSL)
-static ngx_int_t ngx_http_llm_peer_set_session(ngx_peer_connection_t *pc,
-    void *data);
-static void ngx_http_llm_peer_save_session(ngx_peer_connection_t *pc,
-    void *data);
-#endif
+static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 static ngx_int_t ngx_http_llm_attempt_start(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_attempt_plan(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_msec_int_t wait, ngx_msec_t *cooling);
-static ngx_int_t ngx_http_llm_attempt_failed(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, const char *what, ngx_msec_int_t wait);
 static void ngx_http_llm_attempt_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_attempt_detach(ngx_http_request_t *r,
@@ -170,209 +138,13 @@ invalid:
 
 
 /*
- * Wraps peer.init of every provider's upstream{}: by now the upstream
- * module (and keepalive, if configured) has set it up.
+ * The peer of a failed (or handed-over) attempt was freed: this upstream
+ * lets go of the request, and the next attempt waits for its timer.
  */
 
-ngx_int_t
-ngx_http_llm_attempt_init(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
+void
+ngx_http_llm_attempt_takeover(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_uint_t                  i, j;
-    ngx_http_llm_provider_t   **pp;
-    ngx_http_llm_peer_init_t   *pi;
-
-    if (ngx_array_init(&lmcf->peer_inits, cf->pool, 4,
-                       sizeof(ngx_http_llm_peer_init_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    pp = lmcf->providers.elts;
-
-    for (i = 0; i < lmcf->providers.nelts; i++) {
-        if (pp[i]->upstream == NULL) {
-            continue;
-        }
-
-        pi = lmcf->peer_inits.elts;
-
-        for (j = 0; j < lmcf->peer_inits.nelts; j++) {
-            if (pi[j].upstream == pp[i]->upstream) {
-                break;
-            }
-        }
-
-        if (j < lmcf->peer_inits.nelts) {
-            continue;
-        }
-
-        pi = ngx_array_push(&lmcf->peer_inits);
-        if (pi == NULL) {
-            return NGX_ERROR;
-        }
-
-        pi->upstream = pp[i]->upstream;
-        pi->init = pp[i]->upstream->peer.init;
-
-        if (pi->init == NULL) {
-            /* an implicit upstream is set up with round robin */
-            pi->init = ngx_http_upstream_init_round_robin_peer;
-        }
-
-        pp[i]->upstream->peer.init = ngx_http_llm_peer_init;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_llm_peer_init(ngx_http_request_t *r, ngx_http_upstream_srv_conf_t *us)
-{
-    ngx_uint_t                  i;
-    ngx_http_upstream_t        *u;
-    ngx_http_llm_peer_t        *lp;
-    ngx_http_llm_peer_init_t   *pi;
-    ngx_http_llm_main_conf_t   *lmcf;
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
-
-    pi = lmcf->peer_inits.elts;
-
-    for (i = 0; i < lmcf->peer_inits.nelts; i++) {
-        if (pi[i].upstream == us) {
-            break;
-        }
-    }
-
-    if (i == lmcf->peer_inits.nelts) {
-        return NGX_ERROR;
-    }
-
-    if (pi[i].init(r, us) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    /* the same upstream{} may serve proxy_pass too: leave that alone */
-    if (ngx_http_get_module_ctx(r, ngx_http_llm_module) == NULL) {
-        return NGX_OK;
-    }
-
-    u = r->upstream;
-
-    lp = ngx_palloc(r->pool, sizeof(ngx_http_llm_peer_t));
-    if (lp == NULL) {
-        return NGX_ERROR;
-    }
-
-    lp->data = u->peer.data;
-    lp->get = u->peer.get;
-    lp->free = u->peer.free;
-    lp->request = r;
-
-    u->peer.data = lp;
-    u->peer.get = ngx_http_llm_peer_get;
-    u->peer.free = ngx_http_llm_peer_free;
-
-#if (NGX_HTTP_SSL)
-    lp->set_session = u->peer.set_session;
-    lp->save_session = u->peer.save_session;
-    u->peer.set_session = ngx_http_llm_peer_set_session;
-    u->peer.save_session = ngx_http_llm_peer_save_session;
-#endif
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_llm_peer_get(ngx_peer_connection_t *pc, void *data)
-{
-    ngx_http_llm_peer_t  *lp = data;
-
-    return lp->get(pc, lp->data);
-}
-
-
-#if (NGX_HTTP_SSL)
-
-static ngx_int_t
-ngx_http_llm_peer_set_session(ngx_peer_connection_t *pc, void *data)
-{
-    ngx_http_llm_peer_t  *lp = data;
-
-    return lp->set_session(pc, lp->data);
-}
-
-
-static void
-ngx_http_llm_peer_save_session(ngx_peer_connection_t *pc, void *data)
-{
-    ngx_http_llm_peer_t  *lp = data;
-
-    lp->save_session(pc, lp->data);
-}
-
-#endif
-
-
-/*
- * Called by ngx_http_upstream_next() on a failure (and by the core's
- * finalization otherwise).  If another attempt is planned, it takes the
- * failure over: see the comment at the top.
- */
-
-static void
-ngx_http_llm_peer_free(ngx_peer_connection_t *pc, void *data,
-    ngx_uint_t state)
-{
-    ngx_http_llm_peer_t  *lp = data;
-
-    ngx_connection_t     *c;
-    ngx_http_request_t   *r;
-    ngx_http_upstream_t  *u;
-    ngx_http_llm_ctx_t   *ctx;
-
-    r = lp->request;
-    u = r->upstream;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
-
-    /* ctx->order: a request with attempts (chat and embeddings) */
-
-    if (ctx == NULL || ctx->order == NULL || ctx->committed || ctx->finished
-        || r->connection->error || u == NULL || u->cleanup == NULL
-        || !(ctx->handover || (state & NGX_PEER_FAILED)))
-    {
-        lp->free(pc, lp->data, state);
-        return;
-    }
-
-    if (!ctx->handover) {
-        c = pc->connection;
-
-        if (ngx_http_llm_attempt_failed(r, ctx,
-                                        (c && (c->read->timedout
-                                               || c->write->timedout))
-                                        ? "timeout" : "error", -1)
-            != NGX_OK)
-        {
-            /* the last attempt: the core answers, as without retries */
-            lp->free(pc, lp->data, state);
-            return;
-        }
-    }
-
-    /*
-     * A complete error response (a 429, say) leaves a good connection,
-     * and says nothing bad about the server: keep it.  A success that
-     * hands over to the next request is no failure either.
-     */
-
-    lp->free(pc, lp->data,
-             (ctx->handover && (u->keepalive || ctx->next_request))
-             ? 0 : state);
-
     ctx->handover = 0;
     ctx->next_request = 0;
 
@@ -456,7 +228,6 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ngx_uint_t                i, n, declined;
     ngx_msec_t                retry, min;
     llm_error_t               e;
-    const llm_dialect_t      *d;
     ngx_http_cleanup_t       *cln;
     ngx_http_llm_model_t     *models;
     ngx_http_llm_loc_conf_t  *llcf;
@@ -477,41 +248,22 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return ngx_http_llm_send_error(r, ctx, &e);
     }
 
-    /* a candidate whose dialect cannot honour the request is none */
+    /* a candidate the operation cannot send this request to is none */
 
     n = 0;
     declined = 0;
 
     for (i = 0; i < ctx->norder; i++) {
 
-        if (ctx->embed) {
-            if (ngx_http_llm_embed_check(r, ctx, &models[ctx->order[i]], &e)
-                != NGX_OK)
-            {
-                declined = 1;
-                continue;
-            }
+        rc = ctx->op->check(r, ctx, &models[ctx->order[i]], &e);
 
-            ctx->order[n++] = ctx->order[i];
+        if (rc == NGX_DECLINED) {
+            declined = 1;
             continue;
         }
 
-        d = models[ctx->order[i]].provider->dialect;
-
-        if (d->check) {
-            /* as its attempt will see it */
-            ctx->req.max_tokens_default = models[ctx->order[i]].max_tokens;
-
-            rc = d->check(&ctx->req, &e);
-
-            if (rc == LLM_DECLINED) {
-                declined = 1;
-                continue;
-            }
-
-            if (rc != LLM_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         ctx->order[n++] = ctx->order[i];
@@ -747,7 +499,7 @@ ngx_http_llm_status_retryable(ngx_uint_t status)
  * one is recorded by ngx_http_llm_attempt_end() with its outcome).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     const char *what, ngx_msec_int_t wait)
 {
@@ -1082,6 +834,8 @@ ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 void
 ngx_http_llm_attempt_commit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    ngx_http_llm_mark_ttft(r, ctx);
+
     ctx->committed = 1;
 
     /* no more attempts to build: the parsed request can go now */
@@ -1101,6 +855,28 @@ ngx_http_llm_attempt_commit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ngx_http_llm_ttft_report(r, ctx->model,
                                  ngx_current_msec - ctx->attempt_start);
     }
+}
+
+
+/* time to first token, measured like $request_time */
+
+static void
+ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_time_t      *tp;
+    ngx_msec_int_t   ms;
+
+    if (ctx->ttft_set) {
+        return;
+    }
+
+    tp = ngx_timeofday();
+
+    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                           + (tp->msec - r->start_msec));
+
+    ctx->ttft = ngx_max(ms, 0);
+    ctx->ttft_set = 1;
 }
 
 

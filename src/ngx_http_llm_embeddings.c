@@ -6,18 +6,17 @@
 /*
  * llm_embeddings: POST /v1/embeddings, OpenAI format in and out.
  *
- * The body is read by the llm_chat handler's code and handed here.  The
- * inputs go to the provider in batches, one after the other: batch k + 1
- * starts once batch k's body is in hand, its vectors appended to one
- * result in input order.
+ * An operation (ngx_http_llm_op_t) over the shared ingress, attempts and
+ * transport.  The inputs go to the provider in batches, one after the
+ * other: batch k + 1 starts once batch k's body is in hand, its vectors
+ * appended to one result in input order.
  *
  * Each batch is an attempt sequence of its own (ngx_http_llm_attempt.c):
  * retried with back-off, then the next candidate of the route, each
- * attempt a fresh upstream request on the llm_chat upstream callbacks,
- * which call back here to write the provider request (in the candidate's
- * dialect, at most the candidate's batch size) and to read its response.
- * A batch done is never sent again; the next one starts on the candidate
- * that served it, with a fresh tries count.
+ * attempt a fresh upstream request whose provider request (in the
+ * candidate's dialect, at most the candidate's batch size) and answer
+ * are this operation's.  A batch done is never sent again; the next one
+ * starts on the candidate that served it, with a fresh tries count.
  */
 
 #include "ngx_http_llm_module.h"
@@ -32,121 +31,72 @@ struct ngx_http_llm_embed_s {
 };
 
 
-static ngx_int_t ngx_http_llm_embed_reject(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, int status, const char *param,
-    const char *code, const char *message);
-static void ngx_http_llm_embed_mark_time(ngx_http_request_t *r,
+static ngx_int_t ngx_http_llm_embed_parse(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *model,
+    llm_error_t *e);
+static ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+static ngx_int_t ngx_http_llm_embed_create_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_embed_cleanup(void *data);
 
 
-void
-ngx_http_llm_embeddings_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *body)
+const ngx_http_llm_op_t  ngx_http_llm_embeddings_op = {
+    "embeddings",
+    1,
+    ngx_http_llm_embed_parse,
+    ngx_http_llm_embed_check,
+    ngx_http_llm_embed_create_request,
+    ngx_http_llm_embed_complete
+};
+
+
+/* the body, parsed and validated; the inputs go in batches from 0 */
+
+static ngx_int_t
+ngx_http_llm_embed_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body, ngx_str_t *model, llm_error_t *e)
 {
-    ngx_int_t                  rc;
-    ngx_uint_t                 i;
-    llm_error_t                e;
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_llm_model_t      *m;
-    ngx_http_llm_embed_t      *em;
-    ngx_http_llm_provider_t   *p;
-    ngx_http_llm_main_conf_t  *lmcf;
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_llm_embed_t  *em;
 
     em = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_embed_t));
     if (em == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     cln->handler = ngx_http_llm_embed_cleanup;
     cln->data = em;
 
     ctx->embed = em;
+    ctx->stream = 0;
 
-    if (llm_embed_request_parse(&em->req, (char *) body->data, body->len, &e)
+    if (llm_embed_request_parse(&em->req, (char *) body->data, body->len, e)
         != LLM_OK)
     {
-        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
-        return;
-    }
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
-
-    m = lmcf->models.elts;
-
-    for (i = 0; i < lmcf->models.nelts; i++) {
-        if (ngx_strcmp(m[i].name.data, em->req.model) == 0) {
-            break;
-        }
-    }
-
-    if (i == lmcf->models.nelts) {
-        llm_error_set(&e, 404, "model", "model_not_found",
-                      "The model '%s' does not exist or you do not have "
-                      "access to it.", em->req.model);
-        e.type = "invalid_request_error";
-
-        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
-        return;
-    }
-
-    m = &m[i];
-    p = m->provider;
-
-    ctx->route = m;
-    ctx->model = p ? m : NULL;
-
-    if (!m->embedding) {
-        llm_error_set(&e, 400, "model", "model_not_supported",
-                      "The model '%s' is a chat model; this endpoint "
-                      "takes embedding models.", em->req.model);
-        ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
-        return;
-    }
-
-    if (p && p->disabled) {
-        rc = ngx_http_llm_embed_reject(r, ctx, 503, NULL,
-                                       "provider_unavailable",
-                                       "The provider of this model is not "
-                                       "configured on this gateway (no API "
-                                       "key).");
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    if (p && p->key_passthrough && r->headers_in.authorization == NULL) {
-        rc = ngx_http_llm_embed_reject(r, ctx, 401, NULL, "missing_api_key",
-                                       "This model needs your provider API "
-                                       "key in the Authorization header.");
-        ngx_http_finalize_request(r, rc);
-        return;
+        return NGX_DECLINED;
     }
 
     em->res.base64 = em->req.base64;
     em->next = 0;
 
-    ctx->stream = 0;
+    model->data = (u_char *) em->req.model;
+    model->len = ngx_strlen(em->req.model);
 
-    /* the route's candidates, attempts, retries: ngx_http_llm_attempt.c */
-
-    rc = ngx_http_llm_attempt_first(r, ctx);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return NGX_OK;
 }
 
 
 /* a candidate that cannot serve this request is left out of the route */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_embed_check(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_model_t *m, llm_error_t *e)
 {
@@ -163,7 +113,7 @@ ngx_http_llm_embed_check(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 /* the provider request for the current batch; it holds the API key */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_embed_create_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx)
 {
@@ -224,23 +174,17 @@ ngx_http_llm_embed_create_request(ngx_http_request_t *r,
  * A retryable failure goes to the next attempt of this batch.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     int                          status;
     llm_error_t                  e;
-    ngx_http_upstream_t         *u;
     ngx_http_llm_embed_t        *em;
     const llm_embed_dialect_t   *d;
 
-    u = r->upstream;
     em = ctx->embed;
     d = ctx->model->provider->embed;
     status = ctx->status.code;
-
-    u->keepalive = !ctx->connection_close;
-
-    llm_buf_reset(&ctx->out);
 
     if (status >= 200 && status < 300) {
 
@@ -253,7 +197,6 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                 return ngx_http_llm_attempt_next(r, ctx);
             }
 
-            ngx_http_llm_embed_mark_time(r, ctx);
             ngx_http_llm_attempt_commit(r, ctx);
 
             ctx->resp.usage.prompt_tokens = em->res.prompt_tokens;
@@ -297,36 +240,6 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 done:
 
     return ngx_http_llm_reply(r, ctx, status);
-}
-
-
-static ngx_int_t
-ngx_http_llm_embed_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    int status, const char *param, const char *code, const char *message)
-{
-    llm_error_t  e;
-
-    llm_error_set(&e, status, param, code, "%s", message);
-
-    return ngx_http_llm_send_error(r, ctx, &e);
-}
-
-
-/* $llm_ttft: the time to the complete result, measured like the chat's */
-
-static void
-ngx_http_llm_embed_mark_time(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    ngx_time_t      *tp;
-    ngx_msec_int_t   ms;
-
-    tp = ngx_timeofday();
-
-    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
-                           + (tp->msec - r->start_msec));
-
-    ctx->ttft = ngx_max(ms, 0);
-    ctx->ttft_set = 1;
 }
 
 

@@ -45,16 +45,8 @@ typedef struct {
 } ngx_http_llm_health_sh_t;
 
 
-typedef struct {
-    ngx_http_llm_health_sh_t  *sh;
-    ngx_slab_pool_t           *shpool;
-} ngx_http_llm_health_ctx_t;
-
-
-static ngx_int_t ngx_http_llm_health_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_http_llm_health_slot_t *ngx_http_llm_health_slot(
-    ngx_http_llm_health_sh_t *sh, ngx_str_t *name, ngx_uint_t kind);
+    ngx_http_llm_zone_t *z, ngx_str_t *name, ngx_uint_t kind);
 
 
 /* llm_health zone=NAME:SIZE [fails=N] [window=T] [cooldown=T] */
@@ -64,12 +56,10 @@ ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_main_conf_t *lmcf = conf;
 
-    u_char                     *p;
     ssize_t                     size;
     ngx_str_t                  *value, name, s;
     ngx_int_t                   n;
     ngx_uint_t                  i;
-    ngx_http_llm_health_ctx_t  *ctx;
 
     if (lmcf->health_zone) {
         return "is duplicate";
@@ -86,29 +76,15 @@ ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-            if (p == NULL) {
-                goto invalid;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (name.len == 0 || size == NGX_ERROR) {
-                goto invalid;
-            }
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
 
             /* the table is 16k; the slab allocator needs some pages */
-            if (size < (ssize_t) (16 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
-                return NGX_CONF_ERROR;
+            if (ngx_http_llm_zone_parse(cf, &s, &name, &size,
+                                        16 * ngx_pagesize)
+                != NGX_OK)
+            {
+                goto invalid;
             }
 
             continue;
@@ -155,25 +131,11 @@ ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "needs zone=NAME:SIZE";
     }
 
-    lmcf->health_zone = ngx_shared_memory_add(cf, &name, size,
-                                              &ngx_http_llm_module);
+    lmcf->health_zone = ngx_http_llm_zone_add(cf, "llm_health", &name, size,
+                                              sizeof(ngx_http_llm_health_sh_t));
     if (lmcf->health_zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (lmcf->health_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already used", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_health_ctx_t));
-    if (ctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    lmcf->health_zone->init = ngx_http_llm_health_init_zone;
-    lmcf->health_zone->data = ctx;
 
     return NGX_CONF_OK;
 
@@ -186,55 +148,18 @@ invalid:
 }
 
 
-/* like limit_req: a reload keeps the state of the old zone */
-
-static ngx_int_t
-ngx_http_llm_health_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_llm_health_ctx_t  *octx = data;
-
-    ngx_http_llm_health_ctx_t  *ctx;
-
-    ctx = shm_zone->data;
-
-    if (octx) {
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_http_llm_health_sh_t));
-    if (ctx->sh == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "llm_health zone \"%V\" is too small",
-                      &shm_zone->shm.name);
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(ctx->sh, sizeof(ngx_http_llm_health_sh_t));
-
-    ctx->shpool->data = ctx->sh;
-
-    return NGX_OK;
-}
-
-
 /* the slot of a name, made on first use; NULL when the table is full */
 
 static ngx_http_llm_health_slot_t *
-ngx_http_llm_health_slot(ngx_http_llm_health_sh_t *sh, ngx_str_t *name,
+ngx_http_llm_health_slot(ngx_http_llm_zone_t *z, ngx_str_t *name,
     ngx_uint_t kind)
 {
     uint32_t                     key;
     ngx_uint_t                   i;
+    ngx_http_llm_health_sh_t    *sh;
     ngx_http_llm_health_slot_t  *s;
+
+    sh = z->state;
 
     key = ngx_crc32_short(name->data, name->len);
 
@@ -271,7 +196,7 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
 {
     ngx_int_t                    rc;
     ngx_msec_t                   now;
-    ngx_http_llm_health_ctx_t   *hctx;
+    ngx_http_llm_zone_t         *z;
     ngx_http_llm_health_slot_t  *s;
     ngx_http_llm_main_conf_t    *lmcf;
 
@@ -281,13 +206,13 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
         return NGX_OK;
     }
 
-    hctx = lmcf->health_zone->data;
+    z = lmcf->health_zone;
     now = ngx_current_msec;
     rc = NGX_OK;
 
-    ngx_shmtx_lock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(hctx->sh, &p->name,
+    s = ngx_http_llm_health_slot(z, &p->name,
                                  NGX_HTTP_LLM_SLOT_PROVIDER);
 
     if (s && s->cooling) {
@@ -314,7 +239,7 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
         }
     }
 
-    ngx_shmtx_unlock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_unlock(z);
 
     return rc;
 }
@@ -325,7 +250,7 @@ ngx_http_llm_health_report(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     ngx_uint_t ok)
 {
     ngx_msec_t                   now;
-    ngx_http_llm_health_ctx_t   *hctx;
+    ngx_http_llm_zone_t         *z;
     ngx_http_llm_health_slot_t  *s;
     ngx_http_llm_main_conf_t    *lmcf;
 
@@ -335,12 +260,12 @@ ngx_http_llm_health_report(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
         return;
     }
 
-    hctx = lmcf->health_zone->data;
+    z = lmcf->health_zone;
     now = ngx_current_msec;
 
-    ngx_shmtx_lock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(hctx->sh, &p->name,
+    s = ngx_http_llm_health_slot(z, &p->name,
                                  NGX_HTTP_LLM_SLOT_PROVIDER);
     if (s == NULL) {
         goto done;
@@ -383,7 +308,7 @@ ngx_http_llm_health_report(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
 
 done:
 
-    ngx_shmtx_unlock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_unlock(z);
 }
 
 
@@ -393,7 +318,7 @@ ngx_msec_t
 ngx_http_llm_ttft_get(ngx_http_request_t *r, ngx_http_llm_model_t *m)
 {
     ngx_msec_t                   ms;
-    ngx_http_llm_health_ctx_t   *hctx;
+    ngx_http_llm_zone_t         *z;
     ngx_http_llm_health_slot_t  *s;
     ngx_http_llm_main_conf_t    *lmcf;
 
@@ -405,17 +330,17 @@ ngx_http_llm_ttft_get(ngx_http_request_t *r, ngx_http_llm_model_t *m)
         return ms;
     }
 
-    hctx = lmcf->health_zone->data;
+    z = lmcf->health_zone;
 
-    ngx_shmtx_lock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(hctx->sh, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
+    s = ngx_http_llm_health_slot(z, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
 
     if (s && s->ttft) {
         ms = s->ttft;
     }
 
-    ngx_shmtx_unlock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_unlock(z);
 
     return ms;
 }
@@ -427,7 +352,7 @@ void
 ngx_http_llm_ttft_report(ngx_http_request_t *r, ngx_http_llm_model_t *m,
     ngx_msec_t ms)
 {
-    ngx_http_llm_health_ctx_t   *hctx;
+    ngx_http_llm_zone_t         *z;
     ngx_http_llm_health_slot_t  *s;
     ngx_http_llm_main_conf_t    *lmcf;
 
@@ -437,15 +362,15 @@ ngx_http_llm_ttft_report(ngx_http_request_t *r, ngx_http_llm_model_t *m,
         return;
     }
 
-    hctx = lmcf->health_zone->data;
+    z = lmcf->health_zone;
 
     if (ms == 0) {
         ms = 1;
     }
 
-    ngx_shmtx_lock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(hctx->sh, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
+    s = ngx_http_llm_health_slot(z, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
 
     if (s) {
         if (s->ttft == 0) {
@@ -461,5 +386,5 @@ ngx_http_llm_ttft_report(ngx_http_request_t *r, ngx_http_llm_model_t *m,
         }
     }
 
-    ngx_shmtx_unlock(&hctx->shpool->mutex);
+    ngx_http_llm_zone_unlock(z);
 }

@@ -22,8 +22,11 @@
 
 static char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_llm_anthropic_headers(ngx_conf_t *cf,
-    ngx_http_llm_provider_t *p, ngx_str_t *version, ngx_str_t *beta);
+static ngx_int_t ngx_http_llm_provider_params(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_array_t *given);
+static void ngx_http_llm_provider_param_error(ngx_conf_t *cf,
+    ngx_http_llm_provider_t *p, ngx_keyval_t *kv);
+static u_char *ngx_http_llm_known_dialects(ngx_conf_t *cf);
 static ngx_int_t ngx_http_llm_provider_url(ngx_conf_t *cf,
     ngx_http_llm_provider_t *p, ngx_str_t *url);
 static ngx_int_t ngx_http_llm_provider_key(ngx_conf_t *cf,
@@ -34,6 +37,8 @@ static char *ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_llm_model_embedding(ngx_conf_t *cf,
     ngx_http_llm_model_t *m);
+static u_char *ngx_http_llm_task_types(ngx_conf_t *cf,
+    const llm_embed_dialect_t *d);
 static ngx_int_t ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s);
 static char *ngx_http_llm_handler_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -216,7 +221,7 @@ ngx_module_t  ngx_http_llm_module = {
  *              (url=URL | upstream=NAME [tls] [host=H] [path=P])
  *              [api_key=env:VAR | api_key=file:PATH | api_key=passthrough]
  *              [optional] [ssl_verify=on|off] [ssl_trusted_certificate=F]
- *              [anthropic_version=V] [anthropic_beta=B]
+ *              [the dialect's own: anthropic_version=V anthropic_beta=B]
  */
 
 static char *
@@ -224,10 +229,13 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_llm_main_conf_t *lmcf = conf;
 
+    u_char                     *eq;
     ngx_str_t                  *value, s, url, upstream, key, host, ca,
-                                version, beta, path;
+                                path;
     ngx_url_t                   u;
     ngx_uint_t                  i, tls, optional;
+    ngx_array_t                 given;
+    ngx_keyval_t               *kv;
     ngx_http_llm_provider_t    *p, **pp;
     ngx_http_compile_complex_value_t  ccv;
 
@@ -258,12 +266,16 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_null(&upstream);
     ngx_str_null(&key);
     ngx_str_null(&host);
-    ngx_str_null(&version);
-    ngx_str_null(&beta);
     ngx_str_null(&path);
     ngx_str_set(&ca, NGX_HTTP_LLM_DEFAULT_CA);
     tls = 0;
     optional = 0;
+
+    if (ngx_array_init(&given, cf->temp_pool, 2, sizeof(ngx_keyval_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -275,9 +287,8 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             if (p->dialect == NULL && p->embed == NULL) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "unknown dialect \"%V\" in llm_provider "
-                                   "\"%V\" (known: openai, anthropic, "
-                                   "gemini, voyage)",
-                                   &value[i], &p->name);
+                                   "\"%V\" (known: %s)", &value[i],
+                                   &p->name, ngx_http_llm_known_dialects(cf));
                 return NGX_CONF_ERROR;
             }
 
@@ -317,18 +328,6 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "anthropic_version=", 18) == 0) {
-            version.data = value[i].data + 18;
-            version.len = value[i].len - 18;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "anthropic_beta=", 15) == 0) {
-            beta.data = value[i].data + 15;
-            beta.len = value[i].len - 15;
-            continue;
-        }
-
         if (ngx_strncmp(value[i].data, "api_key=", 8) == 0) {
             key.data = value[i].data + 8;
             key.len = value[i].len - 8;
@@ -362,6 +361,22 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        eq = (u_char *) ngx_strchr(value[i].data, '=');
+
+        if (eq) {
+            /* maybe the dialect's own: checked once the dialect is known */
+            kv = ngx_array_push(&given);
+            if (kv == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            kv->key.data = value[i].data;
+            kv->key.len = eq - value[i].data;
+            kv->value.data = eq + 1;
+            kv->value.len = value[i].data + value[i].len - (eq + 1);
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\" in llm_provider \"%V\"",
                            &value[i], &p->name);
@@ -374,20 +389,10 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if ((version.len || beta.len) && p->dialect != &llm_dialect_anthropic) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "anthropic_version= and anthropic_beta= need "
-                           "dialect=anthropic in llm_provider \"%V\"",
-                           &p->name);
+    if (given.nelts
+        && ngx_http_llm_provider_params(cf, p, &given) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
-    }
-
-    if (version.len || beta.len) {
-        if (ngx_http_llm_anthropic_headers(cf, p, &version, &beta)
-            != NGX_OK)
-        {
-            return NGX_CONF_ERROR;
-        }
     }
 
     if ((url.len == 0) == (upstream.len == 0)) {
@@ -494,40 +499,169 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* anthropic-version (default the dialect's) and anthropic-beta lines */
+/*
+ * The dialect's own parameters (anthropic_version=, anthropic_beta=, ...)
+ * become its header lines: each parameter given, or its default.
+ */
 
 static ngx_int_t
-ngx_http_llm_anthropic_headers(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
-    ngx_str_t *version, ngx_str_t *beta)
+ngx_http_llm_provider_params(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_array_t *given)
 {
-    u_char  *h;
+    size_t                      len;
+    u_char                     *h;
+    ngx_str_t                   v;
+    ngx_uint_t                  i, k;
+    ngx_keyval_t               *kv;
+    const llm_dialect_param_t  *dp;
 
-    if (version->len == 0) {
-        ngx_str_set(version, "2023-06-01");
+    kv = given->elts;
+    dp = p->dialect ? p->dialect->params : NULL;
+
+    for (i = 0; i < given->nelts; i++) {
+        for (k = 0; dp && dp[k].name; k++) {
+            if (ngx_strlen(dp[k].name) == kv[i].key.len
+                && ngx_strncmp(dp[k].name, kv[i].key.data, kv[i].key.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (dp == NULL || dp[k].name == NULL) {
+            ngx_http_llm_provider_param_error(cf, p, &kv[i]);
+            return NGX_ERROR;
+        }
     }
 
-    p->headers.len = sizeof("anthropic-version: " CRLF) - 1 + version->len;
+    /* two passes: the length, then the lines */
 
-    if (beta->len) {
-        p->headers.len += sizeof("anthropic-beta: " CRLF) - 1 + beta->len;
+    len = 0;
+    h = NULL;
+
+    for ( ;; ) {
+        for (k = 0; dp[k].name; k++) {
+            v.data = (u_char *) dp[k].value;
+            v.len = v.data ? ngx_strlen(v.data) : 0;
+
+            for (i = 0; i < given->nelts; i++) {
+                if (ngx_strlen(dp[k].name) == kv[i].key.len
+                    && ngx_strncmp(dp[k].name, kv[i].key.data,
+                                   kv[i].key.len) == 0)
+                {
+                    v = kv[i].value;
+                }
+            }
+
+            if (v.len == 0) {
+                continue;
+            }
+
+            if (h == NULL) {
+                len += ngx_strlen(dp[k].header) + sizeof(": " CRLF) - 1
+                       + v.len;
+
+            } else {
+                h = ngx_sprintf(h, "%s: %V" CRLF, dp[k].header, &v);
+            }
+        }
+
+        if (h) {
+            *h = '\0';
+            return NGX_OK;
+        }
+
+        h = ngx_pnalloc(cf->pool, len + 1);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        p->headers.data = h;
+        p->headers.len = len;
+    }
+}
+
+
+/* a parameter the provider's dialect does not take: whose is it? */
+
+static void
+ngx_http_llm_provider_param_error(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
+    ngx_keyval_t *kv)
+{
+    ngx_uint_t                  k;
+    const llm_dialect_t        *const *d;
+    const llm_dialect_param_t  *dp;
+
+    for (d = llm_dialects; *d; d++) {
+        for (dp = (*d)->params, k = 0; dp && dp[k].name; k++) {
+            if (ngx_strlen(dp[k].name) == kv->key.len
+                && ngx_strncmp(dp[k].name, kv->key.data, kv->key.len) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V=\" and the other parameters of the "
+                                   "%s dialect need dialect=%s in "
+                                   "llm_provider \"%V\"", &kv->key,
+                                   (*d)->name, (*d)->name, &p->name);
+                return;
+            }
+        }
     }
 
-    h = ngx_pnalloc(cf->pool, p->headers.len + 1);
-    if (h == NULL) {
-        return NGX_ERROR;
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V=%V\" in llm_provider \"%V\"",
+                       &kv->key, &kv->value, &p->name);
+}
+
+
+/* "openai, anthropic, ...": every dialect name, for messages */
+
+static u_char *
+ngx_http_llm_known_dialects(ngx_conf_t *cf)
+{
+    u_char                      *s, *q;
+    size_t                       len;
+    ngx_uint_t                   i;
+    const llm_dialect_t         *const *d;
+    const llm_embed_dialect_t   *const *e;
+
+    len = 1;
+
+    for (d = llm_dialects; *d; d++) {
+        len += ngx_strlen((*d)->name) + 2;
     }
 
-    p->headers.data = h;
-
-    h = ngx_sprintf(h, "anthropic-version: %V" CRLF, version);
-
-    if (beta->len) {
-        h = ngx_sprintf(h, "anthropic-beta: %V" CRLF, beta);
+    for (e = llm_embed_dialects; *e; e++) {
+        len += ngx_strlen((*e)->name) + 2;
     }
 
-    *h = '\0';
+    s = ngx_pnalloc(cf->temp_pool, len);
+    if (s == NULL) {
+        return (u_char *) "";
+    }
 
-    return NGX_OK;
+    q = s;
+
+    for (d = llm_dialects; *d; d++) {
+        q = ngx_sprintf(q, "%s%s", (q == s) ? "" : ", ", (*d)->name);
+    }
+
+    for (e = llm_embed_dialects; *e; e++) {
+
+        /* openai does both */
+        for (i = 0, d = llm_dialects; *d; d++) {
+            if (ngx_strcmp((*d)->name, (*e)->name) == 0) {
+                i = 1;
+            }
+        }
+
+        if (!i) {
+            q = ngx_sprintf(q, ", %s", (*e)->name);
+        }
+    }
+
+    *q = '\0';
+
+    return s;
 }
 
 
@@ -800,45 +934,6 @@ ngx_http_llm_provider_ssl(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 }
 
 
-/* a new model of that name (nginx -t refuses a duplicate), metadata unset */
-
-ngx_http_llm_model_t *
-ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
-    ngx_str_t *name)
-{
-    ngx_uint_t             i;
-    ngx_http_llm_model_t  *m;
-
-    m = lmcf->models.elts;
-    for (i = 0; i < lmcf->models.nelts; i++) {
-        if (m[i].name.len == name->len
-            && ngx_strncmp(m[i].name.data, name->data, name->len) == 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate llm_model \"%V\"", name);
-            return NULL;
-        }
-    }
-
-    m = ngx_array_push(&lmcf->models);
-    if (m == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
-
-    /* conf arguments are NUL-terminated: the name is a C string too */
-    m->name = *name;
-    m->price_in = NGX_HTTP_LLM_UNSET;
-    m->price_out = NGX_HTTP_LLM_UNSET;
-    m->tier = NGX_HTTP_LLM_UNSET;
-    m->context = NGX_HTTP_LLM_UNSET;
-    m->ttft = NGX_HTTP_LLM_UNSET;
-
-    return m;
-}
-
-
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
  *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
@@ -1078,14 +1173,10 @@ ngx_http_llm_model_embedding(ngx_conf_t *cf, ngx_http_llm_model_t *m)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid task_type \"%V\" in llm_model \"%V\" "
-                           "for the %s dialect%s", &m->task_type, &m->name,
-                           p->embed->name,
-                           (p->embed == &llm_embed_gemini)
-                           ? " (e.g. RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, "
-                             "SEMANTIC_SIMILARITY)"
-                           : (p->embed == &llm_embed_voyage)
-                             ? " (query or document)"
-                             : ", which has none");
+                           "for the %s dialect (%s%s)", &m->task_type,
+                           &m->name, p->embed->name,
+                           p->embed->task_types ? "one of: " : "it has none",
+                           ngx_http_llm_task_types(cf, p->embed));
         return NGX_ERROR;
     }
 
@@ -1099,6 +1190,38 @@ ngx_http_llm_model_embedding(ngx_conf_t *cf, ngx_http_llm_model_t *m)
     }
 
     return ngx_http_llm_cstr(cf, &m->task_type);
+}
+
+
+/* a dialect's task types, ", "-separated, for messages */
+
+static u_char *
+ngx_http_llm_task_types(ngx_conf_t *cf, const llm_embed_dialect_t *d)
+{
+    u_char              *s, *q;
+    size_t               len;
+    const char *const   *t;
+
+    len = 1;
+
+    for (t = d->task_types; t && *t; t++) {
+        len += ngx_strlen(*t) + 2;
+    }
+
+    s = ngx_pnalloc(cf->temp_pool, len);
+    if (s == NULL) {
+        return (u_char *) "";
+    }
+
+    q = s;
+
+    for (t = d->task_types; t && *t; t++) {
+        q = ngx_sprintf(q, "%s%s", (q == s) ? "" : ", ", *t);
+    }
+
+    *q = '\0';
+
+    return s;
 }
 
 
@@ -1136,10 +1259,15 @@ ngx_http_llm_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    /* llm_embeddings shares the chat handler's method and body checks */
-    clcf->handler = (cmd->offset == NGX_HTTP_LLM_MODELS)
-                    ? ngx_http_llm_models_handler
-                    : ngx_http_llm_chat_handler;
+    if (cmd->offset == NGX_HTTP_LLM_MODELS) {
+        clcf->handler = ngx_http_llm_models_handler;
+        return NGX_CONF_OK;
+    }
+
+    /* chat and embeddings: operations over the one ingress */
+    llcf->op = (cmd->offset == NGX_HTTP_LLM_CHAT) ? &ngx_http_llm_chat_op
+                                                  : &ngx_http_llm_embeddings_op;
+    clcf->handler = ngx_http_llm_op_handler;
 
     return NGX_CONF_OK;
 }
@@ -1192,7 +1320,7 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* the upstream module has set up its peers by now: wrap them */
 
-    if (ngx_http_llm_attempt_init(cf, lmcf) != NGX_OK) {
+    if (ngx_http_llm_peer_wrap(cf, lmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

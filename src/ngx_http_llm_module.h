@@ -103,13 +103,23 @@ typedef struct {
 } ngx_http_llm_peer_init_t;
 
 
+/* a feature's shared memory: ngx_http_llm_zone.c */
+
+typedef struct {
+    ngx_slab_pool_t               *shpool;
+    void                          *state;      /* the feature's, shared */
+    size_t                         state_size;
+    const char                    *directive;  /* for messages */
+} ngx_http_llm_zone_t;
+
+
 typedef struct {
     ngx_array_t                    providers;  /* ngx_http_llm_provider_t * */
     ngx_array_t                    models;     /* ngx_http_llm_model_t */
     time_t                         created;
 
     /* passive health and the TTFT averages: llm_health */
-    ngx_shm_zone_t                *health_zone;
+    ngx_http_llm_zone_t           *health_zone;
     ngx_uint_t                     health_fails;
     ngx_msec_t                     health_window;
     ngx_msec_t                     health_cooldown;
@@ -121,8 +131,46 @@ typedef struct {
 } ngx_http_llm_main_conf_t;
 
 
+typedef struct ngx_http_llm_ctx_s  ngx_http_llm_ctx_t;
+
+
+/*
+ * An operation: what one endpoint does between the shared ingress
+ * (ngx_http_llm_ingress.c) and the shared attempts and transport, which
+ * never name an endpoint.  A new endpoint is a new operation.
+ */
+
+/* the body → ctx, the model it asks for; NGX_DECLINED: e is the answer */
+typedef ngx_int_t (*ngx_http_llm_op_parse_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body, ngx_str_t *model,
+    llm_error_t *e);
+
+/* NGX_DECLINED (e says why): the candidate m cannot take this request */
+typedef ngx_int_t (*ngx_http_llm_op_check_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+
+/* this attempt's provider request: r->upstream->request_bufs */
+typedef ngx_int_t (*ngx_http_llm_op_request_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+/* a whole provider body is in ctx->body: the answer, or the next attempt */
+typedef ngx_int_t (*ngx_http_llm_op_complete_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+
+typedef struct {
+    const char                    *name;
+    ngx_uint_t                     embedding;  /* takes type=embedding */
+    ngx_http_llm_op_parse_pt       parse;
+    ngx_http_llm_op_check_pt       check;
+    ngx_http_llm_op_request_pt     create_request;
+    ngx_http_llm_op_complete_pt    complete;
+} ngx_http_llm_op_t;
+
+
 typedef struct {
     ngx_uint_t                     handler;
+    const ngx_http_llm_op_t       *op;         /* llm_chat, llm_embeddings */
     ngx_http_upstream_conf_t       upstream;
 
     /* one upstream conf per provider: TLS and upstream{} differ */
@@ -154,8 +202,9 @@ typedef enum {
 typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
 
 
-typedef struct {
+struct ngx_http_llm_ctx_s {
     ngx_http_request_t            *request;
+    const ngx_http_llm_op_t       *op;
     ngx_http_llm_model_t          *model;          /* this attempt's */
     ngx_http_llm_model_t          *route;          /* what was asked */
     llm_request_t                  req;
@@ -206,49 +255,35 @@ typedef struct {
     unsigned                       health_reported:1;
     unsigned                       skip_byte:1;
     unsigned                       finished:1;
-} ngx_http_llm_ctx_t;
+};
 
 
-ngx_int_t ngx_http_llm_chat_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_llm_models_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_llm_start_upstream(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
+/*
+ * The glue's files, each using only those listed before it, but for the
+ * one callback pair: attempts start the transport
+ * (ngx_http_llm_start_upstream), the transport reports back
+ * (ngx_http_llm_attempt_commit, _retryable, _silence_over, _end).
+ */
+
+/* replies the gateway writes itself: ngx_http_llm_reply.c */
+ngx_int_t ngx_http_llm_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    llm_buf_t *json);
 ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_t *e);
-ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int status, const char *param, const char *code, const char *message);
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
-ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r,
-    ngx_list_t *headers, char *key, ngx_str_t *value);
-ngx_http_llm_model_t *ngx_http_llm_add_model(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
+ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
+    char *key, ngx_str_t *value);
 
-/* routes and model metadata: ngx_http_llm_route.c */
-ngx_int_t ngx_http_llm_model_param(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m,
-    ngx_str_t *param);
-char *ngx_http_llm_model_check(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m);
-char *ngx_http_llm_alias(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_uint_t ngx_http_llm_model_enabled(ngx_http_llm_main_conf_t *lmcf,
-    ngx_http_llm_model_t *m);
-ngx_int_t ngx_http_llm_route_order(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
+/* shared memory zones: ngx_http_llm_zone.c */
+ngx_int_t ngx_http_llm_zone_parse(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name, ssize_t *size, size_t min);
+ngx_http_llm_zone_t *ngx_http_llm_zone_add(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *name, ssize_t size, size_t state_size);
 
-/* attempts, back-off, commit point: ngx_http_llm_attempt.c */
-char *ngx_http_llm_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_llm_attempt_init(ngx_conf_t *cf,
-    ngx_http_llm_main_conf_t *lmcf);
-ngx_int_t ngx_http_llm_attempt_first(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
-ngx_int_t ngx_http_llm_attempt_next(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_attempt_silence_over(ngx_http_llm_ctx_t *ctx);
-void ngx_http_llm_attempt_end(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_int_t rc);
+#define ngx_http_llm_zone_lock(z)    ngx_shmtx_lock(&(z)->shpool->mutex)
+#define ngx_http_llm_zone_unlock(z)  ngx_shmtx_unlock(&(z)->shpool->mutex)
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -261,14 +296,47 @@ ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
 void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
 
-void ngx_http_llm_embeddings_body(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
-ngx_int_t ngx_http_llm_embed_create_request(ngx_http_request_t *r,
+/* models, routes, the router: ngx_http_llm_route.c */
+ngx_http_llm_model_t *ngx_http_llm_add_model(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
+ngx_int_t ngx_http_llm_model_param(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m,
+    ngx_str_t *param);
+char *ngx_http_llm_model_check(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m);
+char *ngx_http_llm_alias(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_uint_t ngx_http_llm_model_enabled(ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_model_t *m);
+ngx_int_t ngx_http_llm_route_order(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-ngx_int_t ngx_http_llm_embed_complete(ngx_http_request_t *r,
+
+/* the transport, on nginx's upstream: ngx_http_llm_upstream.c */
+ngx_int_t ngx_http_llm_start_upstream(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-ngx_int_t ngx_http_llm_embed_check(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, llm_error_t *e);
+
+/* attempts, back-off, commit point: ngx_http_llm_attempt.c */
+char *ngx_http_llm_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_llm_attempt_first(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_attempt_retryable(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t status, ngx_msec_int_t wait);
+ngx_int_t ngx_http_llm_attempt_failed(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, const char *what, ngx_msec_int_t wait);
+void ngx_http_llm_attempt_takeover(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_attempt_next(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_attempt_commit(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_attempt_silence_over(ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_attempt_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_int_t rc);
+
+/* the peers of the providers' upstream{}s: ngx_http_llm_peer.c */
+ngx_int_t ngx_http_llm_peer_wrap(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
+
+/* a provider asked and answered, for every operation: _answer.c */
 void ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     llm_error_t *e);
 ngx_int_t ngx_http_llm_request_bufs(ngx_http_request_t *r,
@@ -282,12 +350,27 @@ ngx_int_t ngx_http_llm_reply_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status);
 
+/* templates and decorators: ngx_http_llm_prompt.c */
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
     llm_error_t *e);
 char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_llm_message_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* the operations: ngx_http_llm_chat.c, ngx_http_llm_embeddings.c */
+extern const ngx_http_llm_op_t  ngx_http_llm_chat_op;
+extern const ngx_http_llm_op_t  ngx_http_llm_embeddings_op;
+
+/* the one way in: ngx_http_llm_ingress.c; llm_models: _models.c */
+ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_ingress_method(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t methods);
+ngx_int_t ngx_http_llm_op_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_llm_models_handler(ngx_http_request_t *r);
+
+/* $llm_* variables: ngx_http_llm_variables.c */
+ngx_int_t ngx_http_llm_add_variables(ngx_conf_t *cf);
 
 
 extern ngx_module_t  ngx_http_llm_module;

@@ -29,6 +29,45 @@ static ngx_int_t ngx_http_llm_route_key(ngx_http_request_t *r,
     ngx_http_llm_model_t *route, ngx_http_llm_model_t *m);
 
 
+/* a new model of that name (nginx -t refuses a duplicate), metadata unset */
+
+ngx_http_llm_model_t *
+ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t             i;
+    ngx_http_llm_model_t  *m;
+
+    m = lmcf->models.elts;
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].name.len == name->len
+            && ngx_strncmp(m[i].name.data, name->data, name->len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate llm_model \"%V\"", name);
+            return NULL;
+        }
+    }
+
+    m = ngx_array_push(&lmcf->models);
+    if (m == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_llm_model_t));
+
+    /* conf arguments are NUL-terminated: the name is a C string too */
+    m->name = *name;
+    m->price_in = NGX_HTTP_LLM_UNSET;
+    m->price_out = NGX_HTTP_LLM_UNSET;
+    m->tier = NGX_HTTP_LLM_UNSET;
+    m->context = NGX_HTTP_LLM_UNSET;
+    m->ttft = NGX_HTTP_LLM_UNSET;
+
+    return m;
+}
+
+
 typedef struct {
     char        *name;
     ngx_uint_t   strategy;

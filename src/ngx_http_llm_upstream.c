@@ -29,16 +29,12 @@
 
 
 static ngx_int_t ngx_http_llm_create_request(ngx_http_request_t *r);
-static ngx_int_t ngx_http_llm_reinit_request(ngx_http_request_t *r);
-static void ngx_http_llm_request_key(ngx_http_request_t *r,
-    ngx_http_llm_provider_t *p, ngx_str_t *key);
-static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
+static ngx_int_t ngx_http_llm_complete_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_reinit_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_status_line(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_header(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_process_body(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
-static ngx_int_t ngx_http_llm_complete_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_prelude(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
@@ -56,8 +52,6 @@ static ngx_int_t ngx_http_llm_output(ngx_http_request_t *r,
 static void ngx_http_llm_abort_request(ngx_http_request_t *r);
 static void ngx_http_llm_finalize_request(ngx_http_request_t *r,
     ngx_int_t rc);
-static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_stream_failed(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 
@@ -65,7 +59,6 @@ static void ngx_http_llm_stream_failed(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_str_t                 key;
     ngx_http_upstream_t      *u;
     ngx_http_llm_provider_t  *p;
     ngx_http_llm_loc_conf_t  *llcf;
@@ -107,218 +100,35 @@ ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     llm_response_init(&ctx->resp, (char *) ctx->model->name.data,
                       ctx->req.include_usage);
 
-    ngx_http_llm_request_key(r, p, &key);
-    ctx->resp.secret = (char *) key.data;
-    ctx->resp.secret_len = key.len;
-
     ngx_http_upstream_init(r);
 
     return NGX_OK;
 }
 
 
+/* this attempt's provider request is the operation's */
+
 static ngx_int_t
 ngx_http_llm_create_request(ngx_http_request_t *r)
 {
-    const char               *headers;
-    llm_buf_t                 body, path;
-    ngx_http_llm_ctx_t       *ctx;
-    ngx_http_llm_model_t     *m;
-    const llm_dialect_t      *d;
-    ngx_http_llm_provider_t  *p;
+    ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-    if (ctx->embed) {
-        return ngx_http_llm_embed_create_request(r, ctx);
-    }
-
-    m = ctx->model;
-    p = m->provider;
-    d = p->dialect;
-
-    ngx_memzero(&body, sizeof(llm_buf_t));
-    ngx_memzero(&path, sizeof(llm_buf_t));
-
-    if (d->build_request(&ctx->req, (char *) m->upstream_model.data, &body)
-        != LLM_OK
-        || (d->request_path
-            ? d->request_path(&ctx->req, (char *) m->upstream_model.data,
-                              &path)
-            : llm_buf_append_cstr(&path, d->chat_path))
-           != LLM_OK)
-    {
-        llm_buf_free(&body);
-        llm_buf_free(&path);
-        return NGX_ERROR;
-    }
-
-    /*
-     * The parsed tree stays: a retry or fallback builds from it again.
-     * The provider's own header lines replace the dialect's defaults.
-     */
-
-    headers = p->headers.len ? (char *) p->headers.data : d->extra_headers;
-
-    if (ngx_http_llm_request_bufs(r, p, d->auth_prefix, headers, ctx->stream,
-                                  &path, &body)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm request: provider \"%V\", model \"%V\", %uz bytes",
-                   &p->name, &m->upstream_model,
-                   ngx_buf_size(r->upstream->request_bufs->buf));
-
-    return NGX_OK;
+    return ctx->op->create_request(r, ctx);
 }
 
 
-/* the key this request sends to the provider, or an empty string */
+/* a whole body (non-stream, or an error) is the operation's to answer */
 
-static void
-ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
-    ngx_str_t *key)
+static ngx_int_t
+ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    if (!p->key_passthrough) {
-        *key = p->api_key;
-        return;
-    }
+    r->upstream->keepalive = !ctx->connection_close;
 
-    /* the client's key, in the header the provider wants */
+    llm_buf_reset(&ctx->out);
 
-    if (r->headers_in.authorization == NULL) {
-        ngx_str_null(key);
-        return;
-    }
-
-    *key = r->headers_in.authorization->value;
-
-    if (key->len > 7
-        && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7) == 0)
-    {
-        key->data += 7;
-        key->len -= 7;
-    }
-}
-
-
-/* a provider's words about its failure, with its key masked */
-
-void
-ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    llm_error_t *e)
-{
-    ngx_str_t  key;
-
-    ngx_http_llm_request_key(r, ctx->model->provider, &key);
-
-    llm_error_mask(e, (char *) key.data, key.len);
-}
-
-
-/*
- * The request line, headers and body in one buffer, as the upstream's
- * request; path and body are freed.  It holds the API key, so nothing
- * here logs the header block (proxy does, at debug level).
- */
-
-ngx_int_t
-ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
-    const char *auth_prefix, const char *headers, ngx_uint_t stream,
-    llm_buf_t *path, llm_buf_t *body)
-{
-    size_t        len;
-    ngx_buf_t    *b;
-    ngx_str_t     auth;
-    ngx_chain_t  *cl;
-
-    ngx_http_llm_request_key(r, p, &auth);
-
-    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path->len
-          + sizeof("Host: " CRLF) - 1 + p->host.len
-          + sizeof("Content-Type: application/json" CRLF) - 1
-          + sizeof("Accept: text/event-stream" CRLF) - 1
-          + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
-          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
-          + sizeof(CRLF) - 1
-          + body->len;
-
-    if (auth.len) {
-        len += ngx_strlen(auth_prefix) + auth.len + sizeof(CRLF) - 1;
-    }
-
-    if (headers) {
-        len += ngx_strlen(headers);
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        goto failed;
-    }
-
-    b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
-    b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
-    b->last = ngx_cpymem(b->last, path->data, path->len);
-    b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
-                          &p->host);
-
-    b->last = ngx_cpymem(b->last, "Content-Type: application/json" CRLF,
-                         sizeof("Content-Type: application/json" CRLF) - 1);
-
-    if (stream) {
-        b->last = ngx_cpymem(b->last, "Accept: text/event-stream" CRLF,
-                             sizeof("Accept: text/event-stream" CRLF) - 1);
-
-    } else {
-        b->last = ngx_cpymem(b->last, "Accept: application/json" CRLF,
-                             sizeof("Accept: application/json" CRLF) - 1);
-    }
-
-    b->last = ngx_cpymem(b->last, "User-Agent: ngx_http_llm_module" CRLF,
-                         sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1);
-
-    if (auth.len) {
-        b->last = ngx_cpymem(b->last, auth_prefix, ngx_strlen(auth_prefix));
-        b->last = ngx_cpymem(b->last, auth.data, auth.len);
-        *b->last++ = CR; *b->last++ = LF;
-    }
-
-    if (headers) {
-        b->last = ngx_cpymem(b->last, headers, ngx_strlen(headers));
-    }
-
-    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
-                          body->len);
-
-    b->last = ngx_cpymem(b->last, body->data, body->len);
-
-    /* TLS output is buffered: the request must not wait in the buffer */
-    b->flush = 1;
-
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        goto failed;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    r->upstream->request_bufs = cl;
-
-    llm_buf_free(path);
-    llm_buf_free(body);
-
-    return NGX_OK;
-
-failed:
-
-    llm_buf_free(path);
-    llm_buf_free(body);
-
-    return NGX_ERROR;
+    return ctx->op->complete(r, ctx);
 }
 
 
@@ -732,7 +542,6 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    ngx_http_llm_mark_ttft(r, ctx);
     ngx_http_llm_attempt_commit(r, ctx);
 
     /* one byte left makes the core send the header with the first data */
@@ -740,218 +549,6 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->skip_byte = 1;
 
     return ngx_http_llm_stream_headers(r);
-}
-
-
-/* the provider's wait: retry-after-ms, Retry-After, a dialect's own */
-
-static ngx_msec_int_t
-ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    time_t                t;
-    ngx_int_t             n;
-    long long             wait;
-    const llm_dialect_t  *d;
-
-    if (ctx->retry_wait >= 0) {
-        return ctx->retry_wait;
-    }
-
-    if (ctx->retry_after.len) {
-        n = ngx_atoi(ctx->retry_after.data, ctx->retry_after.len);
-
-        if (n != NGX_ERROR) {
-            return (ngx_msec_int_t) ngx_min(n, 86400) * 1000;
-        }
-
-        t = ngx_parse_http_time(ctx->retry_after.data, ctx->retry_after.len);
-
-        if (t != NGX_ERROR) {
-            t -= ngx_time();
-            return (t > 0) ? (ngx_msec_int_t) ngx_min(t, 86400) * 1000 : 0;
-        }
-    }
-
-    /* an embeddings-only provider (voyage) has no chat dialect */
-    d = ctx->model->provider->dialect;
-
-    if (d && d->retry_after) {
-        wait = d->retry_after(ctx->body.data, ctx->body.len);
-
-        if (wait >= 0) {
-            return (ngx_msec_int_t) ngx_min(wait, 86400) * 1000;
-        }
-    }
-
-    return -1;
-}
-
-
-static ngx_int_t
-ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    int                   status;
-    llm_error_t           e;
-    ngx_http_upstream_t  *u;
-    const llm_dialect_t  *d;
-
-    if (ctx->embed) {
-        return ngx_http_llm_embed_complete(r, ctx);
-    }
-
-    u = r->upstream;
-    d = ctx->model->provider->dialect;
-    status = ctx->status.code;
-
-    u->keepalive = !ctx->connection_close;
-
-    llm_buf_reset(&ctx->out);
-
-    if (status >= 200 && status < 300) {
-
-        if (d->response(&ctx->resp, ctx->body.data, ctx->body.len, &ctx->out)
-            == LLM_OK)
-        {
-            status = NGX_HTTP_OK;
-            ngx_http_llm_mark_ttft(r, ctx);
-            ngx_http_llm_attempt_commit(r, ctx);
-            goto done;
-        }
-
-        e = ctx->resp.error;
-        ngx_http_llm_mask_key(r, ctx, &e);
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "llm: provider \"%V\" sent an unusable response: %s",
-                      &ctx->model->provider->name, e.message);
-
-    } else if (ngx_http_llm_provider_error(r, ctx, status, d->error, &e)
-               == NGX_DECLINED)
-    {
-        /* the next attempt takes over, see ngx_http_llm_attempt.c */
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
-    }
-
-    return ngx_http_llm_reply_error(r, ctx, &e);
-
-done:
-
-    return ngx_http_llm_reply(r, ctx, status);
-}
-
-
-/*
- * A provider's non-2xx answer: NGX_DECLINED when another attempt takes
- * over, else NGX_OK with e, the OpenAI error made from its body.
- */
-
-ngx_int_t
-ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    int status, void (*error)(int status, const char *p, size_t n,
-    llm_error_t *e), llm_error_t *e)
-{
-    if (ngx_http_llm_attempt_retryable(r, ctx, status,
-                                       ngx_http_llm_retry_wait(r, ctx))
-        == NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    error(status, ctx->body.data, ctx->body.len, e);
-    ngx_http_llm_mask_key(r, ctx, e);
-
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "llm: provider \"%V\" answered %d",
-                  &ctx->model->provider->name, status);
-
-    return NGX_OK;
-}
-
-
-/*
- * A provider's failure as the client's answer: the OpenAI error e, with
- * the Retry-After the provider gave in a header or, Gemini, in the body.
- */
-
-ngx_int_t
-ngx_http_llm_reply_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    llm_error_t *e)
-{
-    int                   status;
-    long long             wait;
-    const llm_dialect_t  *d;
-
-    ngx_http_llm_set_error(ctx, e->code[0] ? e->code : e->type);
-
-    status = e->status;
-
-    llm_buf_reset(&ctx->out);
-
-    if (llm_error_json(e, &ctx->out) != LLM_OK) {
-        return NGX_ERROR;
-    }
-
-    /* an embeddings-only provider (voyage) has no chat dialect */
-    d = ctx->model->provider->dialect;
-
-    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
-        && d && d->retry_after)
-    {
-        wait = d->retry_after(ctx->body.data, ctx->body.len);
-
-        if (wait >= 0) {
-            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-            if (ctx->retry_after.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
-                                               (int64_t) wait)
-                                   - ctx->retry_after.data;
-        }
-    }
-
-    /* Retry-After only means something with 429 and 503 */
-    if (ctx->retry_after.len && (status == 429 || status == 503)
-        && ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                   "Retry-After", &ctx->retry_after)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_llm_reply(r, ctx, status);
-}
-
-
-/* ctx->out, a whole JSON body, is the response with this status */
-
-ngx_int_t
-ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_uint_t status)
-{
-    ngx_http_upstream_t  *u;
-
-    u = r->upstream;
-
-    if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
-        return NGX_ERROR;
-    }
-
-    u->headers_in.status_n = status;
-    u->headers_in.content_length_n = ctx->out.len;
-
-    if (u->state) {
-        u->state->status = ctx->status.code;
-    }
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    llm_buf_free(&ctx->body);
-
-    return NGX_OK;
 }
 
 
@@ -1164,10 +761,6 @@ framing_error:
     ctx->body_done = 1;
 
 output:
-
-    if (ctx->resp.first_token) {
-        ngx_http_llm_mark_ttft(r, ctx);
-    }
 
     if (ctx->resp.failed) {
         ngx_http_llm_stream_failed(r, ctx);
@@ -1456,47 +1049,3 @@ ngx_http_llm_stream_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 }
 
 
-ngx_int_t
-ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
-    char *key, ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value = *value;
-    h->lowcase_key = NULL;
-
-    return NGX_OK;
-}
-
-
-/* time to first token, measured like $request_time */
-
-static void
-ngx_http_llm_mark_ttft(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    ngx_time_t      *tp;
-    ngx_msec_int_t   ms;
-
-    if (ctx->ttft_set) {
-        return;
-    }
-
-    tp = ngx_timeofday();
-
-    ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
-                           + (tp->msec - r->start_msec));
-
-    ctx->ttft = ngx_max(ms, 0);
-    ctx->ttft_set = 1;
-}

@@ -22,6 +22,15 @@
 
 
 
+/* the API version, and the beta features an operator turns on */
+
+static const llm_dialect_param_t  llm_anthropic_params[] = {
+    { "anthropic_version", "anthropic-version", "2023-06-01" },
+    { "anthropic_beta", "anthropic-beta", NULL },
+    { NULL, NULL, NULL }
+};
+
+
 const llm_dialect_t  llm_dialect_anthropic = {
     "anthropic",
     "/messages",
@@ -34,7 +43,8 @@ const llm_dialect_t  llm_dialect_anthropic = {
     "x-api-key: ",
     "anthropic-version: 2023-06-01\r\n",
     NULL,
-    llm_anthropic_check
+    llm_anthropic_check,
+    llm_anthropic_params
 };
 
 

@@ -13,7 +13,7 @@
 #include "llm_dialect.h"
 
 
-static const llm_dialect_t  *llm_dialects[] = {
+const llm_dialect_t  *const llm_dialects[] = {
     &llm_dialect_openai,
     &llm_dialect_anthropic,
     &llm_dialect_gemini,
@@ -24,7 +24,7 @@ static const llm_dialect_t  *llm_dialects[] = {
 const llm_dialect_t *
 llm_dialect_find(const char *name, size_t len)
 {
-    const llm_dialect_t  **d;
+    const llm_dialect_t  *const *d;
 
     for (d = llm_dialects; *d; d++) {
         if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {

@@ -61,6 +61,19 @@ typedef void (*llm_error_pt)(int status, const char *p, size_t n,
 typedef long long (*llm_retry_after_pt)(const char *p, size_t n);
 
 
+/*
+ * A provider parameter a dialect takes (llm_provider ... NAME=VALUE),
+ * sent as one request header; value is sent when the parameter is not
+ * given (NULL: nothing).  A NULL name ends the list.
+ */
+
+typedef struct {
+    const char            *name;
+    const char            *header;
+    const char            *value;
+} llm_dialect_param_t;
+
+
 typedef struct {
     const char            *name;           /* dialect= */
     const char            *chat_path;      /* after the provider's base */
@@ -74,10 +87,14 @@ typedef struct {
     const char            *extra_headers;  /* CRLF-ended lines, or NULL */
     llm_retry_after_pt     retry_after;    /* NULL: never in the body */
     llm_check_pt           check;          /* NULL: accepts every request */
+    const llm_dialect_param_t  *params;    /* NULL: none */
 } llm_dialect_t;
 
 
 const llm_dialect_t *llm_dialect_find(const char *name, size_t len);
+
+/* every dialect, NULL-terminated */
+extern const llm_dialect_t  *const llm_dialects[];
 
 
 extern const llm_dialect_t  llm_dialect_openai;

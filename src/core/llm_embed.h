@@ -83,6 +83,9 @@ typedef struct {
 } llm_embed_dialect_t;
 
 
+/* every embeddings dialect, NULL-terminated */
+extern const llm_embed_dialect_t  *const llm_embed_dialects[];
+
 const llm_embed_dialect_t *llm_embed_dialect_find(const char *name,
     size_t len);
 

@@ -77,7 +77,7 @@ const llm_embed_dialect_t  llm_embed_voyage = {
 };
 
 
-static const llm_embed_dialect_t  *llm_embed_dialects[] = {
+const llm_embed_dialect_t  *const llm_embed_dialects[] = {
     &llm_embed_openai, &llm_embed_gemini, &llm_embed_voyage, NULL
 };
 
@@ -85,7 +85,7 @@ static const llm_embed_dialect_t  *llm_embed_dialects[] = {
 const llm_embed_dialect_t *
 llm_embed_dialect_find(const char *name, size_t len)
 {
-    const llm_embed_dialect_t  **d;
+    const llm_embed_dialect_t  *const *d;
 
     for (d = llm_embed_dialects; *d; d++) {
         if (strlen((*d)->name) == len && memcmp((*d)->name, name, len) == 0) {

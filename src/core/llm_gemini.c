@@ -47,7 +47,8 @@ const llm_dialect_t  llm_dialect_gemini = {
     "x-goog-api-key: ",
     NULL,
     llm_gemini_retry_delay,
-    llm_gemini_check
+    llm_gemini_check,
+    NULL
 };
 
 

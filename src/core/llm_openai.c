@@ -54,6 +54,7 @@ const llm_dialect_t  llm_dialect_openai = {
     "Authorization: Bearer ",
     NULL,
     NULL,
+    NULL,
     NULL
 };
 

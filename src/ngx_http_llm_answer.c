@@ -1,0 +1,331 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * A provider, asked and answered, for every operation: the upstream
+ * request's bytes (where the key goes, and only there), a non-2xx answer
+ * handed to the next attempt or turned into the client's error (the
+ * provider's wait honoured, its echo of the key masked), and a whole JSON
+ * body as the response.
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+static void ngx_http_llm_request_key(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_str_t *key);
+static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
+
+/* the key this request sends to the provider, or an empty string */
+
+static void
+ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
+    ngx_str_t *key)
+{
+    if (!p->key_passthrough) {
+        *key = p->api_key;
+        return;
+    }
+
+    /* the client's key, in the header the provider wants */
+
+    if (r->headers_in.authorization == NULL) {
+        ngx_str_null(key);
+        return;
+    }
+
+    *key = r->headers_in.authorization->value;
+
+    if (key->len > 7
+        && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7) == 0)
+    {
+        key->data += 7;
+        key->len -= 7;
+    }
+}
+
+
+/* a provider's words about its failure, with its key masked */
+
+void
+ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e)
+{
+    ngx_str_t  key;
+
+    ngx_http_llm_request_key(r, ctx->model->provider, &key);
+
+    llm_error_mask(e, (char *) key.data, key.len);
+}
+
+
+/*
+ * The request line, headers and body in one buffer, as the upstream's
+ * request; path and body are freed.  It holds the API key, so nothing
+ * here logs the header block (proxy does, at debug level).
+ */
+
+ngx_int_t
+ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
+    const char *auth_prefix, const char *headers, ngx_uint_t stream,
+    llm_buf_t *path, llm_buf_t *body)
+{
+    size_t               len;
+    ngx_buf_t           *b;
+    ngx_str_t            auth;
+    ngx_chain_t         *cl;
+    ngx_http_llm_ctx_t  *ctx;
+
+    ngx_http_llm_request_key(r, p, &auth);
+
+    /* the provider's error words will be masked with it */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    ctx->resp.secret = (char *) auth.data;
+    ctx->resp.secret_len = auth.len;
+
+    len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path->len
+          + sizeof("Host: " CRLF) - 1 + p->host.len
+          + sizeof("Content-Type: application/json" CRLF) - 1
+          + sizeof("Accept: text/event-stream" CRLF) - 1
+          + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
+          + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
+          + sizeof(CRLF) - 1
+          + body->len;
+
+    if (auth.len) {
+        len += ngx_strlen(auth_prefix) + auth.len + sizeof(CRLF) - 1;
+    }
+
+    if (headers) {
+        len += ngx_strlen(headers);
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        goto failed;
+    }
+
+    b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
+    b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
+    b->last = ngx_cpymem(b->last, path->data, path->len);
+    b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
+                          &p->host);
+
+    b->last = ngx_cpymem(b->last, "Content-Type: application/json" CRLF,
+                         sizeof("Content-Type: application/json" CRLF) - 1);
+
+    if (stream) {
+        b->last = ngx_cpymem(b->last, "Accept: text/event-stream" CRLF,
+                             sizeof("Accept: text/event-stream" CRLF) - 1);
+
+    } else {
+        b->last = ngx_cpymem(b->last, "Accept: application/json" CRLF,
+                             sizeof("Accept: application/json" CRLF) - 1);
+    }
+
+    b->last = ngx_cpymem(b->last, "User-Agent: ngx_http_llm_module" CRLF,
+                         sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1);
+
+    if (auth.len) {
+        b->last = ngx_cpymem(b->last, auth_prefix, ngx_strlen(auth_prefix));
+        b->last = ngx_cpymem(b->last, auth.data, auth.len);
+        *b->last++ = CR; *b->last++ = LF;
+    }
+
+    if (headers) {
+        b->last = ngx_cpymem(b->last, headers, ngx_strlen(headers));
+    }
+
+    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
+                          body->len);
+
+    b->last = ngx_cpymem(b->last, body->data, body->len);
+
+    /* TLS output is buffered: the request must not wait in the buffer */
+    b->flush = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        goto failed;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    r->upstream->request_bufs = cl;
+
+    llm_buf_free(path);
+    llm_buf_free(body);
+
+    return NGX_OK;
+
+failed:
+
+    llm_buf_free(path);
+    llm_buf_free(body);
+
+    return NGX_ERROR;
+}
+
+
+/* the provider's wait: retry-after-ms, Retry-After, a dialect's own */
+
+static ngx_msec_int_t
+ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    time_t                t;
+    ngx_int_t             n;
+    long long             wait;
+    const llm_dialect_t  *d;
+
+    if (ctx->retry_wait >= 0) {
+        return ctx->retry_wait;
+    }
+
+    if (ctx->retry_after.len) {
+        n = ngx_atoi(ctx->retry_after.data, ctx->retry_after.len);
+
+        if (n != NGX_ERROR) {
+            return (ngx_msec_int_t) ngx_min(n, 86400) * 1000;
+        }
+
+        t = ngx_parse_http_time(ctx->retry_after.data, ctx->retry_after.len);
+
+        if (t != NGX_ERROR) {
+            t -= ngx_time();
+            return (t > 0) ? (ngx_msec_int_t) ngx_min(t, 86400) * 1000 : 0;
+        }
+    }
+
+    /* an embeddings-only provider (voyage) has no chat dialect */
+    d = ctx->model->provider->dialect;
+
+    if (d && d->retry_after) {
+        wait = d->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            return (ngx_msec_int_t) ngx_min(wait, 86400) * 1000;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * A provider's non-2xx answer: NGX_DECLINED when another attempt takes
+ * over, else NGX_OK with e, the OpenAI error made from its body.
+ */
+
+ngx_int_t
+ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int status, void (*error)(int status, const char *p, size_t n,
+    llm_error_t *e), llm_error_t *e)
+{
+    if (ngx_http_llm_attempt_retryable(r, ctx, status,
+                                       ngx_http_llm_retry_wait(r, ctx))
+        == NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    error(status, ctx->body.data, ctx->body.len, e);
+    ngx_http_llm_mask_key(r, ctx, e);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: provider \"%V\" answered %d",
+                  &ctx->model->provider->name, status);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A provider's failure as the client's answer: the OpenAI error e, with
+ * the Retry-After the provider gave in a header or, Gemini, in the body.
+ */
+
+ngx_int_t
+ngx_http_llm_reply_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e)
+{
+    int                   status;
+    long long             wait;
+    const llm_dialect_t  *d;
+
+    ngx_http_llm_set_error(ctx, e->code[0] ? e->code : e->type);
+
+    status = e->status;
+
+    llm_buf_reset(&ctx->out);
+
+    if (llm_error_json(e, &ctx->out) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    /* an embeddings-only provider (voyage) has no chat dialect */
+    d = ctx->model->provider->dialect;
+
+    if (ctx->retry_after.len == 0 && (status == 429 || status == 503)
+        && d && d->retry_after)
+    {
+        wait = d->retry_after(ctx->body.data, ctx->body.len);
+
+        if (wait >= 0) {
+            ctx->retry_after.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+            if (ctx->retry_after.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->retry_after.len = ngx_sprintf(ctx->retry_after.data, "%L",
+                                               (int64_t) wait)
+                                   - ctx->retry_after.data;
+        }
+    }
+
+    /* Retry-After only means something with 429 and 503 */
+    if (ctx->retry_after.len && (status == 429 || status == 503)
+        && ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                   "Retry-After", &ctx->retry_after)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_reply(r, ctx, status);
+}
+
+
+/* ctx->out, a whole JSON body, is the response with this status */
+
+ngx_int_t
+ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t status)
+{
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+
+    if (llm_buf_append_lit(&ctx->out, "\n") != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    u->headers_in.status_n = status;
+    u->headers_in.content_length_n = ctx->out.len;
+
+    if (u->state) {
+        u->state->status = ctx->status.code;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    llm_buf_free(&ctx->body);
+
+    return NGX_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * Replies the gateway writes itself: a JSON body, an OpenAI error (and
+ * $llm_error), a response header.  They depend on nothing else here.
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+ngx_int_t
+ngx_http_llm_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    llm_buf_t *json)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_create_temp_buf(r->pool, json->len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, json->data, json->len);
+    *b->last++ = '\n';
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_llm_send_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_t *e)
+{
+    ngx_int_t  rc;
+    llm_buf_t  json;
+
+    ngx_http_llm_set_error(ctx, e->code[0] ? e->code : e->type);
+
+    ngx_memzero(&json, sizeof(llm_buf_t));
+
+    if (llm_error_json(e, &json) != LLM_OK) {
+        llm_buf_free(&json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_llm_send_json(r, e->status, &json);
+
+    llm_buf_free(&json);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_llm_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int status, const char *param, const char *code, const char *message)
+{
+    llm_error_t  e;
+
+    llm_error_set(&e, status, param, code, "%s", message);
+
+    return ngx_http_llm_send_error(r, ctx, &e);
+}
+
+
+void
+ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason)
+{
+    if (ctx == NULL || ctx->error.len) {
+        return;
+    }
+
+    ctx->error.len = ngx_strlen(reason);
+    ctx->error.data = ngx_pnalloc(ctx->request->pool, ctx->error.len);
+
+    if (ctx->error.data == NULL) {
+        ctx->error.len = 0;
+        return;
+    }
+
+    ngx_memcpy(ctx->error.data, reason, ctx->error.len);
+}
+
+
+ngx_int_t
+ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
+    char *key, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+    h->lowcase_key = NULL;
+
+    return NGX_OK;
+}
