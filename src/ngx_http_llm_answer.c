@@ -18,6 +18,13 @@ static void ngx_http_llm_request_key(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, ngx_str_t *key);
 static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static void ngx_http_llm_mask_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, llm_error_t *e);
+static ngx_int_t ngx_http_llm_provider_error(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, int status, void (*error)(int status,
+    const char *p, size_t n, llm_error_t *e), llm_error_t *e);
+static ngx_int_t ngx_http_llm_reply_error(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, llm_error_t *e);
 
 
 /* the key this request sends to the provider, or an empty string */
@@ -51,7 +58,7 @@ ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
 
 /* a provider's words about its failure, with its key masked */
 
-void
+static void
 ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     llm_error_t *e)
 {
@@ -221,7 +228,7 @@ ngx_http_llm_retry_wait(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
  * over, else NGX_OK with e, the OpenAI error made from its body.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     int status, void (*error)(int status, const char *p, size_t n,
     llm_error_t *e), llm_error_t *e)
@@ -245,11 +252,44 @@ ngx_http_llm_provider_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
+ * A whole body the operation could not take: a 2xx it could not use (e
+ * says why) or a non-2xx answer (e made from it by error()).  The next
+ * attempt takes over, or the client gets e.
+ */
+
+ngx_int_t
+ngx_http_llm_answer_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    llm_error_pt error, llm_error_t *e)
+{
+    int  status;
+
+    status = ctx->status.code;
+
+    if (status >= 200 && status < 300) {
+        ngx_http_llm_mask_key(r, ctx, e);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "llm: provider \"%V\" sent an unusable %s response: "
+                      "%s", &ctx->model->provider->name, ctx->op->name,
+                      e->message);
+
+    } else if (ngx_http_llm_provider_error(r, ctx, status, error, e)
+               == NGX_DECLINED)
+    {
+        /* the next attempt takes over, see ngx_http_llm_attempt.c */
+        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
+    }
+
+    return ngx_http_llm_reply_error(r, ctx, e);
+}
+
+
+/*
  * A provider's failure as the client's answer: the OpenAI error e, with
  * the Retry-After the provider gave in a header or, Gemini, in the body.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_reply_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     llm_error_t *e)
 {

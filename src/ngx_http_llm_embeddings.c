@@ -217,29 +217,11 @@ ngx_http_llm_embed_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
             llm_embed_result_free(&em->res);
             llm_embed_request_free(&em->req);
 
-            status = NGX_HTTP_OK;
-            goto done;
+            return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
         }
-
-        ngx_http_llm_mask_key(r, ctx, &e);
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "llm: provider \"%V\" sent an unusable embeddings "
-                      "response: %s", &ctx->model->provider->name,
-                      e.message);
-
-    } else if (ngx_http_llm_provider_error(r, ctx, status, d->error, &e)
-               == NGX_DECLINED)
-    {
-        /* the next attempt takes over, see ngx_http_llm_attempt.c */
-        return NGX_HTTP_UPSTREAM_INVALID_HEADER;
     }
 
-    return ngx_http_llm_reply_error(r, ctx, &e);
-
-done:
-
-    return ngx_http_llm_reply(r, ctx, status);
+    return ngx_http_llm_answer_failed(r, ctx, d->error, &e);
 }
 
 

@@ -337,16 +337,11 @@ ngx_int_t ngx_http_llm_peer_wrap(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf);
 
 /* a provider asked and answered, for every operation: _answer.c */
-void ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    llm_error_t *e);
 ngx_int_t ngx_http_llm_request_bufs(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, const char *auth_prefix, const char *headers,
     ngx_uint_t stream, llm_buf_t *path, llm_buf_t *body);
-ngx_int_t ngx_http_llm_provider_error(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, int status, void (*error)(int status,
-    const char *p, size_t n, llm_error_t *e), llm_error_t *e);
-ngx_int_t ngx_http_llm_reply_error(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, llm_error_t *e);
+ngx_int_t ngx_http_llm_answer_failed(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, llm_error_pt error, llm_error_t *e);
 ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status);
 
