@@ -296,7 +296,11 @@ ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
 void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
 
+/* llm_provider: ngx_http_llm_provider.c */
+char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
 /* models, routes, the router: ngx_http_llm_route.c */
+char *ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_llm_model_t *ngx_http_llm_add_model(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_str_t *name);
 ngx_int_t ngx_http_llm_model_param(ngx_conf_t *cf,

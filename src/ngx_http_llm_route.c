@@ -4,8 +4,10 @@
  */
 
 /*
- * Routes: a model name stands for an ordered list of candidates (each a
- * concrete llm_model: provider + upstream model).
+ * Models and routes: llm_model (a concrete model: provider + upstream
+ * model, its router metadata, its embedding parameters) and llm_alias;
+ * a route's name stands for an ordered list of candidates (each a
+ * concrete llm_model).
  *
  *   llm_model fast candidates=groq-llama,claude;          fallback chain
  *   llm_model pool candidates=a,b weights=3,1;            load balancing
@@ -21,6 +23,11 @@
 #include "ngx_http_llm_module.h"
 
 
+static ngx_int_t ngx_http_llm_model_embedding(ngx_conf_t *cf,
+    ngx_http_llm_model_t *m);
+static u_char *ngx_http_llm_task_types(ngx_conf_t *cf,
+    const llm_embed_dialect_t *d);
+static ngx_int_t ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s);
 static ngx_int_t ngx_http_llm_route_add(ngx_conf_t *cf,
     ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_model_t *m,
     ngx_str_t *name, ngx_uint_t **cands, ngx_uint_t *n);
@@ -65,6 +72,315 @@ ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
     m->ttft = NGX_HTTP_LLM_UNSET;
 
     return m;
+}
+
+
+/*
+ * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
+ *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
+ *           [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
+ * llm_model NAME candidates=A,B,... [weights=W,...]
+ *           [strategy=order|weighted|cost|speed|quality]
+ */
+
+char *
+ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    char                      *rv;
+    ngx_int_t                  rc, n;
+    ngx_str_t                 *value, provider, type;
+    ngx_uint_t                 i;
+    ngx_http_llm_model_t      *m;
+    ngx_http_llm_provider_t  **pp;
+
+    value = cf->args->elts;
+
+    m = ngx_http_llm_add_model(cf, lmcf, &value[1]);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_null(&provider);
+    ngx_str_null(&type);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "provider=", 9) == 0) {
+            provider.data = value[i].data + 9;
+            provider.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "upstream_model=", 15) == 0) {
+            m->upstream_model.data = value[i].data + 15;
+            m->upstream_model.len = value[i].len - 15;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_tokens=", 11) == 0) {
+            m->max_tokens = ngx_atoi(value[i].data + 11, value[i].len - 11);
+
+            if (m->max_tokens == NGX_ERROR || m->max_tokens == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\"",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "type=", 5) == 0) {
+            type.data = value[i].data + 5;
+            type.len = value[i].len - 5;
+
+            if (ngx_strcmp(type.data, "embedding") == 0) {
+                m->embedding = 1;
+
+            } else if (ngx_strcmp(type.data, "chat") != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\": "
+                                   "chat or embedding expected",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "batch=", 6) == 0
+            || ngx_strncmp(value[i].data, "dimensions=", 11) == 0)
+        {
+            n = (value[i].data[0] == 'b')
+                ? ngx_atoi(value[i].data + 6, value[i].len - 6)
+                : ngx_atoi(value[i].data + 11, value[i].len - 11);
+
+            if (n == NGX_ERROR || n == 0 || n > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_model \"%V\"",
+                                   &value[i], &m->name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 'b') {
+                m->batch = n;
+
+            } else {
+                m->dimensions = n;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "task_type=", 10) == 0) {
+            m->task_type.data = value[i].data + 10;
+            m->task_type.len = value[i].len - 10;
+            continue;
+        }
+
+        rc = ngx_http_llm_model_param(cf, lmcf, m, &value[i]);
+
+        if (rc == NGX_OK) {
+            continue;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in llm_model "
+                               "\"%V\"", &value[i], &m->name);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (m->ncands) {
+        if (provider.len || m->upstream_model.len || m->max_tokens
+            || type.len || m->batch || m->dimensions || m->task_type.len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\" takes either provider= "
+                               "or candidates=, not both", &m->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_llm_cstr(cf, &m->name) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_http_llm_model_check(cf, lmcf, m);
+    }
+
+    rv = ngx_http_llm_model_check(cf, lmcf, m);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (provider.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" needs provider= or "
+                           "candidates=", &m->name);
+        return NGX_CONF_ERROR;
+    }
+
+    pp = lmcf->providers.elts;
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        if (pp[i]->name.len == provider.len
+            && ngx_strncmp(pp[i]->name.data, provider.data, provider.len)
+               == 0)
+        {
+            m->provider = pp[i];
+            break;
+        }
+    }
+
+    if (m->provider == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\" names unknown provider \"%V\" "
+                           "(an llm_provider must be defined before the "
+                           "models that use it)", &m->name, &provider);
+        return NGX_CONF_ERROR;
+    }
+
+    if (m->upstream_model.len == 0) {
+        m->upstream_model = m->name;
+    }
+
+    if (ngx_http_llm_model_embedding(cf, m) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the core wants NUL-terminated names */
+
+    if (ngx_http_llm_cstr(cf, &m->name) != NGX_OK
+        || ngx_http_llm_cstr(cf, &m->upstream_model) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* what a provider can serve: chat, embeddings, and their parameters */
+
+static ngx_int_t
+ngx_http_llm_model_embedding(ngx_conf_t *cf, ngx_http_llm_model_t *m)
+{
+    ngx_http_llm_provider_t  *p;
+
+    p = m->provider;
+
+    if (!m->embedding) {
+        if (m->batch || m->dimensions || m->task_type.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "batch=, dimensions= and task_type= need "
+                               "type=embedding in llm_model \"%V\"",
+                               &m->name);
+            return NGX_ERROR;
+        }
+
+        if (p->dialect == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\": the %s dialect of "
+                               "provider \"%V\" serves embeddings only "
+                               "(add type=embedding)", &m->name,
+                               p->embed->name, &p->name);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (p->embed == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_model \"%V\": the %s dialect of provider "
+                           "\"%V\" has no embeddings", &m->name,
+                           p->dialect->name, &p->name);
+        return NGX_ERROR;
+    }
+
+    if (m->max_tokens) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "max_tokens= is for chat models, not the "
+                           "embedding model \"%V\"", &m->name);
+        return NGX_ERROR;
+    }
+
+    if (m->task_type.len
+        && !llm_embed_task_valid(p->embed, (char *) m->task_type.data,
+                                 m->task_type.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid task_type \"%V\" in llm_model \"%V\" "
+                           "for the %s dialect (%s%s)", &m->task_type,
+                           &m->name, p->embed->name,
+                           p->embed->task_types ? "one of: " : "it has none",
+                           ngx_http_llm_task_types(cf, p->embed));
+        return NGX_ERROR;
+    }
+
+    if (m->batch && (ngx_int_t) m->batch > p->embed->max_batch) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "batch=%ui in llm_model \"%V\" is above the "
+                           "%s limit of %d inputs per request",
+                           m->batch, &m->name, p->embed->name,
+                           p->embed->max_batch);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_cstr(cf, &m->task_type);
+}
+
+
+/* a dialect's task types, ", "-separated, for messages */
+
+static u_char *
+ngx_http_llm_task_types(ngx_conf_t *cf, const llm_embed_dialect_t *d)
+{
+    u_char              *s, *q;
+    size_t               len;
+    const char *const   *t;
+
+    len = 1;
+
+    for (t = d->task_types; t && *t; t++) {
+        len += ngx_strlen(*t) + 2;
+    }
+
+    s = ngx_pnalloc(cf->temp_pool, len);
+    if (s == NULL) {
+        return (u_char *) "";
+    }
+
+    q = s;
+
+    for (t = d->task_types; t && *t; t++) {
+        q = ngx_sprintf(q, "%s%s", (q == s) ? "" : ", ", *t);
+    }
+
+    *q = '\0';
+
+    return s;
+}
+
+
+static ngx_int_t
+ngx_http_llm_cstr(ngx_conf_t *cf, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(cf->pool, s->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+    s->data = p;
+
+    return NGX_OK;
 }
 
 

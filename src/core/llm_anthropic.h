@@ -28,6 +28,9 @@
 #define LLM_ANTHROPIC_MAX_TOKENS  4096
 
 
+extern const llm_dialect_t  llm_dialect_anthropic;
+
+
 int llm_anthropic_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 int llm_anthropic_build_plain(llm_request_t *req,

@@ -4,13 +4,15 @@
  */
 
 /*
- * The dialect list: a new provider family is one line here, plus its own
- * files.
+ * The dialect list: a new provider family is its header and one line
+ * here, plus its own files.
  */
 
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_openai.h"
+#include "llm_anthropic.h"
+#include "llm_gemini.h"
 
 
 const llm_dialect_t  *const llm_dialects[] = {

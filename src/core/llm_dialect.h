@@ -97,9 +97,4 @@ const llm_dialect_t *llm_dialect_find(const char *name, size_t len);
 extern const llm_dialect_t  *const llm_dialects[];
 
 
-extern const llm_dialect_t  llm_dialect_openai;
-extern const llm_dialect_t  llm_dialect_anthropic;
-extern const llm_dialect_t  llm_dialect_gemini;
-
-
 #endif /* _LLM_DIALECT_H_INCLUDED_ */

@@ -16,6 +16,7 @@
 
 #include "llm_embed.h"
 #include "llm_gemini.h"
+#include "llm_openai.h"
 
 
 static int llm_embed_openai_path(const char *upstream_model,

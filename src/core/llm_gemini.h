@@ -24,6 +24,9 @@
 #define LLM_GEMINI_SCHEMA_NODES     4096 /* schemas written, $refs inlined */
 
 
+extern const llm_dialect_t  llm_dialect_gemini;
+
+
 /* "/models/<model>", percent-encoded: the chat and embedding paths */
 int llm_gemini_model_path(const char *upstream_model, llm_buf_t *path);
 

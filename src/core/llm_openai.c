@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "llm_dialect.h"
+#include "llm_openai.h"
 #include "llm_json_scan.h"
 
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_anthropic.h"
 #include "fuzz_check.h"
 
 

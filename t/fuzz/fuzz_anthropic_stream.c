@@ -7,7 +7,7 @@
  * arguments ""; the later ones carry only a non-empty arguments fragment.
  */
 
-#include "llm_dialect.h"
+#include "llm_anthropic.h"
 
 #define FUZZ_DIALECT      llm_dialect_anthropic
 #define FUZZ_CHECK_OBJECT

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_gemini.h"
 #include "fuzz_check.h"
 
 

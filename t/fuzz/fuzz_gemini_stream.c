@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
-#include "llm_dialect.h"
+#include "llm_gemini.h"
 #include "fuzz_check.h"
 
 

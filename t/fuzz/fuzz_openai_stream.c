@@ -4,7 +4,7 @@
  * is theirs.  The harness and its invariants are in fuzz_stream.h.
  */
 
-#include "llm_dialect.h"
+#include "llm_openai.h"
 
 #define FUZZ_DIALECT  llm_dialect_openai
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for request parsing (src/core/llm_request.c) and the
- * "openai" dialect's build_request (src/core/llm_dialect_openai.c).
+ * "openai" dialect's build_request (src/core/llm_openai.c).
  *
  * Input: a request body.  A rejected body must give a 400 error whose
  * envelope is valid JSON.  An accepted one is built for the provider
@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_dialect.h"
+#include "llm_openai.h"
+#include "llm_anthropic.h"
+#include "llm_gemini.h"
 #include "fuzz_check.h"
 
 

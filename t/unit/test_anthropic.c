@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/core/llm_dialect.h"
+#include "../../src/core/llm_anthropic.h"
 #include "../../src/core/llm_sse.h"
 #include "tap.h"
 #include "fixture.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/core/llm_dialect.h"
+#include "../../src/core/llm_gemini.h"
 #include "../../src/core/llm_sse.h"
 #include "tap.h"
 #include "fixture.h"

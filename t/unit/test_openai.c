@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../src/core/llm_dialect.h"
+#include "../../src/core/llm_openai.h"
 #include "../../src/core/llm_sse.h"
 #include "tap.h"
 #include "fixture.h"
