@@ -842,6 +842,143 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
 }
 
 
+/*
+ * Anthropic: system and developer texts joined with "\n\n" as "system";
+ * consecutive turns of one role merged; empty texts left out.
+ */
+
+int
+llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *b)
+{
+    int           i, system, last, first_block;
+    double        t;
+    long long     max;
+    llm_plain_t  *pl;
+    llm_span_t   *c;
+
+    pl = req->spans;
+    max = llm_plain_max_tokens(req);
+
+    /* at most the client's bytes and some names: one allocation */
+
+    if (llm_buf_reserve(b, req->raw_len + 256 + 6 * strlen(upstream_model))
+        != LLM_OK
+        || llm_buf_append_lit(b, "{\"model\":") != LLM_OK
+        || llm_buf_append_json_string(b, upstream_model,
+                                      strlen(upstream_model)) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    system = 0;
+
+    for (i = 0; i < pl->nmessages; i++) {
+        c = &pl->messages[i].content;
+
+        if (pl->messages[i].role != LLM_ROLE_SYSTEM
+            || llm_plain_inner_len(c) == 0)
+        {
+            continue;
+        }
+
+        if (llm_buf_append_cstr(b, system ? "\\n\\n" : ",\"system\":\"")
+            != LLM_OK
+            || llm_buf_append(b, llm_plain_inner(c), llm_plain_inner_len(c))
+               != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        system = 1;
+    }
+
+    if ((system && llm_buf_append_lit(b, "\"") != LLM_OK)
+        || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    last = -1;
+    first_block = 1;
+
+    for (i = 0; i < pl->nmessages; i++) {
+        c = &pl->messages[i].content;
+
+        if (pl->messages[i].role == LLM_ROLE_SYSTEM
+            || llm_plain_inner_len(c) == 0)
+        {
+            continue;
+        }
+
+        if ((int) pl->messages[i].role != last) {
+            if ((last != -1 && llm_buf_append_lit(b, "]},") != LLM_OK)
+                || llm_buf_append_cstr(b,
+                       pl->messages[i].role == LLM_ROLE_USER
+                       ? "{\"role\":\"user\",\"content\":["
+                       : "{\"role\":\"assistant\",\"content\":[")
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            last = pl->messages[i].role;
+            first_block = 1;
+        }
+
+        if ((!first_block && llm_buf_append_lit(b, ",") != LLM_OK)
+            || llm_buf_append_lit(b, "{\"type\":\"text\",\"text\":") != LLM_OK
+            || llm_plain_append(b, c) != LLM_OK
+            || llm_buf_append_lit(b, "}") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        first_block = 0;
+    }
+
+    if ((last != -1 && llm_buf_append_lit(b, "]}") != LLM_OK)
+        || llm_buf_append_lit(b, "],\"max_tokens\":") != LLM_OK
+        || llm_buf_append_int(b, max > 0 ? max : LLM_ANTHROPIC_MAX_TOKENS)
+           != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (pl->temperature.start) {
+        /* Anthropic's range is 0..1: the client's number, or clamped */
+        t = llm_span_number(&pl->temperature);
+
+        if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
+            || (t > 1 ? llm_buf_append_lit(b, "1")
+                      : llm_plain_append(b, &pl->temperature)) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (llm_plain_number(b, "top_p", &pl->top_p) != LLM_OK
+        || llm_plain_stop(b, "stop_sequences", &pl->stop, 0) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (pl->user.start
+        && (llm_buf_append_lit(b, ",\"metadata\":{\"user_id\":") != LLM_OK
+            || llm_plain_append(b, &pl->user) != LLM_OK
+            || llm_buf_append_lit(b, "}") != LLM_OK))
+    {
+        return LLM_ERROR;
+    }
+
+    if (req->stream && llm_buf_append_lit(b, ",\"stream\":true") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return llm_buf_append_lit(b, "}");
+}
+
+
 int
 llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)

@@ -966,6 +966,147 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
 }
 
 
+/*
+ * Gemini: roles user and model, consecutive turns merged as parts;
+ * system and developer texts joined with "\n\n" as systemInstruction.
+ */
+
+int
+llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *b)
+{
+    int           i, last, system;
+    size_t        mark;
+    long long     max;
+    llm_plain_t  *pl;
+    llm_span_t   *c;
+
+    (void) upstream_model;
+
+    pl = req->spans;
+
+    if (llm_buf_reserve(b, req->raw_len + 256) != LLM_OK
+        || llm_buf_append_lit(b, "{\"contents\":[") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    last = -1;
+
+    for (i = 0; i < pl->nmessages; i++) {
+        c = &pl->messages[i].content;
+
+        if (pl->messages[i].role == LLM_ROLE_SYSTEM) {
+            continue;
+        }
+
+        if ((int) pl->messages[i].role == last) {
+            if (llm_buf_append_lit(b, ",{\"text\":") != LLM_OK) {
+                return LLM_ERROR;
+            }
+
+        } else if ((last != -1 && llm_buf_append_lit(b, "]},") != LLM_OK)
+                   || llm_buf_append_cstr(b,
+                          pl->messages[i].role == LLM_ROLE_USER
+                          ? "{\"role\":\"user\",\"parts\":[{\"text\":"
+                          : "{\"role\":\"model\",\"parts\":[{\"text\":")
+                      != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        if (llm_plain_append(b, c) != LLM_OK
+            || llm_buf_append_lit(b, "}") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        last = pl->messages[i].role;
+    }
+
+    if ((last != -1 && llm_buf_append_lit(b, "]}") != LLM_OK)
+        || llm_buf_append_lit(b, "]") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    mark = b->len;
+    system = 0;
+
+    if (llm_buf_append_lit(b, ",\"systemInstruction\":{\"parts\":"
+                              "[{\"text\":\"") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    for (i = 0; i < pl->nmessages; i++) {
+        c = &pl->messages[i].content;
+
+        if (pl->messages[i].role != LLM_ROLE_SYSTEM) {
+            continue;
+        }
+
+        /* the separator only after some text, as the general builder */
+
+        if ((system && llm_buf_append_lit(b, "\\n\\n") != LLM_OK)
+            || llm_buf_append(b, llm_plain_inner(c), llm_plain_inner_len(c))
+               != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        system |= (llm_plain_inner_len(c) != 0);
+    }
+
+    if (!system) {
+        b->len = mark;
+
+    } else if (llm_buf_append_lit(b, "\"}]}") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    /* generationConfig: the members in the general builder's order */
+
+    mark = b->len;
+
+    if (llm_buf_append_lit(b, ",\"generationConfig\":{") != LLM_OK
+        || llm_plain_number(b, "temperature", &pl->temperature) != LLM_OK
+        || llm_plain_number(b, "topP", &pl->top_p) != LLM_OK
+        || llm_plain_number(b, "candidateCount", &pl->n) != LLM_OK
+        || llm_plain_number(b, "seed", &pl->seed) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    max = llm_plain_max_tokens(req);
+
+    if (max > 0
+        && (llm_buf_append_lit(b, ",\"maxOutputTokens\":") != LLM_OK
+            || llm_buf_append_int(b, max) != LLM_OK))
+    {
+        return LLM_ERROR;
+    }
+
+    if (llm_plain_stop(b, "stopSequences", &pl->stop, 1) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    if (b->len == mark + sizeof(",\"generationConfig\":{") - 1) {
+        b->len = mark;
+
+    } else {
+        /* the first member's comma opens the object instead */
+        b->data[mark + sizeof(",\"generationConfig\":{") - 1] = ' ';
+
+        if (llm_buf_append_lit(b, "}") != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    return llm_buf_append_lit(b, "}");
+}
+
+
 int
 llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)

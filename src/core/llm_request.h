@@ -15,6 +15,7 @@
 #define _LLM_REQUEST_H_INCLUDED_
 
 
+#include "llm_buf.h"
 #include "llm_json.h"
 #include "llm_error.h"
 
@@ -98,5 +99,17 @@ void llm_request_free(llm_request_t *req);
 /* a span's number (strtod) */
 double llm_span_number(const llm_span_t *s);
 
+
+/* a plain request's spans written out (llm_plain.c) */
+
+/* a string's bytes between the quotes */
+#define llm_plain_inner(s)       ((s)->start + 1)
+#define llm_plain_inner_len(s)   ((size_t) ((s)->end - (s)->start - 2))
+
+int llm_plain_append(llm_buf_t *b, const llm_span_t *s);
+int llm_plain_number(llm_buf_t *b, const char *name, const llm_span_t *s);
+int llm_plain_stop(llm_buf_t *b, const char *name, const llm_span_t *s,
+    int empty_too);
+long long llm_plain_max_tokens(llm_request_t *req);
 
 #endif /* _LLM_REQUEST_H_INCLUDED_ */
