@@ -180,6 +180,7 @@ EOF
     llm_model $M_BURST provider=mock;
     llm_model $M_PACED provider=mock;
     llm_model $M_SLOW provider=mock;
+    llm_model bench-n${STALL_EVENTS}-d0 provider=mock;
 EOF
             if has_dialect anthropic; then
                 cat <<EOF

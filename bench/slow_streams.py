@@ -10,10 +10,11 @@ sample an nginx worker's memory while they run (bench/run.sh uses it).
 --path/--body/--end (the body's end, before the last chunk) are for native
 Anthropic/Gemini requests (the proxy side of those scenarios).
 
---stall: the clients never read (a 4 KB receive buffer each): the samples
+--stall: the clients read the response head, then never read again (a
+4 KB receive buffer each): the samples
 are taken at the --at fractions of --stall-seconds, then every connection
 is closed.  What a worker holds per stalled stream is (sample - baseline)
-/ COUNT; the exit status says only whether every request was sent.
+/ COUNT; the exit status says whether every response began with 200.
 
 Opens COUNT keep-alive connections to 127.0.0.1:P, sends one POST
 /v1/chat/completions with "stream":true on each, and reads the events as
@@ -93,6 +94,14 @@ async def one(port, body, st, opened, go, path=b"/v1/chat/completions",
     writer.write(req)
     opened.release()
     if stall:
+        # the response has begun (its head read), then nothing more is
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            if not head.startswith(b"HTTP/1.1 200"):
+                st.error = "status: " + head.split(b"\r\n", 1)[0].decode()
+        except (OSError, asyncio.TimeoutError,
+                asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
+            st.error = f"head: {e!r}"
         await go.wait()
         writer.close()
         return

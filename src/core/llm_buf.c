@@ -92,6 +92,12 @@ llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
     for (i = 0; i < n; i++) {
         c = (unsigned char) p[i];
 
+        /* the usual byte, one well-predicted test */
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *d++ = (char) c;
+            continue;
+        }
+
         switch (c) {
         case '"':  *d++ = '\\'; *d++ = '"'; break;
         case '\\': *d++ = '\\'; *d++ = '\\'; break;

@@ -122,7 +122,10 @@ llm_event_text_str(llm_response_t *resp, int choice, llm_part_e part,
     rc = llm_buf_append_json_string(&lit, text, len);
 
     if (rc == LLM_OK) {
+        /* freed below: a writer must copy it */
+        resp->transient = 1;
         rc = llm_event_text(resp, choice, part, lit.data, lit.len, out);
+        resp->transient = 0;
     }
 
     llm_buf_free(&lit);

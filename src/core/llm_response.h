@@ -16,7 +16,9 @@
  *
  * Text and arguments travel as JSON string literals, quotes included,
  * exactly as the provider escaped them: most events are copied, never
- * decoded and encoded again.
+ * decoded and encoded again.  In a whole response, what llm_event_text()
+ * is given must stay valid until llm_event_end() (it is the provider's
+ * body: a writer may point at it); llm_event_text_str() makes its own.
  */
 
 #ifndef _LLM_RESPONSE_H_INCLUDED_
@@ -114,6 +116,7 @@ struct llm_response_s {
     unsigned             done:1;        /* the response is complete */
     unsigned             failed:1;      /* ended with an error */
     unsigned             whole:1;       /* not a stream: one object */
+    unsigned             transient:1;   /* the event's text is not kept */
     llm_error_t          error;         /* valid when failed */
 
     /* the response's identity, set by the dialect before start */

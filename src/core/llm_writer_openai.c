@@ -29,8 +29,10 @@
 
 typedef struct {
     int           index;            /* the client's choice index */
-    llm_buf_t     text[3];          /* per llm_part_e, the literals' */
-    unsigned      has[3];           /* insides, joined */
+    const char   *ref[3];           /* per llm_part_e: its only piece, */
+    size_t        ref_len[3];       /* borrowed, or NULL */
+    llm_buf_t     text[3];          /* or the literals' insides, joined */
+    unsigned      has[3];
     llm_buf_t     tools;            /* the tool_calls array's elements */
     int           ntools;
     unsigned      tool_open:1;      /* its arguments may grow */
@@ -38,9 +40,11 @@ typedef struct {
 } llm_openai_choice_t;
 
 
+/* the choices as they come: one, nearly always */
+
 typedef struct {
     int                   nchoices;
-    llm_openai_choice_t   choice[LLM_OPENAI_CHOICES];
+    llm_openai_choice_t  *choice;
 } llm_openai_whole_t;
 
 
@@ -160,10 +164,13 @@ llm_openai_chunk_close(const char *finish, llm_buf_t *out)
 }
 
 
-/* whole: the choice with this index, added on first use */
+/*
+ * whole: the choice with this index, added on first use; LLM_DECLINED:
+ * one more than a client asks for, not kept
+ */
 
-static llm_openai_choice_t *
-llm_openai_choice(llm_response_t *resp, int index)
+static int
+llm_openai_choice(llm_response_t *resp, int index, llm_openai_choice_t **cp)
 {
     int                   i;
     llm_openai_whole_t   *w;
@@ -174,7 +181,7 @@ llm_openai_choice(llm_response_t *resp, int index)
     if (w == NULL) {
         w = calloc(1, sizeof(llm_openai_whole_t));
         if (w == NULL) {
-            return NULL;
+            return LLM_ERROR;
         }
 
         resp->wstate = w;
@@ -182,19 +189,29 @@ llm_openai_choice(llm_response_t *resp, int index)
 
     for (i = 0; i < w->nchoices; i++) {
         if (w->choice[i].index == index) {
-            return &w->choice[i];
+            *cp = &w->choice[i];
+            return LLM_OK;
         }
     }
 
     if (w->nchoices == LLM_OPENAI_CHOICES) {
-        /* more than any client asks for (n <= 8): not kept */
-        return NULL;
+        return LLM_DECLINED;
     }
 
+    c = realloc(w->choice, (w->nchoices + 1) * sizeof(llm_openai_choice_t));
+    if (c == NULL) {
+        return LLM_ERROR;
+    }
+
+    w->choice = c;
+
     c = &w->choice[w->nchoices++];
+    memset(c, 0, sizeof(llm_openai_choice_t));
     c->index = index;
 
-    return c;
+    *cp = c;
+
+    return LLM_OK;
 }
 
 
@@ -220,18 +237,41 @@ static int
 llm_openai_write_text(llm_response_t *resp, int choice, llm_part_e part,
     const char *s, size_t n, llm_buf_t *out)
 {
+    int                   rc;
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        c = llm_openai_choice(resp, choice);
+        rc = llm_openai_choice(resp, choice, &c);
 
-        if (c == NULL) {
-            return resp->wstate ? LLM_OK : LLM_ERROR;
+        if (rc != LLM_OK) {
+            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
+        }
+
+        /*
+         * The literals' insides join into one string; a first piece is
+         * only pointed at (the provider's body outlives the response),
+         * unless it is the caller's own (resp->transient).
+         */
+
+        if (!c->has[part] && !resp->transient) {
+            c->has[part] = 1;
+            c->ref[part] = s + 1;
+            c->ref_len[part] = n - 2;
+            return LLM_OK;
         }
 
         c->has[part] = 1;
 
-        /* the literals' insides join into one string */
+        if (c->ref[part]) {
+            if (llm_buf_append(&c->text[part], c->ref[part],
+                               c->ref_len[part]) != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            c->ref[part] = NULL;
+        }
+
         return llm_buf_append(&c->text[part], s + 1, n - 2);
     }
 
@@ -285,13 +325,14 @@ static int
 llm_openai_write_tool(llm_response_t *resp, int choice, int index,
     const llm_tool_event_t *tool, llm_buf_t *out)
 {
+    int                   rc;
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        c = llm_openai_choice(resp, choice);
+        rc = llm_openai_choice(resp, choice, &c);
 
-        if (c == NULL) {
-            return resp->wstate ? LLM_OK : LLM_ERROR;
+        if (rc != LLM_OK) {
+            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
         }
 
         if (llm_openai_tool_close(c) != LLM_OK
@@ -333,13 +374,14 @@ static int
 llm_openai_write_tool_args(llm_response_t *resp, int choice, int index,
     const char *s, size_t n, llm_buf_t *out)
 {
+    int                   rc;
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        c = llm_openai_choice(resp, choice);
+        rc = llm_openai_choice(resp, choice, &c);
 
-        if (c == NULL) {
-            return resp->wstate ? LLM_OK : LLM_ERROR;
+        if (rc != LLM_OK) {
+            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
         }
 
         /* only the open call's arguments can grow */
@@ -365,14 +407,15 @@ static int
 llm_openai_write_finish(llm_response_t *resp, int choice, const char *reason,
     llm_buf_t *out)
 {
+    int                   rc;
     size_t                len;
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        c = llm_openai_choice(resp, choice);
+        rc = llm_openai_choice(resp, choice, &c);
 
-        if (c == NULL) {
-            return resp->wstate ? LLM_OK : LLM_ERROR;
+        if (rc != LLM_OK) {
+            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
         }
 
         len = strlen(reason);
@@ -418,7 +461,9 @@ llm_openai_message_part(llm_openai_choice_t *c, llm_part_e part,
     }
 
     if (llm_buf_append_lit(out, "\"") != LLM_OK
-        || llm_buf_append(out, c->text[part].data, c->text[part].len)
+        || (c->ref[part]
+            ? llm_buf_append(out, c->ref[part], c->ref_len[part])
+            : llm_buf_append(out, c->text[part].data, c->text[part].len))
            != LLM_OK
         || llm_buf_append_lit(out, "\"") != LLM_OK)
     {
@@ -474,8 +519,8 @@ llm_openai_whole_choice(llm_response_t *resp, llm_openai_choice_t *c,
 static int
 llm_openai_write_end(llm_response_t *resp, llm_buf_t *out)
 {
-    int                   i;
-    size_t                mark;
+    int                   i, k;
+    size_t                mark, len;
     llm_openai_whole_t   *w;
     llm_openai_choice_t   empty;
 
@@ -504,13 +549,26 @@ llm_openai_write_end(llm_response_t *resp, llm_buf_t *out)
         return LLM_OK;
     }
 
-    if (llm_openai_head(resp, "chat.completion", out) != LLM_OK
+    w = resp->wstate;
+
+    /* one allocation for the object: its frame, the model, the texts */
+
+    len = 512 + strlen(resp->id) + 6 * strlen(resp->client_model);
+
+    for (i = 0; w && i < w->nchoices; i++) {
+        len += 256 + w->choice[i].tools.len;
+
+        for (k = 0; k < 3; k++) {
+            len += w->choice[i].ref_len[k] + w->choice[i].text[k].len;
+        }
+    }
+
+    if (llm_buf_reserve(out, len) != LLM_OK
+        || llm_openai_head(resp, "chat.completion", out) != LLM_OK
         || llm_buf_append_lit(out, ",\"choices\":[") != LLM_OK)
     {
         goto failed;
     }
-
-    w = resp->wstate;
 
     if (w == NULL || w->nchoices == 0) {
         /* nothing was said: one empty choice */
@@ -580,6 +638,7 @@ llm_openai_write_free(llm_response_t *resp)
         llm_buf_free(&w->choice[i].tools);
     }
 
+    free(w->choice);
     free(w);
     resp->wstate = NULL;
 }
