@@ -114,8 +114,8 @@ llm_anthropic_message_events(llm_response_t *resp, llm_json_t *content,
 
         if (llm_anthropic_is_json_tool(block)) {
             if (!json
-                && llm_event_text(resp, 0, LLM_PART_CONTENT, lit.data,
-                                  lit.len, out) != LLM_OK)
+                && llm_event_text_copy(resp, 0, LLM_PART_CONTENT, lit.data,
+                                       lit.len, out) != LLM_OK)
             {
                 goto done;
             }

@@ -106,6 +106,22 @@ llm_event_text(llm_response_t *resp, int choice, llm_part_e part,
 }
 
 
+/* a literal the caller frees: a writer keeping it makes its own copy */
+
+int
+llm_event_text_copy(llm_response_t *resp, int choice, llm_part_e part,
+    const char *s, size_t n, llm_buf_t *out)
+{
+    int  rc;
+
+    resp->transient = 1;
+    rc = llm_event_text(resp, choice, part, s, n, out);
+    resp->transient = 0;
+
+    return rc;
+}
+
+
 int
 llm_event_text_str(llm_response_t *resp, int choice, llm_part_e part,
     const char *text, size_t len, llm_buf_t *out)
@@ -122,10 +138,7 @@ llm_event_text_str(llm_response_t *resp, int choice, llm_part_e part,
     rc = llm_buf_append_json_string(&lit, text, len);
 
     if (rc == LLM_OK) {
-        /* freed below: a writer must copy it */
-        resp->transient = 1;
-        rc = llm_event_text(resp, choice, part, lit.data, lit.len, out);
-        resp->transient = 0;
+        rc = llm_event_text_copy(resp, choice, part, lit.data, lit.len, out);
     }
 
     llm_buf_free(&lit);

@@ -18,7 +18,8 @@
  * exactly as the provider escaped them: most events are copied, never
  * decoded and encoded again.  In a whole response, what llm_event_text()
  * is given must stay valid until llm_event_end() (it is the provider's
- * body: a writer may point at it); llm_event_text_str() makes its own.
+ * body: a writer may point at it); llm_event_text_copy() takes a literal
+ * the caller frees, llm_event_text_str() a C string.
  */
 
 #ifndef _LLM_RESPONSE_H_INCLUDED_
@@ -148,6 +149,8 @@ void *llm_response_state(llm_response_t *resp, size_t size);
 /* the events; each returns LLM_OK or LLM_ERROR (memory) */
 int llm_event_start(llm_response_t *resp, llm_buf_t *out);
 int llm_event_text(llm_response_t *resp, int choice, llm_part_e part,
+    const char *s, size_t n, llm_buf_t *out);
+int llm_event_text_copy(llm_response_t *resp, int choice, llm_part_e part,
     const char *s, size_t n, llm_buf_t *out);
 int llm_event_text_str(llm_response_t *resp, int choice, llm_part_e part,
     const char *text, size_t len, llm_buf_t *out);

@@ -114,8 +114,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (op & 7) {
 
         case 1:
-            rc = llm_event_text(&resp, choice, (llm_part_e) (index % 3),
-                                lit.data, lit.len, &out);
+            rc = llm_event_text_copy(&resp, choice,
+                                     (llm_part_e) (index % 3), lit.data,
+                                     lit.len, &out);
             break;
 
         case 2:
