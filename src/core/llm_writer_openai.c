@@ -80,17 +80,31 @@ static const char  *llm_openai_part_names[] = {
 };
 
 
+/* a delta of one part: its opening, and the opening's length */
+
+static const struct {
+    const char  *open;
+    size_t       len;
+}  llm_openai_deltas[] = {
+    { "{\"content\":", sizeof("{\"content\":") - 1 },
+    { "{\"reasoning_content\":", sizeof("{\"reasoning_content\":") - 1 },
+    { "{\"refusal\":", sizeof("{\"refusal\":") - 1 }
+};
+
+
 /* the parts every object and chunk share: id, object, created, model */
 
 static int
-llm_openai_head(llm_response_t *resp, const char *object, llm_buf_t *out)
+llm_openai_head(llm_response_t *resp, int chunk, llm_buf_t *out)
 {
     if (llm_buf_append_lit(out, "{\"id\":") != LLM_OK
         || llm_buf_append_json_string(out, resp->id, strlen(resp->id))
            != LLM_OK
-        || llm_buf_append_lit(out, ",\"object\":\"") != LLM_OK
-        || llm_buf_append_cstr(out, object) != LLM_OK
-        || llm_buf_append_lit(out, "\",\"created\":") != LLM_OK
+        || (chunk
+            ? llm_buf_append_lit(out, ",\"object\":\"chat.completion.chunk\","
+                                      "\"created\":")
+            : llm_buf_append_lit(out, ",\"object\":\"chat.completion\","
+                                      "\"created\":")) != LLM_OK
         || llm_buf_append_int(out, resp->created) != LLM_OK
         || llm_buf_append_lit(out, ",\"model\":") != LLM_OK
         || llm_buf_append_json_string(out, resp->client_model,
@@ -130,11 +144,26 @@ llm_openai_usage(llm_usage_t *u, llm_buf_t *out)
 /* stream: "data: {head,"choices":[{"index":i,"delta":" ... */
 
 static int
-llm_openai_chunk_open(llm_response_t *resp, int choice, llm_buf_t *out)
+llm_openai_chunk_open(llm_response_t *resp, int choice, size_t more,
+    llm_buf_t *out)
 {
-    if (llm_buf_append_lit(out, "data: ") != LLM_OK
-        || llm_openai_head(resp, "chat.completion.chunk", out) != LLM_OK
-        || llm_buf_append_lit(out, ",\"choices\":[{\"index\":") != LLM_OK
+    /* one reservation for the whole frame: the appends only copy */
+
+    if (llm_buf_reserve(out, 256 + strlen(resp->id) * 6
+                             + strlen(resp->client_model) * 6 + more)
+        != LLM_OK
+        || llm_buf_append_lit(out, "data: ") != LLM_OK
+        || llm_openai_head(resp, 1, out) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    if (choice == 0) {
+        return llm_buf_append_lit(out, ",\"choices\":[{\"index\":0,"
+                                       "\"delta\":");
+    }
+
+    if (llm_buf_append_lit(out, ",\"choices\":[{\"index\":") != LLM_OK
         || llm_buf_append_int(out, choice) != LLM_OK
         || llm_buf_append_lit(out, ",\"delta\":") != LLM_OK)
     {
@@ -150,6 +179,11 @@ llm_openai_chunk_open(llm_response_t *resp, int choice, llm_buf_t *out)
 static int
 llm_openai_chunk_close(const char *finish, llm_buf_t *out)
 {
+    if (finish == NULL) {
+        return llm_buf_append_lit(out, ",\"logprobs\":null,"
+                                       "\"finish_reason\":null}]}\n\n");
+    }
+
     if (llm_buf_append_lit(out, ",\"logprobs\":null,\"finish_reason\":")
         != LLM_OK
         || (finish
@@ -222,7 +256,7 @@ llm_openai_write_start(llm_response_t *resp, llm_buf_t *out)
         return LLM_OK;
     }
 
-    if (llm_openai_chunk_open(resp, 0, out) != LLM_OK
+    if (llm_openai_chunk_open(resp, 0, 0, out) != LLM_OK
         || llm_buf_append_lit(out, "{\"role\":\"assistant\","
                                    "\"content\":\"\"}") != LLM_OK)
     {
@@ -275,10 +309,9 @@ llm_openai_write_text(llm_response_t *resp, int choice, llm_part_e part,
         return llm_buf_append(&c->text[part], s + 1, n - 2);
     }
 
-    if (llm_openai_chunk_open(resp, choice, out) != LLM_OK
-        || llm_buf_append_lit(out, "{") != LLM_OK
-        || llm_buf_append_cstr(out, llm_openai_part_names[part]) != LLM_OK
-        || llm_buf_append_lit(out, ":") != LLM_OK
+    if (llm_openai_chunk_open(resp, choice, n, out) != LLM_OK
+        || llm_buf_append(out, llm_openai_deltas[part].open,
+                          llm_openai_deltas[part].len) != LLM_OK
         || llm_buf_append(out, s, n) != LLM_OK
         || llm_buf_append_lit(out, "}") != LLM_OK)
     {
@@ -353,7 +386,9 @@ llm_openai_write_tool(llm_response_t *resp, int choice, int index,
         return LLM_OK;
     }
 
-    if (llm_openai_chunk_open(resp, choice, out) != LLM_OK
+    if (llm_openai_chunk_open(resp, choice,
+                              tool->id_len + tool->name_len + tool->args_len,
+                              out) != LLM_OK
         || llm_buf_append_lit(out, "{\"tool_calls\":[{\"index\":") != LLM_OK
         || llm_buf_append_int(out, index) != LLM_OK
         || llm_buf_append_lit(out, ",") != LLM_OK
@@ -389,7 +424,7 @@ llm_openai_write_tool_args(llm_response_t *resp, int choice, int index,
                             : LLM_OK;
     }
 
-    if (llm_openai_chunk_open(resp, choice, out) != LLM_OK
+    if (llm_openai_chunk_open(resp, choice, n, out) != LLM_OK
         || llm_buf_append_lit(out, "{\"tool_calls\":[{\"index\":") != LLM_OK
         || llm_buf_append_int(out, index) != LLM_OK
         || llm_buf_append_lit(out, ",\"function\":{\"arguments\":") != LLM_OK
@@ -429,7 +464,7 @@ llm_openai_write_finish(llm_response_t *resp, int choice, const char *reason,
         return LLM_OK;
     }
 
-    if (llm_openai_chunk_open(resp, choice, out) != LLM_OK
+    if (llm_openai_chunk_open(resp, choice, 0, out) != LLM_OK
         || llm_buf_append_lit(out, "{}") != LLM_OK)
     {
         return LLM_ERROR;
@@ -529,7 +564,7 @@ llm_openai_write_end(llm_response_t *resp, llm_buf_t *out)
     if (!resp->whole) {
         if (resp->include_usage && !resp->usage_sent) {
             if (llm_buf_append_lit(out, "data: ") != LLM_OK
-                || llm_openai_head(resp, "chat.completion.chunk", out)
+                || llm_openai_head(resp, 1, out)
                    != LLM_OK
                 || llm_buf_append_lit(out, ",\"choices\":[],\"usage\":")
                    != LLM_OK
@@ -564,7 +599,7 @@ llm_openai_write_end(llm_response_t *resp, llm_buf_t *out)
     }
 
     if (llm_buf_reserve(out, len) != LLM_OK
-        || llm_openai_head(resp, "chat.completion", out) != LLM_OK
+        || llm_openai_head(resp, 0, out) != LLM_OK
         || llm_buf_append_lit(out, ",\"choices\":[") != LLM_OK)
     {
         goto failed;
