@@ -20,6 +20,8 @@
 
 static ngx_int_t ngx_http_llm_provider_params(ngx_conf_t *cf,
     ngx_http_llm_provider_t *p, ngx_array_t *given);
+static ngx_uint_t ngx_http_llm_param_is(const llm_dialect_param_t *dp,
+    ngx_str_t *key);
 static void ngx_http_llm_provider_param_error(ngx_conf_t *cf,
     ngx_http_llm_provider_t *p, ngx_keyval_t *kv);
 static u_char *ngx_http_llm_known_dialects(ngx_conf_t *cf);
@@ -314,6 +316,16 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* 1 if key names the dialect parameter dp */
+
+static ngx_uint_t
+ngx_http_llm_param_is(const llm_dialect_param_t *dp, ngx_str_t *key)
+{
+    return ngx_strlen(dp->name) == key->len
+           && ngx_strncmp(dp->name, key->data, key->len) == 0;
+}
+
+
 /*
  * The dialect's own parameters (anthropic_version=, anthropic_beta=, ...)
  * become its header lines: each parameter given, or its default.
@@ -335,10 +347,7 @@ ngx_http_llm_provider_params(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 
     for (i = 0; i < given->nelts; i++) {
         for (k = 0; dp && dp[k].name; k++) {
-            if (ngx_strlen(dp[k].name) == kv[i].key.len
-                && ngx_strncmp(dp[k].name, kv[i].key.data, kv[i].key.len)
-                   == 0)
-            {
+            if (ngx_http_llm_param_is(&dp[k], &kv[i].key)) {
                 break;
             }
         }
@@ -360,10 +369,7 @@ ngx_http_llm_provider_params(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
             v.len = v.data ? ngx_strlen(v.data) : 0;
 
             for (i = 0; i < given->nelts; i++) {
-                if (ngx_strlen(dp[k].name) == kv[i].key.len
-                    && ngx_strncmp(dp[k].name, kv[i].key.data,
-                                   kv[i].key.len) == 0)
-                {
+                if (ngx_http_llm_param_is(&dp[k], &kv[i].key)) {
                     v = kv[i].value;
                 }
             }
@@ -409,9 +415,7 @@ ngx_http_llm_provider_param_error(ngx_conf_t *cf, ngx_http_llm_provider_t *p,
 
     for (d = llm_dialects; *d; d++) {
         for (dp = (*d)->params, k = 0; dp && dp[k].name; k++) {
-            if (ngx_strlen(dp[k].name) == kv->key.len
-                && ngx_strncmp(dp[k].name, kv->key.data, kv->key.len) == 0)
-            {
+            if (ngx_http_llm_param_is(&dp[k], &kv->key)) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "\"%V=\" and the other parameters of the "
                                    "%s dialect need dialect=%s in "
