@@ -199,23 +199,26 @@ llm_openai_chunk_close(const char *finish, llm_buf_t *out)
 
 
 /*
- * whole: the choice with this index, added on first use; LLM_DECLINED:
- * one more than a client asks for, not kept
+ * whole: the choice with this index, added on first use; NULL with *rc
+ * the event's answer: LLM_OK for one more choice than a client asks for
+ * (not kept), LLM_ERROR for memory
  */
 
-static int
-llm_openai_choice(llm_response_t *resp, int index, llm_openai_choice_t **cp)
+static llm_openai_choice_t *
+llm_openai_choice(llm_response_t *resp, int index, int *rc)
 {
     int                   i;
     llm_openai_whole_t   *w;
     llm_openai_choice_t  *c;
+
+    *rc = LLM_ERROR;
 
     w = resp->wstate;
 
     if (w == NULL) {
         w = calloc(1, sizeof(llm_openai_whole_t));
         if (w == NULL) {
-            return LLM_ERROR;
+            return NULL;
         }
 
         resp->wstate = w;
@@ -223,18 +226,18 @@ llm_openai_choice(llm_response_t *resp, int index, llm_openai_choice_t **cp)
 
     for (i = 0; i < w->nchoices; i++) {
         if (w->choice[i].index == index) {
-            *cp = &w->choice[i];
-            return LLM_OK;
+            return &w->choice[i];
         }
     }
 
     if (w->nchoices == LLM_OPENAI_CHOICES) {
-        return LLM_DECLINED;
+        *rc = LLM_OK;
+        return NULL;
     }
 
     c = realloc(w->choice, (w->nchoices + 1) * sizeof(llm_openai_choice_t));
     if (c == NULL) {
-        return LLM_ERROR;
+        return NULL;
     }
 
     w->choice = c;
@@ -243,9 +246,7 @@ llm_openai_choice(llm_response_t *resp, int index, llm_openai_choice_t **cp)
     memset(c, 0, sizeof(llm_openai_choice_t));
     c->index = index;
 
-    *cp = c;
-
-    return LLM_OK;
+    return c;
 }
 
 
@@ -275,10 +276,9 @@ llm_openai_write_text(llm_response_t *resp, int choice, llm_part_e part,
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        rc = llm_openai_choice(resp, choice, &c);
-
-        if (rc != LLM_OK) {
-            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
+        c = llm_openai_choice(resp, choice, &rc);
+        if (c == NULL) {
+            return rc;
         }
 
         /*
@@ -362,10 +362,9 @@ llm_openai_write_tool(llm_response_t *resp, int choice, int index,
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        rc = llm_openai_choice(resp, choice, &c);
-
-        if (rc != LLM_OK) {
-            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
+        c = llm_openai_choice(resp, choice, &rc);
+        if (c == NULL) {
+            return rc;
         }
 
         if (llm_openai_tool_close(c) != LLM_OK
@@ -413,10 +412,9 @@ llm_openai_write_tool_args(llm_response_t *resp, int choice, int index,
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        rc = llm_openai_choice(resp, choice, &c);
-
-        if (rc != LLM_OK) {
-            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
+        c = llm_openai_choice(resp, choice, &rc);
+        if (c == NULL) {
+            return rc;
         }
 
         /* only the open call's arguments can grow */
@@ -447,10 +445,9 @@ llm_openai_write_finish(llm_response_t *resp, int choice, const char *reason,
     llm_openai_choice_t  *c;
 
     if (resp->whole) {
-        rc = llm_openai_choice(resp, choice, &c);
-
-        if (rc != LLM_OK) {
-            return (rc == LLM_DECLINED) ? LLM_OK : LLM_ERROR;
+        c = llm_openai_choice(resp, choice, &rc);
+        if (c == NULL) {
+            return rc;
         }
 
         len = strlen(reason);

@@ -435,6 +435,47 @@ test_cut_utf8(void)
 }
 
 
+/* a whole response keeps 16 choices, drops the rest, stays valid JSON */
+
+static void
+test_whole_choices(void)
+{
+    int             i, rc;
+    cJSON          *j;
+    llm_buf_t       out;
+    llm_response_t  resp;
+
+    memset(&out, 0, sizeof(llm_buf_t));
+    memset(&resp, 0, sizeof(llm_response_t));
+
+    llm_response_init(&resp, "m", 0);
+    llm_response_whole(&resp);
+    memcpy(resp.id, "chatcmpl-x", sizeof("chatcmpl-x"));
+
+    rc = llm_event_start(&resp, &out);
+
+    for (i = 0; i < 20 && rc == LLM_OK; i++) {
+        rc = llm_event_text_copy(&resp, i, LLM_PART_CONTENT, "\"a\"", 3,
+                                 &out);
+        if (rc == LLM_OK) {
+            rc = llm_event_finish(&resp, i, "stop", &out);
+        }
+    }
+
+    ok(rc == LLM_OK && llm_event_end(&resp, &out) == LLM_DONE,
+       "whole: 20 choices written");
+
+    j = cJSON_ParseWithLength(out.data, out.len);
+
+    ok(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "choices")) == 16,
+       "whole: 16 choices kept, the rest dropped, valid JSON");
+
+    cJSON_Delete(j);
+    llm_buf_free(&out);
+    llm_response_free(&resp);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -446,6 +487,7 @@ main(int argc, char **argv)
     test_json_helpers();
     test_mask();
     test_cut_utf8();
+    test_whole_choices();
 
     return done_testing();
 }
