@@ -8,7 +8,8 @@
 #                         demo provider on 127.0.0.1:8081)
 #   ./build.sh test       build, then run every test (unit, fuzz, nginx)
 #   ./build.sh deps       only install dependencies (Debian packages, and
-#                         the OpenAI Node SDK for the tests, from npm)
+#                         the OpenAI and Anthropic Node SDKs for the tests,
+#                         from npm)
 #   ./build.sh bench      build, then run the benchmark (bench/README.md)
 #
 # NGINX_SRC=<nginx source tree> builds against that nginx instead of
@@ -21,6 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$ROOT/build"
 MODULE="$BUILD/ngx_http_llm_module.so"
 OPENAI_SDK="4.104.0"
+ANTHROPIC_SDK="1.16.0"
 
 PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
           perl python3 openssl ca-certificates curl procps wrk"
@@ -49,18 +51,25 @@ deps() {
     sdk
 }
 
-# the official OpenAI Node SDK, for t/40-openai-sdk.t (npm registry)
+# the official OpenAI and Anthropic Node SDKs, for t/40-openai-sdk.t and
+# t/71-anthropic-sdk.t (npm registry)
 sdk() {
     local dir="$BUILD/sdk"
 
-    [ -f "$dir/node_modules/openai/package.json" ] \
-        && grep -q "\"version\": \"$OPENAI_SDK\"" \
-                "$dir/node_modules/openai/package.json" && return 0
+    sdk_has openai "$OPENAI_SDK" && sdk_has @anthropic-ai/sdk "$ANTHROPIC_SDK" \
+        && return 0
 
-    say "installing the OpenAI Node SDK $OPENAI_SDK into $dir"
+    say "installing the OpenAI Node SDK $OPENAI_SDK and the Anthropic" \
+        "SDK $ANTHROPIC_SDK into $dir"
     mkdir -p "$dir"
     npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-        "openai@$OPENAI_SDK" >/dev/null
+        "openai@$OPENAI_SDK" "@anthropic-ai/sdk@$ANTHROPIC_SDK" >/dev/null
+}
+
+sdk_has() {
+    local pkg="$BUILD/sdk/node_modules/$1/package.json"
+
+    [ -f "$pkg" ] && grep -q "\"version\": \"$2\"" "$pkg"
 }
 
 apt_install() {

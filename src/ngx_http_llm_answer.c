@@ -40,19 +40,7 @@ ngx_http_llm_request_key(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
 
     /* the client's key, in the header the provider wants */
 
-    if (r->headers_in.authorization == NULL) {
-        ngx_str_null(key);
-        return;
-    }
-
-    *key = r->headers_in.authorization->value;
-
-    if (key->len > 7
-        && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7) == 0)
-    {
-        key->data += 7;
-        key->len -= 7;
-    }
+    (void) ngx_http_llm_client_key(r, key);
 }
 
 
@@ -285,7 +273,7 @@ ngx_http_llm_answer_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
- * A provider's failure as the client's answer: the OpenAI error e, with
+ * A provider's failure as the client's answer: the error e, with
  * the Retry-After the provider gave in a header or, Gemini, in the body.
  */
 
@@ -303,7 +291,7 @@ ngx_http_llm_reply_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     llm_buf_reset(&ctx->out);
 
-    if (llm_error_json(e, &ctx->out) != LLM_OK) {
+    if (ngx_http_llm_error_body(ctx, e, &ctx->out) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -276,6 +276,18 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return ngx_http_llm_send_error(r, ctx, &e);
     }
 
+    /* an operation may answer for the first candidate itself */
+
+    if (ctx->op->local && n) {
+        ctx->model = &models[ctx->order[0]];
+
+        rc = ctx->op->local(r, ctx, ctx->model);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     cln = ngx_http_cleanup_add(r, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -391,6 +403,7 @@ ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->recorded = 0;
     ctx->health_reported = 0;
     ctx->skip_byte = 0;
+    ctx->relay = 0;
 
     /* the dialect fills in max_tokens where the provider requires it */
     ctx->req.max_tokens_default = ctx->model->max_tokens;

@@ -49,7 +49,8 @@ const ngx_http_llm_op_t  ngx_http_llm_embeddings_op = {
     ngx_http_llm_embed_parse,
     ngx_http_llm_embed_check,
     ngx_http_llm_embed_create_request,
-    ngx_http_llm_embed_complete
+    ngx_http_llm_embed_complete,
+    NULL, NULL, NULL, NULL
 };
 
 

@@ -4,8 +4,8 @@
  */
 
 /*
- * The one way in for every operation (llm_chat, llm_embeddings; the
- * next endpoints too): the request's context, the method, the body's
+ * The one way in for every operation (llm_chat, llm_embeddings,
+ * llm_messages): the request's context, the method, the body's
  * size, the body read whole, parsed by the operation, the model looked
  * up and checked (kind, a usable provider, the client's key when the
  * provider passes it through), then the attempts.  llm_models uses the
@@ -128,6 +128,10 @@ ngx_http_llm_op_handler(ngx_http_request_t *r)
 
     ctx->op = llcf->op;
 
+    if (ctx->op->select) {
+        ctx->op = ctx->op->select(r);
+    }
+
     rc = ngx_http_llm_ingress_method(r, ctx, NGX_HTTP_POST);
     if (rc != NGX_DECLINED) {
         return rc;
@@ -171,7 +175,7 @@ ngx_http_llm_ingress_body(ngx_http_request_t *r)
 {
     char                     *name;
     ngx_int_t                 rc;
-    ngx_str_t                 body, model;
+    ngx_str_t                 body, model, key;
     llm_error_t               e;
     ngx_http_llm_ctx_t       *ctx;
     ngx_http_llm_model_t     *m;
@@ -256,11 +260,12 @@ ngx_http_llm_ingress_body(ngx_http_request_t *r)
     }
 
     if (m->provider && m->provider->key_passthrough
-        && r->headers_in.authorization == NULL)
+        && ngx_http_llm_client_key(r, &key) != NGX_OK)
     {
         rc = ngx_http_llm_reject(r, ctx, 401, NULL, "missing_api_key",
                                  "This model needs your provider API key "
-                                 "in the Authorization header.");
+                                 "in the Authorization (or x-api-key) "
+                                 "header.");
         ngx_http_finalize_request(r, rc);
         return;
     }

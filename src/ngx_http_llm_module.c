@@ -11,6 +11,7 @@
  *
  *   location = /v1/chat/completions { llm_chat; }
  *   location /v1/models             { llm_models; }
+ *   location /v1/messages           { llm_messages; }  (count_tokens too)
  */
 
 #include "ngx_http_llm_module.h"
@@ -76,6 +77,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_http_llm_handler_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_LLM_EMBEDDINGS,
+      NULL },
+
+    { ngx_string("llm_messages"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_LLM_MESSAGES,
       NULL },
 
     { ngx_string("llm_template"),
@@ -213,9 +221,11 @@ ngx_http_llm_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    /* chat and embeddings: operations over the one ingress */
+    /* chat, embeddings, messages: operations over the one ingress */
     llcf->op = (cmd->offset == NGX_HTTP_LLM_CHAT) ? &ngx_http_llm_chat_op
-                                                  : &ngx_http_llm_embeddings_op;
+               : (cmd->offset == NGX_HTTP_LLM_MESSAGES)
+                 ? &ngx_http_llm_messages_op
+                 : &ngx_http_llm_embeddings_op;
     clcf->handler = ngx_http_llm_op_handler;
 
     return NGX_CONF_OK;
@@ -395,7 +405,8 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (conf->handler != NGX_HTTP_LLM_CHAT
-        && conf->handler != NGX_HTTP_LLM_EMBEDDINGS)
+        && conf->handler != NGX_HTTP_LLM_EMBEDDINGS
+        && conf->handler != NGX_HTTP_LLM_MESSAGES)
     {
         return NGX_CONF_OK;
     }

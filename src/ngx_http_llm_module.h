@@ -23,6 +23,7 @@
 #include "llm_request.h"
 #include "llm_dialect.h"
 #include "llm_embed.h"
+#include "llm_messages.h"
 
 
 /* 1.27.2 added the trailers flag; we never keep provider trailers */
@@ -38,6 +39,7 @@
 #define NGX_HTTP_LLM_CHAT    1
 #define NGX_HTTP_LLM_MODELS  2
 #define NGX_HTTP_LLM_EMBEDDINGS  3
+#define NGX_HTTP_LLM_MESSAGES  4
 
 
 typedef struct {
@@ -158,14 +160,34 @@ typedef ngx_int_t (*ngx_http_llm_op_complete_pt)(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 
 
-typedef struct {
+/* answers for candidate m without it: NGX_DECLINED when it must ask */
+typedef ngx_int_t (*ngx_http_llm_op_local_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m);
+
+/* an error as the client's format writes it */
+typedef int (*ngx_http_llm_op_error_pt)(const llm_error_t *e, llm_buf_t *b);
+
+typedef struct ngx_http_llm_op_s  ngx_http_llm_op_t;
+
+/* the operation for this request, when one location serves several */
+typedef const ngx_http_llm_op_t *(*ngx_http_llm_op_select_pt)(
+    ngx_http_request_t *r);
+
+
+struct ngx_http_llm_op_s {
     const char                    *name;
     ngx_uint_t                     embedding;  /* takes type=embedding */
     ngx_http_llm_op_parse_pt       parse;
     ngx_http_llm_op_check_pt       check;
     ngx_http_llm_op_request_pt     create_request;
     ngx_http_llm_op_complete_pt    complete;
-} ngx_http_llm_op_t;
+
+    /* optional: NULL is OpenAI's format, no local answer, one op */
+    const llm_writer_t            *writer;
+    ngx_http_llm_op_error_pt       error;
+    ngx_http_llm_op_local_pt       local;
+    ngx_http_llm_op_select_pt      select;
+};
 
 
 typedef struct {
@@ -241,6 +263,7 @@ struct ngx_http_llm_ctx_s {
     ngx_event_t                    ftt_ev;         /* first token */
     ngx_event_t                    deadline_ev;
     ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
+    void                          *op_data;        /* the operation's */
 
     unsigned                       stream:1;
     unsigned                       chunked_body:1;
@@ -255,6 +278,9 @@ struct ngx_http_llm_ctx_s {
     unsigned                       health_reported:1;
     unsigned                       skip_byte:1;
     unsigned                       finished:1;
+    unsigned                       relay:1;        /* frames go as they
+                                                      are, events only
+                                                      read */
 };
 
 
@@ -275,6 +301,11 @@ ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 void ngx_http_llm_set_error(ngx_http_llm_ctx_t *ctx, const char *reason);
 ngx_int_t ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
     char *key, ngx_str_t *value);
+ngx_int_t ngx_http_llm_error_body(ngx_http_llm_ctx_t *ctx, llm_error_t *e,
+    llm_buf_t *b);
+ngx_table_elt_t *ngx_http_llm_header_in(ngx_http_request_t *r,
+    const char *name, size_t len);
+ngx_int_t ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key);
 
 /* shared memory zones: ngx_http_llm_zone.c */
 ngx_int_t ngx_http_llm_zone_parse(ngx_conf_t *cf, ngx_str_t *value,
@@ -357,9 +388,10 @@ char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_llm_message_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
-/* the operations: ngx_http_llm_chat.c, ngx_http_llm_embeddings.c */
+/* the operations: ngx_http_llm_chat.c, _embeddings.c, _messages.c */
 extern const ngx_http_llm_op_t  ngx_http_llm_chat_op;
 extern const ngx_http_llm_op_t  ngx_http_llm_embeddings_op;
+extern const ngx_http_llm_op_t  ngx_http_llm_messages_op;
 
 /* the one way in: ngx_http_llm_ingress.c; llm_models: _models.c */
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);

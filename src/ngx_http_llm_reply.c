@@ -4,8 +4,9 @@
  */
 
 /*
- * Replies the gateway writes itself: a JSON body, an OpenAI error (and
- * $llm_error), a response header.  They depend on nothing else here.
+ * Replies the gateway writes itself: a JSON body, an error in the
+ * client's format (and $llm_error), a response header; and the client's
+ * request headers it reads (its key).  They depend on nothing else here.
  */
 
 #include "ngx_http_llm_module.h"
@@ -59,7 +60,7 @@ ngx_http_llm_send_error(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_memzero(&json, sizeof(llm_buf_t));
 
-    if (llm_error_json(e, &json) != LLM_OK) {
+    if (ngx_http_llm_error_body(ctx, e, &json) != NGX_OK) {
         llm_buf_free(&json);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -122,6 +123,86 @@ ngx_http_llm_add_header(ngx_http_request_t *r, ngx_list_t *headers,
     h->key.len = ngx_strlen(key);
     h->value = *value;
     h->lowcase_key = NULL;
+
+    return NGX_OK;
+}
+
+
+/* an error body in the client's format: OpenAI's unless the op says */
+
+ngx_int_t
+ngx_http_llm_error_body(ngx_http_llm_ctx_t *ctx, llm_error_t *e,
+    llm_buf_t *b)
+{
+    ngx_http_llm_op_error_pt  error;
+
+    error = (ctx && ctx->op && ctx->op->error) ? ctx->op->error
+                                               : llm_error_json;
+
+    return (error(e, b) == LLM_OK) ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_table_elt_t *
+ngx_http_llm_header_in(ngx_http_request_t *r, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/*
+ * The client's own key: "Authorization: Bearer …", as OpenAI clients
+ * send it, or x-api-key, as Anthropic's do.  NGX_DECLINED: none.
+ */
+
+ngx_int_t
+ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL) {
+        h = ngx_http_llm_header_in(r, "x-api-key", sizeof("x-api-key") - 1);
+    }
+
+    if (h == NULL || h->value.len == 0) {
+        ngx_str_null(key);
+        return NGX_DECLINED;
+    }
+
+    *key = h->value;
+
+    if (h == r->headers_in.authorization && key->len > 7
+        && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7) == 0)
+    {
+        key->data += 7;
+        key->len -= 7;
+    }
 
     return NGX_OK;
 }

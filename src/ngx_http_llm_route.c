@@ -734,6 +734,7 @@ ngx_int_t
 ngx_http_llm_route_order(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_int_t                  key, k;
+    ngx_str_t                  client_key;
     ngx_uint_t                 i, j, n, w, total, pick, t, *order;
     ngx_http_llm_model_t      *route, *models, *m;
     ngx_http_llm_main_conf_t  *lmcf;
@@ -757,7 +758,7 @@ ngx_http_llm_route_order(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         if (m->provider->disabled
             || (m->provider->key_passthrough
-                && r->headers_in.authorization == NULL))
+                && ngx_http_llm_client_key(r, &client_key) != NGX_OK))
         {
             continue;
         }

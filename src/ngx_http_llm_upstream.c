@@ -100,6 +100,11 @@ ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     llm_response_init(&ctx->resp, (char *) ctx->model->name.data,
                       ctx->req.include_usage);
 
+    /* the client's format; the operation's create_request may relay */
+    if (ctx->op->writer) {
+        ctx->resp.writer = ctx->op->writer;
+    }
+
     ngx_http_upstream_init(r);
 
     return NGX_OK;
@@ -817,6 +822,14 @@ ngx_http_llm_sse_event(void *data, const char *event, size_t event_len,
                                                      payload_len, &ctx->out);
 
     if (rc == LLM_ERROR) {
+        return LLM_ERROR;
+    }
+
+    /* a relay: the frame goes as it came, once the dialect found it good */
+    if (ctx->relay && !ctx->resp.failed
+        && llm_sse_frame(&ctx->out, event, event_len, payload, payload_len)
+           != LLM_OK)
+    {
         return LLM_ERROR;
     }
 

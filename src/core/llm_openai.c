@@ -484,7 +484,7 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    if (rc == LLM_OK) {
+    if (rc == LLM_OK && llm_openai_relayed(resp)) {
         llm_openai_scan_result(resp, &sc);
 
         resp->first_token = 1;
@@ -532,7 +532,9 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    rc = llm_response_emit_json(j, resp->client_model, out);
+    rc = llm_openai_relayed(resp)
+         ? llm_response_emit_json(j, resp->client_model, out)
+         : llm_openai_events_whole(resp, j, out);
 
     resp->first_token = 1;
     resp->done = 1;
@@ -573,6 +575,7 @@ llm_openai_usage_chunk(llm_response_t *resp, llm_buf_t *out)
 
 typedef struct {
     int           tool_count;
+    unsigned      started:1;        /* events: the start is out */
 } llm_openai_state_t;
 
 
@@ -723,6 +726,10 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
     if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
 
+        if (!llm_openai_relayed(resp)) {
+            return llm_event_end(resp, out);
+        }
+
         if (resp->include_usage && resp->usage_json.len && !resp->usage_sent
             && llm_openai_usage_chunk(resp, out) != LLM_OK)
         {
@@ -741,7 +748,7 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
     if (!(event_len == 5 && memcmp(event, "error", 5) == 0)) {
         rc = llm_openai_scan(&sc, data, n, 1, 0);
 
-        if (rc == LLM_OK) {
+        if (rc == LLM_OK && llm_openai_relayed(resp)) {
             return llm_openai_stream_fast(resp, &sc, data, n, out);
         }
 
@@ -846,6 +853,24 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
         if (llm_json_get_obj(j, "usage")) {
             cJSON_DeleteItemFromObjectCaseSensitive(j, "usage");
         }
+    }
+
+    if (!llm_openai_relayed(resp)) {
+        st = llm_response_state(resp, sizeof(llm_openai_state_t));
+        rc = (st == NULL) ? LLM_ERROR : LLM_OK;
+
+        if (rc == LLM_OK && !st->started) {
+            st->started = 1;
+            rc = llm_event_start(resp, out);
+        }
+
+        if (rc == LLM_OK) {
+            rc = llm_openai_events_chunk(resp, j, out);
+        }
+
+        llm_json_free(j);
+
+        return rc;
     }
 
     rc = LLM_ERROR;

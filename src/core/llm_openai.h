@@ -18,4 +18,14 @@
 extern const llm_dialect_t  llm_dialect_openai;
 
 
+/* as events, for other client formats: llm_openai_events.c */
+int llm_openai_events_chunk(llm_response_t *resp, llm_json_t *j,
+    llm_buf_t *out);
+int llm_openai_events_whole(llm_response_t *resp, llm_json_t *j,
+    llm_buf_t *out);
+
+/* the client speaks OpenAI Chat: the provider's bytes are relayed */
+#define llm_openai_relayed(resp)  ((resp)->writer == &llm_writer_openai_chat)
+
+
 #endif /* _LLM_OPENAI_H_INCLUDED_ */

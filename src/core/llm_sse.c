@@ -410,3 +410,43 @@ llm_sse_fail(llm_sse_t *sse, int rc)
 
     return rc;
 }
+
+
+int
+llm_sse_frame(llm_buf_t *out, const char *event, size_t event_len,
+    const char *data, size_t n)
+{
+    const char  *nl, *end;
+
+    if (llm_buf_reserve(out, event_len + n + 32) != LLM_OK
+        || (event_len
+            && (llm_buf_append_lit(out, "event: ") != LLM_OK
+                || llm_buf_append(out, event, event_len) != LLM_OK
+                || llm_buf_append_lit(out, "\n") != LLM_OK)))
+    {
+        return LLM_ERROR;
+    }
+
+    /* the data lines were joined with LF: each is a data line again */
+
+    end = data + n;
+
+    for ( ;; ) {
+        nl = memchr(data, '\n', end - data);
+
+        if (llm_buf_append_lit(out, "data: ") != LLM_OK
+            || llm_buf_append(out, data, (nl ? nl : end) - data) != LLM_OK
+            || llm_buf_append_lit(out, "\n") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        if (nl == NULL) {
+            break;
+        }
+
+        data = nl + 1;
+    }
+
+    return llm_buf_append_lit(out, "\n");
+}

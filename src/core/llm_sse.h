@@ -70,6 +70,10 @@ int llm_sse_feed(llm_sse_t *sse, const char *p, size_t n,
 /* 1: a partial line, data or an event name awaits a blank line */
 int llm_sse_pending(llm_sse_t *sse);
 
+/* appends one event as it is framed again: event (if any), data lines */
+int llm_sse_frame(llm_buf_t *out, const char *event, size_t event_len,
+    const char *data, size_t n);
+
 /* forget the stream and any error, keep the memory */
 void llm_sse_reset(llm_sse_t *sse);
 void llm_sse_free(llm_sse_t *sse);

@@ -66,6 +66,12 @@ an input text t, [its UTF-8 length, sum of its bytes % 997, 0.5, -0.25, 0, 0, ..
 OpenAI prompt_tokens = total_tokens = words; Voyage total_tokens only;
 Gemini none.
 
+The demo answer takes the provider's shape from the path: a chat.completion,
+an Anthropic message (.../messages) or a Gemini response (...:generateContent,
+...:streamGenerateContent), streamed one word per event when asked.
+POST .../messages/count_tokens (checked like Anthropic's) answers
+{"input_tokens": N}, N the words of the system prompt and the messages.
+
 An unknown key or a non-numeric value gets a 400 (code "mock_bad_scenario").
 Without "model" in the body (Gemini), the scenario is taken from the URL
 path ".../models/<scenario>:<method>".  --key accepts "Authorization: Bearer
@@ -241,6 +247,86 @@ def stream_events(cid, model, texts, include_usage, prompt_tokens):
                            "choices": [], "usage": usage}))
     events.append(DONE)
     return events
+
+
+def anthropic_text(content):
+    """Text of an Anthropic content (a string or blocks), tool results too."""
+    if isinstance(content, str):
+        return content
+    out = []
+    for b in content if isinstance(content, list) else []:
+        if not isinstance(b, dict):
+            continue
+        if isinstance(b.get("text"), str):
+            out.append(b["text"])
+        elif b.get("type") == "tool_result":
+            out.append(anthropic_text(b.get("content", "")))
+    return " ".join(out)
+
+
+def anthropic_input_tokens(body):
+    """Words of the system prompt and every message: the mock's count."""
+    n = words(anthropic_text(body.get("system", "")))
+    for m in body.get("messages", []):
+        if isinstance(m, dict):
+            n += words(anthropic_text(m.get("content", "")))
+    return n
+
+
+def anthropic_reply_events(mid, model, text, input_tokens):
+    """An Anthropic Messages stream of text, one delta per word."""
+    def ev(name, obj):
+        return b"event: " + name.encode() + b"\ndata: " + compact(obj) + b"\n\n"
+    pieces = re.findall(r"\S+\s*", text) or [""]
+    usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
+             "cache_read_input_tokens": 0, "output_tokens": 1}
+    events = [ev("message_start", {"type": "message_start", "message": {
+                  "id": mid, "type": "message", "role": "assistant", "model": model,
+                  "content": [], "stop_reason": None, "stop_sequence": None,
+                  "usage": usage}}),
+              ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                         "content_block": {"type": "text", "text": ""}}),
+              ev("ping", {"type": "ping"})]
+    for t in pieces:
+        events.append(ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": "text_delta", "text": t}}))
+    events.append(ev("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    events.append(ev("message_delta", {"type": "message_delta",
+                                       "delta": {"stop_reason": "end_turn",
+                                                 "stop_sequence": None},
+                                       "usage": dict(usage, output_tokens=words(text))}))
+    events.append(ev("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def anthropic_message(mid, model, text, input_tokens):
+    return {"id": mid, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0, "output_tokens": words(text)}}
+
+
+def gemini_reply(n, model, pieces, prompt, is_stream):
+    """A Gemini answer of text: one chunk per piece, or one response."""
+    def chunk(parts, last):
+        c = {"candidates": [{"content": {"parts": parts, "role": "model"},
+                             "index": 0}],
+             "usageMetadata": {"promptTokenCount": prompt, "totalTokenCount": prompt},
+             "modelVersion": model, "responseId": "gemmock%d" % n}
+        if last:
+            out = words("".join(pieces))
+            c["candidates"][0]["finishReason"] = "STOP"
+            c["usageMetadata"] = {"promptTokenCount": prompt,
+                                  "candidatesTokenCount": out,
+                                  "totalTokenCount": prompt + out}
+        return c
+    if is_stream:
+        events = [b"data: " + compact(chunk([{"text": t}], i == len(pieces) - 1))
+                  + b"\r\n\r\n" for i, t in enumerate(pieces)]
+        return Reply(200, "text/event-stream", events, True)
+    return Reply(200, "application/json",
+                 [compact(chunk([{"text": "".join(pieces)}], True))], False)
 
 
 def error_body(message, etype="invalid_request_error", param=None, code=None):
@@ -606,6 +692,12 @@ def anthropic_tools_problem(body, err):
         if not isinstance(t, dict) or not isinstance(t.get("name"), str) \
                 or not re.fullmatch(r"[a-zA-Z0-9_-]{1,128}", t["name"]):
             return err("tools.%d.name: String should match pattern" % i)
+        if t.get("type", "custom") != "custom":
+            # a server tool (web_search_20250305, ...): Anthropic runs it
+            if not re.fullmatch(r"[a-z_]+_\d{8}", t["type"]):
+                return err("tools.%d.type: unknown tool type %r" % (i, t["type"]))
+            names.add(t["name"])
+            continue
         schema = t.get("input_schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             return err("tools.%d.input_schema.type: Input should be 'object'" % i)
@@ -627,7 +719,7 @@ def anthropic_tools_problem(body, err):
         budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
         if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget < 1024:
             return err("thinking.budget_tokens: Input should be greater than or equal to 1024")
-        if body["max_tokens"] <= budget:
+        if "max_tokens" in body and body["max_tokens"] <= budget:
             return err("`max_tokens` must be greater than `thinking.budget_tokens`")
         if "temperature" in body or "top_p" in body and body["top_p"] < 0.95:
             return err("temperature may only be set to 1 when thinking is enabled")
@@ -670,6 +762,18 @@ def anthropic_tools_problem(body, err):
                     return err(where + ": Requests which include `tool_use` or "
                                "`tool_result` blocks must define tools.")
                 seen.add(b["id"])
+            elif t in ("thinking", "redacted_thinking"):
+                if m["role"] != "assistant":
+                    return err(where + ": thinking blocks may only appear in assistant messages")
+                if t == "thinking" and (not isinstance(b.get("signature"), str)
+                                        or not b["signature"]):
+                    return err(where + ".signature: Field required")
+            elif t in ("document", "search_result"):
+                if m["role"] != "user":
+                    return err(where + ": %s blocks may only appear in user messages" % t)
+            elif t in ("server_tool_use", "web_search_tool_result"):
+                if m["role"] != "assistant":
+                    return err(where + ": %s blocks may only appear in assistant messages" % t)
             elif t == "tool_result":
                 if m["role"] != "user":
                     return err(where + ": tool_result blocks may only appear in user messages")
@@ -980,12 +1084,34 @@ class Handler(BaseHTTPRequestHandler):
 
     def demo_reply(self, n, body, model):
         said = last_user_text(body)
+        anthropic = re.search(r"/messages(\?|$)", self.path) is not None
+        gemini = re.search(r":(stream)?[gG]enerateContent(\?|$)", self.path) is not None
+        if gemini:
+            contents = body.get("contents", []) if isinstance(body, dict) else []
+            said = " ".join(p.get("text", "") for p in contents[-1].get("parts", [])
+                            if isinstance(p, dict) and isinstance(p.get("text"), str)) \
+                if contents else ""
+        if anthropic:
+            msgs = [m for m in body.get("messages", []) if isinstance(m, dict)]
+            said = anthropic_text(msgs[-1].get("content", "")) if msgs else ""
         if len(said) > 200:
             said = said[:200] + "..."
         text = ('Hello! I am the demo model behind ngx_http_llm_module. '
                 'You said: "%s"' % said)
         pieces = re.findall(r"\S+\s*", text)  # one chunk per word
         is_stream = isinstance(body, dict) and body.get("stream") is True
+        if gemini:
+            prompt = sum(words(p.get("text", "")) for c in body.get("contents", [])
+                         for p in c.get("parts", [])
+                         if isinstance(p, dict) and isinstance(p.get("text"), str))
+            return gemini_reply(n, model, pieces, prompt, "streamGenerate" in self.path)
+        if anthropic:
+            mid, tokens = "msg_mock%d" % n, anthropic_input_tokens(body)
+            if is_stream:
+                return Reply(200, "text/event-stream",
+                             anthropic_reply_events(mid, model, text, tokens), True)
+            return Reply(200, "application/json",
+                         [compact(anthropic_message(mid, model, text, tokens))], False)
         return self.text_reply(n, body, model, text, pieces, is_stream)
 
     def scenario_reply(self, n, body, raw_text, opts):
@@ -1039,13 +1165,22 @@ class Handler(BaseHTTPRequestHandler):
     def native_request_problem(self, body):
         """Strict checks of the native Anthropic / Gemini request, as those
         APIs reject them: the error body in the provider's own shape, or None."""
-        if re.search(r"/messages(\?|$)", self.path):
+        count = re.search(r"/messages/count_tokens(\?|$)", self.path) is not None
+        if count or re.search(r"/messages(\?|$)", self.path):
             def err(msg):
                 return {"type": "error", "error": {"type": "invalid_request_error",
                                                    "message": msg}}
             if not isinstance(body, dict):
                 return err("body must be an object")
-            if not isinstance(body.get("max_tokens"), int):
+            if not isinstance(body.get("model"), str):
+                return err("model: Field required")
+            if count:
+                extra = set(body) - {"model", "messages", "system", "tools", "tool_choice",
+                                     "thinking", "output_config", "cache_control",
+                                     "mcp_servers"}
+                if extra:
+                    return err("%s: Extra inputs are not permitted" % sorted(extra)[0])
+            elif not isinstance(body.get("max_tokens"), int):
                 return err("max_tokens: Field required")
             msgs = body.get("messages")
             if not isinstance(msgs, list) or not msgs:
@@ -1282,6 +1417,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
 
         name = self.scenario_name(body)
+        if re.search(r"/messages/count_tokens(\?|$)", self.path) and "=" not in name:
+            self.send_json(200, {"input_tokens": anthropic_input_tokens(body)})
+            return
         if kind and "=" not in name:
             self.send_embed(kind, body, {})
             return
