@@ -51,7 +51,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_model a-tool-s provider=ant
         upstream_model=fixture=anthropic/messages-text-then-tool-use.stream.jsonl;
     llm_model a-cut provider=ant
-        upstream_model=fixture=anthropic/messages-text.stream.sse,cut_after=3;
+        upstream_model=fixture=anthropic/messages-text.stream.sse,cut_after=4;
     llm_model a-thinking provider=ant
         upstream_model=fixture=anthropic/messages-thinking.stream.sse;
 

@@ -170,11 +170,19 @@ llm_ant_usage(llm_response_t *resp, int output, llm_buf_t *out)
 static int
 llm_ant_head(llm_response_t *resp, llm_buf_t *out)
 {
-    char  id[sizeof(resp->id) + 4];
+    char         id[sizeof(resp->id) + 4];
+    const char  *p;
 
-    /* Anthropic's ids begin "msg_"; another provider's gets it */
-    snprintf(id, sizeof(id), "%s%s",
-             strncmp(resp->id, "msg_", 4) == 0 ? "" : "msg_", resp->id);
+    /* Anthropic's ids begin "msg_": the dialects' "chatcmpl-" goes */
+
+    p = resp->id;
+
+    if (strncmp(p, "chatcmpl-", 9) == 0) {
+        p += 9;
+    }
+
+    snprintf(id, sizeof(id), "%s%s", strncmp(p, "msg_", 4) == 0 ? "" : "msg_",
+             p);
 
     if (llm_buf_append_lit(out, "{\"id\":") != LLM_OK
         || llm_buf_append_json_string(out, id, strlen(id)) != LLM_OK
