@@ -97,9 +97,13 @@ build() {
         src="$(dirname "$(dpkg -L nginx-dev | grep '/src/configure$')")"
     fi
 
-    # reconfigure only when config changed: make handles the sources
+    # reconfigure when config, the nginx source or the list of source
+    # files changed (config takes src/core/*.c as found): make handles
+    # changes inside the files
+    srcs="$src $(cd "$ROOT" && echo src/*.c src/core/*.c)"
+
     if [ ! -f "$BUILD/Makefile" ] || [ "$ROOT/config" -nt "$BUILD/Makefile" ] \
-       || [ "$(cat "$BUILD/.src" 2>/dev/null)" != "$src" ]
+       || [ "$(cat "$BUILD/.src" 2>/dev/null)" != "$srcs" ]
     then
         say "configuring against $src"
         if [ -f "$src/conf_flags" ]; then
@@ -121,7 +125,7 @@ build() {
                 --builddir="$BUILD" ) > "$BUILD/configure.log" 2>&1 \
                 || { cat "$BUILD/configure.log"; exit 1; }
         fi
-        echo "$src" > "$BUILD/.src"
+        echo "$srcs" > "$BUILD/.src"
     fi
 
     say "building $MODULE"

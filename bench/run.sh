@@ -12,10 +12,13 @@
 # MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
 # added to the llm_chat / proxy_pass location, for experiments),
-# DIALECTS ("openai anthropic gemini": which provider dialects are measured;
-# anthropic/gemini: OpenAI in, native out, against proxy_pass of the native
-# request), DIALECT_REPS (3: CPU runs per scenario for anthropic/gemini;
-# their memory runs use MEM_REPS).
+# DIALECTS ("openai anthropic gemini msgant msgoai": which provider dialects
+# are measured; anthropic/gemini: OpenAI in, native out, against proxy_pass
+# of the native request; msgant: Anthropic Messages in (llm_messages) and
+# relayed to Anthropic, against proxy_pass of the same request; msgoai:
+# Messages in, OpenAI out, against proxy_pass of the OpenAI request),
+# DIALECT_REPS (3: CPU runs per scenario for those; their memory runs use
+# MEM_REPS).
 #
 # Everything talks to 127.0.0.1 only.  Output: a table on stdout and in
 # build/bench/results.md; raw figures in build/bench/raw.tsv and
@@ -46,12 +49,12 @@ MEM_DELAY_MS="${MEM_DELAY_MS:-100}"
 STALL_STREAMS="${STALL_STREAMS:-200}"
 STALL_EVENTS="${STALL_EVENTS:-20000}"
 PHASE_SECONDS="${PHASE_SECONDS:-60}"
-DIALECTS="${DIALECTS:-openai anthropic gemini}"
+DIALECTS="${DIALECTS:-openai anthropic gemini msgant msgoai}"
 DIALECT_REPS="${DIALECT_REPS:-3}"
 
 has_dialect() { [[ " $DIALECTS " == *" $1 "* ]]; }
 NEW_DIALECTS=""
-for d in anthropic gemini; do
+for d in anthropic gemini msgant msgoai; do
     if has_dialect "$d"; then NEW_DIALECTS="$NEW_DIALECTS $d"; fi
 done
 
@@ -61,7 +64,8 @@ M_PACED="bench-n${EVENTS}-d1"
 M_SLOW="bench-n${EVENTS}-d${MEM_DELAY_MS}"
 
 # model name prefix per dialect (the mock reads N and D from the name)
-declare -A MPFX=([openai]=bench [anthropic]=antb [gemini]=gemb)
+declare -A MPFX=([openai]=bench [anthropic]=antb [gemini]=gemb
+                [msgant]=antb [msgoai]=bench)
 
 # CPU 1 for nginx, CPU 0 for the load generator and the mock
 NGX_CPU=1
@@ -182,7 +186,7 @@ EOF
     llm_model $M_SLOW provider=mock;
     llm_model bench-n${STALL_EVENTS}-d0 provider=mock;
 EOF
-            if has_dialect anthropic; then
+            if has_dialect anthropic || has_dialect msgant; then
                 cat <<EOF
     llm_provider ant dialect=anthropic $TARGET;
     llm_model antb-n${EVENTS}-d0 provider=ant;
@@ -205,6 +209,11 @@ EOF
 
         location = /v1/chat/completions {
             llm_chat;
+            $LLM_CONF_EXTRA
+        }
+
+        location = /v1/messages {
+            llm_messages;
             $LLM_CONF_EXTRA
         }
     }
@@ -352,7 +361,21 @@ native_req() {
 
 # set_req NAME DIALECT MODEL STREAM: what a client of NAME sends
 set_req() {
-    if [ "$1" = llm ] || [ "$2" = openai ]; then
+    case "$2" in
+    msgant)
+        # the same Messages request on both sides
+        native_req anthropic "$3" "$4"
+        return
+        ;;
+    msgoai)
+        if [ "$1" = llm ]; then
+            native_req anthropic "$3" "$4"
+            return
+        fi
+        ;;
+    esac
+
+    if [ "$1" = llm ] || [ "$2" != anthropic -a "$2" != gemini ]; then
         REQ_PATH=/v1/chat/completions
         REQ_BODY="$(body "$3" "$4")"
         REQ_END=""; REQ_END_WIN=0; REQ_NS_MARK=""
@@ -367,7 +390,7 @@ for d in $NEW_DIALECTS; do
         set_req "$n" "$d" "$mb" 0
         r="$(curl -s --max-time 10 "http://127.0.0.1:${PORT[$n]}$REQ_PATH" \
              -H 'Content-Type: application/json' -d "$REQ_BODY")"
-        if [ "$n" = llm ]; then
+        if [ -z "$REQ_NS_MARK" ]; then
             case "$r" in *'"choices"'*'"usage"'*) ;;
                 *) die "$n/$d: bad non-stream answer: $r" ;; esac
         else
@@ -378,9 +401,12 @@ for d in $NEW_DIALECTS; do
         r="$(curl -s --max-time 10 "http://127.0.0.1:${PORT[$n]}$REQ_PATH" \
              -H 'Content-Type: application/json' -d "$REQ_BODY")"
         ev="$(grep -c '^data: ' <<< "$r" || true)"
-        if [ "$n" = llm ]; then
+        if [ -z "$REQ_END" ]; then
             [ "$ev" -ge $((EVENTS - 10)) ] \
                 && [ "$(tail -n 1 <<< "$r")" = "data: [DONE]" ] \
+                || die "$n/$d: bad stream: $ev events, ends with $(tail -n 1 <<< "$r")"
+        elif [ "$n" = llm ] && [ "$d" != msgant ]; then
+            [ "$ev" -ge $((EVENTS - 10)) ] && grep -qF "$REQ_END" <<< "$r" \
                 || die "$n/$d: bad stream: $ev events, ends with $(tail -n 1 <<< "$r")"
         else
             [ "$ev" = "$EVENTS" ] || die "$n/$d: bad stream: $ev events"
@@ -538,7 +564,7 @@ done
 
 # --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
 
-# mem_run NAME REP DIALECT (anthropic / gemini)
+# mem_run NAME REP DIALECT (anthropic, gemini, msgant, msgoai)
 mem_run() {
     local n="$1" rep="$2" d="$3" pfx="${MPFX[$3]}" res
     local extra=()
@@ -558,14 +584,15 @@ mem_run() {
 
     sleep 0.5
 
-    if [ "$n" = proxy ]; then
-        set_req "$n" "$d" "$pfx-n${EVENTS}-d${MEM_DELAY_MS}" 1
-        case "$d" in
-            anthropic) extra=(--end 'data: {"type":"message_stop"}\n\n') ;;
-            gemini)    extra=(--end '\r\n\r\n') ;;
-        esac
-        extra+=(--path "$REQ_PATH" --body "$REQ_BODY")
-    fi
+    # what the client sends, and how the answer it gets ends
+    set_req "$n" "$d" "$pfx-n${EVENTS}-d${MEM_DELAY_MS}" 1
+    case "$n/$d" in
+        proxy/anthropic | */msgant | llm/msgoai)
+            extra=(--end 'data: {"type":"message_stop"}\n\n') ;;
+        proxy/gemini)
+            extra=(--end '\r\n\r\n') ;;
+    esac
+    extra+=(--path "$REQ_PATH" --body "$REQ_BODY")
 
     res="$(timeout 180 taskset -c "$GEN_CPU" python3 "$BENCH/slow_streams.py" \
             --port "${PORT[$n]}" --pid "$(worker_of "$n")" \
@@ -821,18 +848,28 @@ def ok(r, goal):
 
 evn = int(events)
 for d in new_dialects.split():
-    title = {"anthropic": "Anthropic Messages", "gemini": "Gemini"}.get(d, d)
+    title = {"anthropic": "Anthropic Messages", "gemini": "Gemini",
+             "msgant": "Anthropic Messages",
+             "msgoai": "OpenAI"}.get(d, d)
     if L:
         L.append("")
-    L.append("## OpenAI in, %s out (`dialect=%s`) vs proxy_pass of the "
-             "native request" % (title, d))
+    if d == "msgant":
+        L.append("## Anthropic Messages in (`llm_messages`), relayed to "
+                 "`dialect=anthropic`, vs proxy_pass of the same request")
+    elif d == "msgoai":
+        L.append("## Anthropic Messages in (`llm_messages`), OpenAI out "
+                 "(`dialect=openai`), vs proxy_pass of the OpenAI request")
+    else:
+        L.append("## OpenAI in, %s out (`dialect=%s`) vs proxy_pass of the "
+                 "native request" % (title, d))
     L.append("")
     L.append("%s, %s, %d vCPU, module at commit %s; medians of %s CPU runs "
              "and %s memory runs."
              % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count(),
                 commit, d_reps, d_mem_reps))
     L.append("")
-    L.append("| measure | llm_chat | proxy_pass | ratio | goal |")
+    op = "llm_messages" if d.startswith("msg") else "llm_chat"
+    L.append("| measure | %s | proxy_pass | ratio | goal |" % op)
     L.append("|---|---:|---:|---:|:---:|")
     ns, sp = "ns." + d, "sp." + d
     if ("llm", ns) in rows:
@@ -872,7 +909,7 @@ for d in new_dialects.split():
     L.append("")
     L.append("Information:")
     L.append("")
-    L.append("| | llm_chat | proxy_pass |")
+    L.append("| | %s | proxy_pass |" % op)
     L.append("|---|---:|---:|")
     for sc, what in ((ns, "non-stream"), (sp, "1 ms apart")):
         if ("llm", sc) not in rows:
@@ -910,11 +947,17 @@ for d in new_dialects.split():
                  "| %.1f | %.1f |" % (mem_n, dmem_med(d, "llm", "closed"),
                                       dmem_med(d, "proxy", "closed")))
     L.append("")
-    L.append("Load: the client posts the same OpenAI request as above to "
-             "llm_chat, and the native %s request to proxy_pass; %s "
-             "non-stream requests at c=%s; %s streams × %s events 1 ms apart, "
-             "c=%s; memory: %s concurrent streams of %s events %s ms apart."
-             % (title, ns_n, ns_c, sp_n, events, sp_c, mem_n, events, mem_d))
+    L.append("Load: the client posts %s to llm_%s, and %s to proxy_pass; "
+             "%s non-stream requests at c=%s; %s streams × %s events 1 ms "
+             "apart, c=%s; memory: %s concurrent streams of %s events %s ms "
+             "apart."
+             % ("the same OpenAI request as above" if d in ("anthropic",
+                                                            "gemini")
+                else "the Messages request",
+                "messages" if d.startswith("msg") else "chat",
+                "the OpenAI request" if d == "msgoai"
+                else "the native %s request" % title,
+                ns_n, ns_c, sp_n, events, sp_c, mem_n, events, mem_d))
 
 print("\n".join(L))
 EOF

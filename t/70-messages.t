@@ -54,6 +54,10 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $open);
         upstream_model=fixture=anthropic/messages-text.stream.sse,cut_after=4;
     llm_model a-garbage provider=ant 'upstream_model=body=data: {not json';
     llm_model fallback candidates=a-500,o-demo;
+    llm_model a-server provider=ant
+        upstream_model=fixture=anthropic/messages-server-and-client-tool.stream.sse;
+    llm_model a-whole provider=ant
+        upstream_model=fixture=anthropic/messages-tool-use.response.json;
     llm_model byo provider=byo upstream_model=byo-demo;
     llm_model byo-ant provider=byoant upstream_model=byo-claude;
 
@@ -235,6 +239,17 @@ is($up->{headers}{'anthropic-version'}, '2023-06-01',
 is($up->{headers}{'anthropic-beta'}, 'provider-beta-1,client-beta-1,client-beta-2',
    "the provider's betas, then the client's");
 is($up->{headers}{'x-api-key'}, $KEY, "the provider's key");
+
+# Anthropic's answer comes back as it was sent, server tools and all
+
+$r = messages(ask('a-server', stream => JSON::PP::true));
+is($r->{status}, 200, 'a relayed stream with server tools: 200');
+is($r->{content}, read_fixture('anthropic/messages-server-and-client-tool.stream.sse'),
+   '... byte for byte as Anthropic sent it');
+$r = messages(ask('a-whole'));
+is($r->{status}, 200, 'a relayed message: 200');
+is($r->{content}, read_fixture('anthropic/messages-tool-use.response.json') . "\n",
+   '... as Anthropic sent it');
 
 # the same request to another provider: refused, naming what it cannot do
 $native->{model} = 'o-demo';

@@ -1,8 +1,10 @@
 /*
- * The client-format writer (llm_writer_openai.c) driven by any sequence
- * of events, stream or whole: what the dialects may emit in any order.
+ * The client-format writers (llm_writer_openai.c, llm_writer_anthropic.c)
+ * driven by any sequence of events, stream or whole: what the dialects
+ * may emit in any order.
  *
- * Input: a flags byte (bit 0: whole, bit 1: include_usage), then events,
+ * Input: a flags byte (bit 0: whole, bit 1: include_usage, bit 2: the
+ * Anthropic Messages writer), then events,
  * each an opcode byte (low 3 bits: the event; the next 3: the choice,
  * bits 6-7: the part or the tool index) and, for text and arguments, a
  * length byte and that many bytes of text (7-bit, escaped into a JSON
@@ -11,12 +13,16 @@
  * Invariants: a stream is frames "data: " + a JSON object or [DONE] +
  * "\n\n", [DONE] last and once; a whole response is one JSON object; a
  * failed stream ends with an error frame and [DONE]; everything freed.
+ * Messages: named events, each "event: N\ndata: " + a JSON object whose
+ * "type" is N + "\n\n", message_start (or an error) first, message_stop
+ * last (or, for a failed stream, error), once.
  */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "llm_response.h"
+#include "llm_messages.h"
 #include "llm_json_scan.h"
 #include "fuzz_check.h"
 
@@ -56,6 +62,55 @@ check_stream(const char *p, size_t n)
 }
 
 
+/* an Anthropic Messages stream; returns the last event's name */
+
+static const char *
+check_messages(const char *p, size_t n)
+{
+    int          k;
+    size_t       len;
+    const char  *name, *data, *end;
+    char         type[64];
+
+    name = NULL;
+    len = 0;
+
+    for (k = 0; n; k++) {
+        check(n > 7 && memcmp(p, "event: ", 7) == 0);
+
+        name = p + 7;
+        data = memchr(name, '\n', n - 7);
+        check(data != NULL && (size_t) (data - p) + 7 <= n
+              && memcmp(data, "\ndata: ", 7) == 0);
+        len = data - name;
+
+        data += 7;
+        end = memchr(data, '\n', n - (data - p));
+        check(end != NULL && (size_t) (end - p) + 2 <= n && end[1] == '\n');
+        check(llm_json_valid(data, end - data, NULL) == LLM_OK);
+
+        /* "type" is the event's name */
+        check(len < sizeof(type) - 12);
+        snprintf(type, sizeof(type), "{\"type\":\"%.*s\"", (int) len, name);
+        check(memcmp(data, type, strlen(type)) == 0);
+
+        /* an error may come first, as Anthropic's own may */
+        if (k == 0) {
+            check((len == 13 && memcmp(name, "message_start", 13) == 0)
+                  || (len == 5 && memcmp(name, "error", 5) == 0));
+        }
+
+        check(!(len == 12 && memcmp(name, "message_stop", 12) == 0)
+              || (size_t) (end + 2 - p) == n);
+
+        n -= (end + 2) - p;
+        p = end + 2;
+    }
+
+    return name ? name : "";
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t           op;
     llm_buf_t         out, lit;
     llm_response_t    resp;
+    const char       *last;
     llm_tool_event_t  tool;
 
     if (size < 1) {
@@ -76,6 +132,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&lit, 0, sizeof(llm_buf_t));
 
     llm_response_init(&resp, "client \"m\"", data[0] & 2);
+
+    if (data[0] & 4) {
+        resp.writer = &llm_writer_anthropic;
+    }
     memcpy(resp.id, "chatcmpl-x", sizeof("chatcmpl-x"));
     resp.created = 7;
 
@@ -160,6 +220,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (resp.whole) {
         check(out.len > 0 && out.data[0] == '{');
         check(llm_json_valid(out.data, out.len, NULL) == LLM_OK);
+
+    } else if (data[0] & 4) {
+        last = check_messages(out.data, out.len);
+
+        check(strncmp(last, resp.failed ? "error\n" : "message_stop\n",
+                      resp.failed ? 6 : 13) == 0);
 
     } else {
         check_stream(out.data, out.len);
