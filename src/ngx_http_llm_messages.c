@@ -54,6 +54,8 @@ static ngx_int_t ngx_http_llm_count_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_count_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+static ngx_int_t ngx_http_llm_relay_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_native_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, const char *suffix, ngx_uint_t stream);
 static ngx_int_t ngx_http_llm_native_headers(ngx_http_request_t *r,
@@ -268,16 +270,7 @@ ngx_http_llm_messages_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
                         &ctx->out)
             == LLM_OK)
         {
-            llm_buf_reset(&ctx->out);
-
-            if (llm_buf_append(&ctx->out, ctx->body.data, ctx->body.len)
-                != LLM_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_http_llm_attempt_commit(r, ctx);
-            return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
+            return ngx_http_llm_relay_body(r, ctx);
         }
 
         e = ctx->resp.error;
@@ -358,17 +351,7 @@ ngx_http_llm_count_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
         if (cJSON_IsNumber(llm_json_get(j, "input_tokens"))) {
             llm_json_free(j);
-
-            llm_buf_reset(&ctx->out);
-
-            if (llm_buf_append(&ctx->out, ctx->body.data, ctx->body.len)
-                != LLM_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ngx_http_llm_attempt_commit(r, ctx);
-            return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
+            return ngx_http_llm_relay_body(r, ctx);
         }
 
         llm_json_free(j);
@@ -379,6 +362,23 @@ ngx_http_llm_count_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     return ngx_http_llm_answer_failed(r, ctx, d->error, &e);
+}
+
+
+/* Anthropic's whole answer, checked by the caller, as the response */
+
+static ngx_int_t
+ngx_http_llm_relay_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    llm_buf_reset(&ctx->out);
+
+    if (llm_buf_append(&ctx->out, ctx->body.data, ctx->body.len) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_attempt_commit(r, ctx);
+
+    return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
 }
 
 

@@ -61,6 +61,11 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $open);
     llm_model byo provider=byo upstream_model=byo-demo;
     llm_model byo-ant provider=byoant upstream_model=byo-claude;
 
+    llm_template support {
+        system "You support {{product}}.";
+        user   "{{ question }}";
+    }
+
     server {
         listen 127.0.0.1:%%PORT%%;
         client_max_body_size 4k;
@@ -285,6 +290,23 @@ is($r->{status}, 200, 'decorated, to Anthropic: 200');
                 && ($_->{body}{system} // '') =~ /House rule\..*Be brief\./s }
          @{ mock_requests($mock) };
 ok($dec, '... and so does Anthropic, translated');
+
+# --- templates: the gateway's "template" member works in Messages too
+
+$r = messages({ model => 'o-demo', max_tokens => 50,
+                template => { name => 'support',
+                              variables => { product => 'Widgets',
+                                             question => 'Does it fly?' } },
+                messages => [{ role => 'user', content => 'Thanks.' }] });
+is($r->{status}, 200, 'a template: 200');
+($dec) = grep { ref $_->{body} eq 'HASH' && ($_->{body}{model} // '') eq 'gpt-demo'
+                && JSON::PP->new->canonical->encode($_->{body}) =~ /You support Widgets/ }
+         @{ mock_requests($mock) };
+ok($dec, '... its messages went to the provider');
+is_anthropic_error(messages({ model => 'o-demo', max_tokens => 5,
+                              template => { name => 'nope' },
+                              messages => [{ role => 'user', content => 'x' }] }),
+                   404, 'not_found_error', qr/nope/, 'an unknown template');
 
 # --- the client's key, as Anthropic clients send it
 

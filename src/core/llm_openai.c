@@ -77,6 +77,9 @@ typedef struct {
     const char   *finish;         /* a finish_reason, without quotes */
     size_t        finish_len;
     int           choices;        /* number of choices, -1: no array */
+    long long     choice0;        /* choices[0]'s "index" */
+    const char   *text[3];        /* choices[0].delta's texts, by */
+    const char   *text_end[3];    /* llm_part_e, quotes included */
     unsigned      error:1;
     unsigned      has_choices:1;  /* a "choices" member of any type */
     unsigned      null_choices:1;
@@ -87,6 +90,7 @@ typedef struct {
     unsigned      first_token:1;
     unsigned      tool_index:1;
     unsigned      first_choice:1; /* finish_reason of choices[0] only */
+    unsigned      tools:1;        /* a delta with tool_calls */
 } llm_openai_scan_t;
 
 
@@ -115,6 +119,8 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
     llm_json_type_e type, const char *start, const char *end)
 {
     llm_openai_scan_t *sc = data;
+
+    int  part;
 
     if (depth == 0) {
         return LLM_OK;
@@ -218,6 +224,11 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
         {
             sc->finish = start + 1;
             sc->finish_len = (size_t) (end - start - 2);
+
+        } else if (llm_json_step_is(&path[2], "index") && path[1].index == 0)
+        {
+            sc->choice0 = (type == LLM_JSON_NUMBER)
+                          ? llm_json_scan_int(start, end) : -1;
         }
 
         return LLM_OK;
@@ -235,13 +246,23 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
 
         } else if (llm_json_step_is(&path[3], "tool_calls")) {
             sc->first_token = 1;
+            sc->tools = 1;
 
-        } else if ((llm_json_step_is(&path[3], "content")
-                    || llm_json_step_is(&path[3], "reasoning_content")
-                    || llm_json_step_is(&path[3], "refusal"))
-                   && type == LLM_JSON_STRING && end - start > 2)
-        {
-            sc->first_token = 1;
+        } else if (type == LLM_JSON_STRING && end - start > 2) {
+            part = llm_json_step_is(&path[3], "content") ? LLM_PART_CONTENT
+                   : llm_json_step_is(&path[3], "reasoning_content")
+                     ? LLM_PART_REASONING
+                   : llm_json_step_is(&path[3], "refusal") ? LLM_PART_REFUSAL
+                   : -1;
+
+            if (part >= 0) {
+                sc->first_token = 1;
+
+                if (path[1].index == 0) {
+                    sc->text[part] = start;
+                    sc->text_end[part] = end;
+                }
+            }
         }
 
         return LLM_OK;
@@ -662,27 +683,36 @@ llm_openai_delta(llm_response_t *resp, llm_openai_state_t *st,
 }
 
 
+/* the stream's id and time, from its first chunk */
+
+static void
+llm_openai_stream_id(llm_response_t *resp, llm_openai_scan_t *sc)
+{
+    size_t  len;
+
+    if (resp->id[0] != '\0') {
+        return;
+    }
+
+    len = sc->id_len;
+    if (len >= sizeof(resp->id)) {
+        len = sizeof(resp->id) - 1;
+    }
+
+    if (sc->id) {
+        memcpy(resp->id, sc->id, len);
+        resp->id[len] = '\0';
+    }
+
+    resp->created = (sc->created >= 0) ? sc->created : (long long) time(NULL);
+}
+
+
 static int
 llm_openai_stream_fast(llm_response_t *resp, llm_openai_scan_t *sc,
     const char *data, size_t n, llm_buf_t *out)
 {
-    size_t  len;
-
-    if (resp->id[0] == '\0') {
-        len = sc->id_len;
-        if (len >= sizeof(resp->id)) {
-            len = sizeof(resp->id) - 1;
-        }
-
-        if (sc->id) {
-            memcpy(resp->id, sc->id, len);
-            resp->id[len] = '\0';
-        }
-
-        resp->created = (sc->created >= 0) ? sc->created
-                                           : (long long) time(NULL);
-    }
-
+    llm_openai_stream_id(resp, sc);
     llm_openai_scan_result(resp, sc);
 
     if (sc->has_usage) {
@@ -706,6 +736,64 @@ llm_openai_stream_fast(llm_response_t *resp, llm_openai_scan_t *sc,
     }
 
     return LLM_OK;
+}
+
+
+/*
+ * The fast path for another client format: a chunk of one choice without
+ * tool calls (nearly all) becomes events straight from the scan, its
+ * texts passed as the provider escaped them.
+ */
+
+static int
+llm_openai_events_fast(llm_response_t *resp, llm_openai_scan_t *sc,
+    llm_buf_t *out)
+{
+    char                 finish[32];
+    size_t               len;
+    llm_openai_state_t  *st;
+
+    static const llm_part_e  order[] = {
+        LLM_PART_REASONING, LLM_PART_CONTENT, LLM_PART_REFUSAL
+    };
+
+    st = llm_response_state(resp, sizeof(llm_openai_state_t));
+    if (st == NULL) {
+        return LLM_ERROR;
+    }
+
+    llm_openai_stream_id(resp, sc);
+    llm_openai_scan_result(resp, sc);
+
+    if (!st->started) {
+        st->started = 1;
+
+        if (llm_event_start(resp, out) != LLM_OK) {
+            return LLM_ERROR;
+        }
+    }
+
+    for (len = 0; len < 3; len++) {
+        if (sc->text[order[len]]
+            && llm_event_text(resp, 0, order[len], sc->text[order[len]],
+                              sc->text_end[order[len]] - sc->text[order[len]],
+                              out)
+               != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (sc->finish == NULL) {
+        return LLM_OK;
+    }
+
+    len = (sc->finish_len < sizeof(finish)) ? sc->finish_len
+                                            : sizeof(finish) - 1;
+    memcpy(finish, sc->finish, len);
+    finish[len] = '\0';
+
+    return llm_event_finish(resp, 0, finish, out);
 }
 
 
@@ -750,6 +838,11 @@ llm_openai_stream_event(llm_response_t *resp, const char *event,
 
         if (rc == LLM_OK && llm_openai_relayed(resp)) {
             return llm_openai_stream_fast(resp, &sc, data, n, out);
+        }
+
+        if (rc == LLM_OK && !sc.tools && sc.choices <= 1 && sc.choice0 == 0)
+        {
+            return llm_openai_events_fast(resp, &sc, out);
         }
 
         if (rc == LLM_ERROR) {
