@@ -353,6 +353,10 @@ is_anthropic_error(messages({ model => 'nope', messages => [] },
 for my $model ('a-demo', 'o-demo') {
     messages(ask($model, stream => JSON::PP::true));
 }
+# the log line is written after the response went out
+wait_for(sub { my $l = slurp("$ng->{prefix}/msg.log");
+               $l =~ /^model=a-demo .*stream=1/m && $l =~ /^model=o-demo .*stream=1/m },
+         10);
 my @log = split /\n/, slurp("$ng->{prefix}/msg.log");
 for my $model ('a-demo', 'o-demo') {
     my ($line) = grep { /^model=$model .*stream=1 status=200/ } @log;

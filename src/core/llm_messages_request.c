@@ -29,6 +29,9 @@
  *
  * What only Anthropic serves (server tools, documents, search results)
  * is noted in m->native: another provider refuses the request with it.
+ *
+ * The internal form is written straight into m->chat as the body is
+ * walked (no second tree); numbers go as the client wrote them.
  */
 
 #include <stdarg.h>
@@ -41,33 +44,49 @@
 #include "llm_messages.h"
 
 
+/* the top-level numbers whose bytes are copied: llm_messages_scan() */
+
+#define LLM_MSG_MAX_TOKENS   0
+#define LLM_MSG_TEMPERATURE  1
+#define LLM_MSG_TOP_P        2
+#define LLM_MSG_TOP_K        3
+#define LLM_MSG_NUMBERS      4
+
+
 typedef struct {
     const char       *base;         /* the client's body */
     llm_messages_t   *m;
     llm_error_t      *e;
-    llm_json_t       *out;          /* the OpenAI request */
-    llm_json_t       *msgs;         /* its messages */
+    llm_buf_t        *b;            /* the internal form: m->chat */
+    int               nmsgs;        /* messages written */
+    int               ntools;       /* function tools written */
+    int               count;        /* a count_tokens body */
+
+    /* the numbers' bytes, NULL: absent or not a number */
+    const char       *num[LLM_MSG_NUMBERS];
+    const char       *num_end[LLM_MSG_NUMBERS];
+
     char              path[64];     /* where a failure is */
 } llm_messages_ctx_t;
 
 
-static int llm_messages_model(void *data, const llm_json_step_t *path,
+static int llm_messages_scan(void *data, const llm_json_step_t *path,
     int depth, llm_json_type_e type, const char *start, const char *end);
 static int llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-static int llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root,
-    int flags);
+static int llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root);
+static int llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root);
 static int llm_messages_system(llm_messages_ctx_t *c, llm_json_t *system);
 static int llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages);
 static int llm_messages_user(llm_messages_ctx_t *c, int i,
     llm_json_t *content);
 static int llm_messages_assistant(llm_messages_ctx_t *c, int i,
     llm_json_t *content);
-static llm_json_t *llm_messages_image(llm_messages_ctx_t *c,
-    llm_json_t *block);
+static int llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block,
+    llm_buf_t *parts);
 static int llm_messages_tool_result(llm_messages_ctx_t *c,
     llm_json_t *block);
 static int llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools);
@@ -77,6 +96,11 @@ static int llm_messages_thinking(llm_messages_ctx_t *c,
     llm_json_t *thinking);
 static void llm_messages_native(llm_messages_ctx_t *c, const char *what,
     const char *name);
+
+
+/* appends a C string as a JSON string */
+#define llm_messages_str(b, s)                                               \
+    llm_buf_append_json_string(b, s, strlen(s))
 
 
 int
@@ -94,11 +118,21 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
     c.base = p;
     c.m = m;
     c.e = e;
+    c.b = &m->chat;
+    c.count = (flags & LLM_MESSAGES_COUNT) != 0;
 
-    root = llm_json_parse(p, n, &off);
+    /* one strict scan: the JSON is valid, the model's and numbers' bytes */
+
+    if (llm_json_scan(p, n, 1, llm_messages_scan, &c) != LLM_OK) {
+        llm_json_valid(p, n, &off);
+        llm_error_invalid_json(e, p, n, off);
+        return LLM_ERROR;
+    }
+
+    root = cJSON_ParseWithLength(p, n);
 
     if (root == NULL) {
-        llm_error_invalid_json(e, p, n, off);
+        llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
         return LLM_ERROR;
     }
 
@@ -110,11 +144,7 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
         goto done;
     }
 
-    /* the model's bytes, for the body sent to Anthropic as it is */
-
-    if (llm_json_scan(p, n, 1, llm_messages_model, &c) == LLM_ERROR
-        || m->model_end == 0)
-    {
+    if (m->model_end == 0) {
         llm_error_set(e, 400, "model", "invalid_request_error",
                       "model: Field required (a string).");
         goto done;
@@ -122,30 +152,32 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
 
     m->model = strdup(llm_json_get_str(root, "model"));
 
-    c.out = cJSON_CreateObject();
-    c.msgs = cJSON_CreateArray();
-
-    if (m->model == NULL || c.out == NULL || c.msgs == NULL
-        || !cJSON_AddStringToObject(c.out, "model", m->model))
-    {
+    if (m->model == NULL) {
         llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
-        cJSON_Delete(c.msgs);
         goto done;
     }
 
-    cJSON_AddItemToObject(c.out, "messages", c.msgs);
-
     v = llm_json_get(root, "system");
 
-    if (llm_messages_params(&c, root, flags) != LLM_OK
+    if (llm_messages_check(&c, root) != LLM_OK
+        || llm_buf_reserve(c.b, n + 256) != LLM_OK
+        || llm_buf_append_lit(c.b, "{\"model\":") != LLM_OK
+        || llm_messages_str(c.b, m->model) != LLM_OK
+        || llm_buf_append_lit(c.b, ",\"messages\":[") != LLM_OK
         || (v && !cJSON_IsNull(v) && llm_messages_system(&c, v) != LLM_OK)
         || llm_messages_turns(&c, llm_json_get(root, "messages")) != LLM_OK
+        || llm_buf_append_lit(c.b, "]") != LLM_OK
+        || llm_messages_params(&c, root) != LLM_OK
         || llm_messages_tools(&c, llm_json_get(root, "tools")) != LLM_OK
         || llm_messages_tool_choice(&c, llm_json_get(root, "tool_choice"))
            != LLM_OK
         || llm_messages_thinking(&c, llm_json_get(root, "thinking"))
            != LLM_OK)
     {
+        if (e->message[0] == '\0') {
+            llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
+        }
+
         goto done;
     }
 
@@ -153,12 +185,14 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
 
     v = llm_json_get(root, "template");
 
-    if (v) {
-        cJSON_AddItemToObject(c.out, "template",
-                              cJSON_Duplicate(v, 1));
+    if (v && (llm_buf_append_lit(c.b, ",\"template\":") != LLM_OK
+              || llm_json_print(v, c.b) != LLM_OK))
+    {
+        llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
+        goto done;
     }
 
-    if (llm_json_print(c.out, &m->chat) != LLM_OK) {
+    if (llm_buf_append_lit(c.b, "}") != LLM_OK) {
         llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
         goto done;
     }
@@ -167,7 +201,6 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
 
 done:
 
-    cJSON_Delete(c.out);
     llm_json_free(root);
 
     if (rc != LLM_OK) {
@@ -188,16 +221,42 @@ llm_messages_free(llm_messages_t *m)
 
 
 static int
-llm_messages_model(void *data, const llm_json_step_t *path, int depth,
+llm_messages_scan(void *data, const llm_json_step_t *path, int depth,
     llm_json_type_e type, const char *start, const char *end)
 {
     llm_messages_ctx_t  *c = data;
 
-    if (depth == 1 && llm_json_step_is(&path[0], "model")
-        && type == LLM_JSON_STRING && c->m->model_end == 0)
-    {
-        c->m->model_start = start - c->base;
-        c->m->model_end = end - c->base;
+    int  i;
+
+    static const char  *names[] = {
+        "max_tokens", "temperature", "top_p", "top_k"
+    };
+
+    if (depth != 1) {
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "model")) {
+        if (type == LLM_JSON_STRING && c->m->model_end == 0) {
+            c->m->model_start = start - c->base;
+            c->m->model_end = end - c->base;
+        }
+
+        return LLM_OK;
+    }
+
+    for (i = 0; i < LLM_MSG_NUMBERS; i++) {
+        if (path[0].key_len == strlen(names[i])
+            && memcmp(path[0].key, names[i], path[0].key_len) == 0)
+        {
+            /* the first, as cJSON reads duplicates */
+            if (c->num[i] == NULL) {
+                c->num[i] = (type == LLM_JSON_NUMBER) ? start : NULL;
+                c->num_end[i] = end;
+            }
+
+            break;
+        }
     }
 
     return LLM_OK;
@@ -226,63 +285,60 @@ llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
     snprintf((c)->path, sizeof((c)->path), __VA_ARGS__)
 
 
-/* the scalar members: checked as Anthropic does, then carried over */
+static const struct {
+    const char  *name;
+    const char  *to;                 /* NULL: checked, not carried */
+    double       min;
+    double       max;
+    int          integer;
+} llm_messages_numbers[] = {
+    { "max_tokens", "max_tokens", 1, 1e9, 1 },
+    { "temperature", "temperature", 0, 1, 0 },
+    { "top_p", "top_p", 0, 1, 0 },
+    { "top_k", NULL, 0, 1e9, 1 },
+};
+
+
+/* the scalar members, checked as Anthropic does, before anything else */
 
 static int
-llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root, int flags)
+llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
 {
-    static const struct {
-        const char  *name;
-        const char  *to;             /* NULL: checked, not carried */
-        double       min;
-        double       max;
-        int          integer;
-    } nums[] = {
-        { "max_tokens", "max_tokens", 1, 1e9, 1 },
-        { "temperature", "temperature", 0, 1, 0 },
-        { "top_p", "top_p", 0, 1, 0 },
-        { "top_k", NULL, 0, 1e9, 1 },
-    };
-
     size_t       i, k;
-    llm_json_t  *v, *s, *stop;
-    const char  *user;
+    llm_json_t  *v, *s;
 
-    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        v = llm_json_get(root, nums[i].name);
-        llm_messages_at(c, "%s", nums[i].name);
+    for (i = 0; i < LLM_MSG_NUMBERS; i++) {
+        v = llm_json_get(root, llm_messages_numbers[i].name);
+        llm_messages_at(c, "%s", llm_messages_numbers[i].name);
 
         if (v == NULL || cJSON_IsNull(v)) {
-            if (i == 0 && !(flags & LLM_MESSAGES_COUNT)) {
+            if (i == LLM_MSG_MAX_TOKENS && !c->count) {
                 return llm_messages_fail(c, "Field required");
             }
 
+            c->num[i] = NULL;
             continue;
         }
 
         if (!cJSON_IsNumber(v)) {
             return llm_messages_fail(c, "Input should be a valid %s",
-                                     nums[i].integer ? "integer" : "number");
+                                     llm_messages_numbers[i].integer
+                                     ? "integer" : "number");
         }
 
-        if (v->valuedouble < nums[i].min || v->valuedouble > nums[i].max) {
+        if (v->valuedouble < llm_messages_numbers[i].min
+            || v->valuedouble > llm_messages_numbers[i].max)
+        {
             return llm_messages_fail(c, "Input should be between %g and %g",
-                                     nums[i].min, nums[i].max);
+                                     llm_messages_numbers[i].min,
+                                     llm_messages_numbers[i].max);
         }
 
         /* in range: the cast is defined */
-        if (nums[i].integer
+        if (llm_messages_numbers[i].integer
             && v->valuedouble != (double) (long long) v->valuedouble)
         {
             return llm_messages_fail(c, "Input should be a valid integer");
-        }
-
-        if (nums[i].to && !(flags & LLM_MESSAGES_COUNT)
-            && cJSON_AddItemToObject(c->out, nums[i].to,
-                                     cJSON_CreateNumber(v->valuedouble))
-               == 0)
-        {
-            return LLM_ERROR;
         }
     }
 
@@ -295,33 +351,25 @@ llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root, int flags)
         }
 
         c->m->stream = cJSON_IsTrue(v);
-
-        if (c->m->stream && !(flags & LLM_MESSAGES_COUNT)) {
-            cJSON_AddTrueToObject(c->out, "stream");
-        }
     }
 
-    stop = llm_json_get(root, "stop_sequences");
+    v = llm_json_get(root, "stop_sequences");
     llm_messages_at(c, "stop_sequences");
 
-    if (stop && !cJSON_IsNull(stop)) {
-        if (!cJSON_IsArray(stop)) {
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsArray(v)) {
             return llm_messages_fail(c, "Input should be a valid list");
         }
 
         k = 0;
 
-        cJSON_ArrayForEach(s, stop) {
+        cJSON_ArrayForEach(s, v) {
             if (!cJSON_IsString(s)) {
                 llm_messages_at(c, "stop_sequences.%zu", k);
                 return llm_messages_fail(c, "Input should be a valid string");
             }
 
             k++;
-        }
-
-        if (k && !(flags & LLM_MESSAGES_COUNT)) {
-            cJSON_AddItemToObject(c->out, "stop", cJSON_Duplicate(stop, 1));
         }
     }
 
@@ -334,19 +382,81 @@ llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root, int flags)
         }
 
         s = llm_json_get(v, "user_id");
-        user = cJSON_IsString(s) ? s->valuestring : NULL;
 
-        if (s && !cJSON_IsNull(s) && user == NULL) {
+        if (s && !cJSON_IsNull(s) && !cJSON_IsString(s)) {
             llm_messages_at(c, "metadata.user_id");
             return llm_messages_fail(c, "Input should be a valid string");
-        }
-
-        if (user && user[0] && !(flags & LLM_MESSAGES_COUNT)) {
-            cJSON_AddStringToObject(c->out, "user", user);
         }
     }
 
     c->path[0] = '\0';
+
+    return LLM_OK;
+}
+
+
+/* the scalar members, checked before, written after the messages */
+
+static int
+llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root)
+{
+    int          i, k;
+    llm_buf_t   *b;
+    llm_json_t  *v, *s;
+    const char  *user;
+
+    if (c->count) {
+        return LLM_OK;
+    }
+
+    b = c->b;
+
+    for (i = 0; i < LLM_MSG_NUMBERS; i++) {
+        if (c->num[i] == NULL || llm_messages_numbers[i].to == NULL) {
+            continue;
+        }
+
+        if (llm_buf_append_lit(b, ",\"") != LLM_OK
+            || llm_buf_append_cstr(b, llm_messages_numbers[i].to) != LLM_OK
+            || llm_buf_append_lit(b, "\":") != LLM_OK
+            || llm_buf_append(b, c->num[i], c->num_end[i] - c->num[i])
+               != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (c->m->stream && llm_buf_append_lit(b, ",\"stream\":true") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    v = llm_json_get(root, "stop_sequences");
+    k = 0;
+
+    if (!cJSON_IsArray(v)) {
+        v = NULL;
+    }
+
+    cJSON_ArrayForEach(s, v) {
+        if (llm_buf_append_cstr(b, k++ ? "," : ",\"stop\":[") != LLM_OK
+            || llm_messages_str(b, s->valuestring) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    if (k && llm_buf_append_lit(b, "]") != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    user = llm_json_get_str(llm_json_get_obj(root, "metadata"), "user_id");
+
+    if (user && user[0]
+        && (llm_buf_append_lit(b, ",\"user\":") != LLM_OK
+            || llm_messages_str(b, user) != LLM_OK))
+    {
+        return LLM_ERROR;
+    }
 
     return LLM_OK;
 }
@@ -396,63 +506,57 @@ llm_messages_text_of(llm_messages_ctx_t *c, llm_json_t *v, llm_buf_t *b,
 }
 
 
-static int
-llm_messages_add(llm_messages_ctx_t *c, const char *role, llm_json_t *content)
-{
-    llm_json_t  *msg;
+/* {"role":"<role>","content": — the caller writes the content */
 
-    msg = cJSON_CreateObject();
-    if (msg == NULL) {
-        cJSON_Delete(content);
+static int
+llm_messages_open(llm_messages_ctx_t *c, const char *role)
+{
+    if ((c->nmsgs++ && llm_buf_append_lit(c->b, ",") != LLM_OK)
+        || llm_buf_append_lit(c->b, "{\"role\":\"") != LLM_OK
+        || llm_buf_append_cstr(c->b, role) != LLM_OK
+        || llm_buf_append_lit(c->b, "\",\"content\":") != LLM_OK)
+    {
         return LLM_ERROR;
     }
-
-    cJSON_AddStringToObject(msg, "role", role);
-
-    if (content) {
-        cJSON_AddItemToObject(msg, "content", content);
-    }
-
-    cJSON_AddItemToArray(c->msgs, msg);
 
     return LLM_OK;
 }
 
 
-static llm_json_t *
-llm_messages_string(llm_buf_t *b)
-{
-    llm_json_t  *s;
+/* a message whose content is the string s, n bytes */
 
-    if (llm_buf_append_lit(b, "\0") != LLM_OK) {
-        return NULL;
+static int
+llm_messages_text_message(llm_messages_ctx_t *c, const char *role,
+    const char *s, size_t n)
+{
+    if (llm_messages_open(c, role) != LLM_OK
+        || llm_buf_append_json_string(c->b, s, n) != LLM_OK
+        || llm_buf_append_lit(c->b, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
     }
 
-    s = cJSON_CreateString(b->data);
-    llm_buf_free(b);
-
-    return s;
+    return LLM_OK;
 }
 
 
 static int
 llm_messages_system(llm_messages_ctx_t *c, llm_json_t *system)
 {
+    int        rc;
     llm_buf_t  text;
 
     memset(&text, 0, sizeof(llm_buf_t));
 
-    if (llm_messages_text_of(c, system, &text, "system") != LLM_OK) {
-        llm_buf_free(&text);
-        return LLM_ERROR;
+    rc = llm_messages_text_of(c, system, &text, "system");
+
+    if (rc == LLM_OK && text.len) {
+        rc = llm_messages_text_message(c, "system", text.data, text.len);
     }
 
-    if (text.len == 0) {
-        llm_buf_free(&text);
-        return LLM_OK;
-    }
+    llm_buf_free(&text);
 
-    return llm_messages_add(c, "system", llm_messages_string(&text));
+    return rc;
 }
 
 
@@ -494,8 +598,8 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
         }
 
         if (cJSON_IsString(content)) {
-            if (llm_messages_add(c, role,
-                                 cJSON_CreateString(content->valuestring))
+            if (llm_messages_text_message(c, role, content->valuestring,
+                                          strlen(content->valuestring))
                 != LLM_OK)
             {
                 return LLM_ERROR;
@@ -537,55 +641,63 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
 }
 
 
+/*
+ * A user turn: its tool results are tool messages, written first; its
+ * text and images are one user message after them (a string when it is
+ * one text block).
+ */
+
 static int
 llm_messages_user(llm_messages_ctx_t *c, int i, llm_json_t *content)
 {
-    int          j, ntext;
-    llm_json_t  *block, *parts, *part, *text, *only;
+    int          j, nparts, rc;
+    llm_buf_t    parts;
+    llm_json_t  *block, *text, *only;
     const char  *type;
 
-    parts = cJSON_CreateArray();
-    if (parts == NULL) {
-        return LLM_ERROR;
-    }
+    memset(&parts, 0, sizeof(llm_buf_t));
 
-    ntext = 0;
+    nparts = 0;
     only = NULL;
     j = 0;
+    rc = LLM_ERROR;
 
     cJSON_ArrayForEach(block, content) {
         llm_messages_at(c, "messages.%d.content.%d", i, j++);
 
         type = llm_json_get_str(block, "type");
-        part = NULL;
 
         if (strcmp(type, "text") == 0) {
             text = llm_json_get(block, "text");
 
             if (!cJSON_IsString(text)) {
-                cJSON_Delete(parts);
-                return llm_messages_fail(c, "text: Input should be a valid "
-                                            "string");
+                llm_messages_fail(c, "text: Input should be a valid string");
+                goto done;
             }
 
-            part = cJSON_CreateObject();
-            cJSON_AddStringToObject(part, "type", "text");
-            cJSON_AddStringToObject(part, "text", text->valuestring);
-            only = text;
-            ntext++;
+            if ((nparts++ && llm_buf_append_lit(&parts, ",") != LLM_OK)
+                || llm_buf_append_lit(&parts, "{\"type\":\"text\",\"text\":")
+                   != LLM_OK
+                || llm_messages_str(&parts, text->valuestring) != LLM_OK
+                || llm_buf_append_lit(&parts, "}") != LLM_OK)
+            {
+                goto done;
+            }
+
+            only = (nparts == 1) ? text : NULL;
 
         } else if (strcmp(type, "image") == 0) {
-            part = llm_messages_image(c, block);
-
-            if (part == NULL) {
-                cJSON_Delete(parts);
-                return LLM_ERROR;
+            if ((nparts++ && llm_buf_append_lit(&parts, ",") != LLM_OK)
+                || llm_messages_image(c, block, &parts) != LLM_OK)
+            {
+                goto done;
             }
+
+            only = NULL;
 
         } else if (strcmp(type, "tool_result") == 0) {
             if (llm_messages_tool_result(c, block) != LLM_OK) {
-                cJSON_Delete(parts);
-                return LLM_ERROR;
+                goto done;
             }
 
         } else if (strcmp(type, "thinking") == 0
@@ -596,34 +708,47 @@ llm_messages_user(llm_messages_ctx_t *c, int i, llm_json_t *content)
         } else {
             llm_messages_native(c, "the content block type", type);
         }
-
-        if (part) {
-            cJSON_AddItemToArray(parts, part);
-        }
     }
 
-    if (cJSON_GetArraySize(parts) == 0) {
-        cJSON_Delete(parts);
-        return LLM_OK;
+    rc = LLM_OK;
+
+    if (nparts == 0) {
+        goto done;
     }
 
     /* one text block: a string, the internal form's fast shape */
 
-    if (ntext == 1 && cJSON_GetArraySize(parts) == 1) {
-        cJSON_Delete(parts);
-        return llm_messages_add(c, "user",
-                                cJSON_CreateString(only->valuestring));
+    if (only) {
+        rc = llm_messages_text_message(c, "user", only->valuestring,
+                                       strlen(only->valuestring));
+        goto done;
     }
 
-    return llm_messages_add(c, "user", parts);
+    if (llm_messages_open(c, "user") != LLM_OK
+        || llm_buf_append_lit(c->b, "[") != LLM_OK
+        || llm_buf_append(c->b, parts.data, parts.len) != LLM_OK
+        || llm_buf_append_lit(c->b, "]}") != LLM_OK)
+    {
+        rc = LLM_ERROR;
+    }
+
+done:
+
+    llm_buf_free(&parts);
+
+    return rc;
 }
 
 
-static llm_json_t *
-llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block)
+/* {"type":"image_url","image_url":{"url":…}}: data: URL, or the URL */
+
+static int
+llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block,
+    llm_buf_t *parts)
 {
+    int          rc;
     llm_buf_t    url;
-    llm_json_t  *src, *part, *image;
+    llm_json_t  *src;
     const char  *type, *media, *data;
 
     memset(&url, 0, sizeof(llm_buf_t));
@@ -636,9 +761,8 @@ llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block)
         data = llm_json_get_str(src, "data");
 
         if (media == NULL || data == NULL) {
-            llm_messages_fail(c, "source: a base64 image needs "
-                                 "\"media_type\" and \"data\"");
-            return NULL;
+            return llm_messages_fail(c, "source: a base64 image needs "
+                                        "\"media_type\" and \"data\"");
         }
 
         if (llm_buf_append_lit(&url, "data:") != LLM_OK
@@ -647,7 +771,7 @@ llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block)
             || llm_buf_append_cstr(&url, data) != LLM_OK)
         {
             llm_buf_free(&url);
-            return NULL;
+            return LLM_ERROR;
         }
 
     } else if (type && strcmp(type, "url") == 0
@@ -656,30 +780,24 @@ llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block)
         if (llm_buf_append_cstr(&url, llm_json_get_str(src, "url"))
             != LLM_OK)
         {
-            return NULL;
+            llm_buf_free(&url);
+            return LLM_ERROR;
         }
 
     } else {
-        llm_messages_fail(c, "source: Input should be a base64 or url "
-                             "image source");
-        return NULL;
+        return llm_messages_fail(c, "source: Input should be a base64 or url "
+                                    "image source");
     }
 
-    part = cJSON_CreateObject();
-    image = cJSON_CreateObject();
+    rc = (llm_buf_append_lit(parts, "{\"type\":\"image_url\",\"image_url\":"
+                                    "{\"url\":") == LLM_OK
+          && llm_buf_append_json_string(parts, url.data, url.len) == LLM_OK
+          && llm_buf_append_lit(parts, "}}") == LLM_OK)
+         ? LLM_OK : LLM_ERROR;
 
-    if (part == NULL || image == NULL) {
-        cJSON_Delete(part);
-        cJSON_Delete(image);
-        llm_buf_free(&url);
-        return NULL;
-    }
+    llm_buf_free(&url);
 
-    cJSON_AddStringToObject(part, "type", "image_url");
-    cJSON_AddItemToObject(image, "url", llm_messages_string(&url));
-    cJSON_AddItemToObject(part, "image_url", image);
-
-    return part;
+    return rc;
 }
 
 
@@ -688,9 +806,10 @@ llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block)
 static int
 llm_messages_tool_result(llm_messages_ctx_t *c, llm_json_t *block)
 {
+    int          rc;
     size_t       start;
     llm_buf_t    text;
-    llm_json_t  *msg, *content, *b;
+    llm_json_t  *content, *b;
     const char  *id, *type;
 
     id = llm_json_get_str(block, "tool_use_id");
@@ -699,84 +818,94 @@ llm_messages_tool_result(llm_messages_ctx_t *c, llm_json_t *block)
         return llm_messages_fail(c, "tool_use_id: Field required");
     }
 
-    memset(&text, 0, sizeof(llm_buf_t));
-
-    if (cJSON_IsTrue(llm_json_get(block, "is_error"))
-        && llm_buf_append_lit(&text, "Error: ") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
     content = llm_json_get(block, "content");
 
-    if (cJSON_IsString(content)) {
-        if (llm_buf_append_cstr(&text, content->valuestring) != LLM_OK) {
-            llm_buf_free(&text);
-            return LLM_ERROR;
-        }
-
-    } else if (cJSON_IsArray(content)) {
-        start = text.len;
-
-        cJSON_ArrayForEach(b, content) {
-            type = llm_json_get_str(b, "type");
-
-            if (type && strcmp(type, "text") == 0
-                && llm_json_get_str(b, "text"))
-            {
-                if ((text.len > start
-                     && llm_buf_append_lit(&text, "\n") != LLM_OK)
-                    || llm_buf_append_cstr(&text, llm_json_get_str(b, "text"))
-                       != LLM_OK)
-                {
-                    llm_buf_free(&text);
-                    return LLM_ERROR;
-                }
-
-            } else {
-                llm_messages_native(c, "a tool result's block type",
-                                    type ? type : "(none)");
-            }
-        }
-
-    } else if (content && !cJSON_IsNull(content)) {
-        llm_buf_free(&text);
+    if (content && !cJSON_IsNull(content) && !cJSON_IsString(content)
+        && !cJSON_IsArray(content))
+    {
         return llm_messages_fail(c, "content: Input should be a valid "
                                     "string or list of blocks");
     }
 
-    msg = cJSON_CreateObject();
-    if (msg == NULL) {
-        llm_buf_free(&text);
-        return LLM_ERROR;
+    memset(&text, 0, sizeof(llm_buf_t));
+
+    rc = LLM_ERROR;
+
+    if (cJSON_IsTrue(llm_json_get(block, "is_error"))
+        && llm_buf_append_lit(&text, "Error: ") != LLM_OK)
+    {
+        goto done;
     }
 
-    cJSON_AddStringToObject(msg, "role", "tool");
-    cJSON_AddStringToObject(msg, "tool_call_id", id);
-    cJSON_AddItemToObject(msg, "content", llm_messages_string(&text));
-    cJSON_AddItemToArray(c->msgs, msg);
+    if (cJSON_IsString(content)
+        && llm_buf_append_cstr(&text, content->valuestring) != LLM_OK)
+    {
+        goto done;
+    }
 
-    return LLM_OK;
+    start = text.len;
+
+    if (!cJSON_IsArray(content)) {
+        content = NULL;
+    }
+
+    cJSON_ArrayForEach(b, content) {
+        type = llm_json_get_str(b, "type");
+
+        if (type && strcmp(type, "text") == 0 && llm_json_get_str(b, "text"))
+        {
+            if ((text.len > start
+                 && llm_buf_append_lit(&text, "\n") != LLM_OK)
+                || llm_buf_append_cstr(&text, llm_json_get_str(b, "text"))
+                   != LLM_OK)
+            {
+                goto done;
+            }
+
+        } else {
+            llm_messages_native(c, "a tool result's block type",
+                                type ? type : "(none)");
+        }
+    }
+
+    if ((c->nmsgs++ && llm_buf_append_lit(c->b, ",") != LLM_OK)
+        || llm_buf_append_lit(c->b, "{\"role\":\"tool\",\"tool_call_id\":")
+           != LLM_OK
+        || llm_messages_str(c->b, id) != LLM_OK
+        || llm_buf_append_lit(c->b, ",\"content\":") != LLM_OK
+        || llm_buf_append_json_string(c->b, text.data, text.len) != LLM_OK
+        || llm_buf_append_lit(c->b, "}") != LLM_OK)
+    {
+        goto done;
+    }
+
+    rc = LLM_OK;
+
+done:
+
+    llm_buf_free(&text);
+
+    return rc;
 }
 
+
+/* an assistant turn: its text is the content, its tool_use the calls */
 
 static int
 llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
 {
-    int          j;
+    int          j, ncalls, rc;
     char        *args;
-    llm_buf_t    text;
-    llm_json_t  *block, *msg, *calls, *call, *fn, *input;
+    llm_buf_t    text, calls;
+    llm_json_t  *block, *input;
     const char  *type, *id, *name;
 
     memset(&text, 0, sizeof(llm_buf_t));
+    memset(&calls, 0, sizeof(llm_buf_t));
 
-    calls = cJSON_CreateArray();
-    if (calls == NULL) {
-        return LLM_ERROR;
-    }
-
+    ncalls = 0;
     j = 0;
+    rc = LLM_ERROR;
 
     cJSON_ArrayForEach(block, content) {
         llm_messages_at(c, "messages.%d.content.%d", i, j++);
@@ -786,13 +915,13 @@ llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
         if (strcmp(type, "text") == 0) {
             if (!cJSON_IsString(llm_json_get(block, "text"))) {
                 llm_messages_fail(c, "text: Input should be a valid string");
-                goto failed;
+                goto done;
             }
 
             if (llm_buf_append_cstr(&text, llm_json_get_str(block, "text"))
                 != LLM_OK)
             {
-                goto failed;
+                goto done;
             }
 
         } else if (strcmp(type, "tool_use") == 0) {
@@ -804,26 +933,29 @@ llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
                 llm_messages_fail(c, "a tool_use block needs a string "
                                      "\"id\" and \"name\" and an object "
                                      "\"input\"");
-                goto failed;
+                goto done;
             }
 
             args = cJSON_PrintUnformatted(input);
-            call = cJSON_CreateObject();
-            fn = cJSON_CreateObject();
-
-            if (args == NULL || call == NULL || fn == NULL) {
-                cJSON_free(args);
-                cJSON_Delete(call);
-                cJSON_Delete(fn);
-                goto failed;
+            if (args == NULL) {
+                goto done;
             }
 
-            cJSON_AddStringToObject(call, "id", id);
-            cJSON_AddStringToObject(call, "type", "function");
-            cJSON_AddStringToObject(fn, "name", name);
-            cJSON_AddStringToObject(fn, "arguments", args);
-            cJSON_AddItemToObject(call, "function", fn);
-            cJSON_AddItemToArray(calls, call);
+            if ((ncalls++ && llm_buf_append_lit(&calls, ",") != LLM_OK)
+                || llm_buf_append_lit(&calls, "{\"id\":") != LLM_OK
+                || llm_messages_str(&calls, id) != LLM_OK
+                || llm_buf_append_lit(&calls, ",\"type\":\"function\","
+                                              "\"function\":{\"name\":")
+                   != LLM_OK
+                || llm_messages_str(&calls, name) != LLM_OK
+                || llm_buf_append_lit(&calls, ",\"arguments\":") != LLM_OK
+                || llm_messages_str(&calls, args) != LLM_OK
+                || llm_buf_append_lit(&calls, "}}") != LLM_OK)
+            {
+                cJSON_free(args);
+                goto done;
+            }
+
             cJSON_free(args);
 
         } else if (strcmp(type, "thinking") == 0
@@ -836,37 +968,27 @@ llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
         }
     }
 
-    msg = cJSON_CreateObject();
-    if (msg == NULL) {
-        goto failed;
+    if (llm_messages_open(c, "assistant") != LLM_OK
+        || (text.len
+            ? llm_buf_append_json_string(c->b, text.data, text.len)
+            : llm_buf_append_lit(c->b, "null")) != LLM_OK
+        || (ncalls
+            && (llm_buf_append_lit(c->b, ",\"tool_calls\":[") != LLM_OK
+                || llm_buf_append(c->b, calls.data, calls.len) != LLM_OK
+                || llm_buf_append_lit(c->b, "]") != LLM_OK))
+        || llm_buf_append_lit(c->b, "}") != LLM_OK)
+    {
+        goto done;
     }
 
-    cJSON_AddStringToObject(msg, "role", "assistant");
+    rc = LLM_OK;
 
-    if (text.len) {
-        cJSON_AddItemToObject(msg, "content", llm_messages_string(&text));
-
-    } else {
-        cJSON_AddNullToObject(msg, "content");
-    }
-
-    if (cJSON_GetArraySize(calls)) {
-        cJSON_AddItemToObject(msg, "tool_calls", calls);
-
-    } else {
-        cJSON_Delete(calls);
-    }
-
-    cJSON_AddItemToArray(c->msgs, msg);
-
-    return LLM_OK;
-
-failed:
+done:
 
     llm_buf_free(&text);
-    cJSON_Delete(calls);
+    llm_buf_free(&calls);
 
-    return LLM_ERROR;
+    return rc;
 }
 
 
@@ -874,7 +996,8 @@ static int
 llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
 {
     int          i;
-    llm_json_t  *tool, *out, *t, *fn, *schema;
+    llm_buf_t   *b;
+    llm_json_t  *tool, *schema;
     const char  *name, *type, *desc;
 
     if (tools == NULL || cJSON_IsNull(tools)) {
@@ -887,11 +1010,7 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
         return llm_messages_fail(c, "Input should be a valid list");
     }
 
-    out = cJSON_CreateArray();
-    if (out == NULL) {
-        return LLM_ERROR;
-    }
-
+    b = c->b;
     i = 0;
 
     cJSON_ArrayForEach(tool, tools) {
@@ -909,42 +1028,37 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
         schema = llm_json_get_obj(tool, "input_schema");
 
         if (name == NULL || schema == NULL) {
-            cJSON_Delete(out);
             return llm_messages_fail(c, "a tool needs a string \"name\" and "
                                         "an object \"input_schema\"");
         }
 
-        t = cJSON_CreateObject();
-        fn = cJSON_CreateObject();
-
-        if (t == NULL || fn == NULL) {
-            cJSON_Delete(t);
-            cJSON_Delete(fn);
-            cJSON_Delete(out);
-            return LLM_ERROR;
+        if (c->count) {
+            continue;
         }
-
-        cJSON_AddStringToObject(t, "type", "function");
-        cJSON_AddStringToObject(fn, "name", name);
 
         desc = llm_json_get_str(tool, "description");
-        if (desc) {
-            cJSON_AddStringToObject(fn, "description", desc);
-        }
 
-        cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(schema, 1));
-        cJSON_AddItemToObject(t, "function", fn);
-        cJSON_AddItemToArray(out, t);
+        if (llm_buf_append_cstr(b, c->ntools++ ? ",{" : ",\"tools\":[{")
+            != LLM_OK
+            || llm_buf_append_lit(b, "\"type\":\"function\",\"function\":"
+                                     "{\"name\":") != LLM_OK
+            || llm_messages_str(b, name) != LLM_OK
+            || (desc
+                && (llm_buf_append_lit(b, ",\"description\":") != LLM_OK
+                    || llm_messages_str(b, desc) != LLM_OK))
+            || llm_buf_append_lit(b, ",\"parameters\":") != LLM_OK
+            || llm_json_print(schema, b) != LLM_OK
+            || llm_buf_append_lit(b, "}}") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
     }
 
     c->path[0] = '\0';
 
-    if (cJSON_GetArraySize(out) == 0) {
-        cJSON_Delete(out);
-        return LLM_OK;
+    if (c->ntools && llm_buf_append_lit(b, "]") != LLM_OK) {
+        return LLM_ERROR;
     }
-
-    cJSON_AddItemToObject(c->out, "tools", out);
 
     return LLM_OK;
 }
@@ -953,7 +1067,7 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
 static int
 llm_messages_tool_choice(llm_messages_ctx_t *c, llm_json_t *choice)
 {
-    llm_json_t  *fn, *obj;
+    llm_buf_t   *b;
     const char  *type, *name;
 
     if (choice == NULL || cJSON_IsNull(choice)) {
@@ -969,33 +1083,16 @@ llm_messages_tool_choice(llm_messages_ctx_t *c, llm_json_t *choice)
                                     "\"type\"");
     }
 
-    if (strcmp(type, "tool") == 0) {
-        name = llm_json_get_str(choice, "name");
+    name = llm_json_get_str(choice, "name");
 
+    if (strcmp(type, "tool") == 0) {
         if (name == NULL) {
             return llm_messages_fail(c, "name: Field required");
         }
 
-        obj = cJSON_CreateObject();
-        fn = cJSON_CreateObject();
-
-        if (obj == NULL || fn == NULL) {
-            cJSON_Delete(obj);
-            cJSON_Delete(fn);
-            return LLM_ERROR;
-        }
-
-        cJSON_AddStringToObject(obj, "type", "function");
-        cJSON_AddStringToObject(fn, "name", name);
-        cJSON_AddItemToObject(obj, "function", fn);
-
-    } else if (strcmp(type, "auto") == 0 || strcmp(type, "any") == 0
-               || strcmp(type, "none") == 0)
+    } else if (strcmp(type, "auto") != 0 && strcmp(type, "any") != 0
+               && strcmp(type, "none") != 0)
     {
-        obj = cJSON_CreateString(type[0] == 'a' && type[1] == 'n'
-                                 ? "required" : type);
-
-    } else {
         return llm_messages_fail(c, "type: Input should be 'auto', 'any', "
                                     "'tool' or 'none'");
     }
@@ -1004,15 +1101,26 @@ llm_messages_tool_choice(llm_messages_ctx_t *c, llm_json_t *choice)
 
     /* no tools left for the internal form: the choice means nothing */
 
-    if (llm_json_get(c->out, "tools") == NULL) {
-        cJSON_Delete(obj);
+    if (c->ntools == 0) {
         return LLM_OK;
     }
 
-    cJSON_AddItemToObject(c->out, "tool_choice", obj);
+    b = c->b;
 
-    if (cJSON_IsTrue(llm_json_get(choice, "disable_parallel_tool_use"))) {
-        cJSON_AddFalseToObject(c->out, "parallel_tool_calls");
+    if (llm_buf_append_lit(b, ",\"tool_choice\":") != LLM_OK
+        || (strcmp(type, "tool") == 0
+            ? (llm_buf_append_lit(b, "{\"type\":\"function\",\"function\":"
+                                     "{\"name\":") != LLM_OK
+               || llm_messages_str(b, name) != LLM_OK
+               || llm_buf_append_lit(b, "}}") != LLM_OK)
+            : llm_messages_str(b, strcmp(type, "any") == 0 ? "required"
+                                                            : type)
+              != LLM_OK)
+        || (cJSON_IsTrue(llm_json_get(choice, "disable_parallel_tool_use"))
+            && llm_buf_append_lit(b, ",\"parallel_tool_calls\":false")
+               != LLM_OK))
+    {
+        return LLM_ERROR;
     }
 
     return LLM_OK;
@@ -1065,7 +1173,14 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
 
     c->path[0] = '\0';
 
-    if (!cJSON_AddStringToObject(c->out, "reasoning_effort", effort)) {
+    if (c->count) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_append_lit(c->b, ",\"reasoning_effort\":\"") != LLM_OK
+        || llm_buf_append_cstr(c->b, effort) != LLM_OK
+        || llm_buf_append_lit(c->b, "\"") != LLM_OK)
+    {
         return LLM_ERROR;
     }
 

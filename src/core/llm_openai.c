@@ -90,8 +90,13 @@ typedef struct {
     unsigned      first_token:1;
     unsigned      tool_index:1;
     unsigned      first_choice:1; /* finish_reason of choices[0] only */
-    unsigned      tools:1;        /* a delta with tool_calls */
+    unsigned      tools:1;        /* tool calls or Groq's reasoning: the
+                                     events take the cJSON path */
 } llm_openai_scan_t;
+
+
+static int llm_openai_events_whole_fast(llm_response_t *resp,
+    llm_openai_scan_t *sc, llm_buf_t *out);
 
 
 static void
@@ -234,15 +239,18 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
         return LLM_OK;
     }
 
-    if (!llm_json_step_is(&path[2], "delta")) {
+    if (!llm_json_step_is(&path[2], "delta")
+        && !llm_json_step_is(&path[2], "message"))
+    {
         return LLM_OK;
     }
 
-    /* choices[i].delta... */
+    /* choices[i].delta... or choices[i].message... */
 
     if (depth == 4) {
         if (llm_json_step_is(&path[3], "reasoning")) {
             sc->slow = 1;
+            sc->tools = 1;
 
         } else if (llm_json_step_is(&path[3], "tool_calls")) {
             sc->first_token = 1;
@@ -268,7 +276,9 @@ llm_openai_scan_value(void *data, const llm_json_step_t *path, int depth,
         return LLM_OK;
     }
 
-    if (!llm_json_step_is(&path[3], "tool_calls") || path[4].key != NULL) {
+    if (!llm_json_step_is(&path[3], "tool_calls") || path[4].key != NULL
+        || !llm_json_step_is(&path[2], "delta"))
+    {
         return LLM_OK;
     }
 
@@ -503,6 +513,12 @@ llm_openai_response(llm_response_t *resp, const char *p, size_t n,
                                : "The provider returned a response that "
                                  "is not a JSON object.");
         return LLM_ERROR;
+    }
+
+    if (rc == LLM_OK && !llm_openai_relayed(resp) && !sc.tools
+        && sc.choices <= 1 && sc.choice0 == 0)
+    {
+        return llm_openai_events_whole_fast(resp, &sc, out);
     }
 
     if (rc == LLM_OK && llm_openai_relayed(resp)) {
@@ -794,6 +810,26 @@ llm_openai_events_fast(llm_response_t *resp, llm_openai_scan_t *sc,
     finish[len] = '\0';
 
     return llm_event_finish(resp, 0, finish, out);
+}
+
+
+/* a whole response of one choice without tool calls, likewise */
+
+static int
+llm_openai_events_whole_fast(llm_response_t *resp, llm_openai_scan_t *sc,
+    llm_buf_t *out)
+{
+    llm_response_whole(resp);
+
+    if (llm_openai_events_fast(resp, sc, out) != LLM_OK
+        || llm_event_end(resp, out) != LLM_DONE)
+    {
+        return LLM_ERROR;
+    }
+
+    resp->first_token = 1;
+
+    return LLM_OK;
 }
 
 

@@ -816,6 +816,84 @@ test_replays(void)
 }
 
 
+/* whole answers, fast path and cJSON path, as one message */
+
+static void
+test_whole_replays(void)
+{
+    static const struct {
+        const char  *dialect;
+        const char  *file;
+        const char  *first;         /* the first block's type */
+        const char  *stop;
+    } cases[] = {
+        { "openai", "openai/chat-text.response.json", "text", "end_turn" },
+        { "openai", "openai/chat-tool-call.response.json", "tool_use",
+          "tool_use" },
+        { "openai", "groq/chat-text.response.json", "text", "end_turn" },
+        { "gemini", "google/text.response.json", "text", "end_turn" },
+        { "gemini", "google/tool-call.response.json", "tool_use",
+          "tool_use" },
+        { "anthropic", "anthropic/messages-tool-use.response.json",
+          "tool_use", "tool_use" },
+        { NULL, NULL, NULL, NULL }
+    };
+
+    int                   i;
+    cJSON                *msg, *b;
+    llm_buf_t             body, out;
+    llm_response_t        resp;
+    const llm_dialect_t  *d;
+
+    for (i = 0; cases[i].dialect; i++) {
+        d = llm_dialect_find(cases[i].dialect, strlen(cases[i].dialect));
+
+        memset(&body, 0, sizeof(llm_buf_t));
+        memset(&out, 0, sizeof(llm_buf_t));
+        memset(&resp, 0, sizeof(llm_response_t));
+
+        if (read_file(cases[i].file, &body) != LLM_OK) {
+            ok(0, "%s: read", cases[i].file);
+            continue;
+        }
+
+        llm_response_init(&resp, "client-model", 0);
+        resp.writer = &llm_writer_anthropic;
+
+        ok(d->response(&resp, body.data, body.len, &out) == LLM_OK,
+           "%s: translated", cases[i].file);
+
+        msg = cJSON_ParseWithLength(out.data, out.len);
+        b = cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "content"), 0);
+
+        is_str(str(msg, "type"), strlen(str(msg, "type")), "message",
+               "%s: a message", cases[i].file);
+        is_str(str(msg, "model"), strlen(str(msg, "model")), "client-model",
+               "%s: the client's model", cases[i].file);
+        is_str(str(b, "type"), strlen(str(b, "type")), cases[i].first,
+               "%s: the first block", cases[i].file);
+        is_str(str(msg, "stop_reason"), strlen(str(msg, "stop_reason")),
+               cases[i].stop, "%s: stop_reason", cases[i].file);
+        ok(cJSON_GetNumberValue(cJSON_GetObjectItem(
+               cJSON_GetObjectItem(msg, "usage"), "output_tokens")) > 0,
+           "%s: usage", cases[i].file);
+
+        if (strcmp(cases[i].first, "text") == 0) {
+            ok(strlen(str(b, "text")) > 0, "%s: the text", cases[i].file);
+
+        } else {
+            ok(cJSON_IsObject(cJSON_GetObjectItem(b, "input")),
+               "%s: the tool's input object", cases[i].file);
+        }
+
+        cJSON_Delete(msg);
+        llm_response_free(&resp);
+        llm_buf_free(&out);
+        llm_buf_free(&body);
+    }
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -828,6 +906,7 @@ main(int argc, char **argv)
     test_errors();
     test_writer_events();
     test_replays();
+    test_whole_replays();
 
     return done_testing();
 }
