@@ -66,7 +66,11 @@ typedef struct {
     const char       *num[LLM_MSG_NUMBERS];
     const char       *num_end[LLM_MSG_NUMBERS];
 
-    char              path[64];     /* where a failure is */
+    /* where a failure would be: at[.i][.rest][.j], formatted on failure */
+    const char       *at;           /* NULL: nowhere in particular */
+    const char       *rest;
+    int               i;
+    int               j;
 } llm_messages_ctx_t;
 
 
@@ -263,26 +267,66 @@ llm_messages_scan(void *data, const llm_json_step_t *path, int depth,
 }
 
 
+/* the member a failure is about, as Anthropic names it */
+
+static void
+llm_messages_path(llm_messages_ctx_t *c, char *buf, size_t size)
+{
+    int  n;
+
+    buf[0] = '\0';
+
+    if (c->at == NULL) {
+        return;
+    }
+
+    n = snprintf(buf, size, "%s", c->at);
+
+    if (c->i >= 0 && n >= 0 && (size_t) n < size) {
+        n += snprintf(buf + n, size - n, ".%d", c->i);
+    }
+
+    if (c->rest && n >= 0 && (size_t) n < size) {
+        n += snprintf(buf + n, size - n, ".%s", c->rest);
+    }
+
+    if (c->j >= 0 && n >= 0 && (size_t) n < size) {
+        snprintf(buf + n, size - n, ".%d", c->j);
+    }
+}
+
+
 static int
 llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
 {
-    char     msg[LLM_ERR_MSG_LEN / 2];
+    char     msg[LLM_ERR_MSG_LEN / 2], path[64];
     va_list  args;
 
     va_start(args, fmt);
     vsnprintf(msg, sizeof(msg), fmt, args);
     va_end(args);
 
-    llm_error_set(c->e, 400, c->path[0] ? c->path : NULL,
+    llm_messages_path(c, path, sizeof(path));
+
+    llm_error_set(c->e, 400, path[0] ? path : NULL,
                   "invalid_request_error", "%s%s%s",
-                  c->path, c->path[0] ? ": " : "", msg);
+                  path, path[0] ? ": " : "", msg);
 
     return LLM_ERROR;
 }
 
 
-#define llm_messages_at(c, ...)                                               \
-    snprintf((c)->path, sizeof((c)->path), __VA_ARGS__)
+/* where the next failure would be: cheap, as it runs for every member */
+
+static void
+llm_messages_at(llm_messages_ctx_t *c, const char *at, int i,
+    const char *rest, int j)
+{
+    c->at = at;
+    c->i = i;
+    c->rest = rest;
+    c->j = j;
+}
 
 
 static const struct {
@@ -309,7 +353,7 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
 
     for (i = 0; i < LLM_MSG_NUMBERS; i++) {
         v = llm_json_get(root, llm_messages_numbers[i].name);
-        llm_messages_at(c, "%s", llm_messages_numbers[i].name);
+        llm_messages_at(c, llm_messages_numbers[i].name, -1, NULL, -1);
 
         if (v == NULL || cJSON_IsNull(v)) {
             if (i == LLM_MSG_MAX_TOKENS && !c->count) {
@@ -343,7 +387,7 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
     }
 
     v = llm_json_get(root, "stream");
-    llm_messages_at(c, "stream");
+    llm_messages_at(c, "stream", -1, NULL, -1);
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsBool(v)) {
@@ -354,7 +398,7 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
     }
 
     v = llm_json_get(root, "stop_sequences");
-    llm_messages_at(c, "stop_sequences");
+    llm_messages_at(c, "stop_sequences", -1, NULL, -1);
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsArray(v)) {
@@ -365,7 +409,7 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
 
         cJSON_ArrayForEach(s, v) {
             if (!cJSON_IsString(s)) {
-                llm_messages_at(c, "stop_sequences.%zu", k);
+                llm_messages_at(c, "stop_sequences", (int) k, NULL, -1);
                 return llm_messages_fail(c, "Input should be a valid string");
             }
 
@@ -374,7 +418,7 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
     }
 
     v = llm_json_get(root, "metadata");
-    llm_messages_at(c, "metadata");
+    llm_messages_at(c, "metadata", -1, NULL, -1);
 
     if (v && !cJSON_IsNull(v)) {
         if (!cJSON_IsObject(v)) {
@@ -384,12 +428,12 @@ llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root)
         s = llm_json_get(v, "user_id");
 
         if (s && !cJSON_IsNull(s) && !cJSON_IsString(s)) {
-            llm_messages_at(c, "metadata.user_id");
+            llm_messages_at(c, "metadata.user_id", -1, NULL, -1);
             return llm_messages_fail(c, "Input should be a valid string");
         }
     }
 
-    c->path[0] = '\0';
+    c->at = NULL;
 
     return LLM_OK;
 }
@@ -477,7 +521,7 @@ llm_messages_text_of(llm_messages_ctx_t *c, llm_json_t *v, llm_buf_t *b,
     }
 
     if (!cJSON_IsArray(v)) {
-        llm_messages_at(c, "%s", where);
+        llm_messages_at(c, where, -1, NULL, -1);
         return llm_messages_fail(c, "Input should be a valid string or a "
                                     "list of text blocks");
     }
@@ -485,7 +529,7 @@ llm_messages_text_of(llm_messages_ctx_t *c, llm_json_t *v, llm_buf_t *b,
     i = 0;
 
     cJSON_ArrayForEach(block, v) {
-        llm_messages_at(c, "%s.%d", where, i++);
+        llm_messages_at(c, where, i++, NULL, -1);
 
         type = llm_json_get_str(block, "type");
         text = llm_json_get(block, "text");
@@ -567,7 +611,7 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
     llm_json_t  *msg, *content, *block;
     const char  *role;
 
-    llm_messages_at(c, "messages");
+    llm_messages_at(c, "messages", -1, NULL, -1);
 
     if (!cJSON_IsArray(messages)) {
         return llm_messages_fail(c, "Field required (a list of messages)");
@@ -580,7 +624,7 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
     i = 0;
 
     cJSON_ArrayForEach(msg, messages) {
-        llm_messages_at(c, "messages.%d", i);
+        llm_messages_at(c, "messages", i, NULL, -1);
 
         if (!cJSON_IsObject(msg)) {
             return llm_messages_fail(c, "Input should be a valid dictionary");
@@ -592,7 +636,7 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
         if (role == NULL
             || (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0))
         {
-            llm_messages_at(c, "messages.%d.role", i);
+            llm_messages_at(c, "messages", i, "role", -1);
             return llm_messages_fail(c, "Input should be 'user' or "
                                         "'assistant'");
         }
@@ -609,7 +653,7 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
             continue;
         }
 
-        llm_messages_at(c, "messages.%d.content", i);
+        llm_messages_at(c, "messages", i, "content", -1);
 
         if (!cJSON_IsArray(content)) {
             return llm_messages_fail(c, "Input should be a valid string or "
@@ -635,7 +679,7 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
         i++;
     }
 
-    c->path[0] = '\0';
+    c->at = NULL;
 
     return LLM_OK;
 }
@@ -663,7 +707,7 @@ llm_messages_user(llm_messages_ctx_t *c, int i, llm_json_t *content)
     rc = LLM_ERROR;
 
     cJSON_ArrayForEach(block, content) {
-        llm_messages_at(c, "messages.%d.content.%d", i, j++);
+        llm_messages_at(c, "messages", i, "content", j++);
 
         type = llm_json_get_str(block, "type");
 
@@ -908,7 +952,7 @@ llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
     rc = LLM_ERROR;
 
     cJSON_ArrayForEach(block, content) {
-        llm_messages_at(c, "messages.%d.content.%d", i, j++);
+        llm_messages_at(c, "messages", i, "content", j++);
 
         type = llm_json_get_str(block, "type");
 
@@ -1004,7 +1048,7 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
         return LLM_OK;
     }
 
-    llm_messages_at(c, "tools");
+    llm_messages_at(c, "tools", -1, NULL, -1);
 
     if (!cJSON_IsArray(tools)) {
         return llm_messages_fail(c, "Input should be a valid list");
@@ -1014,7 +1058,7 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
     i = 0;
 
     cJSON_ArrayForEach(tool, tools) {
-        llm_messages_at(c, "tools.%d", i++);
+        llm_messages_at(c, "tools", i++, NULL, -1);
 
         type = llm_json_get_str(tool, "type");
 
@@ -1054,7 +1098,7 @@ llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools)
         }
     }
 
-    c->path[0] = '\0';
+    c->at = NULL;
 
     if (c->ntools && llm_buf_append_lit(b, "]") != LLM_OK) {
         return LLM_ERROR;
@@ -1074,7 +1118,7 @@ llm_messages_tool_choice(llm_messages_ctx_t *c, llm_json_t *choice)
         return LLM_OK;
     }
 
-    llm_messages_at(c, "tool_choice");
+    llm_messages_at(c, "tool_choice", -1, NULL, -1);
 
     type = llm_json_get_str(choice, "type");
 
@@ -1097,7 +1141,7 @@ llm_messages_tool_choice(llm_messages_ctx_t *c, llm_json_t *choice)
                                     "'tool' or 'none'");
     }
 
-    c->path[0] = '\0';
+    c->at = NULL;
 
     /* no tools left for the internal form: the choice means nothing */
 
@@ -1137,7 +1181,7 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
         return LLM_OK;
     }
 
-    llm_messages_at(c, "thinking");
+    llm_messages_at(c, "thinking", -1, NULL, -1);
 
     type = llm_json_get_str(thinking, "type");
 
@@ -1147,7 +1191,7 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
     }
 
     if (strcmp(type, "disabled") == 0) {
-        c->path[0] = '\0';
+        c->at = NULL;
         return LLM_OK;
     }
 
@@ -1155,7 +1199,7 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
         budget = llm_json_get_int(thinking, "budget_tokens");
 
         if (budget < 1024) {
-            llm_messages_at(c, "thinking.budget_tokens");
+            llm_messages_at(c, "thinking.budget_tokens", -1, NULL, -1);
             return llm_messages_fail(c, "Input should be greater than or "
                                         "equal to 1024");
         }
@@ -1171,7 +1215,7 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
                                     "'adaptive' or 'disabled'");
     }
 
-    c->path[0] = '\0';
+    c->at = NULL;
 
     if (c->count) {
         return LLM_OK;
@@ -1192,10 +1236,14 @@ static void
 llm_messages_native(llm_messages_ctx_t *c, const char *what,
     const char *name)
 {
+    char  path[64];
+
     if (c->m->native[0]) {
         return;
     }
 
+    llm_messages_path(c, path, sizeof(path));
+
     snprintf(c->m->native, sizeof(c->m->native), "%s '%s' (%s)", what,
-             name, c->path);
+             name, path);
 }
