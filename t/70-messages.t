@@ -355,13 +355,15 @@ for my $model ('a-demo', 'o-demo') {
 }
 # the log line is written after the response went out
 wait_for(sub { my $l = slurp("$ng->{prefix}/msg.log");
-               $l =~ /^model=a-demo .*stream=1/m && $l =~ /^model=o-demo .*stream=1/m },
+               $l =~ /^model=a-demo .*stream=1 status=200/m
+               && $l =~ /^model=o-demo .*stream=1 status=200/m },
          10);
 my @log = split /\n/, slurp("$ng->{prefix}/msg.log");
 for my $model ('a-demo', 'o-demo') {
     my ($line) = grep { /^model=$model .*stream=1 status=200/ } @log;
     like($line // '', qr/prompt=[1-9]\d* completion=[1-9]\d* finish=stop/,
-         "$model stream: usage and finish in the log");
+         "$model stream: usage and finish in the log")
+        or diag(join "\n", grep { /model=$model/ } @log);
 }
 
 done_testing();
