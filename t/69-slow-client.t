@@ -96,7 +96,12 @@ ok($growth < $limit,
    . "(< $limit kB)");
 diag("stalled: " . int($growth / $STREAMS) . " kB per stream");
 
-# the clients read again: every stream arrives whole
+# the clients read again: every stream arrives whole.  Their receive
+# buffers grow first: a 4 KB window reopens by less than the kernel's
+# silly-window threshold, and the sender then waits on its zero-window
+# probes, backing off to seconds apart on a loaded machine.
+setsockopt($_, SOL_SOCKET, SO_RCVBUF, 1 << 20) for @socks;
+
 for my $i (0 .. $#socks) {
     my $data = read_until($socks[$i], qr/data: \[DONE\]\n\n/, 120);
     my $n = () = $data =~ /"content":"tok\d+ "/g;
