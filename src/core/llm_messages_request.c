@@ -31,7 +31,8 @@
  * is noted in m->native: another provider refuses the request with it.
  *
  * The internal form is written straight into m->chat as the body is
- * walked (no second tree); numbers go as the client wrote them.
+ * walked (no second tree); numbers go as the client wrote them.  The
+ * content blocks of a turn are llm_messages_blocks.c's.
  */
 
 #include <stdarg.h>
@@ -39,72 +40,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "llm_json.h"
 #include "llm_json_scan.h"
-#include "llm_messages.h"
-
-
-/* the top-level numbers whose bytes are copied: llm_messages_scan() */
-
-#define LLM_MSG_MAX_TOKENS   0
-#define LLM_MSG_TEMPERATURE  1
-#define LLM_MSG_TOP_P        2
-#define LLM_MSG_TOP_K        3
-#define LLM_MSG_NUMBERS      4
-
-
-typedef struct {
-    const char       *base;         /* the client's body */
-    llm_messages_t   *m;
-    llm_error_t      *e;
-    llm_buf_t        *b;            /* the internal form: m->chat */
-    int               nmsgs;        /* messages written */
-    int               ntools;       /* function tools written */
-    int               count;        /* a count_tokens body */
-
-    /* the numbers' bytes, NULL: absent or not a number */
-    const char       *num[LLM_MSG_NUMBERS];
-    const char       *num_end[LLM_MSG_NUMBERS];
-
-    /* where a failure would be: at[.i][.rest][.j], formatted on failure */
-    const char       *at;           /* NULL: nowhere in particular */
-    const char       *rest;
-    int               i;
-    int               j;
-} llm_messages_ctx_t;
+#include "llm_messages_reader.h"
 
 
 static int llm_messages_scan(void *data, const llm_json_step_t *path,
     int depth, llm_json_type_e type, const char *start, const char *end);
-static int llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 static int llm_messages_check(llm_messages_ctx_t *c, llm_json_t *root);
 static int llm_messages_params(llm_messages_ctx_t *c, llm_json_t *root);
 static int llm_messages_system(llm_messages_ctx_t *c, llm_json_t *system);
 static int llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages);
-static int llm_messages_user(llm_messages_ctx_t *c, int i,
-    llm_json_t *content);
-static int llm_messages_assistant(llm_messages_ctx_t *c, int i,
-    llm_json_t *content);
-static int llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block,
-    llm_buf_t *parts);
-static int llm_messages_tool_result(llm_messages_ctx_t *c,
-    llm_json_t *block);
 static int llm_messages_tools(llm_messages_ctx_t *c, llm_json_t *tools);
 static int llm_messages_tool_choice(llm_messages_ctx_t *c,
     llm_json_t *choice);
 static int llm_messages_thinking(llm_messages_ctx_t *c,
     llm_json_t *thinking);
-static void llm_messages_native(llm_messages_ctx_t *c, const char *what,
-    const char *name);
-
-
-/* appends a C string as a JSON string */
-#define llm_messages_str(b, s)                                               \
-    llm_buf_append_json_string(b, s, strlen(s))
 
 
 int
@@ -296,7 +246,7 @@ llm_messages_path(llm_messages_ctx_t *c, char *buf, size_t size)
 }
 
 
-static int
+int
 llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
 {
     char     msg[LLM_ERR_MSG_LEN / 2], path[64];
@@ -318,7 +268,7 @@ llm_messages_fail(llm_messages_ctx_t *c, const char *fmt, ...)
 
 /* where the next failure would be: cheap, as it runs for every member */
 
-static void
+void
 llm_messages_at(llm_messages_ctx_t *c, const char *at, int i,
     const char *rest, int j)
 {
@@ -552,7 +502,7 @@ llm_messages_text_of(llm_messages_ctx_t *c, llm_json_t *v, llm_buf_t *b,
 
 /* {"role":"<role>","content": — the caller writes the content */
 
-static int
+int
 llm_messages_open(llm_messages_ctx_t *c, const char *role)
 {
     if ((c->nmsgs++ && llm_buf_append_lit(c->b, ",") != LLM_OK)
@@ -569,7 +519,7 @@ llm_messages_open(llm_messages_ctx_t *c, const char *role)
 
 /* a message whose content is the string s, n bytes */
 
-static int
+int
 llm_messages_text_message(llm_messages_ctx_t *c, const char *role,
     const char *s, size_t n)
 {
@@ -682,357 +632,6 @@ llm_messages_turns(llm_messages_ctx_t *c, llm_json_t *messages)
     c->at = NULL;
 
     return LLM_OK;
-}
-
-
-/*
- * A user turn: its tool results are tool messages, written first; its
- * text and images are one user message after them (a string when it is
- * one text block).
- */
-
-static int
-llm_messages_user(llm_messages_ctx_t *c, int i, llm_json_t *content)
-{
-    int          j, nparts, rc;
-    llm_buf_t    parts;
-    llm_json_t  *block, *text, *only;
-    const char  *type;
-
-    memset(&parts, 0, sizeof(llm_buf_t));
-
-    nparts = 0;
-    only = NULL;
-    j = 0;
-    rc = LLM_ERROR;
-
-    cJSON_ArrayForEach(block, content) {
-        llm_messages_at(c, "messages", i, "content", j++);
-
-        type = llm_json_get_str(block, "type");
-
-        if (strcmp(type, "text") == 0) {
-            text = llm_json_get(block, "text");
-
-            if (!cJSON_IsString(text)) {
-                llm_messages_fail(c, "text: Input should be a valid string");
-                goto done;
-            }
-
-            if ((nparts++ && llm_buf_append_lit(&parts, ",") != LLM_OK)
-                || llm_buf_append_lit(&parts, "{\"type\":\"text\",\"text\":")
-                   != LLM_OK
-                || llm_messages_str(&parts, text->valuestring) != LLM_OK
-                || llm_buf_append_lit(&parts, "}") != LLM_OK)
-            {
-                goto done;
-            }
-
-            only = (nparts == 1) ? text : NULL;
-
-        } else if (strcmp(type, "image") == 0) {
-            if ((nparts++ && llm_buf_append_lit(&parts, ",") != LLM_OK)
-                || llm_messages_image(c, block, &parts) != LLM_OK)
-            {
-                goto done;
-            }
-
-            only = NULL;
-
-        } else if (strcmp(type, "tool_result") == 0) {
-            if (llm_messages_tool_result(c, block) != LLM_OK) {
-                goto done;
-            }
-
-        } else if (strcmp(type, "thinking") == 0
-                   || strcmp(type, "redacted_thinking") == 0)
-        {
-            /* Claude's own: it reads them in the client's body */
-
-        } else {
-            llm_messages_native(c, "the content block type", type);
-        }
-    }
-
-    rc = LLM_OK;
-
-    if (nparts == 0) {
-        goto done;
-    }
-
-    /* one text block: a string, the internal form's fast shape */
-
-    if (only) {
-        rc = llm_messages_text_message(c, "user", only->valuestring,
-                                       strlen(only->valuestring));
-        goto done;
-    }
-
-    if (llm_messages_open(c, "user") != LLM_OK
-        || llm_buf_append_lit(c->b, "[") != LLM_OK
-        || llm_buf_append(c->b, parts.data, parts.len) != LLM_OK
-        || llm_buf_append_lit(c->b, "]}") != LLM_OK)
-    {
-        rc = LLM_ERROR;
-    }
-
-done:
-
-    llm_buf_free(&parts);
-
-    return rc;
-}
-
-
-/* {"type":"image_url","image_url":{"url":…}}: data: URL, or the URL */
-
-static int
-llm_messages_image(llm_messages_ctx_t *c, llm_json_t *block,
-    llm_buf_t *parts)
-{
-    int          rc;
-    llm_buf_t    url;
-    llm_json_t  *src;
-    const char  *type, *media, *data;
-
-    memset(&url, 0, sizeof(llm_buf_t));
-
-    src = llm_json_get_obj(block, "source");
-    type = llm_json_get_str(src, "type");
-
-    if (type && strcmp(type, "base64") == 0) {
-        media = llm_json_get_str(src, "media_type");
-        data = llm_json_get_str(src, "data");
-
-        if (media == NULL || data == NULL) {
-            return llm_messages_fail(c, "source: a base64 image needs "
-                                        "\"media_type\" and \"data\"");
-        }
-
-        if (llm_buf_append_lit(&url, "data:") != LLM_OK
-            || llm_buf_append_cstr(&url, media) != LLM_OK
-            || llm_buf_append_lit(&url, ";base64,") != LLM_OK
-            || llm_buf_append_cstr(&url, data) != LLM_OK)
-        {
-            llm_buf_free(&url);
-            return LLM_ERROR;
-        }
-
-    } else if (type && strcmp(type, "url") == 0
-               && llm_json_get_str(src, "url"))
-    {
-        if (llm_buf_append_cstr(&url, llm_json_get_str(src, "url"))
-            != LLM_OK)
-        {
-            llm_buf_free(&url);
-            return LLM_ERROR;
-        }
-
-    } else {
-        return llm_messages_fail(c, "source: Input should be a base64 or url "
-                                    "image source");
-    }
-
-    rc = (llm_buf_append_lit(parts, "{\"type\":\"image_url\",\"image_url\":"
-                                    "{\"url\":") == LLM_OK
-          && llm_buf_append_json_string(parts, url.data, url.len) == LLM_OK
-          && llm_buf_append_lit(parts, "}}") == LLM_OK)
-         ? LLM_OK : LLM_ERROR;
-
-    llm_buf_free(&url);
-
-    return rc;
-}
-
-
-/* a tool's answer: a tool message (text; an error says so) */
-
-static int
-llm_messages_tool_result(llm_messages_ctx_t *c, llm_json_t *block)
-{
-    int          rc;
-    size_t       start;
-    llm_buf_t    text;
-    llm_json_t  *content, *b;
-    const char  *id, *type;
-
-    id = llm_json_get_str(block, "tool_use_id");
-
-    if (id == NULL) {
-        return llm_messages_fail(c, "tool_use_id: Field required");
-    }
-
-    content = llm_json_get(block, "content");
-
-    if (content && !cJSON_IsNull(content) && !cJSON_IsString(content)
-        && !cJSON_IsArray(content))
-    {
-        return llm_messages_fail(c, "content: Input should be a valid "
-                                    "string or list of blocks");
-    }
-
-    memset(&text, 0, sizeof(llm_buf_t));
-
-    rc = LLM_ERROR;
-
-    if (cJSON_IsTrue(llm_json_get(block, "is_error"))
-        && llm_buf_append_lit(&text, "Error: ") != LLM_OK)
-    {
-        goto done;
-    }
-
-    if (cJSON_IsString(content)
-        && llm_buf_append_cstr(&text, content->valuestring) != LLM_OK)
-    {
-        goto done;
-    }
-
-    start = text.len;
-
-    if (!cJSON_IsArray(content)) {
-        content = NULL;
-    }
-
-    cJSON_ArrayForEach(b, content) {
-        type = llm_json_get_str(b, "type");
-
-        if (type && strcmp(type, "text") == 0 && llm_json_get_str(b, "text"))
-        {
-            if ((text.len > start
-                 && llm_buf_append_lit(&text, "\n") != LLM_OK)
-                || llm_buf_append_cstr(&text, llm_json_get_str(b, "text"))
-                   != LLM_OK)
-            {
-                goto done;
-            }
-
-        } else {
-            llm_messages_native(c, "a tool result's block type",
-                                type ? type : "(none)");
-        }
-    }
-
-    if ((c->nmsgs++ && llm_buf_append_lit(c->b, ",") != LLM_OK)
-        || llm_buf_append_lit(c->b, "{\"role\":\"tool\",\"tool_call_id\":")
-           != LLM_OK
-        || llm_messages_str(c->b, id) != LLM_OK
-        || llm_buf_append_lit(c->b, ",\"content\":") != LLM_OK
-        || llm_buf_append_json_string(c->b, text.data, text.len) != LLM_OK
-        || llm_buf_append_lit(c->b, "}") != LLM_OK)
-    {
-        goto done;
-    }
-
-    rc = LLM_OK;
-
-done:
-
-    llm_buf_free(&text);
-
-    return rc;
-}
-
-
-/* an assistant turn: its text is the content, its tool_use the calls */
-
-static int
-llm_messages_assistant(llm_messages_ctx_t *c, int i, llm_json_t *content)
-{
-    int          j, ncalls, rc;
-    char        *args;
-    llm_buf_t    text, calls;
-    llm_json_t  *block, *input;
-    const char  *type, *id, *name;
-
-    memset(&text, 0, sizeof(llm_buf_t));
-    memset(&calls, 0, sizeof(llm_buf_t));
-
-    ncalls = 0;
-    j = 0;
-    rc = LLM_ERROR;
-
-    cJSON_ArrayForEach(block, content) {
-        llm_messages_at(c, "messages", i, "content", j++);
-
-        type = llm_json_get_str(block, "type");
-
-        if (strcmp(type, "text") == 0) {
-            if (!cJSON_IsString(llm_json_get(block, "text"))) {
-                llm_messages_fail(c, "text: Input should be a valid string");
-                goto done;
-            }
-
-            if (llm_buf_append_cstr(&text, llm_json_get_str(block, "text"))
-                != LLM_OK)
-            {
-                goto done;
-            }
-
-        } else if (strcmp(type, "tool_use") == 0) {
-            id = llm_json_get_str(block, "id");
-            name = llm_json_get_str(block, "name");
-            input = llm_json_get(block, "input");
-
-            if (id == NULL || name == NULL || !cJSON_IsObject(input)) {
-                llm_messages_fail(c, "a tool_use block needs a string "
-                                     "\"id\" and \"name\" and an object "
-                                     "\"input\"");
-                goto done;
-            }
-
-            args = cJSON_PrintUnformatted(input);
-            if (args == NULL) {
-                goto done;
-            }
-
-            if ((ncalls++ && llm_buf_append_lit(&calls, ",") != LLM_OK)
-                || llm_buf_append_lit(&calls, "{\"id\":") != LLM_OK
-                || llm_messages_str(&calls, id) != LLM_OK
-                || llm_buf_append_lit(&calls, ",\"type\":\"function\","
-                                              "\"function\":{\"name\":")
-                   != LLM_OK
-                || llm_messages_str(&calls, name) != LLM_OK
-                || llm_buf_append_lit(&calls, ",\"arguments\":") != LLM_OK
-                || llm_messages_str(&calls, args) != LLM_OK
-                || llm_buf_append_lit(&calls, "}}") != LLM_OK)
-            {
-                cJSON_free(args);
-                goto done;
-            }
-
-            cJSON_free(args);
-
-        } else if (strcmp(type, "thinking") == 0
-                   || strcmp(type, "redacted_thinking") == 0)
-        {
-            /* signed for Claude only: other providers never see them */
-
-        } else {
-            llm_messages_native(c, "the content block type", type);
-        }
-    }
-
-    if (llm_messages_open(c, "assistant") != LLM_OK
-        || (text.len
-            ? llm_buf_append_json_string(c->b, text.data, text.len)
-            : llm_buf_append_lit(c->b, "null")) != LLM_OK
-        || (ncalls
-            && (llm_buf_append_lit(c->b, ",\"tool_calls\":[") != LLM_OK
-                || llm_buf_append(c->b, calls.data, calls.len) != LLM_OK
-                || llm_buf_append_lit(c->b, "]") != LLM_OK))
-        || llm_buf_append_lit(c->b, "}") != LLM_OK)
-    {
-        goto done;
-    }
-
-    rc = LLM_OK;
-
-done:
-
-    llm_buf_free(&text);
-    llm_buf_free(&calls);
-
-    return rc;
 }
 
 
@@ -1232,7 +831,7 @@ llm_messages_thinking(llm_messages_ctx_t *c, llm_json_t *thinking)
 }
 
 
-static void
+void
 llm_messages_native(llm_messages_ctx_t *c, const char *what,
     const char *name)
 {
