@@ -58,6 +58,9 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $open);
         upstream_model=fixture=anthropic/messages-server-and-client-tool.stream.sse;
     llm_model a-whole provider=ant
         upstream_model=fixture=anthropic/messages-tool-use.response.json;
+    llm_model a-count-bad provider=ant 'upstream_model=body={"tokens":3}';
+    llm_model a-count-404 provider=ant
+        upstream_model=fixture=anthropic/error-404-not-found.json;
     llm_model byo provider=byo upstream_model=byo-demo;
     llm_model byo-ant provider=byoant upstream_model=byo-claude;
 
@@ -340,6 +343,16 @@ is($r->{status}, 200, 'count_tokens for OpenAI: 200');
 ok((json_or_undef($r->{content}) // {})->{input_tokens} >= 3,
    '... an estimate above the words');
 is($r->{headers}{'x-llm-token-count'}, 'estimate', '... marked an estimate');
+is_anthropic_error(messages({ model => 'a-count-bad',
+                              messages => [{ role => 'user', content => 'x' }] },
+                            path => '/v1/messages/count_tokens'),
+                   502, 'api_error', qr/input_tokens/,
+                   "Anthropic's count without input_tokens");
+is_anthropic_error(messages({ model => 'a-count-404',
+                              messages => [{ role => 'user', content => 'x' }] },
+                            path => '/v1/messages/count_tokens'),
+                   404, 'not_found_error', qr/model/i,
+                   "Anthropic's 404 to a count");
 is_anthropic_error(messages({ model => 'o-demo' }, path => '/v1/messages/count_tokens'),
                    400, 'invalid_request_error', qr/^messages: /,
                    'count_tokens without messages');

@@ -275,6 +275,56 @@ llm_ant_block_stop(llm_ant_state_t *st, llm_buf_t *out)
 }
 
 
+/*
+ * content_block_delta of a block: delta is the delta's opening, up to its
+ * string member's name; s the provider's literal
+ */
+
+static int
+llm_ant_delta(llm_buf_t *out, int block, const char *delta, size_t len,
+    const char *s, size_t n)
+{
+    if (llm_buf_reserve(out, n + len + 96) != LLM_OK
+        || llm_ant_event_lit(out, "content_block_delta") != LLM_OK
+        || llm_buf_append_lit(out, "{\"type\":\"content_block_delta\","
+                                   "\"index\":") != LLM_OK
+        || llm_buf_append_int(out, block) != LLM_OK
+        || llm_buf_append(out, delta, len) != LLM_OK
+        || llm_buf_append(out, s, n) != LLM_OK
+        || llm_buf_append_lit(out, "}}\n\n") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+#define llm_ant_delta_lit(out, block, delta, s, n)                           \
+    llm_ant_delta(out, block, delta, sizeof(delta) - 1, s, n)
+
+#define llm_ant_args_delta(out, block, s, n)                                 \
+    llm_ant_delta_lit(out, block, ",\"delta\":{\"type\":\"input_json_delta\","   \
+                      "\"partial_json\":", s, n)
+
+
+/* content_block_start of a block, up to its "content_block": */
+
+static int
+llm_ant_block_start(llm_buf_t *out, int block)
+{
+    if (llm_ant_event_lit(out, "content_block_start") != LLM_OK
+        || llm_buf_append_lit(out, "{\"type\":\"content_block_start\","
+                                   "\"index\":") != LLM_OK
+        || llm_buf_append_int(out, block) != LLM_OK
+        || llm_buf_append_lit(out, ",\"content_block\":") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
 /* a new block: the stream's content_block_start, or the whole's slot */
 
 static llm_ant_block_t *
@@ -352,15 +402,12 @@ llm_ant_text(llm_response_t *resp, int choice, llm_part_e part,
         llm_ant_block_new(resp, st, kind, out, &rc);
 
         if (rc != LLM_OK
-            || llm_ant_event_lit(out, "content_block_start") != LLM_OK
-            || llm_buf_append_lit(out, "{\"type\":\"content_block_start\","
-                                       "\"index\":") != LLM_OK
-            || llm_buf_append_int(out, st->nblocks - 1) != LLM_OK
+            || llm_ant_block_start(out, st->nblocks - 1) != LLM_OK
             || (kind == LLM_ANT_TEXT
-                ? llm_buf_append_lit(out, ",\"content_block\":{\"type\":"
-                                          "\"text\",\"text\":\"\"}}\n\n")
-                : llm_buf_append_lit(out, ",\"content_block\":{\"type\":"
-                                          "\"thinking\",\"thinking\":\"\","
+                ? llm_buf_append_lit(out, "{\"type\":\"text\",\"text\":\"\"}}"
+                                          "\n\n")
+                : llm_buf_append_lit(out, "{\"type\":\"thinking\","
+                                          "\"thinking\":\"\","
                                           "\"signature\":\"\"}}\n\n"))
                != LLM_OK)
         {
@@ -368,24 +415,13 @@ llm_ant_text(llm_response_t *resp, int choice, llm_part_e part,
         }
     }
 
-    if (llm_buf_reserve(out, n + 128) != LLM_OK
-        || llm_ant_event_lit(out, "content_block_delta") != LLM_OK
-        || llm_buf_append_lit(out, "{\"type\":\"content_block_delta\","
-                                   "\"index\":") != LLM_OK
-        || llm_buf_append_int(out, st->nblocks - 1) != LLM_OK
-        || (kind == LLM_ANT_TEXT
-            ? llm_buf_append_lit(out, ",\"delta\":{\"type\":\"text_delta\","
-                                      "\"text\":")
-            : llm_buf_append_lit(out, ",\"delta\":{\"type\":"
-                                      "\"thinking_delta\",\"thinking\":"))
-           != LLM_OK
-        || llm_buf_append(out, s, n) != LLM_OK
-        || llm_buf_append_lit(out, "}}\n\n") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
+    return (kind == LLM_ANT_TEXT)
+           ? llm_ant_delta_lit(out, st->nblocks - 1,
+                               ",\"delta\":{\"type\":\"text_delta\",\"text\":",
+                               s, n)
+           : llm_ant_delta_lit(out, st->nblocks - 1,
+                               ",\"delta\":{\"type\":\"thinking_delta\","
+                               "\"thinking\":", s, n);
 }
 
 
@@ -412,26 +448,6 @@ llm_ant_tool_map(llm_ant_state_t *st, int index, int block)
     }
 
     st->tool_block[index] = block;
-
-    return LLM_OK;
-}
-
-
-static int
-llm_ant_args_delta(int block, const char *s, size_t n, llm_buf_t *out)
-{
-    if (llm_buf_reserve(out, n + 128) != LLM_OK
-        || llm_ant_event_lit(out, "content_block_delta") != LLM_OK
-        || llm_buf_append_lit(out, "{\"type\":\"content_block_delta\","
-                                   "\"index\":") != LLM_OK
-        || llm_buf_append_int(out, block) != LLM_OK
-        || llm_buf_append_lit(out, ",\"delta\":{\"type\":\"input_json_delta\","
-                                   "\"partial_json\":") != LLM_OK
-        || llm_buf_append(out, s, n) != LLM_OK
-        || llm_buf_append_lit(out, "}}\n\n") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
 
     return LLM_OK;
 }
@@ -484,12 +500,9 @@ llm_ant_tool(llm_response_t *resp, int choice, int index,
         || llm_ant_tool_map(st, index, st->nblocks - 1) != LLM_OK
         || llm_buf_reserve(out, tool->id_len + tool->name_len + 160)
            != LLM_OK
-        || llm_ant_event_lit(out, "content_block_start") != LLM_OK
-        || llm_buf_append_lit(out, "{\"type\":\"content_block_start\","
-                                   "\"index\":") != LLM_OK
-        || llm_buf_append_int(out, st->nblocks - 1) != LLM_OK
-        || llm_buf_append_lit(out, ",\"content_block\":{\"type\":"
-                                   "\"tool_use\",\"id\":") != LLM_OK
+        || llm_ant_block_start(out, st->nblocks - 1) != LLM_OK
+        || llm_buf_append_lit(out, "{\"type\":\"tool_use\",\"id\":")
+           != LLM_OK
         || llm_buf_append(out, tool->id, tool->id_len) != LLM_OK
         || llm_buf_append_lit(out, ",\"name\":") != LLM_OK
         || llm_buf_append(out, tool->name, tool->name_len) != LLM_OK
@@ -499,8 +512,8 @@ llm_ant_tool(llm_response_t *resp, int choice, int index,
     }
 
     if (tool->args && tool->args_len > 2) {
-        return llm_ant_args_delta(st->nblocks - 1, tool->args,
-                                  tool->args_len, out);
+        return llm_ant_args_delta(out, st->nblocks - 1, tool->args,
+                                  tool->args_len);
     }
 
     return LLM_OK;
@@ -528,7 +541,7 @@ llm_ant_tool_args(llm_response_t *resp, int choice, int index,
         return llm_buf_append(&st->blocks[block].text, s + 1, n - 2);
     }
 
-    return llm_ant_args_delta(block, s, n, out);
+    return llm_ant_args_delta(out, block, s, n);
 }
 
 
