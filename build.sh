@@ -22,6 +22,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD="$ROOT/build"
 MODULE="$BUILD/ngx_http_llm_module.so"
 OPENAI_SDK="4.104.0"
+OPENAI_CURRENT_SDK="7.55.0"
 ANTHROPIC_SDK="1.16.0"
 
 PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
@@ -51,19 +52,22 @@ deps() {
     sdk
 }
 
-# the official OpenAI and Anthropic Node SDKs, for t/40-openai-sdk.t and
-# t/71-anthropic-sdk.t (npm registry)
+# the official OpenAI and Anthropic Node SDKs, for t/40-openai-sdk.t,
+# t/71-anthropic-sdk.t and t/73-responses-sdk.t (npm registry); the
+# current OpenAI major as "openai-current", for its stricter Responses
+# stream accumulator
 sdk() {
     local dir="$BUILD/sdk"
 
     sdk_has openai "$OPENAI_SDK" && sdk_has @anthropic-ai/sdk "$ANTHROPIC_SDK" \
-        && return 0
+        && sdk_has openai-current "$OPENAI_CURRENT_SDK" && return 0
 
-    say "installing the OpenAI Node SDK $OPENAI_SDK and the Anthropic" \
-        "SDK $ANTHROPIC_SDK into $dir"
+    say "installing the OpenAI Node SDKs $OPENAI_SDK and" \
+        "$OPENAI_CURRENT_SDK and the Anthropic SDK $ANTHROPIC_SDK into $dir"
     mkdir -p "$dir"
     npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-        "openai@$OPENAI_SDK" "@anthropic-ai/sdk@$ANTHROPIC_SDK" >/dev/null
+        "openai@$OPENAI_SDK" "@anthropic-ai/sdk@$ANTHROPIC_SDK" \
+        "openai-current@npm:openai@$OPENAI_CURRENT_SDK" >/dev/null
 }
 
 sdk_has() {

@@ -357,3 +357,54 @@ ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     return NGX_OK;
 }
+
+
+/*
+ * A provider that speaks the client's own format gets the client's body,
+ * its model replaced by the provider's name for it; its answer is relayed.
+ */
+
+ngx_int_t
+ngx_http_llm_relay_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *raw, size_t model_start, size_t model_end, llm_buf_t *path,
+    const char *headers, ngx_uint_t stream)
+{
+    llm_buf_t                 body;
+    ngx_http_llm_model_t     *m;
+    ngx_http_llm_provider_t  *p;
+
+    m = ctx->model;
+    p = m->provider;
+
+    ngx_memzero(&body, sizeof(llm_buf_t));
+
+    if (llm_response_splice_model((char *) raw->data, raw->len, model_start,
+                                  model_end, (char *) m->upstream_model.data,
+                                  &body)
+        != LLM_OK)
+    {
+        llm_buf_free(&body);
+        llm_buf_free(path);
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_request_bufs(r, p, p->dialect->auth_prefix, headers,
+                                     stream, path, &body);
+}
+
+
+/* a relayed whole answer, read and checked by the caller, as it came */
+
+ngx_int_t
+ngx_http_llm_relay_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    llm_buf_reset(&ctx->out);
+
+    if (llm_buf_append(&ctx->out, ctx->body.data, ctx->body.len) != LLM_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_llm_attempt_commit(r, ctx);
+
+    return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
+}

@@ -404,6 +404,7 @@ ngx_http_llm_attempt_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     ctx->health_reported = 0;
     ctx->skip_byte = 0;
     ctx->relay = 0;
+    ctx->reader = NULL;
 
     /* the dialect fills in max_tokens where the provider requires it */
     ctx->req.max_tokens_default = ctx->model->max_tokens;
@@ -944,6 +945,13 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     ngx_http_llm_attempt_record(r, ctx, &s);
+
+    if (ctx->op->finished && ctx->resp.done && !ctx->resp.failed
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && rc < NGX_HTTP_SPECIAL_RESPONSE && rc != NGX_ERROR)
+    {
+        ctx->op->finished(r, ctx);
+    }
 }
 
 

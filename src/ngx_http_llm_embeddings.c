@@ -50,7 +50,7 @@ const ngx_http_llm_op_t  ngx_http_llm_embeddings_op = {
     ngx_http_llm_embed_check,
     ngx_http_llm_embed_create_request,
     ngx_http_llm_embed_complete,
-    NULL, NULL, NULL, NULL
+    NULL, NULL, NULL, NULL, NULL
 };
 
 

@@ -54,8 +54,6 @@ static ngx_int_t ngx_http_llm_count_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_count_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
-static ngx_int_t ngx_http_llm_relay_body(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_native_request(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, const char *suffix, ngx_uint_t stream);
 static ngx_int_t ngx_http_llm_native_headers(ngx_http_request_t *r,
@@ -72,7 +70,8 @@ const ngx_http_llm_op_t  ngx_http_llm_messages_op = {
     &llm_writer_anthropic,
     llm_messages_error_json,
     NULL,
-    ngx_http_llm_messages_select
+    ngx_http_llm_messages_select,
+    NULL
 };
 
 
@@ -86,6 +85,7 @@ static const ngx_http_llm_op_t  ngx_http_llm_count_op = {
     &llm_writer_anthropic,
     llm_messages_error_json,
     ngx_http_llm_count_local,
+    NULL,
     NULL
 };
 
@@ -365,23 +365,6 @@ ngx_http_llm_count_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 }
 
 
-/* Anthropic's whole answer, checked by the caller, as the response */
-
-static ngx_int_t
-ngx_http_llm_relay_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
-{
-    llm_buf_reset(&ctx->out);
-
-    if (llm_buf_append(&ctx->out, ctx->body.data, ctx->body.len) != LLM_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_llm_attempt_commit(r, ctx);
-
-    return ngx_http_llm_reply(r, ctx, NGX_HTTP_OK);
-}
-
-
 /* the client's body to an Anthropic provider, its model replaced */
 
 static ngx_int_t
@@ -389,40 +372,30 @@ ngx_http_llm_native_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     const char *suffix, ngx_uint_t stream)
 {
     ngx_str_t                 headers;
-    llm_buf_t                 body, path;
-    const llm_dialect_t      *d;
-    ngx_http_llm_model_t     *m;
+    llm_buf_t                 path;
     ngx_http_llm_provider_t  *p;
     ngx_http_llm_messages_t  *md;
 
     md = ctx->op_data;
-    m = ctx->model;
-    p = m->provider;
-    d = p->dialect;
+    p = ctx->model->provider;
 
-    ngx_memzero(&body, sizeof(llm_buf_t));
     ngx_memzero(&path, sizeof(llm_buf_t));
 
-    if (llm_response_splice_model((char *) md->raw.data, md->raw.len,
-                                  md->model_start, md->model_end,
-                                  (char *) m->upstream_model.data, &body)
-        != LLM_OK
-        || llm_buf_append_cstr(&path, d->chat_path) != LLM_OK
+    if (llm_buf_append_cstr(&path, p->dialect->chat_path) != LLM_OK
         || llm_buf_append_cstr(&path, suffix) != LLM_OK
         || ngx_http_llm_native_headers(r, p->headers.len
                                           ? (char *) p->headers.data
-                                          : d->extra_headers,
+                                          : p->dialect->extra_headers,
                                        &headers)
            != NGX_OK)
     {
-        llm_buf_free(&body);
         llm_buf_free(&path);
         return NGX_ERROR;
     }
 
-    return ngx_http_llm_request_bufs(r, p, d->auth_prefix,
-                                     (char *) headers.data, stream, &path,
-                                     &body);
+    return ngx_http_llm_relay_request(r, ctx, &md->raw, md->model_start,
+                                      md->model_end, &path,
+                                      (char *) headers.data, stream);
 }
 
 

@@ -12,6 +12,7 @@
  *   location = /v1/chat/completions { llm_chat; }
  *   location /v1/models             { llm_models; }
  *   location /v1/messages           { llm_messages; }  (count_tokens too)
+ *   location /v1/responses          { llm_responses; }
  */
 
 #include "ngx_http_llm_module.h"
@@ -84,6 +85,20 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       ngx_http_llm_handler_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_LLM_MESSAGES,
+      NULL },
+
+    { ngx_string("llm_responses"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_llm_handler_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_LLM_RESPONSES,
+      NULL },
+
+    { ngx_string("llm_responses_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_llm_responses_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("llm_template"),
@@ -221,11 +236,25 @@ ngx_http_llm_handler_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    /* chat, embeddings, messages: operations over the one ingress */
-    llcf->op = (cmd->offset == NGX_HTTP_LLM_CHAT) ? &ngx_http_llm_chat_op
-               : (cmd->offset == NGX_HTTP_LLM_MESSAGES)
-                 ? &ngx_http_llm_messages_op
-                 : &ngx_http_llm_embeddings_op;
+    /* chat, embeddings, messages, responses: operations over one ingress */
+    switch (cmd->offset) {
+
+    case NGX_HTTP_LLM_CHAT:
+        llcf->op = &ngx_http_llm_chat_op;
+        break;
+
+    case NGX_HTTP_LLM_MESSAGES:
+        llcf->op = &ngx_http_llm_messages_op;
+        break;
+
+    case NGX_HTTP_LLM_RESPONSES:
+        llcf->op = &ngx_http_llm_responses_op;
+        break;
+
+    default:
+        llcf->op = &ngx_http_llm_embeddings_op;
+    }
+
     clcf->handler = ngx_http_llm_op_handler;
 
     return NGX_CONF_OK;
@@ -404,10 +433,8 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->append = prev->append;
     }
 
-    if (conf->handler != NGX_HTTP_LLM_CHAT
-        && conf->handler != NGX_HTTP_LLM_EMBEDDINGS
-        && conf->handler != NGX_HTTP_LLM_MESSAGES)
-    {
+    /* the operations only: not llm_models, not other locations */
+    if (conf->op == NULL) {
         return NGX_CONF_OK;
     }
 

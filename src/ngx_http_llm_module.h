@@ -24,6 +24,7 @@
 #include "llm_dialect.h"
 #include "llm_embed.h"
 #include "llm_messages.h"
+#include "llm_responses.h"
 
 
 /* 1.27.2 added the trailers flag; we never keep provider trailers */
@@ -40,6 +41,7 @@
 #define NGX_HTTP_LLM_MODELS  2
 #define NGX_HTTP_LLM_EMBEDDINGS  3
 #define NGX_HTTP_LLM_MESSAGES  4
+#define NGX_HTTP_LLM_RESPONSES  5
 
 
 typedef struct {
@@ -51,6 +53,7 @@ typedef struct {
     ngx_str_t                      api_key;      /* never logged */
     unsigned                       key_passthrough:1;
     unsigned                       disabled:1;   /* optional, no key */
+    unsigned                       responses:1;  /* serves /responses */
 
     ngx_str_t                      host;         /* Host and TLS SNI */
     ngx_str_t                      headers;      /* dialect's, set here */
@@ -105,6 +108,32 @@ typedef struct {
 } ngx_http_llm_peer_init_t;
 
 
+/*
+ * A key-value store with a lifetime (ngx_http_llm_store.c): shared
+ * memory today; a store shared by several nodes implements the same ops.
+ * get: NGX_OK (value in pool), NGX_DECLINED (none), NGX_ERROR;
+ * put: NGX_OK, NGX_DECLINED (not kept: too large).
+ */
+
+typedef struct ngx_http_llm_store_s  ngx_http_llm_store_t;
+
+typedef struct {
+    const char                    *name;
+    ngx_int_t                    (*get)(ngx_http_llm_store_t *s,
+                                        ngx_str_t *key, ngx_pool_t *pool,
+                                        ngx_str_t *value);
+    ngx_int_t                    (*put)(ngx_http_llm_store_t *s,
+                                        ngx_str_t *key, ngx_str_t *value);
+} ngx_http_llm_store_ops_t;
+
+struct ngx_http_llm_store_s {
+    const ngx_http_llm_store_ops_t  *ops;
+    void                          *data;       /* the zone, for shm */
+    time_t                         lifetime;
+    size_t                         max_entry;
+};
+
+
 /* a feature's shared memory: ngx_http_llm_zone.c */
 
 typedef struct {
@@ -125,6 +154,9 @@ typedef struct {
     ngx_uint_t                     health_fails;
     ngx_msec_t                     health_window;
     ngx_msec_t                     health_cooldown;
+
+    /* llm_responses_store: Responses conversations */
+    ngx_http_llm_store_t          *responses_store;
 
     ngx_array_t                    peer_inits; /* ngx_http_llm_peer_init_t */
     ngx_array_t                   *templates;  /* ngx_http_llm_template_t */
@@ -164,6 +196,10 @@ typedef ngx_int_t (*ngx_http_llm_op_complete_pt)(ngx_http_request_t *r,
 typedef ngx_int_t (*ngx_http_llm_op_local_pt)(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m);
 
+/* the answer went out whole and complete: it may be kept */
+typedef void (*ngx_http_llm_op_finished_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
 /* an error as the client's format writes it */
 typedef int (*ngx_http_llm_op_error_pt)(const llm_error_t *e, llm_buf_t *b);
 
@@ -187,6 +223,7 @@ struct ngx_http_llm_op_s {
     ngx_http_llm_op_error_pt       error;
     ngx_http_llm_op_local_pt       local;
     ngx_http_llm_op_select_pt      select;
+    ngx_http_llm_op_finished_pt    finished;
 };
 
 
@@ -281,7 +318,14 @@ struct ngx_http_llm_ctx_s {
     unsigned                       relay:1;        /* frames go as they
                                                       are, events only
                                                       read */
+
+    /* what reads this attempt's answer, NULL: its provider's dialect */
+    const llm_dialect_t           *reader;
 };
+
+
+#define ngx_http_llm_reader(ctx)                                             \
+    ((ctx)->reader ? (ctx)->reader : (ctx)->model->provider->dialect)
 
 
 /*
@@ -315,6 +359,10 @@ ngx_http_llm_zone_t *ngx_http_llm_zone_add(ngx_conf_t *cf,
 
 #define ngx_http_llm_zone_lock(z)    ngx_shmtx_lock(&(z)->shpool->mutex)
 #define ngx_http_llm_zone_unlock(z)  ngx_shmtx_unlock(&(z)->shpool->mutex)
+
+/* the stores: ngx_http_llm_store.c */
+char *ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
+    ngx_http_llm_store_t **sp);
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -379,6 +427,12 @@ ngx_int_t ngx_http_llm_answer_failed(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_pt error, llm_error_t *e);
 ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_uint_t status);
+ngx_int_t ngx_http_llm_relay_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *raw, size_t model_start,
+    size_t model_end, llm_buf_t *path, const char *headers,
+    ngx_uint_t stream);
+ngx_int_t ngx_http_llm_relay_body(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 /* templates and decorators: ngx_http_llm_prompt.c */
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
@@ -388,10 +442,14 @@ char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_llm_message_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
-/* the operations: ngx_http_llm_chat.c, _embeddings.c, _messages.c */
+/* the operations: ngx_http_llm_chat.c, _embeddings.c, _messages.c,
+ * _responses.c */
 extern const ngx_http_llm_op_t  ngx_http_llm_chat_op;
 extern const ngx_http_llm_op_t  ngx_http_llm_embeddings_op;
 extern const ngx_http_llm_op_t  ngx_http_llm_messages_op;
+extern const ngx_http_llm_op_t  ngx_http_llm_responses_op;
+char *ngx_http_llm_responses_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* the one way in: ngx_http_llm_ingress.c; llm_models: _models.c */
 ngx_http_llm_ctx_t *ngx_http_llm_create_ctx(ngx_http_request_t *r);

@@ -13,6 +13,7 @@
  */
 
 #include "ngx_http_llm_module.h"
+#include "llm_openai.h"
 
 
 #define NGX_HTTP_LLM_DEFAULT_CA  "/etc/ssl/certs/ca-certificates.crt"
@@ -158,6 +159,16 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "responses=on") == 0) {
+            p->responses = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "responses=off") == 0) {
+            p->responses = 0;
+            continue;
+        }
+
         if (ngx_strcmp(value[i].data, "ssl_verify=on") == 0) {
             p->ssl_verify = 1;
             continue;
@@ -203,6 +214,13 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (p->dialect == NULL && p->embed == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "llm_provider \"%V\" needs dialect=", &p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (p->responses && p->dialect != &llm_dialect_openai) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "llm_provider \"%V\": responses=on needs "
+                           "dialect=openai", &p->name);
         return NGX_CONF_ERROR;
     }
 

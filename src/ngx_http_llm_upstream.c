@@ -541,7 +541,7 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     }
 
     if (ctx->body_done && !ctx->resp.done
-        && ctx->model->provider->dialect->stream_end(&ctx->resp, &ctx->out)
+        && ngx_http_llm_reader(ctx)->stream_end(&ctx->resp, &ctx->out)
            == LLM_ERROR)
     {
         return NGX_ERROR;
@@ -641,7 +641,7 @@ ngx_http_llm_filter(void *data, ssize_t bytes)
 
     r = ctx->request;
     u = r->upstream;
-    d = ctx->model->provider->dialect;
+    d = ngx_http_llm_reader(ctx);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "llm filter %z", bytes);
@@ -817,7 +817,7 @@ ngx_http_llm_sse_event(void *data, const char *event, size_t event_len,
 
     int  rc;
 
-    rc = ctx->model->provider->dialect->stream_event(&ctx->resp, event,
+    rc = ngx_http_llm_reader(ctx)->stream_event(&ctx->resp, event,
                                                      event_len, payload,
                                                      payload_len, &ctx->out);
 
@@ -992,7 +992,7 @@ ngx_http_llm_finalize_request(ngx_http_request_t *r, ngx_int_t rc)
                                      "the stream was complete.");
 
         } else if (rc == 0) {
-            (void) ctx->model->provider->dialect->stream_end(&ctx->resp,
+            (void) ngx_http_llm_reader(ctx)->stream_end(&ctx->resp,
                                                              &ctx->out);
 
         } else {

@@ -115,22 +115,6 @@ sub is_anthropic_error {
     };
 }
 
-# the events of an SSE body: { event, data }
-sub named_events {
-    my ($content) = @_;
-    my @ev;
-    while ($content =~ /\G(.*?)\n\n/gs) {
-        my %e;
-        for my $line (split /\n/, $1) {
-            $e{event} = $1 if $line =~ /^event: ?(.*)$/;
-            $e{data} = defined $e{data} ? "$e{data}\n$1" : $1
-                if $line =~ /^data: ?(.*)$/;
-        }
-        push @ev, \%e if %e;
-    }
-    return @ev;
-}
-
 # --- every bad input: Anthropic's error, never a hang or an HTML page
 
 is_anthropic_error(messages('{"model": "o-demo", '), 400,
@@ -196,7 +180,7 @@ for my $case (['o-cut', 'translated'], ['a-cut', 'relayed'],
     my ($model, $what) = @$case;
     my $r = messages(ask($model, stream => JSON::PP::true));
     subtest "a $what stream that fails" => sub {
-        my @ev = named_events($r->{content} // '');
+        my @ev = sse_named_events($r->{content} // '');
         my @names = map { $_->{event} // '' } @ev;
         if ($model =~ /cut/) {
             is($r->{status}, 200, 'it had started: 200');

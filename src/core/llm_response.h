@@ -109,6 +109,7 @@ struct llm_response_s {
     const char          *secret;        /* the provider key, masked in */
     size_t               secret_len;    /* the provider's error words */
     const llm_writer_t  *writer;        /* the client's format */
+    const void          *wconf;         /* the writer's request data */
 
     /* results, read by the caller */
     llm_usage_t          usage;

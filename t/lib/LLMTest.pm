@@ -150,7 +150,7 @@ our @EXPORT = qw(
     start_mock mock_requests mock_closes mock_count next_log_line wait_for
     start_nginx nginx_test_config
     http_post_json http_get chat is_openai_error
-    sse_events sse_json accumulate_stream
+    sse_events sse_json sse_named_events accumulate_stream
     raw_request request_bytes read_until
     fixture_path read_fixture fixture_chunks
     slurp json_or_undef nginx_version
@@ -633,6 +633,22 @@ sub sse_events {
         push @payloads, join("\n", @data) if @data;
     }
     return @payloads;
+}
+
+# the events of an SSE body with their names: ({ event, data }, ...)
+sub sse_named_events {
+    my ($content) = @_;
+    my @ev;
+    while ($content =~ /\G(.*?)\n\n/gs) {
+        my %e;
+        for my $line (split /\n/, $1) {
+            $e{event} = $1 if $line =~ /^event: ?(.*)$/;
+            $e{data} = defined $e{data} ? "$e{data}\n$1" : $1
+                if $line =~ /^data: ?(.*)$/;
+        }
+        push @ev, \%e if %e;
+    }
+    return @ev;
 }
 
 sub sse_json {

@@ -69,6 +69,9 @@ Gemini none.
 The demo answer takes the provider's shape from the path: a chat.completion,
 an Anthropic message (.../messages) or a Gemini response (...:generateContent,
 ...:streamGenerateContent), streamed one word per event when asked.
+POST .../responses answers as OpenAI's own Responses API (a response object
+or its typed events); a model whose name holds "fail" breaks the stream
+with response.failed after the first delta.
 POST .../messages/count_tokens (checked like Anthropic's) answers
 {"input_tokens": N}, N the words of the system prompt and the messages.
 
@@ -305,6 +308,80 @@ def anthropic_message(mid, model, text, input_tokens):
             "stop_sequence": None,
             "usage": {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
                       "cache_read_input_tokens": 0, "output_tokens": words(text)}}
+
+
+def responses_input_text(body):
+    """The last user text of a Responses request's input."""
+    inp = body.get("input") if isinstance(body, dict) else None
+    if isinstance(inp, str):
+        return inp
+    for item in reversed(inp if isinstance(inp, list) else []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            c = item.get("content")
+            if isinstance(c, str):
+                return c
+            return " ".join(p.get("text", "") for p in c or []
+                            if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def responses_object(rid, model, status, output, usage):
+    return {"id": rid, "object": "response", "created_at": 1767225600,
+            "status": status, "error": None, "incomplete_details": None,
+            "instructions": None, "max_output_tokens": None, "model": model,
+            "output": output, "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None}, "store": True,
+            "temperature": 1.0, "text": {"format": {"type": "text"}},
+            "tool_choice": "auto", "tools": [], "top_p": 1.0,
+            "truncation": "disabled", "usage": usage, "user": None,
+            "metadata": {}}
+
+
+def responses_reply(n, model, text, prompt, is_stream, fail):
+    """OpenAI's own /v1/responses: the object, or its typed events."""
+    rid, mid = "resp_mock%d" % n, "msg_mock%d" % n
+    usage = {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": words(text),
+             "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": prompt + words(text)}
+    done = {"id": mid, "type": "message", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    if not is_stream:
+        return Reply(200, "application/json",
+                     [compact(responses_object(rid, model, "completed", [done], usage))],
+                     False)
+    events, seq = [], [0]
+
+    def ev(obj):
+        obj["sequence_number"] = seq[0]
+        seq[0] += 1
+        events.append(b"event: %s\ndata: %s\n\n" % (obj["type"].encode(), compact(obj)))
+
+    start = responses_object(rid, model, "in_progress", [], None)
+    ev({"type": "response.created", "response": start})
+    ev({"type": "response.in_progress", "response": start})
+    ev({"type": "response.output_item.added", "output_index": 0,
+        "item": {"id": mid, "type": "message", "status": "in_progress",
+                 "role": "assistant", "content": []}})
+    ev({"type": "response.content_part.added", "item_id": mid, "output_index": 0,
+        "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}})
+    for piece in re.findall(r"\S+\s*", text):
+        ev({"type": "response.output_text.delta", "item_id": mid, "output_index": 0,
+            "content_index": 0, "delta": piece, "logprobs": []})
+        if fail:
+            failed = responses_object(rid, model, "failed", [], None)
+            failed["error"] = {"code": "server_error", "message": "The model crashed."}
+            ev({"type": "response.failed", "response": failed})
+            return Reply(200, "text/event-stream", events, True)
+    ev({"type": "response.output_text.done", "item_id": mid, "output_index": 0,
+        "content_index": 0, "text": text, "logprobs": []})
+    ev({"type": "response.content_part.done", "item_id": mid, "output_index": 0,
+        "content_index": 0, "part": done["content"][0]})
+    ev({"type": "response.output_item.done", "output_index": 0, "item": done})
+    ev({"type": "response.completed",
+        "response": responses_object(rid, model, "completed", [done], usage)})
+    return Reply(200, "text/event-stream", events, True)
 
 
 def gemini_reply(n, model, pieces, prompt, is_stream):
@@ -1083,6 +1160,13 @@ class Handler(BaseHTTPRequestHandler):
         return Reply(200, "application/json", [compact(obj)], False)
 
     def demo_reply(self, n, body, model):
+        if re.search(r"/responses(\?|$)", self.path):
+            said = responses_input_text(body)[:200]
+            text = ('Hello! I am the demo model behind ngx_http_llm_module. '
+                    'You said: "%s"' % said)
+            return responses_reply(n, model, text, words(said),
+                                   isinstance(body, dict) and body.get("stream") is True,
+                                   "fail" in model)
         said = last_user_text(body)
         anthropic = re.search(r"/messages(\?|$)", self.path) is not None
         gemini = re.search(r":(stream)?[gG]enerateContent(\?|$)", self.path) is not None

@@ -1,0 +1,348 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * A key-value store with a lifetime, behind a small interface
+ * (ngx_http_llm_store_ops_t: get and put), so that a tier shared by
+ * several nginx nodes (Redis) can plug in beside the shared-memory one
+ * here.  The Responses API keeps its conversations in it
+ * (llm_responses_store); the response cache is its next user.
+ *
+ * The shared-memory store: a red-black tree of entries by the CRC32 of
+ * their key (the whole key compared on a match) and a queue from the most
+ * to the least recently used.  A lookup drops an expired entry; when the
+ * zone is full the least recently used entries make room, expired or
+ * not, until the new one fits.  An entry larger than an eighth of the
+ * zone is not stored.  The tree lives in the zone: entries survive a
+ * reload.
+ */
+
+#include "ngx_http_llm_module.h"
+
+
+typedef struct {
+    ngx_rbtree_t           rbtree;
+    ngx_rbtree_node_t      sentinel;
+    ngx_queue_t            lru;          /* most recently used first */
+    ngx_uint_t             ready;        /* the tree is initialised */
+    size_t                 max_entry;
+} ngx_http_llm_store_sh_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t      node;         /* key: the key's CRC32 */
+    ngx_queue_t            queue;
+    time_t                 expires;
+    size_t                 key_len;
+    size_t                 value_len;
+    u_char                 data[1];      /* key, then value */
+} ngx_http_llm_store_entry_t;
+
+
+static ngx_int_t ngx_http_llm_shm_get(ngx_http_llm_store_t *s,
+    ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *value);
+static ngx_int_t ngx_http_llm_shm_put(ngx_http_llm_store_t *s,
+    ngx_str_t *key, ngx_str_t *value);
+static void ngx_http_llm_store_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+
+
+static const ngx_http_llm_store_ops_t  ngx_http_llm_shm_store = {
+    "shared memory",
+    ngx_http_llm_shm_get,
+    ngx_http_llm_shm_put
+};
+
+
+/* "zone=NAME:SIZE [lifetime=TIME]": the directive's arguments from first */
+
+char *
+ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
+    ngx_http_llm_store_t **sp)
+{
+    ssize_t                size;
+    ngx_str_t             *value, name, s;
+    ngx_uint_t             i;
+    ngx_http_llm_store_t  *store;
+
+    if (*sp) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    store = ngx_pcalloc(cf->pool, sizeof(ngx_http_llm_store_t));
+    if (store == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    store->ops = &ngx_http_llm_shm_store;
+    store->lifetime = 3600;
+    ngx_str_null(&name);
+    size = 0;
+
+    for (i = first; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (ngx_http_llm_zone_parse(cf, &s, &name, &size, 8 * ngx_pagesize)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "lifetime=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            store->lifetime = ngx_parse_time(&s, 1);
+            if (store->lifetime == (time_t) NGX_ERROR
+                || store->lifetime == 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.len == 0) {
+        return "needs zone=NAME:SIZE";
+    }
+
+    store->data = ngx_http_llm_zone_add(cf, (char *) value[0].data, &name,
+                                        size,
+                                        sizeof(ngx_http_llm_store_sh_t));
+    if (store->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    store->max_entry = size / 8;
+    *sp = store;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\"",
+                       &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* the tree is made on first use, in the zone, under its lock */
+
+static ngx_http_llm_store_sh_t *
+ngx_http_llm_store_sh(ngx_http_llm_zone_t *z)
+{
+    ngx_http_llm_store_sh_t  *sh;
+
+    sh = z->state;
+
+    if (!sh->ready) {
+        ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
+                        ngx_http_llm_store_rbtree_insert);
+        ngx_queue_init(&sh->lru);
+        sh->ready = 1;
+    }
+
+    return sh;
+}
+
+
+static ngx_http_llm_store_entry_t *
+ngx_http_llm_store_find(ngx_http_llm_store_sh_t *sh, ngx_str_t *key,
+    uint32_t hash)
+{
+    ngx_int_t                    rc;
+    ngx_rbtree_node_t           *node, *sentinel;
+    ngx_http_llm_store_entry_t  *e;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        e = (ngx_http_llm_store_entry_t *) node;
+
+        rc = ngx_memn2cmp(key->data, e->data, key->len, e->key_len);
+
+        if (rc == 0) {
+            return e;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_llm_store_drop(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
+    ngx_http_llm_store_entry_t *e)
+{
+    ngx_queue_remove(&e->queue);
+    ngx_rbtree_delete(&sh->rbtree, &e->node);
+    ngx_slab_free_locked(z->shpool, e);
+}
+
+
+static ngx_int_t
+ngx_http_llm_shm_get(ngx_http_llm_store_t *s, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_str_t *value)
+{
+    uint32_t                     hash;
+    ngx_int_t                    rc;
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_store_sh_t     *sh;
+    ngx_http_llm_store_entry_t  *e;
+
+    z = s->data;
+    hash = ngx_crc32_short(key->data, key->len);
+    rc = NGX_DECLINED;
+
+    ngx_http_llm_zone_lock(z);
+
+    sh = ngx_http_llm_store_sh(z);
+    e = ngx_http_llm_store_find(sh, key, hash);
+
+    if (e && e->expires <= ngx_time()) {
+        ngx_http_llm_store_drop(z, sh, e);
+        e = NULL;
+    }
+
+    if (e) {
+        value->data = ngx_pnalloc(pool, e->value_len);
+
+        if (value->data == NULL) {
+            rc = NGX_ERROR;
+
+        } else {
+            value->len = e->value_len;
+            ngx_memcpy(value->data, e->data + e->key_len, e->value_len);
+
+            ngx_queue_remove(&e->queue);
+            ngx_queue_insert_head(&sh->lru, &e->queue);
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_http_llm_zone_unlock(z);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
+    ngx_str_t *value)
+{
+    size_t                       size;
+    uint32_t                     hash;
+    ngx_queue_t                 *q;
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_store_sh_t     *sh;
+    ngx_http_llm_store_entry_t  *e;
+
+    size = offsetof(ngx_http_llm_store_entry_t, data) + key->len + value->len;
+
+    if (size > s->max_entry) {
+        return NGX_DECLINED;
+    }
+
+    z = s->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_http_llm_zone_lock(z);
+
+    sh = ngx_http_llm_store_sh(z);
+    e = ngx_http_llm_store_find(sh, key, hash);
+
+    if (e) {
+        ngx_http_llm_store_drop(z, sh, e);
+    }
+
+    /* room made from the least recently used end */
+
+    for ( ;; ) {
+        e = ngx_slab_alloc_locked(z->shpool, size);
+
+        if (e || ngx_queue_empty(&sh->lru)) {
+            break;
+        }
+
+        q = ngx_queue_last(&sh->lru);
+        ngx_http_llm_store_drop(z, sh, ngx_queue_data(q,
+                                    ngx_http_llm_store_entry_t, queue));
+    }
+
+    if (e == NULL) {
+        ngx_http_llm_zone_unlock(z);
+        return NGX_DECLINED;
+    }
+
+    e->node.key = hash;
+    e->expires = ngx_time() + s->lifetime;
+    e->key_len = key->len;
+    e->value_len = value->len;
+    ngx_memcpy(e->data, key->data, key->len);
+    ngx_memcpy(e->data + key->len, value->data, value->len);
+
+    ngx_rbtree_insert(&sh->rbtree, &e->node);
+    ngx_queue_insert_head(&sh->lru, &e->queue);
+
+    ngx_http_llm_zone_unlock(z);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_store_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t           **p;
+    ngx_http_llm_store_entry_t   *e, *et;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            e = (ngx_http_llm_store_entry_t *) node;
+            et = (ngx_http_llm_store_entry_t *) temp;
+
+            p = (ngx_memn2cmp(e->data, et->data, e->key_len, et->key_len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
