@@ -402,8 +402,11 @@ llm_rsp_object(llm_response_t *resp, llm_rsp_state_t *st,
         }
     }
 
-    if (llm_buf_append_lit(out, "],") != LLM_OK
-        || llm_buf_append(out, conf->echo, conf->echo_len) != LLM_OK
+    if (llm_buf_append_lit(out, "]") != LLM_OK
+        || (conf->echo_len
+            && (llm_buf_append_lit(out, ",") != LLM_OK
+                || llm_buf_append(out, conf->echo, conf->echo_len)
+                   != LLM_OK))
         || llm_buf_append_lit(out, ",\"usage\":") != LLM_OK
         || (final ? llm_rsp_usage(resp, out)
                   : llm_buf_append_lit(out, "null")) != LLM_OK

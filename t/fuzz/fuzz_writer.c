@@ -1,10 +1,11 @@
 /*
- * The client-format writers (llm_writer_openai.c, llm_writer_anthropic.c)
+ * The client-format writers (llm_writer_openai.c, llm_writer_anthropic.c,
+ * llm_writer_responses.c)
  * driven by any sequence of events, stream or whole: what the dialects
  * may emit in any order.
  *
  * Input: a flags byte (bit 0: whole, bit 1: include_usage, bit 2: the
- * Anthropic Messages writer), then events,
+ * Anthropic Messages writer, bit 3: the Responses writer), then events,
  * each an opcode byte (low 3 bits: the event; the next 3: the choice,
  * bits 6-7: the part or the tool index) and, for text and arguments, a
  * length byte and that many bytes of text (7-bit, escaped into a JSON
@@ -16,13 +17,18 @@
  * Messages: named events, each "event: N\ndata: " + a JSON object whose
  * "type" is N + "\n\n", message_start (or an error) first, message_stop
  * last (or, for a failed stream, error), once.
+ * Responses: named events likewise, each ending with its sequence_number
+ * (0, 1, 2, ...), response.created first, one terminal event
+ * (response.completed or .incomplete; response.failed when failed) last.
  */
 
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "llm_messages.h"
+#include "llm_responses.h"
 #include "llm_json_scan.h"
 #include "fuzz_check.h"
 
@@ -62,15 +68,18 @@ check_stream(const char *p, size_t n)
 }
 
 
-/* an Anthropic Messages stream; returns the last event's name */
+/*
+ * Named events (Messages, or Responses with its sequence numbers);
+ * returns the last event's name
+ */
 
 static const char *
-check_messages(const char *p, size_t n)
+check_named(const char *p, size_t n, int responses)
 {
     int          k;
     size_t       len;
     const char  *name, *data, *end;
-    char         type[64];
+    char         type[64], seq[48];
 
     name = NULL;
     len = 0;
@@ -94,8 +103,15 @@ check_messages(const char *p, size_t n)
         snprintf(type, sizeof(type), "{\"type\":\"%.*s\"", (int) len, name);
         check(memcmp(data, type, strlen(type)) == 0);
 
-        /* an error may come first, as Anthropic's own may */
-        if (k == 0) {
+        if (responses) {
+            snprintf(seq, sizeof(seq), ",\"sequence_number\":%d}", k);
+            check((size_t) (end - data) > strlen(seq)
+                  && memcmp(end - strlen(seq), seq, strlen(seq)) == 0);
+            check(k != 0 || (len == 16
+                             && memcmp(name, "response.created", 16) == 0));
+
+        } else if (k == 0) {
+            /* an error may come first, as Anthropic's own may */
             check((len == 13 && memcmp(name, "message_start", 13) == 0)
                   || (len == 5 && memcmp(name, "error", 5) == 0));
         }
@@ -135,6 +151,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (data[0] & 4) {
         resp.writer = &llm_writer_anthropic;
+
+    } else if (data[0] & 8) {
+        resp.writer = &llm_writer_responses;
     }
     memcpy(resp.id, "chatcmpl-x", sizeof("chatcmpl-x"));
     resp.created = 7;
@@ -222,10 +241,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(llm_json_valid(out.data, out.len, NULL) == LLM_OK);
 
     } else if (data[0] & 4) {
-        last = check_messages(out.data, out.len);
+        last = check_named(out.data, out.len, 0);
 
         check(strncmp(last, resp.failed ? "error\n" : "message_stop\n",
                       resp.failed ? 6 : 13) == 0);
+
+    } else if (data[0] & 8) {
+        last = check_named(out.data, out.len, 1);
+
+        check(resp.failed ? strncmp(last, "response.failed\n", 16) == 0
+                          : (strncmp(last, "response.completed\n", 19) == 0
+                             || strncmp(last, "response.incomplete\n", 20)
+                                == 0));
+
+        /* a failed stream was never completed (raw newlines: frames) */
+        check(!resp.failed
+              || memmem(out.data, out.len, "\nevent: response.completed\n",
+                        27) == NULL);
 
     } else {
         check_stream(out.data, out.len);
