@@ -54,9 +54,12 @@ my $providers = <<'EOF';
     llm_model g-demo provider=gem upstream_model=gemini-demo;
     llm_model n-demo provider=native upstream_model=gpt-native;
     llm_model n-fail provider=native upstream_model=gpt-fail;
+    llm_model o-500 provider=oai upstream_model=status=500;
+    llm_model fallback candidates=o-500,a-demo;
 EOF
 
 my $ng = start_nginx($providers . <<'EOF', mock => $mock);
+    llm_retry tries=1;
     llm_responses_store zone=responses:1m lifetime=1h;
 
     server {
@@ -489,6 +492,28 @@ is($msgs->[1]{tool_calls}[0]{function}{arguments}, $fc->{arguments},
    'and its arguments');
 is_deeply($msgs->[2], { role => 'tool', tool_call_id => $fc->{call_id},
                         content => 'sunny' }, 'then its result');
+
+# the store is in shared memory: a reload keeps it
+
+kill 'HUP', $ng->{pid};
+ok(wait_for(sub {
+    my @started = slurp("$ng->{prefix}/error.log") =~ /start worker process/g;
+    return @started >= 2;
+}, 20), 'nginx reloaded');
+
+$r = responses({ model => 'o-demo', input => 'Still there?',
+                 previous_response_id => $first->{id} },
+               Authorization => 'Bearer client-a');
+is($r->{status}, 200, 'a stored response outlives a reload');
+is(last_upstream()->{body}{messages}[0]{content}, 'My name is Ada.',
+   'with its conversation');
+
+# --- a failed candidate: the next one answers, in the same format
+
+$r = responses({ model => 'fallback', input => 'Hello', stream => JSON::PP::true });
+@ev = is_typed_stream($r, 'response.completed', 'a fallback after a 500');
+is($ev[-1]{data}{response}{model}, 'a-demo',
+   'the model that answered, as chat names it');
 
 # --- the native passthrough to OpenAI's own /responses
 
