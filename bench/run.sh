@@ -12,11 +12,13 @@
 # MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
 # added to the llm_chat / proxy_pass location, for experiments),
-# DIALECTS ("openai anthropic gemini msgant msgoai": which provider dialects
+# DIALECTS ("openai anthropic gemini msgant msgoai rspoai": which provider dialects
 # are measured; anthropic/gemini: OpenAI in, native out, against proxy_pass
 # of the native request; msgant: Anthropic Messages in (llm_messages) and
 # relayed to Anthropic, against proxy_pass of the same request; msgoai:
-# Messages in, OpenAI out, against proxy_pass of the OpenAI request),
+# Messages in, OpenAI out, against proxy_pass of the OpenAI request;
+# rspoai: OpenAI Responses in (llm_responses), OpenAI Chat out, against
+# proxy_pass of the OpenAI Chat request),
 # DIALECT_REPS (3: CPU runs per scenario for those; their memory runs use
 # MEM_REPS).
 #
@@ -49,12 +51,12 @@ MEM_DELAY_MS="${MEM_DELAY_MS:-100}"
 STALL_STREAMS="${STALL_STREAMS:-200}"
 STALL_EVENTS="${STALL_EVENTS:-20000}"
 PHASE_SECONDS="${PHASE_SECONDS:-60}"
-DIALECTS="${DIALECTS:-openai anthropic gemini msgant msgoai}"
+DIALECTS="${DIALECTS:-openai anthropic gemini msgant msgoai rspoai}"
 DIALECT_REPS="${DIALECT_REPS:-3}"
 
 has_dialect() { [[ " $DIALECTS " == *" $1 "* ]]; }
 NEW_DIALECTS=""
-for d in anthropic gemini msgant msgoai; do
+for d in anthropic gemini msgant msgoai rspoai; do
     if has_dialect "$d"; then NEW_DIALECTS="$NEW_DIALECTS $d"; fi
 done
 
@@ -65,7 +67,7 @@ M_SLOW="bench-n${EVENTS}-d${MEM_DELAY_MS}"
 
 # model name prefix per dialect (the mock reads N and D from the name)
 declare -A MPFX=([openai]=bench [anthropic]=antb [gemini]=gemb
-                [msgant]=antb [msgoai]=bench)
+                [msgant]=antb [msgoai]=bench [rspoai]=bench)
 
 # CPU 1 for nginx, CPU 0 for the load generator and the mock
 NGX_CPU=1
@@ -93,6 +95,7 @@ rm -rf "$OUT/llm" "$OUT/proxy"
 
 MOCK_PID=""
 FALLBACK=0
+RSP_END=""
 declare -A MASTER PORT
 
 # only the processes started here, by pid
@@ -214,6 +217,11 @@ EOF
 
         location = /v1/messages {
             llm_messages;
+            $LLM_CONF_EXTRA
+        }
+
+        location = /v1/responses {
+            llm_responses;
             $LLM_CONF_EXTRA
         }
     }
@@ -345,6 +353,14 @@ native_req() {
         REQ_END_WIN=0
         REQ_NS_MARK='"content":[{"type":"text"'
         ;;
+    responses)
+        [ "$st" = 1 ] && s=',"stream":true'
+        REQ_PATH=/v1/responses
+        REQ_BODY="$(printf '{"model":"%s","instructions":"%s","input":"%s","temperature":0.7,"max_output_tokens":256%s}' "$m" "$SYS_TEXT" "$USER_TEXT" "$s")"
+        REQ_END='"type":"response.completed"'
+        REQ_END_WIN=8192
+        REQ_NS_MARK='"object":"response"'
+        ;;
     gemini)
         if [ "$st" = 1 ]; then
             REQ_PATH="/v1/models/$m:streamGenerateContent?alt=sse"
@@ -370,6 +386,12 @@ set_req() {
     msgoai)
         if [ "$1" = llm ]; then
             native_req anthropic "$3" "$4"
+            return
+        fi
+        ;;
+    rspoai)
+        if [ "$1" = llm ]; then
+            native_req responses "$3" "$4"
             return
         fi
         ;;
@@ -410,6 +432,11 @@ for d in $NEW_DIALECTS; do
                 || die "$n/$d: bad stream: $ev events, ends with $(tail -n 1 <<< "$r")"
         else
             [ "$ev" = "$EVENTS" ] || die "$n/$d: bad stream: $ev events"
+        fi
+        # the Responses stream's last bytes: its sequence number is fixed
+        if [ "$n/$d" = llm/rspoai ]; then
+            RSP_END="$(tail -n 1 <<< "$r" | grep -o '"sequence_number":[0-9]*}$')"
+            [ -n "$RSP_END" ] || die "$n/$d: no sequence_number at the end"
         fi
         say "$d: $n answers; stream of $ev events"
     done
@@ -564,7 +591,7 @@ done
 
 # --- memory per open stream: fresh workers, MEM_STREAMS slow streams --------
 
-# mem_run NAME REP DIALECT (anthropic, gemini, msgant, msgoai)
+# mem_run NAME REP DIALECT (anthropic, gemini, msgant, msgoai, rspoai)
 mem_run() {
     local n="$1" rep="$2" d="$3" pfx="${MPFX[$3]}" res
     local extra=()
@@ -591,6 +618,8 @@ mem_run() {
             extra=(--end 'data: {"type":"message_stop"}\n\n') ;;
         proxy/gemini)
             extra=(--end '\r\n\r\n') ;;
+        llm/rspoai)
+            extra=(--end "$RSP_END\n\n") ;;
     esac
     extra+=(--path "$REQ_PATH" --body "$REQ_BODY")
 
@@ -850,7 +879,7 @@ evn = int(events)
 for d in new_dialects.split():
     title = {"anthropic": "Anthropic Messages", "gemini": "Gemini",
              "msgant": "Anthropic Messages",
-             "msgoai": "OpenAI"}.get(d, d)
+             "msgoai": "OpenAI", "rspoai": "OpenAI"}.get(d, d)
     if L:
         L.append("")
     if d == "msgant":
@@ -858,6 +887,9 @@ for d in new_dialects.split():
                  "`dialect=anthropic`, vs proxy_pass of the same request")
     elif d == "msgoai":
         L.append("## Anthropic Messages in (`llm_messages`), OpenAI out "
+                 "(`dialect=openai`), vs proxy_pass of the OpenAI request")
+    elif d == "rspoai":
+        L.append("## OpenAI Responses in (`llm_responses`), OpenAI Chat out "
                  "(`dialect=openai`), vs proxy_pass of the OpenAI request")
     else:
         L.append("## OpenAI in, %s out (`dialect=%s`) vs proxy_pass of the "
@@ -953,9 +985,11 @@ for d in new_dialects.split():
              "apart."
              % ("the same OpenAI request as above" if d in ("anthropic",
                                                             "gemini")
+                else "the Responses request" if d == "rspoai"
                 else "the Messages request",
-                "messages" if d.startswith("msg") else "chat",
-                "the OpenAI request" if d == "msgoai"
+                "messages" if d.startswith("msg")
+                else "responses" if d == "rspoai" else "chat",
+                "the OpenAI request" if d in ("msgoai", "rspoai")
                 else "the native %s request" % title,
                 ns_n, ns_c, sp_n, events, sp_c, mem_n, events, mem_d))
 

@@ -840,6 +840,10 @@ ngx_http_llm_sse_event(void *data, const char *event, size_t event_len,
 
 /* ctx->out → one flushed buffer, recycled through u->free_bufs */
 
+/* the translated bytes' buffer is kept between reads up to this size */
+#define NGX_HTTP_LLM_OUT_KEEP  2048
+
+
 static ngx_int_t
 ngx_http_llm_output(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
@@ -879,7 +883,17 @@ ngx_http_llm_output(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     b->flush = 1;
     b->tag = u->output.tag;
 
-    llm_buf_reset(&ctx->out);
+    /*
+     * A large piece (a Responses stream's first events, a whole answer)
+     * is not the rule: its room goes back, so that a thousand open
+     * streams do not each keep it.
+     */
+    if (ctx->out.cap > NGX_HTTP_LLM_OUT_KEEP) {
+        llm_buf_free(&ctx->out);
+
+    } else {
+        llm_buf_reset(&ctx->out);
+    }
 
     for (ll = &u->out_bufs; *ll; ll = &(*ll)->next) { /* void */ }
 
