@@ -116,9 +116,9 @@ static ngx_int_t
 ngx_http_llm_messages_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body, ngx_str_t *model, llm_error_t *e)
 {
-    u_char                   *keep;
     ngx_int_t                 rc;
     ngx_str_t                 chat;
+    ngx_uint_t                rewritten;
     llm_messages_t            msg;
     ngx_http_llm_messages_t  *md;
 
@@ -159,13 +159,10 @@ ngx_http_llm_messages_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_memcpy(model->data, msg.model, model->len);
 
     if (msg.native[0]) {
-        md->native = ngx_pnalloc(r->pool, ngx_strlen(msg.native) + 1);
+        md->native = ngx_http_llm_pstrdup(r->pool, msg.native);
         if (md->native == NULL) {
             goto done;
         }
-
-        ngx_cpystrn((u_char *) md->native, (u_char *) msg.native,
-                    ngx_strlen(msg.native) + 1);
     }
 
     if (ctx->op == &ngx_http_llm_count_op) {
@@ -173,25 +170,8 @@ ngx_http_llm_messages_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         goto done;
     }
 
-    /* templates and decorators work on the internal form */
-
-    keep = chat.data;
-
-    if (ngx_http_llm_prompt(r, &chat, e) != NGX_OK) {
-        rc = NGX_DECLINED;
-        goto done;
-    }
-
-    md->rewritten = (chat.data != keep);
-
-    if (llm_request_parse(&ctx->req, (char *) chat.data, chat.len, e)
-        != LLM_OK)
-    {
-        rc = NGX_DECLINED;
-        goto done;
-    }
-
-    rc = NGX_OK;
+    rc = ngx_http_llm_internal_form(r, ctx, &chat, &rewritten, e);
+    md->rewritten = rewritten;
 
 done:
 

@@ -350,6 +350,7 @@ ngx_int_t ngx_http_llm_error_body(ngx_http_llm_ctx_t *ctx, llm_error_t *e,
 ngx_table_elt_t *ngx_http_llm_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 ngx_int_t ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key);
+char *ngx_http_llm_pstrdup(ngx_pool_t *pool, const char *s);
 
 /* shared memory zones: ngx_http_llm_zone.c */
 ngx_int_t ngx_http_llm_zone_parse(ngx_conf_t *cf, ngx_str_t *value,
@@ -436,6 +437,9 @@ ngx_int_t ngx_http_llm_relay_body(ngx_http_request_t *r,
 
 /* templates and decorators: ngx_http_llm_prompt.c */
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
+    llm_error_t *e);
+ngx_int_t ngx_http_llm_internal_form(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *chat, ngx_uint_t *rewritten,
     llm_error_t *e);
 char *ngx_http_llm_template_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);

@@ -52,6 +52,36 @@ static void ngx_http_llm_model_prompt(void *data, const char *model,
 static void ngx_http_llm_json_cleanup(void *data);
 
 
+/*
+ * A client format's request in the internal form: templates and
+ * decorators applied, then checked as a chat request into ctx->req.
+ * *rewritten: they changed it.  NGX_DECLINED: e is the answer.
+ */
+
+ngx_int_t
+ngx_http_llm_internal_form(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *chat, ngx_uint_t *rewritten, llm_error_t *e)
+{
+    u_char  *keep;
+
+    keep = chat->data;
+
+    if (ngx_http_llm_prompt(r, chat, e) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    *rewritten = (chat->data != keep);
+
+    if (llm_request_parse(&ctx->req, (char *) chat->data, chat->len, e)
+        != LLM_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body, llm_error_t *e)
 {

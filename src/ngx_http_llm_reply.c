@@ -206,3 +206,24 @@ ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key)
 
     return NGX_OK;
 }
+
+
+/* a C string copied into the pool; NULL: no memory */
+
+char *
+ngx_http_llm_pstrdup(ngx_pool_t *pool, const char *s)
+{
+    size_t   n;
+    u_char  *p;
+
+    n = ngx_strlen(s) + 1;
+
+    p = ngx_pnalloc(pool, n);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s, n);
+
+    return (char *) p;
+}

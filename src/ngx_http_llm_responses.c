@@ -104,9 +104,9 @@ static ngx_int_t
 ngx_http_llm_responses_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body, ngx_str_t *model, llm_error_t *e)
 {
-    u_char                    *keep;
     ngx_int_t                  rc;
     ngx_str_t                  chat;
+    ngx_uint_t                 rewritten;
     llm_responses_t            rq;
     ngx_http_llm_responses_t  *rd;
 
@@ -149,38 +149,18 @@ ngx_http_llm_responses_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_cpystrn(model->data, (u_char *) rq.model, model->len + 1);
 
     if (rq.native[0]) {
-        rd->native = ngx_pnalloc(r->pool, ngx_strlen(rq.native) + 1);
+        rd->native = ngx_http_llm_pstrdup(r->pool, rq.native);
         if (rd->native == NULL) {
             goto done;
         }
-
-        ngx_cpystrn((u_char *) rd->native, (u_char *) rq.native,
-                    ngx_strlen(rq.native) + 1);
     }
 
     if (ngx_http_llm_responses_previous(r, rd, &rq, &chat) != NGX_OK) {
         goto done;
     }
 
-    /* templates and decorators work on the internal form */
-
-    keep = chat.data;
-
-    if (ngx_http_llm_prompt(r, &chat, e) != NGX_OK) {
-        rc = NGX_DECLINED;
-        goto done;
-    }
-
-    rd->rewritten = (chat.data != keep);
-
-    if (llm_request_parse(&ctx->req, (char *) chat.data, chat.len, e)
-        != LLM_OK)
-    {
-        rc = NGX_DECLINED;
-        goto done;
-    }
-
-    rc = NGX_OK;
+    rc = ngx_http_llm_internal_form(r, ctx, &chat, &rewritten, e);
+    rd->rewritten = rewritten;
 
 done:
 
@@ -217,13 +197,10 @@ ngx_http_llm_responses_previous(ngx_http_request_t *r,
         id.data = (u_char *) rq->previous;
         id.len = ngx_strlen(rq->previous);
 
-        p = ngx_pnalloc(r->pool, id.len + 1);
-        if (p == NULL) {
+        rd->conf.previous = ngx_http_llm_pstrdup(r->pool, rq->previous);
+        if (rd->conf.previous == NULL) {
             return NGX_ERROR;
         }
-
-        ngx_cpystrn(p, id.data, id.len + 1);
-        rd->conf.previous = (char *) p;
 
         rc = NGX_DECLINED;
 

@@ -300,3 +300,68 @@ llm_response_set_finish(llm_response_t *resp, const char *reason)
     snprintf(resp->finish_reason, sizeof(resp->finish_reason), "%s",
              reason);
 }
+
+
+int
+llm_tool_map_set(int **map, int *n, int index, int value)
+{
+    int  *m;
+
+    if (index < 0 || index > 4096) {
+        return LLM_OK;
+    }
+
+    if (index >= *n) {
+        m = realloc(*map, (index + 1) * sizeof(int));
+        if (m == NULL) {
+            return LLM_ERROR;
+        }
+
+        memset(m + *n, 0xff, (index + 1 - *n) * sizeof(int));
+        *map = m;
+        *n = index + 1;
+    }
+
+    (*map)[index] = value;
+
+    return LLM_OK;
+}
+
+
+int
+llm_write_nothing(llm_response_t *resp, llm_buf_t *out)
+{
+    return LLM_OK;
+}
+
+
+int
+llm_write_no_text(llm_response_t *resp, int choice, llm_part_e part,
+    const char *s, size_t n, llm_buf_t *out)
+{
+    return LLM_OK;
+}
+
+
+int
+llm_write_no_tool(llm_response_t *resp, int choice, int index,
+    const llm_tool_event_t *tool, llm_buf_t *out)
+{
+    return LLM_OK;
+}
+
+
+int
+llm_write_no_args(llm_response_t *resp, int choice, int index,
+    const char *s, size_t n, llm_buf_t *out)
+{
+    return LLM_OK;
+}
+
+
+int
+llm_write_no_finish(llm_response_t *resp, int choice, const char *reason,
+    llm_buf_t *out)
+{
+    return LLM_OK;
+}

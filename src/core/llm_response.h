@@ -191,6 +191,28 @@ int llm_response_emit_json(llm_json_t *j, const char *model,
     llm_buf_t *out);
 
 
+/*
+ * The slots of a relay's writer: the provider's own frames go out, the
+ * events write nothing (its error slot is its format's own)
+ */
+int llm_write_nothing(llm_response_t *resp, llm_buf_t *out);
+int llm_write_no_text(llm_response_t *resp, int choice, llm_part_e part,
+    const char *s, size_t n, llm_buf_t *out);
+int llm_write_no_tool(llm_response_t *resp, int choice, int index,
+    const llm_tool_event_t *tool, llm_buf_t *out);
+int llm_write_no_args(llm_response_t *resp, int choice, int index,
+    const char *s, size_t n, llm_buf_t *out);
+int llm_write_no_finish(llm_response_t *resp, int choice,
+    const char *reason, llm_buf_t *out);
+
+/*
+ * A writer's map from tool indexes to its own places: (*map)[index] =
+ * value, the map grown (new entries -1); an index outside 0..4096 is
+ * ignored.  LLM_ERROR: no memory.
+ */
+int llm_tool_map_set(int **map, int *n, int index, int value);
+
+
 extern const llm_writer_t  llm_writer_openai_chat;
 
 

@@ -66,15 +66,6 @@ static int llm_ant_finish(llm_response_t *resp, int choice,
 static int llm_ant_end(llm_response_t *resp, llm_buf_t *out);
 static int llm_ant_error(llm_response_t *resp, llm_buf_t *out);
 static void llm_ant_free(llm_response_t *resp);
-static int llm_ant_nothing(llm_response_t *resp, llm_buf_t *out);
-static int llm_ant_no_text(llm_response_t *resp, int choice,
-    llm_part_e part, const char *s, size_t n, llm_buf_t *out);
-static int llm_ant_no_tool(llm_response_t *resp, int choice, int index,
-    const llm_tool_event_t *tool, llm_buf_t *out);
-static int llm_ant_no_args(llm_response_t *resp, int choice, int index,
-    const char *s, size_t n, llm_buf_t *out);
-static int llm_ant_no_finish(llm_response_t *resp, int choice,
-    const char *reason, llm_buf_t *out);
 
 
 const llm_writer_t  llm_writer_anthropic = {
@@ -92,12 +83,12 @@ const llm_writer_t  llm_writer_anthropic = {
 
 const llm_writer_t  llm_writer_anthropic_relay = {
     "anthropic-relay",
-    llm_ant_nothing,
-    llm_ant_no_text,
-    llm_ant_no_tool,
-    llm_ant_no_args,
-    llm_ant_no_finish,
-    llm_ant_nothing,
+    llm_write_nothing,
+    llm_write_no_text,
+    llm_write_no_tool,
+    llm_write_no_args,
+    llm_write_no_finish,
+    llm_write_nothing,
     llm_ant_error,
     NULL
 };
@@ -425,34 +416,6 @@ llm_ant_text(llm_response_t *resp, int choice, llm_part_e part,
 }
 
 
-/* which block a tool index's arguments go to */
-
-static int
-llm_ant_tool_map(llm_ant_state_t *st, int index, int block)
-{
-    int  *map;
-
-    if (index < 0 || index > 4096) {
-        return LLM_OK;
-    }
-
-    if (index >= st->ntools) {
-        map = realloc(st->tool_block, (index + 1) * sizeof(int));
-        if (map == NULL) {
-            return LLM_ERROR;
-        }
-
-        memset(map + st->ntools, 0xff, (index + 1 - st->ntools) * sizeof(int));
-        st->tool_block = map;
-        st->ntools = index + 1;
-    }
-
-    st->tool_block[index] = block;
-
-    return LLM_OK;
-}
-
-
 static int
 llm_ant_tool(llm_response_t *resp, int choice, int index,
     const llm_tool_event_t *tool, llm_buf_t *out)
@@ -482,7 +445,8 @@ llm_ant_tool(llm_response_t *resp, int choice, int index,
             || (tool->args
                 && llm_buf_append(&b->text, tool->args + 1,
                                   tool->args_len - 2) != LLM_OK)
-            || llm_ant_tool_map(st, index, st->nblocks - 1) != LLM_OK)
+            || llm_tool_map_set(&st->tool_block, &st->ntools, index,
+                                st->nblocks - 1) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -497,7 +461,8 @@ llm_ant_tool(llm_response_t *resp, int choice, int index,
     llm_ant_block_new(resp, st, LLM_ANT_TOOL, out, &rc);
 
     if (rc != LLM_OK
-        || llm_ant_tool_map(st, index, st->nblocks - 1) != LLM_OK
+        || llm_tool_map_set(&st->tool_block, &st->ntools, index,
+                                st->nblocks - 1) != LLM_OK
         || llm_buf_reserve(out, tool->id_len + tool->name_len + 160)
            != LLM_OK
         || llm_ant_block_start(out, st->nblocks - 1) != LLM_OK
@@ -755,45 +720,4 @@ llm_ant_free(llm_response_t *resp)
     free(st->tool_block);
     free(st);
     resp->wstate = NULL;
-}
-
-
-/* the relay: the provider's own frames go out, the events write nothing */
-
-static int
-llm_ant_nothing(llm_response_t *resp, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_ant_no_text(llm_response_t *resp, int choice, llm_part_e part,
-    const char *s, size_t n, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_ant_no_tool(llm_response_t *resp, int choice, int index,
-    const llm_tool_event_t *tool, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_ant_no_args(llm_response_t *resp, int choice, int index, const char *s,
-    size_t n, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_ant_no_finish(llm_response_t *resp, int choice, const char *reason,
-    llm_buf_t *out)
-{
-    return LLM_OK;
 }

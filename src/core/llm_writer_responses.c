@@ -1,7 +1,9 @@
 /*
  * Copyright (C) 2026 The ngx_http_llm_module authors
  * Distributed under the 2-clause BSD licence: see LICENSE.
- *
+ */
+
+/*
  * The Responses writer: the neutral events as OpenAI's Responses API.
  *
  *   - output items, in the order the answer makes them: a run of
@@ -71,15 +73,6 @@ static int llm_rsp_end(llm_response_t *resp, llm_buf_t *out);
 static int llm_rsp_error(llm_response_t *resp, llm_buf_t *out);
 static void llm_rsp_free(llm_response_t *resp);
 static int llm_rsp_relay_error(llm_response_t *resp, llm_buf_t *out);
-static int llm_rsp_nothing(llm_response_t *resp, llm_buf_t *out);
-static int llm_rsp_no_text(llm_response_t *resp, int choice,
-    llm_part_e part, const char *s, size_t n, llm_buf_t *out);
-static int llm_rsp_no_tool(llm_response_t *resp, int choice, int index,
-    const llm_tool_event_t *tool, llm_buf_t *out);
-static int llm_rsp_no_args(llm_response_t *resp, int choice, int index,
-    const char *s, size_t n, llm_buf_t *out);
-static int llm_rsp_no_finish(llm_response_t *resp, int choice,
-    const char *reason, llm_buf_t *out);
 
 
 const llm_writer_t  llm_writer_responses = {
@@ -97,12 +90,12 @@ const llm_writer_t  llm_writer_responses = {
 
 const llm_writer_t  llm_writer_responses_relay = {
     "openai-responses-relay",
-    llm_rsp_nothing,
-    llm_rsp_no_text,
-    llm_rsp_no_tool,
-    llm_rsp_no_args,
-    llm_rsp_no_finish,
-    llm_rsp_nothing,
+    llm_write_nothing,
+    llm_write_no_text,
+    llm_write_no_tool,
+    llm_write_no_args,
+    llm_write_no_finish,
+    llm_write_nothing,
     llm_rsp_relay_error,
     NULL
 };
@@ -722,34 +715,6 @@ llm_rsp_text(llm_response_t *resp, int choice, llm_part_e part,
 }
 
 
-/* which item a tool index's arguments go to */
-
-static int
-llm_rsp_tool_map(llm_rsp_state_t *st, int index, int item)
-{
-    int  *map;
-
-    if (index < 0 || index > 4096) {
-        return LLM_OK;
-    }
-
-    if (index >= st->ntools) {
-        map = realloc(st->tool_item, (index + 1) * sizeof(int));
-        if (map == NULL) {
-            return LLM_ERROR;
-        }
-
-        memset(map + st->ntools, 0xff, (index + 1 - st->ntools) * sizeof(int));
-        st->tool_item = map;
-        st->ntools = index + 1;
-    }
-
-    st->tool_item[index] = item;
-
-    return LLM_OK;
-}
-
-
 static int
 llm_rsp_args_delta(llm_rsp_state_t *st, int i, const char *s, size_t n,
     llm_buf_t *out)
@@ -793,7 +758,8 @@ llm_rsp_tool(llm_response_t *resp, int choice, int index,
         || llm_buf_append_lit(&it->call, ",\"name\":") != LLM_OK
         || llm_buf_append(&it->call, tool->name, tool->name_len) != LLM_OK
         || llm_buf_append(&it->name, tool->name, tool->name_len) != LLM_OK
-        || llm_rsp_tool_map(st, index, st->open) != LLM_OK
+        || llm_tool_map_set(&st->tool_item, &st->ntools, index, st->open)
+           != LLM_OK
         || (tool->args
             && llm_buf_append(&it->text, tool->args + 1, tool->args_len - 2)
                != LLM_OK))
@@ -1096,46 +1062,5 @@ llm_rsp_relay_error(llm_response_t *resp, llm_buf_t *out)
         return LLM_ERROR;
     }
 
-    return LLM_OK;
-}
-
-
-/* the relay: OpenAI's own events go out, the events write nothing */
-
-static int
-llm_rsp_nothing(llm_response_t *resp, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_rsp_no_text(llm_response_t *resp, int choice, llm_part_e part,
-    const char *s, size_t n, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_rsp_no_tool(llm_response_t *resp, int choice, int index,
-    const llm_tool_event_t *tool, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_rsp_no_args(llm_response_t *resp, int choice, int index, const char *s,
-    size_t n, llm_buf_t *out)
-{
-    return LLM_OK;
-}
-
-
-static int
-llm_rsp_no_finish(llm_response_t *resp, int choice, const char *reason,
-    llm_buf_t *out)
-{
     return LLM_OK;
 }

@@ -18,6 +18,7 @@
 #include "../../src/core/llm_dialect.h"
 #include "../../src/core/llm_messages.h"
 #include "../../src/core/llm_sse.h"
+#include "events.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -377,54 +378,6 @@ test_errors(void)
 /* --- the writers */
 
 /* the SSE events of out: names and parsed data */
-
-typedef struct {
-    int      n;
-    char     name[1024][32];
-    cJSON   *data[1024];
-} events_t;
-
-
-static int
-collect(void *data, const char *event, size_t event_len, const char *p,
-    size_t n)
-{
-    events_t  *ev = data;
-
-    if (ev->n == 1024) {
-        return LLM_OK;
-    }
-
-    snprintf(ev->name[ev->n], sizeof(ev->name[0]), "%.*s", (int) event_len,
-             event);
-    ev->data[ev->n++] = cJSON_ParseWithLength(p, n);
-
-    return LLM_OK;
-}
-
-
-static void
-events_read(events_t *ev, llm_buf_t *out)
-{
-    llm_sse_t  sse;
-
-    memset(ev, 0, sizeof(events_t));
-    llm_sse_init(&sse, 0);
-    llm_sse_feed(&sse, out->data, out->len, collect, ev);
-    llm_sse_free(&sse);
-}
-
-
-static void
-events_free(events_t *ev)
-{
-    int  i;
-
-    for (i = 0; i < ev->n; i++) {
-        cJSON_Delete(ev->data[i]);
-    }
-}
-
 
 /*
  * What Anthropic's SDK accumulator makes of a stream: the message of

@@ -19,6 +19,7 @@
 #include "../../src/core/llm_dialect.h"
 #include "../../src/core/llm_responses.h"
 #include "../../src/core/llm_sse.h"
+#include "events.h"
 #include "fixture.h"
 #include "tap.h"
 
@@ -125,8 +126,9 @@ static const read_case_t  read_cases[] = {
       "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
       "\"input_file\",\"file_id\":\"f1\"},{\"type\":\"input_text\",\"text\":"
       "\"Sum\"}]}],\"tools\":[{\"type\":\"file_search\"}]}",
-      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
-      "\"text\",\"text\":\"Sum\"}]}]}", NULL, "an input_file part" },
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+      "[{\"type\":\"text\",\"text\":\"Sum\"}]}]}", NULL,
+      "an input_file part" },
 
     { NULL, NULL, NULL, NULL, NULL }
 };
@@ -294,54 +296,6 @@ test_reader(void)
 
 
 /* --- the writer: a stream read as the OpenAI SDK reads it */
-
-typedef struct {
-    int      n;
-    char     name[2048][64];
-    cJSON   *data[2048];
-} events_t;
-
-
-static int
-collect(void *data, const char *event, size_t event_len, const char *p,
-    size_t n)
-{
-    events_t  *ev = data;
-
-    if (ev->n == 2048) {
-        return LLM_OK;
-    }
-
-    snprintf(ev->name[ev->n], sizeof(ev->name[0]), "%.*s", (int) event_len,
-             event);
-    ev->data[ev->n++] = cJSON_ParseWithLength(p, n);
-
-    return LLM_OK;
-}
-
-
-static void
-events_read(events_t *ev, llm_buf_t *out)
-{
-    llm_sse_t  sse;
-
-    memset(ev, 0, sizeof(events_t));
-    llm_sse_init(&sse, 0);
-    llm_sse_feed(&sse, out->data, out->len, collect, ev);
-    llm_sse_free(&sse);
-}
-
-
-static void
-events_free(events_t *ev)
-{
-    int  i;
-
-    for (i = 0; i < ev->n; i++) {
-        cJSON_Delete(ev->data[i]);
-    }
-}
-
 
 /* appends s to the string member name of obj */
 static void

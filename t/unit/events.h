@@ -1,0 +1,70 @@
+/*
+ * The named events of a client stream a writer made (Messages,
+ * Responses), each decoded, for the unit tests that read them back.
+ */
+
+#ifndef _LLM_TEST_EVENTS_H_INCLUDED_
+#define _LLM_TEST_EVENTS_H_INCLUDED_
+
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "llm_buf.h"
+#include "llm_sse.h"
+
+
+#define EVENTS_MAX  2048
+
+
+typedef struct {
+    int      n;
+    char     name[EVENTS_MAX][64];
+    cJSON   *data[EVENTS_MAX];     /* NULL: not JSON */
+} events_t;
+
+
+static inline int
+events_collect(void *data, const char *event, size_t event_len,
+    const char *p, size_t n)
+{
+    events_t  *ev = data;
+
+    if (ev->n == EVENTS_MAX) {
+        return LLM_OK;
+    }
+
+    snprintf(ev->name[ev->n], sizeof(ev->name[0]), "%.*s", (int) event_len,
+             event);
+    ev->data[ev->n++] = cJSON_ParseWithLength(p, n);
+
+    return LLM_OK;
+}
+
+
+static inline void
+events_read(events_t *ev, llm_buf_t *out)
+{
+    llm_sse_t  sse;
+
+    memset(ev, 0, sizeof(events_t));
+    llm_sse_init(&sse, 0);
+    llm_sse_feed(&sse, out->data, out->len, events_collect, ev);
+    llm_sse_free(&sse);
+}
+
+
+static inline void
+events_free(events_t *ev)
+{
+    int  i;
+
+    for (i = 0; i < ev->n; i++) {
+        cJSON_Delete(ev->data[i]);
+    }
+}
+
+
+#endif /* _LLM_TEST_EVENTS_H_INCLUDED_ */
