@@ -24,6 +24,7 @@
  */
 
 #include "ngx_http_llm_module.h"
+#include <ngx_md5.h>
 #include <ngx_sha1.h>
 
 #if (NGX_OPENSSL)
@@ -464,24 +465,45 @@ ngx_http_llm_responses_key(ngx_http_request_t *r, ngx_str_t *id,
 }
 
 
-/* "resp_" and 32 hex digits no one can guess */
+/*
+ * "resp_" and 32 hex digits no one can guess: a digest of a key each
+ * worker draws once, its pid and a counter (drawing 16 bytes from
+ * OpenSSL each time costs more than the rest of a request's parsing)
+ */
 
 static void
 ngx_http_llm_responses_id(char *id, size_t size)
 {
-    u_char      bytes[16];
-    ngx_uint_t  i;
+    u_char            digest[16];
+    ngx_md5_t         md5;
+    ngx_uint_t        i;
 
+    static u_char     key[16];
+    static uint64_t   counter;
+    static ngx_pid_t  keyed;
+
+    if (keyed != ngx_pid) {
 #if (NGX_OPENSSL)
-    if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+        if (RAND_bytes(key, sizeof(key)) != 1)
 #endif
-    {
-        for (i = 0; i < sizeof(bytes); i++) {
-            bytes[i] = (u_char) ngx_random();
+        {
+            for (i = 0; i < sizeof(key); i++) {
+                key[i] ^= (u_char) ngx_random();
+            }
         }
+
+        keyed = ngx_pid;
     }
 
+    counter++;
+
+    ngx_md5_init(&md5);
+    ngx_md5_update(&md5, key, sizeof(key));
+    ngx_md5_update(&md5, &keyed, sizeof(keyed));
+    ngx_md5_update(&md5, &counter, sizeof(counter));
+    ngx_md5_final(digest, &md5);
+
     ngx_memcpy(id, "resp_", 5);
-    *ngx_hex_dump((u_char *) id + 5, bytes, ngx_min(sizeof(bytes),
-                                                    (size - 6) / 2)) = '\0';
+    *ngx_hex_dump((u_char *) id + 5, digest,
+                  ngx_min(sizeof(digest), (size - 6) / 2)) = '\0';
 }

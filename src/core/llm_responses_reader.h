@@ -19,6 +19,28 @@
 #include "llm_responses.h"
 
 
+/*
+ * The top-level members whose bytes are copied as the client sent them
+ * (into the internal form, and the echo, whose first LLM_RSP_ECHOED they
+ * are, in its order): llm_rsp_scan() finds them
+ */
+
+#define LLM_RSP_INSTRUCTIONS   0
+#define LLM_RSP_MAX_OUTPUT     1
+#define LLM_RSP_METADATA       2
+#define LLM_RSP_PARALLEL       3
+#define LLM_RSP_PREVIOUS       4
+#define LLM_RSP_TEMPERATURE    5
+#define LLM_RSP_TOOL_CHOICE    6
+#define LLM_RSP_TOOLS          7
+#define LLM_RSP_TOP_P          8
+#define LLM_RSP_TRUNCATION     9
+#define LLM_RSP_USER           10
+#define LLM_RSP_ECHOED         11
+#define LLM_RSP_SAFETY_ID      11
+#define LLM_RSP_SPANS          12
+
+
 typedef struct {
     const char        *base;          /* the client's body */
     llm_responses_t   *rq;
@@ -27,6 +49,11 @@ typedef struct {
     int                nmsgs;         /* messages written */
     int                assistant;     /* an assistant message is open */
     int                ncalls;        /* its tool calls */
+
+    /* the members' bytes; NULL: absent (or null, or a duplicate after) */
+    const char        *span[LLM_RSP_SPANS];
+    const char        *span_end[LLM_RSP_SPANS];
+    unsigned           seen;          /* bit i: member i came first */
 } llm_rsp_ctx_t;
 
 

@@ -213,17 +213,105 @@ llm_responses_free(llm_responses_t *rq)
 }
 
 
+/* the member names of the spans, in their order */
+
+static const char  *llm_rsp_span_names[LLM_RSP_SPANS] = {
+    "instructions", "max_output_tokens", "metadata", "parallel_tool_calls",
+    "previous_response_id", "temperature", "tool_choice", "tools", "top_p",
+    "truncation", "user", "safety_identifier"
+};
+
+
 static int
 llm_rsp_scan(void *data, const llm_json_step_t *path, int depth,
     llm_json_type_e type, const char *start, const char *end)
 {
     llm_rsp_ctx_t  *c = data;
 
-    if (depth == 1 && llm_json_step_is(&path[0], "model")
-        && type == LLM_JSON_STRING && c->rq->model_end == 0)
+    int  i;
+
+    if (depth != 1) {
+        return LLM_OK;
+    }
+
+    if (llm_json_step_is(&path[0], "model")) {
+        if (type == LLM_JSON_STRING && c->rq->model_end == 0) {
+            c->rq->model_start = start - c->base;
+            c->rq->model_end = end - c->base;
+        }
+
+        return LLM_OK;
+    }
+
+    for (i = 0; i < LLM_RSP_SPANS; i++) {
+        if (path[0].key_len == strlen(llm_rsp_span_names[i])
+            && memcmp(path[0].key, llm_rsp_span_names[i], path[0].key_len)
+               == 0)
+        {
+            /* the first, as cJSON reads duplicates */
+            if (!(c->seen & (1u << i))) {
+                c->seen |= 1u << i;
+                c->span[i] = (type == LLM_JSON_NULL) ? NULL : start;
+                c->span_end[i] = end;
+            }
+
+            break;
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * Appends member i's bytes; on one line: the white space of a pretty
+ * printed body holds line breaks (inside strings they are escaped), and
+ * an echo goes into SSE data lines
+ */
+
+static int
+llm_rsp_span(llm_rsp_ctx_t *c, llm_buf_t *b, int i, int one_line)
+{
+    char    *p, *last;
+    size_t   from;
+
+    from = b->len;
+
+    if (llm_buf_append(b, c->span[i], c->span_end[i] - c->span[i])
+        != LLM_OK)
     {
-        c->rq->model_start = start - c->base;
-        c->rq->model_end = end - c->base;
+        return LLM_ERROR;
+    }
+
+    if (one_line) {
+        last = b->data + b->len;
+
+        for (p = b->data + from; p < last; p++) {
+            if (*p == '\n' || *p == '\r') {
+                *p = ' ';
+            }
+        }
+    }
+
+    return LLM_OK;
+}
+
+
+/* a member's bytes under another name in the internal form */
+
+static int
+llm_rsp_copy(llm_rsp_ctx_t *c, int i, const char *to)
+{
+    if (c->span[i] == NULL) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_append_lit(c->b, ",\"") != LLM_OK
+        || llm_buf_append_cstr(c->b, to) != LLM_OK
+        || llm_buf_append_lit(c->b, "\":") != LLM_OK
+        || llm_rsp_span(c, c->b, i, 0) != LLM_OK)
+    {
+        return LLM_ERROR;
     }
 
     return LLM_OK;
@@ -322,6 +410,18 @@ llm_rsp_scalars(llm_rsp_ctx_t *c, llm_json_t *root)
         }
     }
 
+    /* named as the client named it, not as the internal form does */
+    v = llm_json_get(root, "max_output_tokens");
+
+    if (v && !cJSON_IsNull(v)
+        && (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e12
+            || v->valuedouble != (double) (long long) v->valuedouble))
+    {
+        return llm_rsp_fail(c, "max_output_tokens", "invalid_value",
+                            "Invalid 'max_output_tokens': expected an "
+                            "integer of at least 1.");
+    }
+
     c->rq->stream = cJSON_IsTrue(llm_json_get(root, "stream"));
     c->rq->store = !cJSON_IsFalse(llm_json_get(root, "store"));
 
@@ -391,49 +491,24 @@ llm_rsp_scalars(llm_rsp_ctx_t *c, llm_json_t *root)
 }
 
 
-/* a member copied as it is, under another name */
-
-static int
-llm_rsp_copy(llm_rsp_ctx_t *c, llm_json_t *v, const char *to)
-{
-    if (v == NULL || cJSON_IsNull(v)) {
-        return LLM_OK;
-    }
-
-    if (llm_buf_append_lit(c->b, ",\"") != LLM_OK
-        || llm_buf_append_cstr(c->b, to) != LLM_OK
-        || llm_buf_append_lit(c->b, "\":") != LLM_OK
-        || llm_json_print(v, c->b) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
-}
-
-
 static int
 llm_rsp_params(llm_rsp_ctx_t *c, llm_json_t *root)
 {
-    llm_json_t  *user;
+    llm_json_t  *effort;
 
-    user = llm_json_get(root, "safety_identifier");
+    effort = llm_json_get(llm_json_get_obj(root, "reasoning"), "effort");
 
-    if (!cJSON_IsString(user)) {
-        user = llm_json_get(root, "user");
-    }
-
-    if (llm_rsp_copy(c, llm_json_get(root, "max_output_tokens"),
-                     "max_completion_tokens") != LLM_OK
-        || llm_rsp_copy(c, llm_json_get(root, "temperature"), "temperature")
-           != LLM_OK
-        || llm_rsp_copy(c, llm_json_get(root, "top_p"), "top_p") != LLM_OK
-        || llm_rsp_copy(c, llm_json_get(root, "parallel_tool_calls"),
-                        "parallel_tool_calls") != LLM_OK
-        || llm_rsp_copy(c, llm_json_get(llm_json_get_obj(root, "reasoning"),
-                                        "effort"),
-                        "reasoning_effort") != LLM_OK
-        || llm_rsp_copy(c, user, "user") != LLM_OK
+    if (llm_rsp_copy(c, LLM_RSP_MAX_OUTPUT, "max_completion_tokens")
+        != LLM_OK
+        || llm_rsp_copy(c, LLM_RSP_TEMPERATURE, "temperature") != LLM_OK
+        || llm_rsp_copy(c, LLM_RSP_TOP_P, "top_p") != LLM_OK
+        || llm_rsp_copy(c, LLM_RSP_PARALLEL, "parallel_tool_calls") != LLM_OK
+        || llm_rsp_copy(c, c->span[LLM_RSP_SAFETY_ID] ? LLM_RSP_SAFETY_ID
+                                                      : LLM_RSP_USER,
+                        "user") != LLM_OK
+        || (cJSON_IsString(effort)
+            && (llm_buf_append_lit(c->b, ",\"reasoning_effort\":") != LLM_OK
+                || llm_rsp_str(c->b, effort->valuestring) != LLM_OK))
         || (c->rq->stream
             && llm_buf_append_lit(c->b, ",\"stream\":true,"
                                         "\"stream_options\":"
@@ -553,7 +628,7 @@ llm_rsp_tool_choice(llm_rsp_ctx_t *c, llm_json_t *choice)
     }
 
     if (cJSON_IsString(choice)) {
-        return llm_rsp_copy(c, choice, "tool_choice");
+        return llm_rsp_copy(c, LLM_RSP_TOOL_CHOICE, "tool_choice");
     }
 
     type = llm_json_get_str(choice, "type");
@@ -688,34 +763,19 @@ llm_rsp_echo(llm_rsp_ctx_t *c, llm_json_t *root)
     llm_buf_t    *b;
     llm_json_t   *v, *reasoning;
 
-    static const struct {
-        const char  *name;
-        const char  *absent;
-    } members[] = {
-        { "instructions", "null" },
-        { "max_output_tokens", "null" },
-        { "metadata", "{}" },
-        { "parallel_tool_calls", "true" },
-        { "previous_response_id", "null" },
-        { "temperature", "1.0" },
-        { "tool_choice", "\"auto\"" },
-        { "tools", "[]" },
-        { "top_p", "1.0" },
-        { "truncation", "\"disabled\"" },
-        { "user", "null" },
+    static const char  *absent[LLM_RSP_ECHOED] = {
+        "null", "null", "{}", "true", "null", "1.0", "\"auto\"", "[]", "1.0",
+        "\"disabled\"", "null"
     };
 
     b = &c->rq->echo;
 
-    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
-        v = llm_json_get(root, members[i].name);
-
+    for (i = 0; i < LLM_RSP_ECHOED; i++) {
         if ((i && llm_buf_append_lit(b, ",") != LLM_OK)
-            || llm_rsp_str(b, members[i].name) != LLM_OK
+            || llm_rsp_str(b, llm_rsp_span_names[i]) != LLM_OK
             || llm_buf_append_lit(b, ":") != LLM_OK
-            || ((v == NULL || cJSON_IsNull(v))
-                ? llm_buf_append_cstr(b, members[i].absent)
-                : llm_json_print(v, b)) != LLM_OK)
+            || (c->span[i] ? llm_rsp_span(c, b, i, 1)
+                           : llm_buf_append_cstr(b, absent[i])) != LLM_OK)
         {
             return LLM_ERROR;
         }

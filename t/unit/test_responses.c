@@ -204,6 +204,10 @@ static const bad_case_t  bad_cases[] = {
       "\"instructions\":[]}", "instructions", "invalid_type" },
     { "background", "{\"model\":\"m\",\"input\":\"x\",\"background\":true}",
       "background", "unsupported_parameter" },
+    { "max_output_tokens 0", "{\"model\":\"m\",\"input\":\"x\","
+      "\"max_output_tokens\":0}", "max_output_tokens", "invalid_value" },
+    { "max_output_tokens a fraction", "{\"model\":\"m\",\"input\":\"x\","
+      "\"max_output_tokens\":2.5}", "max_output_tokens", "invalid_value" },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -292,6 +296,54 @@ test_reader(void)
         is_cstr(e.param, b->param, "%s: param", b->name);
         is_cstr(e.code, b->code, "%s: code (%s)", b->name, e.message);
     }
+}
+
+
+/* a pretty-printed body: the members copied, the echo on one line */
+
+static void
+test_spans(void)
+{
+    cJSON            *got;
+    char             *echo;
+    llm_error_t       e;
+    llm_responses_t   rq;
+    const char       *in;
+
+    in = "{\n  \"model\": \"m\",\n  \"input\": \"Hi\",\n  \"tools\": [\n"
+         "    {\"type\": \"function\", \"name\": \"f\"}\r\n  ],\n"
+         "  \"temperature\": 0.25,\n  \"temperature\": 9,\n"
+         "  \"user\": \"u\",\n  \"safety_identifier\": \"s\",\n"
+         "  \"metadata\": {\"k\": \"line\\nbreak\"}\n}";
+
+    if (!ok(llm_responses_parse(&rq, in, strlen(in), &e) == LLM_OK,
+            "a pretty-printed body"))
+    {
+        diag("%s", e.message);
+        return;
+    }
+
+    ok(memchr(rq.echo.data, '\n', rq.echo.len) == NULL
+       && memchr(rq.echo.data, '\r', rq.echo.len) == NULL,
+       "its echo on one line");
+
+    if (asprintf(&echo, "{%.*s}", (int) rq.echo.len, rq.echo.data) >= 0) {
+        got = cJSON_Parse(echo);
+        is_cstr(str(cJSON_GetObjectItem(got, "metadata"), "k"),
+                "line\nbreak", "an escaped line break kept");
+        ok(cJSON_GetNumberValue(cJSON_GetObjectItem(got, "temperature"))
+           == 0.25, "the first of two duplicates, as cJSON reads them");
+        cJSON_Delete(got);
+        free(echo);
+    }
+
+    got = cJSON_ParseWithLength(rq.chat.data, rq.chat.len);
+    is_cstr(str(got, "user"), "s", "safety_identifier before user");
+    ok(cJSON_GetNumberValue(cJSON_GetObjectItem(got, "temperature")) == 0.25,
+       "the first temperature sent");
+    cJSON_Delete(got);
+
+    llm_responses_free(&rq);
 }
 
 
@@ -881,6 +933,7 @@ main(int argc, char **argv)
     }
 
     test_reader();
+    test_spans();
     test_replays();
     test_whole();
     test_events();
