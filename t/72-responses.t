@@ -55,6 +55,7 @@ my $providers = <<'EOF';
     llm_model n-demo provider=native upstream_model=gpt-native;
     llm_model n-fail provider=native upstream_model=gpt-fail;
     llm_model o-500 provider=oai upstream_model=status=500;
+    llm_model o-garbage provider=oai 'upstream_model=body=data: {not json';
     llm_model fallback candidates=o-500,a-demo;
 EOF
 
@@ -420,6 +421,26 @@ like($failed->{error}{message} // '', qr/ended before it was complete/,
 ok(length $failed->{error}{code}, 'with a code');
 is($failed->{output}[0]{status}, 'incomplete', 'the partial item incomplete');
 ok(!grep({ $_->{event} eq 'response.completed' } @ev), 'never completed');
+
+# --- a provider's failure before the start: an error object, stream or not
+
+for my $stream (0, 1) {
+    my $kind = $stream ? 'a stream' : 'a whole response';
+    is_openai_error(responses({ model => 'o-500', input => 'Hello',
+                                stream => $stream ? JSON::PP::true
+                                                  : JSON::PP::false }),
+                    500, undef, undef, undef,
+                    "a provider's 500 for $kind");
+}
+
+is_openai_error(responses({ model => 'o-garbage', input => 'Hello' }), 502,
+                undef, undef, undef, 'a provider answering garbage');
+
+$r = responses({ model => 'o-garbage', input => 'Hello',
+                 stream => JSON::PP::true });
+@ev = is_typed_stream($r, 'response.failed', 'a garbage stream');
+unlike($r->{content}, qr/\{not json/, 'nothing of the garbage');
+ok(length $ev[-1]{data}{response}{error}{message}, 'the failure says why');
 
 # --- templates and decorators see the internal form
 

@@ -82,7 +82,19 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     }
 EOF
 
+my $bare = start_nginx(<<'EOF', mock => $mock);
+    llm_provider oai dialect=openai url=http://127.0.0.1:%%MOCK%%/v1
+                 api_key=env:LLM_TEST_KEY;
+    llm_model o-demo provider=oai upstream_model=gpt-demo;
+
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location /v1/responses { llm_responses; }
+    }
+EOF
+
 $ENV{SDK_DIR} = $sdk;
+$ENV{NO_STORE_URL} = "http://127.0.0.1:$bare->{port}";
 
 for my $pkg (qw(openai openai-current)) {
     my $json = `node $root/t/sdk/openai-responses.cjs $pkg http://127.0.0.1:$ng->{port} o- a- g-`;
@@ -192,6 +204,16 @@ for my $pkg (qw(openai openai-current)) {
     ok((grep { $_ eq 'response.reasoning_summary_text.delta' }
         @{ $out->{thinking}{types} // [] }) > 0,
        "$pkg: the thinking streamed as summary deltas");
+
+    is($out->{nostore}{error}{status}, 400,
+       "$pkg: no store: previous_response_id refused");
+    is($out->{nostore}{error}{code}, 'previous_response_not_found',
+       "$pkg: ... previous_response_not_found");
+    like($out->{nostore}{error}{message} // '', qr/llm_responses_store/,
+         "$pkg: ... saying why");
+    like($out->{nostore_stateless}{text} // '', qr/What is my name/,
+         "$pkg: no store: store false, the conversation as input")
+        or diag(explain($out->{nostore_stateless}));
 
     is($out->{unknown}{error}{status}, 404, "$pkg: an unknown model: 404");
     is($out->{unknown}{error}{name}, 'NotFoundError', "$pkg: NotFoundError");

@@ -184,6 +184,26 @@ async function main() {
   out.native_stream = await attempt(() => streamed({ model: "n-demo",
                                                      input: "Hello" }));
 
+  // a gateway without a response store (NO_STORE_URL): refused, saying so;
+  // store: false and the whole conversation as input work
+  if (process.env.NO_STORE_URL) {
+    const bare = new OpenAI({ baseURL: process.env.NO_STORE_URL + "/v1",
+                              apiKey: "client-key", maxRetries: 0,
+                              timeout: 20000 });
+    out.nostore = await attempt(() => bare.responses.create({
+      model: "o-demo", input: "hi", previous_response_id: "resp_any" }));
+    out.nostore_stateless = await attempt(async () => {
+      const first = await bare.responses.create({
+        model: "o-demo", input: "My name is Ada.", store: false });
+      const second = await bare.responses.create({
+        model: "o-demo", store: false,
+        input: [{ role: "user", content: "My name is Ada." },
+                ...first.output,
+                { role: "user", content: "What is my name?" }] });
+      return summary(second);
+    });
+  }
+
   process.stdout.write(JSON.stringify(out));
 }
 
