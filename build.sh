@@ -26,7 +26,8 @@ OPENAI_CURRENT_SDK="7.55.0"
 ANTHROPIC_SDK="1.16.0"
 
 PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
-          perl python3 openssl ca-certificates curl procps wrk"
+          perl python3 openssl ca-certificates curl procps wrk
+          debhelper dpkg-dev lintian"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -161,6 +162,30 @@ run() {
         -g 'daemon off;'
 }
 
+# the Debian package libnginx-mod-http-llm, built as Debian builds its
+# nginx modules (debian/: debhelper, nginx-dev's nginx_mod build system and
+# dh_nginx) from a copy of the tracked tree, into build/deb/
+deb() {
+    local out="$BUILD/deb" src="$BUILD/deb/src/ngx-http-llm-module"
+
+    rm -rf "$out"
+    mkdir -p "$src"
+
+    if [ -d "$ROOT/.git" ]; then
+        (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard \
+             | xargs -0 cp --parents -t "$src")
+    else
+        (cd "$ROOT" && tar --exclude=./build -cf - .) | (cd "$src" && tar xf -)
+    fi
+
+    say "building the Debian package in $out"
+    (cd "$src" && dpkg-buildpackage -b -us -uc >"$out/build.log" 2>&1) \
+        || { tail -n 40 "$out/build.log" >&2; exit 1; }
+
+    mv "$out"/src/*.deb "$out/"
+    say "$(ls "$out"/*.deb)"
+}
+
 run_tests() {
     cd "$ROOT"
     prove -r t/
@@ -174,5 +199,6 @@ case "$cmd" in
     run)   system_deps; build; run ;;
     test)  deps; build; run_tests ;;
     bench) deps; build; exec "$ROOT/bench/run.sh" ;;
-    *)     echo "usage: $0 [build|run|test|deps|bench]" >&2; exit 2 ;;
+    deb)   system_deps; deb ;;
+    *)     echo "usage: $0 [build|run|test|deps|bench|deb]" >&2; exit 2 ;;
 esac

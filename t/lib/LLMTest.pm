@@ -354,7 +354,8 @@ sub nginx_version {
 sub _write_conf {
     my ($prefix, $http_config, %opts) = @_;
     my $valgrind = $ENV{LLM_TEST_VALGRIND};
-    my $module = module_path();
+    # load => the line that loads the module (a package's snippet, say)
+    my $load = $opts{load} // 'load_module ' . module_path() . ';';
     my $level = $opts{log_level} // 'info';
     my $master = $valgrind ? 'off' : 'on';
     my $user = $> == 0 ? "user root;\n" : '';
@@ -371,7 +372,7 @@ sub _write_conf {
     }ge;
 
     my $conf = <<"EOF";
-load_module $module;
+$load
 daemon off;
 master_process $master;
 worker_processes $workers;
@@ -452,6 +453,8 @@ sub start_nginx {
     my ($http_config, %opts) = @_;
     my $prefix = _new_prefix();
     my $port = $opts{port} //= free_port();
+    # modules_dir => what <prefix>/modules is, as nginx-common links it
+    symlink($opts{modules_dir}, "$prefix/modules") if $opts{modules_dir};
     my $conf = _write_conf($prefix, $http_config, %opts);
 
     my ($rc, $out) = _nginx_t($prefix, $conf);
