@@ -71,7 +71,7 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
 {
     size_t               len;
     ngx_buf_t           *b;
-    ngx_str_t            auth;
+    ngx_str_t            auth, line;
     ngx_chain_t         *cl;
     ngx_http_llm_ctx_t  *ctx;
 
@@ -107,6 +107,13 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     b->last = ngx_cpymem(b->last, "POST ", sizeof("POST ") - 1);
     b->last = ngx_cpymem(b->last, p->base_path.data, p->base_path.len);
     b->last = ngx_cpymem(b->last, path->data, path->len);
+
+    /* the request line and the body, never the headers (the key) */
+    line.data = b->pos;
+    line.len = b->last - b->pos;
+    ngx_http_llm_debug_request(r, ctx, &line, (u_char *) body->data,
+                               body->len);
+
     b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
                           &p->host);
 

@@ -816,6 +816,9 @@ ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ctx->recorded = 1;
 
+    /* llm_debug_log: a stream's start that did not fill its size */
+    ngx_http_llm_debug_answer_end(r, ctx);
+
     name = &ctx->model->provider->name;
     len = ctx->attempt_log.len + 1 + name->len + 1 + what->len;
 

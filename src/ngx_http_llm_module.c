@@ -101,6 +101,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_debug_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_debug_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_template"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
       ngx_http_llm_template_block,
@@ -340,6 +347,7 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->retry_after_cap = NGX_CONF_UNSET_MSEC;
     conf->deadline = NGX_CONF_UNSET_MSEC;
     conf->first_token_timeout = NGX_CONF_UNSET_MSEC;
+    conf->debug_log = NGX_CONF_UNSET_SIZE;
 
     conf->upstream.local = NGX_CONF_UNSET_PTR;
     conf->upstream.socket_keepalive = NGX_CONF_UNSET;
@@ -417,6 +425,8 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->upstream.buffer_size,
                               prev->upstream.buffer_size, 16384);
+
+    ngx_conf_merge_size_value(conf->debug_log, prev->debug_log, 0);
 
     /* only failures before the request was sent: POST is not idempotent */
     conf->upstream.next_upstream = NGX_CONF_BITMASK_SET

@@ -247,6 +247,9 @@ typedef struct {
     /* llm_prepend_message, llm_append_message: arrays of messages */
     llm_json_t                    *prepend;
     llm_json_t                    *append;
+
+    /* llm_debug_log: bytes of each provider request and answer, 0: off */
+    size_t                         debug_log;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -321,6 +324,11 @@ struct ngx_http_llm_ctx_s {
 
     /* what reads this attempt's answer, NULL: its provider's dialect */
     const llm_dialect_t           *reader;
+
+    /* llm_debug_log: the start of this attempt's answer */
+    ngx_str_t                      debug_answer;
+    unsigned                       debug_logged:1;
+    unsigned                       debug_more:1;
 };
 
 
@@ -351,6 +359,15 @@ ngx_table_elt_t *ngx_http_llm_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
 ngx_int_t ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key);
 char *ngx_http_llm_pstrdup(ngx_pool_t *pool, const char *s);
+
+/* llm_debug_log: ngx_http_llm_debug.c */
+char *ngx_http_llm_debug_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_llm_debug_request(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *line, u_char *body, size_t n);
+void ngx_http_llm_debug_answer(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *p, size_t n, ngx_uint_t last);
+void ngx_http_llm_debug_answer_end(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 /* shared memory zones: ngx_http_llm_zone.c */
 ngx_int_t ngx_http_llm_zone_parse(ngx_conf_t *cf, ngx_str_t *value,

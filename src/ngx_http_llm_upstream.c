@@ -131,6 +131,9 @@ ngx_http_llm_complete_body(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     r->upstream->keepalive = !ctx->connection_close;
 
+    ngx_http_llm_debug_answer(r, ctx, (u_char *) ctx->body.data,
+                              ctx->body.len, 1);
+
     llm_buf_reset(&ctx->out);
 
     return ctx->op->complete(r, ctx);
@@ -798,6 +801,8 @@ ngx_http_llm_feed(ngx_http_llm_ctx_t *ctx, u_char *p, size_t n)
     if (ctx->resp.done) {
         return NGX_OK;
     }
+
+    ngx_http_llm_debug_answer(ctx->request, ctx, p, n, 0);
 
     if (llm_sse_feed(&ctx->sse, (char *) p, n, ngx_http_llm_sse_event, ctx)
         < 0)

@@ -36,6 +36,7 @@ demo answer.  Keys:
   keepalive_comments=N  N ": keep-alive" comments before the first event
   events=N           synthesized OpenAI stream with N content chunks "tokI "
   echo=1             the reply content is the raw request body text
+  echo_key=1         a 401 whose message holds the key the request carried
   retry_after_ms=N   add "retry-after-ms: N" (OpenAI's header)
   seq=S1;S2;...      a behaviour per request: the N-th request with this
                      scenario (or with the same id=) gets S_N, the last one
@@ -462,7 +463,7 @@ def guess_ctype(text):
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
             "stall_after", "retry_after_ms", "max_inputs", "base64", "error_event",
-            "raw", "short_by"}
+            "raw", "short_by", "echo_key"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
               "hang_text", "sig_from"}
 
@@ -1231,6 +1232,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.text_reply(n, body, UPSTREAM_MODEL, "".join(texts), texts, True)
         if opts.get("echo"):
             return self.text_reply(n, body, UPSTREAM_MODEL, raw_text, [raw_text], is_stream_req)
+        if opts.get("echo_key"):
+            # as OpenAI did once: the key it was sent, in its error
+            key = (self.headers.get("Authorization") or "").replace("Bearer ", "")
+            return Reply(401, "application/json", [compact(error_body(
+                "Incorrect API key provided: %s. Check it." % key,
+                code="invalid_api_key"))], False)
         if opts.get("bad_sse"):
             cid = "chatcmpl-mock%d" % n
             good = sse(chunk(cid, UPSTREAM_MODEL, {"role": "assistant", "content": "ok"}))
