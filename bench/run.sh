@@ -12,6 +12,8 @@
 # MEM_DELAY_MS (100), NGINX_BIN (/usr/sbin/nginx), PHASE_SECONDS (60: the time
 # bound of one load phase), LLM_CONF_EXTRA / PROXY_CONF_EXTRA (directives
 # added to the llm_chat / proxy_pass location, for experiments),
+# LLM_HTTP_EXTRA (directives added to the llm nginx's http block, e.g.
+# "llm_metrics zone=m:1m;"),
 # DIALECTS ("openai anthropic gemini msgant msgoai rspoai": which provider dialects
 # are measured; anthropic/gemini: OpenAI in, native out, against proxy_pass
 # of the native request; msgant: Anthropic Messages in (llm_messages) and
@@ -39,6 +41,7 @@ MEM_REPS="${MEM_REPS:-3}"
 PHASES="${PHASES:-cpu mem stall}"
 SCENARIOS="${SCENARIOS:-ns st sp}"
 LLM_CONF_EXTRA="${LLM_CONF_EXTRA:-}"
+LLM_HTTP_EXTRA="${LLM_HTTP_EXTRA:-}"
 PROXY_CONF_EXTRA="${PROXY_CONF_EXTRA:-}"
 NS_REQUESTS="${NS_REQUESTS:-50000}"
 NS_CONC="${NS_CONC:-32}"
@@ -183,6 +186,7 @@ http {
 EOF
         if [ "$name" = llm ]; then
             cat <<EOF
+    $LLM_HTTP_EXTRA
     llm_provider mock dialect=openai $TARGET;
     llm_model $M_BURST provider=mock;
     llm_model $M_PACED provider=mock;

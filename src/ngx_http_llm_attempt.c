@@ -819,6 +819,14 @@ ngx_http_llm_attempt_record(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     /* llm_debug_log: a stream's start that did not fill its size */
     ngx_http_llm_debug_answer_end(r, ctx);
 
+    /* a stream that started is counted when it ends: it may yet break */
+    if (ctx->committed && ctx->stream) {
+        ctx->metrics_attempt = 1;
+
+    } else {
+        ngx_http_llm_metrics_attempt(r, ctx->model->provider, what);
+    }
+
     name = &ctx->model->provider->name;
     len = ctx->attempt_log.len + 1 + name->len + 1 + what->len;
 

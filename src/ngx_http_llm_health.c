@@ -388,3 +388,34 @@ ngx_http_llm_ttft_report(ngx_http_request_t *r, ngx_http_llm_model_t *m,
 
     ngx_http_llm_zone_unlock(z);
 }
+
+
+/* 1 while the provider cools down (nothing changes: for the metrics) */
+
+ngx_uint_t
+ngx_http_llm_health_cooling(ngx_http_request_t *r, ngx_http_llm_provider_t *p)
+{
+    ngx_uint_t                   cooling;
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_health_slot_t  *s;
+    ngx_http_llm_main_conf_t    *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    z = lmcf->health_zone;
+
+    if (z == NULL) {
+        return 0;
+    }
+
+    ngx_http_llm_zone_lock(z);
+
+    s = ngx_http_llm_health_slot(z, &p->name, NGX_HTTP_LLM_SLOT_PROVIDER);
+
+    cooling = (s && s->cooling
+               && (ngx_msec_int_t) (s->cooldown_until - ngx_current_msec)
+                  > 0);
+
+    ngx_http_llm_zone_unlock(z);
+
+    return cooling;
+}

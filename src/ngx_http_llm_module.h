@@ -155,6 +155,9 @@ typedef struct {
     ngx_msec_t                     health_window;
     ngx_msec_t                     health_cooldown;
 
+    /* llm_metrics */
+    ngx_http_llm_zone_t           *metrics_zone;
+
     /* llm_responses_store: Responses conversations */
     ngx_http_llm_store_t          *responses_store;
 
@@ -329,6 +332,8 @@ struct ngx_http_llm_ctx_s {
     ngx_str_t                      debug_answer;
     unsigned                       debug_logged:1;
     unsigned                       debug_more:1;
+    unsigned                       metrics_stream:1; /* counted in flight */
+    unsigned                       metrics_attempt:1; /* its end counts it */
 };
 
 
@@ -346,6 +351,8 @@ struct ngx_http_llm_ctx_s {
 /* replies the gateway writes itself: ngx_http_llm_reply.c */
 ngx_int_t ngx_http_llm_send_json(ngx_http_request_t *r, ngx_uint_t status,
     llm_buf_t *json);
+ngx_int_t ngx_http_llm_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, llm_buf_t *body);
 ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_t *e);
 ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
@@ -392,6 +399,18 @@ ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
     ngx_http_llm_model_t *m);
 void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
+ngx_uint_t ngx_http_llm_health_cooling(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p);
+
+/* Prometheus metrics: ngx_http_llm_metrics.c */
+char *ngx_http_llm_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_llm_metrics_export(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_llm_metrics_init(ngx_conf_t *cf);
+void ngx_http_llm_metrics_attempt(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_str_t *what);
+void ngx_http_llm_metrics_stream(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 /* llm_provider: ngx_http_llm_provider.c */
 char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -556,6 +556,9 @@ ngx_http_llm_prelude(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     u->buffer.last++;
     ctx->skip_byte = 1;
 
+    /* a stream in flight, until the log phase counts it done */
+    ngx_http_llm_metrics_stream(r, ctx);
+
     return ngx_http_llm_stream_headers(r);
 }
 
