@@ -516,13 +516,16 @@ is_deeply($msgs->[2], { role => 'tool', tool_call_id => $fc->{call_id},
 
 # the store is in shared memory: a reload keeps it
 
-kill 'HUP', $ng->{pid};
-ok(wait_for(sub {
-    my $log = slurp("$ng->{prefix}/error.log");
-    # a new worker; in single-process mode (valgrind), the cycle itself
-    return $ng->{valgrind} ? $log =~ /reconfiguring/
-                           : (() = $log =~ /start worker process/g) >= 2;
-}, 20), 'nginx reloaded');
+# (not under valgrind: nginx runs without a master process there, and
+# nginx 1.22 without one stops answering after a reload, module or not)
+if (!$ng->{valgrind}) {
+    kill 'HUP', $ng->{pid};
+    ok(wait_for(sub {
+        my @started = slurp("$ng->{prefix}/error.log")
+                      =~ /start worker process/g;
+        return @started >= 2;
+    }, 20), 'nginx reloaded');
+}
 
 $r = responses({ model => 'o-demo', input => 'Still there?',
                  previous_response_id => $first->{id} },

@@ -172,12 +172,16 @@ is($?, 0, 'promtool check metrics passes') or diag($lint);
 
 # a reload keeps the counts
 
-kill 'HUP', $ng->{pid};
-ok(wait_for(sub {
-    my $log = slurp("$ng->{prefix}/error.log");
-    return $ng->{valgrind} ? $log =~ /reconfiguring/
-                           : (() = $log =~ /start worker process/g) >= 2;
-}, 20), 'nginx reloaded');
+# (not under valgrind: nginx runs without a master process there, and
+# nginx 1.22 without one stops answering after a reload, module or not)
+if (!$ng->{valgrind}) {
+    kill 'HUP', $ng->{pid};
+    ok(wait_for(sub {
+        my @started = slurp("$ng->{prefix}/error.log")
+                      =~ /start worker process/g;
+        return @started >= 2;
+    }, 20), 'nginx reloaded');
+}
 chat($port, { model => 'demo', messages => $hello });
 (undef, $m) = metrics();
 is($m->{'llm_requests_total{model="demo",provider="oai",status="2xx"}'}, 10,
