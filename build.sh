@@ -27,7 +27,7 @@ ANTHROPIC_SDK="1.16.0"
 
 PACKAGES="nginx nginx-dev libcjson-dev gcc make clang libclang-rt-14-dev
           perl python3 openssl ca-certificates curl procps wrk
-          debhelper dpkg-dev lintian prometheus"
+          debhelper dpkg-dev lintian prometheus chromium"
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -540,6 +540,9 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_http_llm_attempt_record(r, ctx, &s);
 
+    ngx_http_llm_metrics_next(r, ctx->model->provider,
+                              ctx->next_cand != ctx->cand);
+
     if (ctx->next_cand == ctx->cand) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "llm: attempt %ui to provider \"%V\" (model \"%V\") "

@@ -94,6 +94,8 @@ typedef struct {
 
     /* a provider's */
     uint64_t                 attempts[NGX_HTTP_LLM_OUTCOMES];
+    uint64_t                 retries;       /* a failure tried again */
+    uint64_t                 fallbacks;     /* ... or left for the next */
 } ngx_http_llm_metrics_slot_t;
 
 
@@ -121,6 +123,9 @@ static const struct {
 
 static ngx_int_t ngx_http_llm_metrics_log(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_metrics_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_status_handler(ngx_http_request_t *r);
+
+#include "ngx_http_llm_status_page.h"
 
 
 /* llm_metrics zone=NAME:SIZE */
@@ -159,9 +164,8 @@ ngx_http_llm_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    lmcf->metrics_zone = ngx_http_llm_zone_add(cf, "llm_metrics", &name,
-                                               size,
-                                               sizeof(ngx_http_llm_metrics_sh_t));
+    lmcf->metrics_zone = ngx_http_llm_zone_add(cf, "llm_metrics", &name, size,
+                                     sizeof(ngx_http_llm_metrics_sh_t));
     if (lmcf->metrics_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -346,6 +350,40 @@ ngx_http_llm_metrics_attempt(ngx_http_request_t *r,
                                   NGX_HTTP_LLM_MSLOT_PROVIDER);
     if (s) {
         s->attempts[o]++;
+    }
+
+    ngx_http_llm_zone_unlock(z);
+}
+
+
+/* a failed attempt: the same provider again, or the next candidate */
+
+void
+ngx_http_llm_metrics_next(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
+    ngx_uint_t fallback)
+{
+    ngx_http_llm_zone_t          *z;
+    ngx_http_llm_metrics_slot_t  *s;
+    ngx_http_llm_main_conf_t     *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    z = lmcf->metrics_zone;
+
+    if (z == NULL) {
+        return;
+    }
+
+    ngx_http_llm_zone_lock(z);
+
+    s = ngx_http_llm_metrics_slot(z->state, &p->name,
+                                  NGX_HTTP_LLM_MSLOT_PROVIDER);
+    if (s) {
+        if (fallback) {
+            s->fallbacks++;
+
+        } else {
+            s->retries++;
+        }
     }
 
     ngx_http_llm_zone_unlock(z);
@@ -625,48 +663,31 @@ ngx_http_llm_metrics_provider(ngx_http_llm_main_conf_t *lmcf,
 }
 
 
-static ngx_int_t
-ngx_http_llm_metrics_handler(ngx_http_request_t *r)
+/*
+ * A copy of the counters, so that the lock is not held while they are
+ * written out; every configured model and provider has its slot first.
+ * NULL: no memory.
+ */
+
+static ngx_http_llm_metrics_sh_t *
+ngx_http_llm_metrics_snapshot(ngx_http_request_t *r,
+    ngx_http_llm_main_conf_t *lmcf)
 {
-    u_char                        lbuf[256];
-    ngx_int_t                     rc;
-    ngx_str_t                     labels, model, *provider;
-    ngx_uint_t                    i, j, usable;
-    ngx_http_llm_zone_t          *z;
-    ngx_http_llm_text_t           t;
-    ngx_http_llm_metrics_sh_t    *sh, *copy;
-    ngx_http_llm_metrics_slot_t  *s;
-    ngx_http_llm_model_t         *m;
-    ngx_http_llm_provider_t     **pp;
-    ngx_http_llm_main_conf_t     *lmcf;
+    ngx_uint_t                  i;
+    ngx_http_llm_zone_t        *z;
+    ngx_http_llm_model_t       *m;
+    ngx_http_llm_provider_t   **pp;
+    ngx_http_llm_metrics_sh_t  *sh, *copy;
 
-    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
     z = lmcf->metrics_zone;
-
-    if (z == NULL) {
-        return NGX_HTTP_NOT_FOUND;
-    }
-
-    /* a copy, so that the lock is not held while the text is written */
 
     copy = ngx_palloc(r->pool, sizeof(ngx_http_llm_metrics_sh_t));
     if (copy == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     ngx_http_llm_zone_lock(z);
     sh = z->state;
-
-    /* every configured model and provider has its series, zero or not */
 
     m = lmcf->models.elts;
 
@@ -688,7 +709,78 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
                          + sh->n * sizeof(ngx_http_llm_metrics_slot_t));
     ngx_http_llm_zone_unlock(z);
 
-    sh = copy;
+    return copy;
+}
+
+
+/* GET, the body discarded, a zone: NGX_OK, or the status to answer */
+
+static ngx_int_t
+ngx_http_llm_metrics_request(ngx_http_request_t *r,
+    ngx_http_llm_main_conf_t *lmcf)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return lmcf->metrics_zone ? NGX_OK : NGX_HTTP_NOT_FOUND;
+}
+
+
+/* 1 unless the provider of a slot cools down */
+
+static ngx_uint_t
+ngx_http_llm_provider_up(ngx_http_request_t *r,
+    ngx_http_llm_main_conf_t *lmcf, ngx_http_llm_metrics_slot_t *s)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_provider_t  **pp;
+
+    pp = lmcf->providers.elts;
+
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        if (pp[i]->name.len == s->name_len
+            && ngx_memcmp(pp[i]->name.data, s->name, s->name_len) == 0)
+        {
+            return !ngx_http_llm_health_cooling(r, pp[i]);
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_llm_metrics_handler(ngx_http_request_t *r)
+{
+    u_char                        lbuf[256];
+    ngx_int_t                     rc;
+    ngx_str_t                     labels, model, *provider;
+    ngx_uint_t                    i, j;
+    ngx_http_llm_text_t           t;
+    ngx_http_llm_metrics_sh_t    *sh;
+    ngx_http_llm_metrics_slot_t  *s;
+    ngx_http_llm_main_conf_t     *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    rc = ngx_http_llm_metrics_request(r, lmcf);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    sh = ngx_http_llm_metrics_snapshot(r, lmcf);
+    if (sh == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
 
     ngx_http_llm_head(&t, "llm_requests_total", "counter",
@@ -740,6 +832,31 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
         }
     }
 
+    ngx_http_llm_head(&t, "llm_retries_total", "counter",
+                      "Failed attempts tried again on the same provider.");
+
+    for (i = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
+
+        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
+            ngx_http_llm_text(&t, "llm_retries_total{provider=\"%*s\"} %uL\n",
+                              s->name_len, s->name, s->retries);
+        }
+    }
+
+    ngx_http_llm_head(&t, "llm_fallbacks_total", "counter",
+                      "Failed attempts after which the next candidate "
+                      "was tried, by the provider that failed.");
+
+    for (i = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
+
+        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
+            ngx_http_llm_text(&t, "llm_fallbacks_total{provider=\"%*s\"} "
+                              "%uL\n", s->name_len, s->name, s->fallbacks);
+        }
+    }
+
     ngx_http_llm_head(&t, "llm_streams_in_flight", "gauge",
                       "Streams being answered, by model.");
 
@@ -772,12 +889,14 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
                       "1 when the provider may be tried, 0 while its "
                       "passive health cools it down.");
 
-    pp = lmcf->providers.elts;
+    for (i = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
 
-    for (i = 0; i < lmcf->providers.nelts; i++) {
-        usable = !ngx_http_llm_health_cooling(r, pp[i]);
-        ngx_http_llm_text(&t, "llm_provider_up{provider=\"%V\"} %ui\n",
-                          &pp[i]->name, usable);
+        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
+            ngx_http_llm_text(&t, "llm_provider_up{provider=\"%*s\"} %ui\n",
+                              s->name_len, s->name,
+                              ngx_http_llm_provider_up(r, lmcf, s));
+        }
     }
 
     /* the GenAI conventions' histograms: a family's series together */
@@ -844,4 +963,194 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
     llm_buf_free(&t.b);
 
     return rc;
+}
+
+
+/* --- the status page and its JSON view */
+
+static void
+ngx_http_llm_json_histogram(ngx_http_llm_text_t *t, const char *name,
+    ngx_http_llm_histogram_t *h, const ngx_msec_t *bounds, ngx_uint_t n,
+    ngx_uint_t micro)
+{
+    ngx_uint_t  i;
+
+    ngx_http_llm_text(t, ",\"%s\":{\"le\":[", name);
+
+    for (i = 0; i < n; i++) {
+        if (micro) {
+            ngx_http_llm_text(t, "%s%ui.%06ui", i ? "," : "",
+                              bounds[i] / 1000000, bounds[i] % 1000000);
+        } else {
+            ngx_http_llm_text(t, "%s%ui.%03ui", i ? "," : "",
+                              bounds[i] / 1000, bounds[i] % 1000);
+        }
+    }
+
+    ngx_http_llm_text(t, "],\"buckets\":[");
+
+    for (i = 0; i < n; i++) {
+        ngx_http_llm_text(t, "%s%uL", i ? "," : "", h->buckets[i]);
+    }
+
+    if (micro) {
+        ngx_http_llm_text(t, "],\"sum\":%uL.%06uL,\"count\":%uL}",
+                          h->sum / 1000000, h->sum % 1000000, h->count);
+    } else {
+        ngx_http_llm_text(t, "],\"sum\":%uL.%03uL,\"count\":%uL}",
+                          h->sum / 1000, h->sum % 1000, h->count);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_llm_status_json(ngx_http_request_t *r, ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_metrics_sh_t *sh)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     none, *provider;
+    ngx_uint_t                    i, j, n;
+    ngx_time_t                   *tp;
+    ngx_http_llm_text_t           t;
+    ngx_http_llm_metrics_slot_t  *s;
+
+    ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
+    ngx_str_set(&none, "");
+
+    tp = ngx_timeofday();
+
+    ngx_http_llm_text(&t, "{\"time\":%T%03M,\"rejected\":{", tp->sec,
+                      tp->msec);
+
+    for (j = 0; j < NGX_HTTP_LLM_STATUSES; j++) {
+        ngx_http_llm_text(&t, "%s\"%s\":%uL", j ? "," : "",
+                          ngx_http_llm_status_names[j], sh->rejected[j]);
+    }
+
+    ngx_http_llm_text(&t, "},\"models\":[");
+
+    for (i = 0, n = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
+
+        if (s->kind != NGX_HTTP_LLM_MSLOT_MODEL) {
+            continue;
+        }
+
+        provider = ngx_http_llm_metrics_provider(lmcf, s);
+
+        ngx_http_llm_text(&t, "%s{\"model\":\"%*s\",\"provider\":\"%V\","
+                          "\"requests\":{", n++ ? "," : "", s->name_len,
+                          s->name, provider ? provider : &none);
+
+        for (j = 0; j < NGX_HTTP_LLM_STATUSES; j++) {
+            ngx_http_llm_text(&t, "%s\"%s\":%uL", j ? "," : "",
+                              ngx_http_llm_status_names[j], s->requests[j]);
+        }
+
+        ngx_http_llm_text(&t, "},\"streams\":%L,\"spend\":%uL.%010uL",
+                          (int64_t) ngx_max(s->streams, 0),
+                          s->spend / 10000000000ULL,
+                          s->spend % 10000000000ULL);
+
+        ngx_http_llm_json_histogram(&t, "duration", &s->duration,
+                                    ngx_http_llm_time_buckets,
+                                    NGX_HTTP_LLM_TIME_BUCKETS, 0);
+        ngx_http_llm_json_histogram(&t, "ttft", &s->ttft,
+                                    ngx_http_llm_time_buckets,
+                                    NGX_HTTP_LLM_TIME_BUCKETS, 0);
+        ngx_http_llm_json_histogram(&t, "tpot", &s->tpot,
+                                    ngx_http_llm_tpot_buckets,
+                                    NGX_HTTP_LLM_TPOT_BUCKETS, 1);
+
+        ngx_http_llm_text(&t, ",\"tokens\":{\"input\":%uL,\"output\":%uL}}",
+                          s->tokens[0].sum, s->tokens[1].sum);
+    }
+
+    ngx_http_llm_text(&t, "],\"providers\":[");
+
+    for (i = 0, n = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
+
+        if (s->kind != NGX_HTTP_LLM_MSLOT_PROVIDER) {
+            continue;
+        }
+
+        ngx_http_llm_text(&t, "%s{\"provider\":\"%*s\",\"up\":%ui,"
+                          "\"retries\":%uL,\"fallbacks\":%uL,"
+                          "\"attempts\":{", n++ ? "," : "", s->name_len,
+                          s->name, ngx_http_llm_provider_up(r, lmcf, s),
+                          s->retries, s->fallbacks);
+
+        for (j = 0; j < NGX_HTTP_LLM_OUTCOMES; j++) {
+            ngx_http_llm_text(&t, "%s\"%s\":%uL", j ? "," : "",
+                              ngx_http_llm_outcome_names[j], s->attempts[j]);
+        }
+
+        ngx_http_llm_text(&t, "}}");
+    }
+
+    ngx_http_llm_text(&t, "]}");
+
+    if (t.failed) {
+        llm_buf_free(&t.b);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_llm_send_json(r, NGX_HTTP_OK, &t.b);
+
+    llm_buf_free(&t.b);
+
+    return rc;
+}
+
+
+/* llm_status: the page, or with ?format=json its figures */
+
+static ngx_int_t
+ngx_http_llm_status_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   format;
+    llm_buf_t                   page;
+    ngx_http_llm_metrics_sh_t  *sh;
+    ngx_http_llm_main_conf_t   *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    rc = ngx_http_llm_metrics_request(r, lmcf);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK
+        && format.len == 4 && ngx_strncmp(format.data, "json", 4) == 0)
+    {
+        sh = ngx_http_llm_metrics_snapshot(r, lmcf);
+        if (sh == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_llm_status_json(r, lmcf, sh);
+    }
+
+    page.data = (char *) ngx_http_llm_status_page;
+    page.len = sizeof(ngx_http_llm_status_page) - 1;
+    page.cap = 0;
+
+    return ngx_http_llm_send_body(r, NGX_HTTP_OK, "text/html; charset=utf-8",
+                                  &page);
+}
+
+
+/* llm_status */
+
+char *
+ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_llm_status_handler;
+
+    return NGX_CONF_OK;
 }

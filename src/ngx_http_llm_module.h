@@ -406,11 +406,14 @@ ngx_uint_t ngx_http_llm_health_cooling(ngx_http_request_t *r,
 char *ngx_http_llm_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_llm_metrics_export(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_llm_metrics_init(ngx_conf_t *cf);
 void ngx_http_llm_metrics_attempt(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, ngx_str_t *what);
 void ngx_http_llm_metrics_stream(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_metrics_next(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_uint_t fallback);
 
 /* llm_provider: ngx_http_llm_provider.c */
 char *ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
