@@ -30,7 +30,7 @@ static const char  ngx_http_llm_status_page[] =
     "th, td { padding: .3em .7em; border-bottom: 1px solid #ddd;\n"
     "         text-align: right; white-space: nowrap; }\n"
     "th { background: #f4f4f4; font-weight: 600; }\n"
-    "th:first-child, td:first-child { text-align: left; }\n"
+    "th:first-child, td:first-child, td.provider { text-align: left; }\n"
     ".up { color: #070; } .down { color: #b00; font-weight: 600; }\n"
     ".bad { color: #b00; } #error { color: #b00; }\n"
     ".muted { color: #777; }\n"
