@@ -436,7 +436,8 @@ ngx_http_llm_metrics_log(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
 
-    if (ctx == NULL || r != r->main) {
+    /* the operations' requests only (not /v1/models) */
+    if (ctx == NULL || ctx->op == NULL || r != r->main) {
         return NGX_OK;
     }
 

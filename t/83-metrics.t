@@ -43,6 +43,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
         listen 127.0.0.1:%%PORT%%;
 
         location = /v1/chat/completions { llm_chat; }
+        location = /v1/models { llm_models; }
         location = /metrics { llm_metrics_export; }
     }
 EOF
@@ -70,6 +71,7 @@ chat($port, { model => 'route', messages => $hello });
 chat($port, { model => 'limited', messages => $hello });
 chat_stream($port, 'cut', $hello, 0);
 chat($port, { model => 'no-such-model', messages => $hello });
+is(http_get($port, '/v1/models')->{status}, 200, 'GET /v1/models');
 chat($port, { model => "x\"} 1\nevil{a=\"", messages => $hello });
 
 # a client that leaves in the middle of a stream
@@ -106,6 +108,7 @@ my %want = (
     'llm_requests_total{model="down",provider="oai",status="5xx"}' => 0,
     'llm_requests_total{model="route",provider="",status="2xx"}' => undef,
     'llm_rejected_requests_total{status="4xx"}' => 2,
+    'llm_rejected_requests_total{status="2xx"}' => 0,
     'llm_attempts_total{provider="oai",outcome="ok"}' => 4,
     'llm_attempts_total{provider="oai",outcome="5xx"}' => 3,
     'llm_attempts_total{provider="oai",outcome="429"}' => 2,
