@@ -180,9 +180,14 @@ char *
 ngx_http_llm_metrics_export(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_llm_main_conf_t  *lmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_llm_metrics_handler;
+
+    /* that llm_metrics is there is checked once the http block is read */
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+    lmcf->metrics_shown = 1;
 
     return NGX_CONF_OK;
 }
@@ -200,6 +205,15 @@ ngx_http_llm_metrics_init(ngx_conf_t *cf)
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
 
     if (lmcf->metrics_zone == NULL) {
+
+        if (lmcf->metrics_shown) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "llm_metrics_export and llm_status need "
+                          "\"llm_metrics zone=NAME:SIZE\" in the http "
+                          "block");
+            return NGX_ERROR;
+        }
+
         return NGX_OK;
     }
 
@@ -1149,9 +1163,13 @@ char *
 ngx_http_llm_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_llm_main_conf_t  *lmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_llm_status_handler;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+    lmcf->metrics_shown = 1;
 
     return NGX_CONF_OK;
 }

@@ -155,8 +155,9 @@ typedef struct {
     ngx_msec_t                     health_window;
     ngx_msec_t                     health_cooldown;
 
-    /* llm_metrics */
+    /* llm_metrics; llm_metrics_export, llm_status are somewhere */
     ngx_http_llm_zone_t           *metrics_zone;
+    ngx_uint_t                     metrics_shown;
 
     /* llm_responses_store: Responses conversations */
     ngx_http_llm_store_t          *responses_store;

@@ -232,4 +232,18 @@ ok($q->{success}, 'a quantile of the durations can be asked');
 kill 'TERM', $prom;
 waitpid($prom, 0);
 
+# nginx -t
+
+like(nginx_test_config(<<'EOF'),
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location = /metrics { llm_metrics_export; }
+    }
+EOF
+     qr/llm_metrics_export and llm_status need "llm_metrics zone=NAME:SIZE"/,
+     'an export without the counters is refused');
+like(nginx_test_config("    llm_metrics zone=m:1k;\n"),
+     qr/invalid parameter "zone=m:1k" in llm_metrics \(at least \d+k\)/,
+     'a zone too small for the counters');
+
 done_testing();
