@@ -53,19 +53,32 @@ const ngx_msec_t  ngx_http_llm_tpot_buckets[NGX_HTTP_LLM_TPOT_BUCKETS] = {
 };
 
 
+/* the GenAI conventions' histograms: where each is in a slot */
+
 static const struct {
-    const char  *name;
-    const char  *help;
+    const char        *name;
+    const char        *help;
+    size_t             offset;        /* of its ngx_http_llm_histogram_t */
+    const ngx_msec_t  *bounds;
+    ngx_uint_t         n;
+    ngx_uint_t         micro;         /* µs, else ms */
 } ngx_http_llm_families[] = {
     { "gen_ai_server_request_duration_seconds",
-      "Time from the request to the end of its answer, answered requests." },
+      "Time from the request to the end of its answer, answered requests.",
+      offsetof(ngx_http_llm_metrics_slot_t, duration),
+      ngx_http_llm_time_buckets, NGX_HTTP_LLM_TIME_BUCKETS, 0 },
     { "gen_ai_server_time_to_first_token_seconds",
-      "Time from the request to the first token of a stream." },
+      "Time from the request to the first token of a stream.",
+      offsetof(ngx_http_llm_metrics_slot_t, ttft),
+      ngx_http_llm_time_buckets, NGX_HTTP_LLM_TIME_BUCKETS, 0 },
     { "gen_ai_server_time_per_output_token_seconds",
-      "Time per output token after the first, for streams." },
-    { "gen_ai_client_token_usage",
-      "Tokens per answered request, by type." },
+      "Time per output token after the first, for streams.",
+      offsetof(ngx_http_llm_metrics_slot_t, tpot),
+      ngx_http_llm_tpot_buckets, NGX_HTTP_LLM_TPOT_BUCKETS, 1 },
 };
+
+#define NGX_HTTP_LLM_FAMILIES                                                \
+    (sizeof(ngx_http_llm_families) / sizeof(ngx_http_llm_families[0]))
 
 
 static ngx_int_t ngx_http_llm_metrics_log(ngx_http_request_t *r);
@@ -594,6 +607,30 @@ ngx_http_llm_tokens_text(ngx_http_llm_text_t *t, ngx_str_t *labels,
 }
 
 
+/* a counter of each provider: the slots' uint64_t at offset */
+
+static void
+ngx_http_llm_provider_counter(ngx_http_llm_text_t *t,
+    ngx_http_llm_metrics_sh_t *sh, const char *name, const char *help,
+    size_t offset)
+{
+    ngx_uint_t                    i;
+    ngx_http_llm_metrics_slot_t  *s;
+
+    ngx_http_llm_head(t, name, "counter", help);
+
+    for (i = 0; i < sh->n; i++) {
+        s = &sh->slots[i];
+
+        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
+            ngx_http_llm_text(t, "%s{provider=\"%*s\"} %uL\n", name,
+                              s->name_len, s->name,
+                              *(uint64_t *) ((u_char *) s + offset));
+        }
+    }
+}
+
+
 /* the configured provider of a model slot's name, for its labels */
 
 ngx_str_t *
@@ -716,7 +753,7 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
 {
     u_char                        lbuf[256];
     ngx_int_t                     rc;
-    ngx_str_t                     labels, model, *provider;
+    ngx_str_t                     labels, none, *provider;
     ngx_uint_t                    i, j;
     ngx_http_llm_text_t           t;
     ngx_http_llm_metrics_sh_t    *sh;
@@ -737,6 +774,9 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
 
     ngx_memzero(&t, sizeof(ngx_http_llm_text_t));
 
+    /* a model no longer configured: its provider is not known */
+    ngx_str_set(&none, "");
+
     ngx_http_llm_head(&t, "llm_requests_total", "counter",
                       "Requests answered, by the model that served (the "
                       "last one tried) and the status class.");
@@ -754,7 +794,7 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
             ngx_http_llm_text(&t, "llm_requests_total{model=\"%*s\","
                               "provider=\"%V\",status=\"%s\"} %uL\n",
                               s->name_len, s->name,
-                              provider ? provider : &model,
+                              provider ? provider : &none,
                               ngx_http_llm_status_names[j], s->requests[j]);
         }
     }
@@ -786,30 +826,18 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_llm_head(&t, "llm_retries_total", "counter",
-                      "Failed attempts tried again on the same provider.");
+    ngx_http_llm_provider_counter(&t, sh, "llm_retries_total",
+                                  "Failed attempts tried again on the same "
+                                  "provider.",
+                                  offsetof(ngx_http_llm_metrics_slot_t,
+                                           retries));
 
-    for (i = 0; i < sh->n; i++) {
-        s = &sh->slots[i];
-
-        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
-            ngx_http_llm_text(&t, "llm_retries_total{provider=\"%*s\"} %uL\n",
-                              s->name_len, s->name, s->retries);
-        }
-    }
-
-    ngx_http_llm_head(&t, "llm_fallbacks_total", "counter",
-                      "Failed attempts after which the next candidate "
-                      "was tried, by the provider that failed.");
-
-    for (i = 0; i < sh->n; i++) {
-        s = &sh->slots[i];
-
-        if (s->kind == NGX_HTTP_LLM_MSLOT_PROVIDER) {
-            ngx_http_llm_text(&t, "llm_fallbacks_total{provider=\"%*s\"} "
-                              "%uL\n", s->name_len, s->name, s->fallbacks);
-        }
-    }
+    ngx_http_llm_provider_counter(&t, sh, "llm_fallbacks_total",
+                                  "Failed attempts after which the next "
+                                  "candidate was tried, by the provider "
+                                  "that failed.",
+                                  offsetof(ngx_http_llm_metrics_slot_t,
+                                           fallbacks));
 
     ngx_http_llm_head(&t, "llm_streams_in_flight", "gauge",
                       "Streams being answered, by model.");
@@ -855,11 +883,14 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
 
     /* the GenAI conventions' histograms: a family's series together */
 
-    ngx_str_set(&model, "");
-
-    for (j = 0; j < 4; j++) {
-        ngx_http_llm_head(&t, ngx_http_llm_families[j].name, "histogram",
-                          ngx_http_llm_families[j].help);
+    for (j = 0; j < NGX_HTTP_LLM_FAMILIES + 1; j++) {
+        ngx_http_llm_head(&t, j < NGX_HTTP_LLM_FAMILIES
+                              ? ngx_http_llm_families[j].name
+                              : "gen_ai_client_token_usage",
+                          "histogram",
+                          j < NGX_HTTP_LLM_FAMILIES
+                          ? ngx_http_llm_families[j].help
+                          : "Tokens per answered request, by type.");
 
         for (i = 0; i < sh->n; i++) {
             s = &sh->slots[i];
@@ -875,33 +906,22 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
                                       "gen_ai_request_model=\"%*s\","
                                       "gen_ai_provider_name=\"%V\"",
                                       s->name_len, s->name,
-                                      provider ? provider : &model)
+                                      provider ? provider : &none)
                          - lbuf;
 
-            switch (j) {
-            case 0:
-                ngx_http_llm_histogram_text(&t, ngx_http_llm_families[j].name,
-                                            &labels, &s->duration,
-                                            ngx_http_llm_time_buckets,
-                                            NGX_HTTP_LLM_TIME_BUCKETS, 0);
-                break;
-            case 1:
-                ngx_http_llm_histogram_text(&t, ngx_http_llm_families[j].name,
-                                            &labels, &s->ttft,
-                                            ngx_http_llm_time_buckets,
-                                            NGX_HTTP_LLM_TIME_BUCKETS, 0);
-                break;
-            case 2:
-                ngx_http_llm_histogram_text(&t, ngx_http_llm_families[j].name,
-                                            &labels, &s->tpot,
-                                            ngx_http_llm_tpot_buckets,
-                                            NGX_HTTP_LLM_TPOT_BUCKETS, 1);
-                break;
-            default:
+            if (j == NGX_HTTP_LLM_FAMILIES) {
                 ngx_http_llm_tokens_text(&t, &labels, "input", &s->tokens[0]);
                 ngx_http_llm_tokens_text(&t, &labels, "output",
                                          &s->tokens[1]);
+                continue;
             }
+
+            ngx_http_llm_histogram_text(&t, ngx_http_llm_families[j].name,
+                &labels,
+                (ngx_http_llm_histogram_t *)
+                    ((u_char *) s + ngx_http_llm_families[j].offset),
+                ngx_http_llm_families[j].bounds, ngx_http_llm_families[j].n,
+                ngx_http_llm_families[j].micro);
         }
     }
 
