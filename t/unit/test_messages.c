@@ -635,31 +635,12 @@ test_writer_events(void)
 
 /* a provider's recording through its dialect, as Messages */
 
-typedef struct {
-    const llm_dialect_t  *d;
-    llm_response_t       *resp;
-    llm_buf_t            *out;
-} feed_t;
-
-
-static int
-replay_event(void *data, const char *e, size_t el, const char *p, size_t n)
-{
-    feed_t  *f = data;
-
-    return (f->d->stream_event(f->resp, e, el, p, n, f->out) == LLM_DONE)
-           ? LLM_DONE : LLM_OK;
-}
-
-
 static cJSON *
 replay(const llm_dialect_t *d, const char *rel, int *well_formed)
 {
     cJSON           *msg;
-    feed_t           f;
     events_t         ev;
     llm_buf_t        body, out;
-    llm_sse_t        sse;
     llm_response_t   resp;
 
     memset(&body, 0, sizeof(llm_buf_t));
@@ -675,17 +656,7 @@ replay(const llm_dialect_t *d, const char *rel, int *well_formed)
     llm_response_init(&resp, "client-model", 0);
     resp.writer = &llm_writer_anthropic;
 
-    f.d = d;
-    f.resp = &resp;
-    f.out = &out;
-
-    llm_sse_init(&sse, 0);
-    llm_sse_feed(&sse, body.data, body.len, replay_event, &f);
-    llm_sse_free(&sse);
-
-    if (!resp.done) {
-        d->stream_end(&resp, &out);
-    }
+    events_replay(d, &resp, &body, &out);
 
     events_read(&ev, &out);
     msg = accumulate(&ev, well_formed);

@@ -503,23 +503,6 @@ broken:
 }
 
 
-typedef struct {
-    const llm_dialect_t  *d;
-    llm_response_t       *resp;
-    llm_buf_t            *out;
-} feed_t;
-
-
-static int
-replay_event(void *data, const char *e, size_t el, const char *p, size_t n)
-{
-    feed_t  *f = data;
-
-    return (f->d->stream_event(f->resp, e, el, p, n, f->out) == LLM_DONE)
-           ? LLM_DONE : LLM_OK;
-}
-
-
 static const llm_responses_conf_t  conf = {
     "resp_0123456789abcdef", "\"tools\":[],\"store\":true",
     sizeof("\"tools\":[],\"store\":true") - 1, NULL, 1
@@ -552,10 +535,8 @@ test_replays(void)
     int                   i, j;
     char                  kinds[16];
     cJSON                *items, *final, *it;
-    feed_t                f;
     events_t              ev;
     llm_buf_t             body, out, turn;
-    llm_sse_t             sse;
     const char           *why;
     llm_response_t        resp;
     const llm_dialect_t  *d;
@@ -577,17 +558,7 @@ test_replays(void)
         resp.writer = &llm_writer_responses;
         resp.wconf = &conf;
 
-        f.d = d;
-        f.resp = &resp;
-        f.out = &out;
-
-        llm_sse_init(&sse, 0);
-        llm_sse_feed(&sse, body.data, body.len, replay_event, &f);
-        llm_sse_free(&sse);
-
-        if (!resp.done) {
-            d->stream_end(&resp, &out);
-        }
+        events_replay(d, &resp, &body, &out);
 
         events_read(&ev, &out);
         items = accumulate(&ev, &final, &why);
