@@ -400,6 +400,34 @@ ngx_http_llm_relay_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
+/*
+ * A relayed whole answer: read (usage, a failure) by the attempt's reader
+ * and, if good, sent as it came; else the provider's failure.
+ */
+
+ngx_int_t
+ngx_http_llm_relay_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    llm_error_t           e;
+    const llm_dialect_t  *d;
+
+    d = ngx_http_llm_reader(ctx);
+
+    if (ctx->status.code >= 200 && ctx->status.code < 300) {
+
+        if (d->response(&ctx->resp, ctx->body.data, ctx->body.len, &ctx->out)
+            == LLM_OK)
+        {
+            return ngx_http_llm_relay_body(r, ctx);
+        }
+
+        e = ctx->resp.error;
+    }
+
+    return ngx_http_llm_answer_failed(r, ctx, d->error, &e);
+}
+
+
 /* a relayed whole answer, read and checked by the caller, as it came */
 
 ngx_int_t

@@ -233,30 +233,8 @@ ngx_http_llm_messages_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 static ngx_int_t
 ngx_http_llm_messages_complete(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    llm_error_t           e;
-    const llm_dialect_t  *d;
-
-    if (!ctx->relay) {
-        return ngx_http_llm_chat_op.complete(r, ctx);
-    }
-
-    d = ctx->model->provider->dialect;
-
-    if (ctx->status.code >= 200 && ctx->status.code < 300) {
-
-        /* read for the usage and checked; then sent as it came */
-
-        if (d->response(&ctx->resp, ctx->body.data, ctx->body.len,
-                        &ctx->out)
-            == LLM_OK)
-        {
-            return ngx_http_llm_relay_body(r, ctx);
-        }
-
-        e = ctx->resp.error;
-    }
-
-    return ngx_http_llm_answer_failed(r, ctx, d->error, &e);
+    return ctx->relay ? ngx_http_llm_relay_complete(r, ctx)
+                      : ngx_http_llm_chat_op.complete(r, ctx);
 }
 
 

@@ -474,6 +474,8 @@ ngx_int_t ngx_http_llm_relay_request(ngx_http_request_t *r,
     ngx_uint_t stream);
 ngx_int_t ngx_http_llm_relay_body(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
+ngx_int_t ngx_http_llm_relay_complete(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 /* templates and decorators: ngx_http_llm_prompt.c */
 ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,

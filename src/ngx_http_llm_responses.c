@@ -353,25 +353,8 @@ static ngx_int_t
 ngx_http_llm_responses_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx)
 {
-    llm_error_t  e;
-
-    if (!ctx->relay) {
-        return ngx_http_llm_chat_op.complete(r, ctx);
-    }
-
-    if (ctx->status.code >= 200 && ctx->status.code < 300) {
-
-        if (ctx->reader->response(&ctx->resp, ctx->body.data, ctx->body.len,
-                                  &ctx->out)
-            == LLM_OK)
-        {
-            return ngx_http_llm_relay_body(r, ctx);
-        }
-
-        e = ctx->resp.error;
-    }
-
-    return ngx_http_llm_answer_failed(r, ctx, ctx->reader->error, &e);
+    return ctx->relay ? ngx_http_llm_relay_complete(r, ctx)
+                      : ngx_http_llm_chat_op.complete(r, ctx);
 }
 
 
