@@ -960,6 +960,9 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     ngx_http_llm_attempt_record(r, ctx, &s);
 
+    /* a complete answer is kept, the cache's waiters told */
+    ngx_http_llm_cache_end(r, ctx, rc);
+
     if (ctx->op->finished && ctx->resp.done && !ctx->resp.failed
         && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
         && rc < NGX_HTTP_SPECIAL_RESPONSE && rc != NGX_ERROR)

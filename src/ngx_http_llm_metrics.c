@@ -431,7 +431,8 @@ ngx_http_llm_metrics_log(ngx_http_request_t *r)
     ms = (ngx_msec_t) ((tp->sec - r->start_sec) * 1000
                        + (tp->msec - r->start_msec));
 
-    m = ctx->model;
+    /* a cache hit is the route's answer, with no provider behind it */
+    m = ctx->cache_hit ? ctx->route : ctx->model;
     u = &ctx->resp.usage;
 
     /* the last attempt of a stream, now that it is over */
@@ -491,7 +492,7 @@ ngx_http_llm_metrics_log(ngx_http_request_t *r)
         }
     }
 
-    if (u->set) {
+    if (u->set && !ctx->cache_hit) {
         ngx_http_llm_tokens_add(&s->tokens[0], u->prompt_tokens);
         ngx_http_llm_tokens_add(&s->tokens[1], u->completion_tokens);
 

@@ -110,9 +110,15 @@ typedef struct {
 
 /*
  * A key-value store with a lifetime (ngx_http_llm_store.c): shared
- * memory today; a store shared by several nodes implements the same ops.
- * get: NGX_OK (value in pool), NGX_DECLINED (none), NGX_ERROR;
- * put: NGX_OK, NGX_DECLINED (not kept: too large).
+ * memory today; a store shared by several nodes (Redis: GET, SET EX,
+ * SET NX EX, DEL) implements the same ops.
+ * get: NGX_OK (value in pool; *age, when asked, its age in seconds),
+ *      NGX_DECLINED (none), NGX_DONE (there, but expired: dropped),
+ *      NGX_ERROR;
+ * put: NGX_OK, NGX_DECLINED (not kept: too large); lifetime 0: the
+ *      store's own;
+ * lock: NGX_OK (the key was free and is now held for lifetime seconds),
+ *      NGX_BUSY (held); unlock frees it.
  */
 
 typedef struct ngx_http_llm_store_s  ngx_http_llm_store_t;
@@ -121,14 +127,20 @@ typedef struct {
     const char                    *name;
     ngx_int_t                    (*get)(ngx_http_llm_store_t *s,
                                         ngx_str_t *key, ngx_pool_t *pool,
-                                        ngx_str_t *value);
+                                        ngx_str_t *value, time_t *age);
     ngx_int_t                    (*put)(ngx_http_llm_store_t *s,
-                                        ngx_str_t *key, ngx_str_t *value);
+                                        ngx_str_t *key, ngx_str_t *value,
+                                        time_t lifetime);
+    ngx_int_t                    (*lock)(ngx_http_llm_store_t *s,
+                                         ngx_str_t *key, time_t lifetime);
+    void                         (*unlock)(ngx_http_llm_store_t *s,
+                                           ngx_str_t *key);
 } ngx_http_llm_store_ops_t;
 
 struct ngx_http_llm_store_s {
     const ngx_http_llm_store_ops_t  *ops;
     void                          *data;       /* the zone, for shm */
+    ngx_str_t                      name;       /* the zone's */
     time_t                         lifetime;
     size_t                         max_entry;
 };
@@ -146,6 +158,10 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                    providers;  /* ngx_http_llm_provider_t * */
+
+    /* llm_cache_zone: the caches, by name (ngx_http_llm_store_t *) */
+    ngx_array_t                   *caches;
+
     ngx_array_t                    models;     /* ngx_http_llm_model_t */
     time_t                         created;
 
@@ -231,6 +247,22 @@ struct ngx_http_llm_op_s {
 };
 
 
+/* llm_cache and its companions: ngx_http_llm_cache.c */
+
+typedef struct {
+    ngx_str_t                      zone;       /* llm_cache NAME; "": off */
+    ngx_http_llm_store_t          *store;      /* the zone's, at merge */
+    time_t                         valid;
+    ngx_array_t                   *bypass;     /* predicates */
+    ngx_array_t                   *no_cache;
+    ngx_flag_t                     lock;
+    ngx_msec_t                     lock_timeout;
+    ngx_http_complex_value_t      *scope;      /* NULL: the credential */
+    ngx_flag_t                     client_control;
+    ngx_uint_t                     set;        /* llm_cache was given */
+} ngx_http_llm_cache_conf_t;
+
+
 typedef struct {
     ngx_uint_t                     handler;
     const ngx_http_llm_op_t       *op;         /* llm_chat, llm_embeddings */
@@ -254,6 +286,8 @@ typedef struct {
 
     /* llm_debug_log: bytes of each provider request and answer, 0: off */
     size_t                         debug_log;
+
+    ngx_http_llm_cache_conf_t      cache;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -266,6 +300,7 @@ typedef enum {
 
 
 typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
+typedef struct ngx_http_llm_cache_req_s  ngx_http_llm_cache_req_t;
 
 
 struct ngx_http_llm_ctx_s {
@@ -308,6 +343,7 @@ struct ngx_http_llm_ctx_s {
     ngx_event_t                    deadline_ev;
     ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
     void                          *op_data;        /* the operation's */
+    ngx_http_llm_cache_req_t      *cache;          /* llm_cache */
 
     unsigned                       stream:1;
     unsigned                       chunked_body:1;
@@ -335,6 +371,7 @@ struct ngx_http_llm_ctx_s {
     unsigned                       debug_more:1;
     unsigned                       metrics_stream:1; /* counted in flight */
     unsigned                       metrics_attempt:1; /* its end counts it */
+    unsigned                       cache_hit:1;    /* answered by llm_cache */
 };
 
 
@@ -365,6 +402,7 @@ ngx_int_t ngx_http_llm_error_body(ngx_http_llm_ctx_t *ctx, llm_error_t *e,
     llm_buf_t *b);
 ngx_table_elt_t *ngx_http_llm_header_in(ngx_http_request_t *r,
     const char *name, size_t len);
+ngx_int_t ngx_http_llm_sse_headers(ngx_http_request_t *r);
 ngx_int_t ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key);
 char *ngx_http_llm_pstrdup(ngx_pool_t *pool, const char *s);
 
@@ -389,6 +427,21 @@ ngx_http_llm_zone_t *ngx_http_llm_zone_add(ngx_conf_t *cf,
 /* the stores: ngx_http_llm_store.c */
 char *ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
     ngx_http_llm_store_t **sp);
+
+/* the response cache: ngx_http_llm_cache.c */
+char *ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_llm_cache_create_conf(ngx_http_llm_cache_conf_t *conf);
+char *ngx_http_llm_cache_merge_conf(ngx_conf_t *cf,
+    ngx_http_llm_cache_conf_t *prev, ngx_http_llm_cache_conf_t *conf);
+ngx_int_t ngx_http_llm_cache_start(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
+void ngx_http_llm_cache_attempt(ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_cache_progress(ngx_http_llm_ctx_t *ctx);
+void ngx_http_llm_cache_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_int_t rc);
+ngx_int_t ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *status);
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

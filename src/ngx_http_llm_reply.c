@@ -219,6 +219,28 @@ ngx_http_llm_client_key(ngx_http_request_t *r, ngx_str_t *key)
 }
 
 
+/* a stream's own headers: never cached, never buffered on the way */
+
+ngx_int_t
+ngx_http_llm_sse_headers(ngx_http_request_t *r)
+{
+    ngx_str_t  value;
+
+    ngx_str_set(&value, "no-cache");
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers, "Cache-Control",
+                                &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "no");
+
+    return ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                   "X-Accel-Buffering", &value);
+}
+
+
 /* a C string copied into the pool; NULL: no memory */
 
 char *

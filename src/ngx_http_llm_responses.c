@@ -210,7 +210,7 @@ ngx_http_llm_responses_previous(ngx_http_request_t *r,
                 return NGX_ERROR;
             }
 
-            rc = store->ops->get(store, &key, r->pool, &prior);
+            rc = store->ops->get(store, &key, r->pool, &prior, NULL);
 
             if (rc == NGX_ERROR) {
                 return NGX_ERROR;
@@ -403,7 +403,7 @@ ngx_http_llm_responses_finished(ngx_http_request_t *r,
         value.len--;
     }
 
-    if (store->ops->put(store, &key, &value) != NGX_OK) {
+    if (store->ops->put(store, &key, &value, 0) != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "llm_responses_store: response \"%s\" not kept "
                       "(%uz bytes)", rd->id, value.len);

@@ -8,15 +8,16 @@
  * (ngx_http_llm_store_ops_t: get and put), so that a tier shared by
  * several nginx nodes (Redis) can plug in beside the shared-memory one
  * here.  The Responses API keeps its conversations in it
- * (llm_responses_store); the response cache is its next user.
+ * (llm_responses_store), the response cache its answers and its locks
+ * (llm_cache_zone).
  *
  * The shared-memory store: a red-black tree of entries by the CRC32 of
  * their key (the whole key compared on a match) and a queue from the most
  * to the least recently used.  A lookup drops an expired entry; when the
- * zone is full the least recently used entries make room, expired or
- * not, until the new one fits.  An entry larger than an eighth of the
- * zone is not stored.  The tree lives in the zone: entries survive a
- * reload.
+ * zone is full, expired entries near the least recently used end go
+ * first, then the least recently used ones, until the new one fits.  An
+ * entry larger than max_entry (an eighth of the zone unless told) is not
+ * stored.  The tree lives in the zone: entries survive a reload.
  */
 
 #include "ngx_http_llm_module.h"
@@ -34,6 +35,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_node_t      node;         /* key: the key's CRC32 */
     ngx_queue_t            queue;
+    time_t                 stored;
     time_t                 expires;
     size_t                 key_len;
     size_t                 value_len;
@@ -42,9 +44,13 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_llm_shm_get(ngx_http_llm_store_t *s,
-    ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *value);
+    ngx_str_t *key, ngx_pool_t *pool, ngx_str_t *value, time_t *age);
 static ngx_int_t ngx_http_llm_shm_put(ngx_http_llm_store_t *s,
-    ngx_str_t *key, ngx_str_t *value);
+    ngx_str_t *key, ngx_str_t *value, time_t lifetime);
+static ngx_int_t ngx_http_llm_shm_lock(ngx_http_llm_store_t *s,
+    ngx_str_t *key, time_t lifetime);
+static void ngx_http_llm_shm_unlock(ngx_http_llm_store_t *s,
+    ngx_str_t *key);
 static void ngx_http_llm_store_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -52,17 +58,22 @@ static void ngx_http_llm_store_rbtree_insert(ngx_rbtree_node_t *temp,
 static const ngx_http_llm_store_ops_t  ngx_http_llm_shm_store = {
     "shared memory",
     ngx_http_llm_shm_get,
-    ngx_http_llm_shm_put
+    ngx_http_llm_shm_put,
+    ngx_http_llm_shm_lock,
+    ngx_http_llm_shm_unlock
 };
 
 
-/* "zone=NAME:SIZE [lifetime=TIME]": the directive's arguments from first */
+/*
+ * "zone=NAME:SIZE [lifetime=TIME] [max_entry=SIZE]": the directive's
+ * arguments from first
+ */
 
 char *
 ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
     ngx_http_llm_store_t **sp)
 {
-    ssize_t                size;
+    ssize_t                size, max;
     ngx_str_t             *value, name, s;
     ngx_uint_t             i;
     ngx_http_llm_store_t  *store;
@@ -82,6 +93,7 @@ ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
     store->lifetime = 3600;
     ngx_str_null(&name);
     size = 0;
+    max = 0;
 
     for (i = first; i < cf->args->nelts; i++) {
 
@@ -112,11 +124,29 @@ ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max_entry=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            max = ngx_parse_size(&s);
+            if (max == NGX_ERROR || max == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         goto invalid;
     }
 
     if (name.len == 0) {
         return "needs zone=NAME:SIZE";
+    }
+
+    if (max > size / 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "max_entry=%z is more than half the zone", max);
+        return NGX_CONF_ERROR;
     }
 
     store->data = ngx_http_llm_zone_add(cf, (char *) value[0].data, &name,
@@ -126,7 +156,8 @@ ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
         return NGX_CONF_ERROR;
     }
 
-    store->max_entry = size / 8;
+    store->name = name;
+    store->max_entry = max ? (size_t) max : (size_t) size / 8;
     *sp = store;
 
     return NGX_CONF_OK;
@@ -205,7 +236,7 @@ ngx_http_llm_store_drop(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
 
 static ngx_int_t
 ngx_http_llm_shm_get(ngx_http_llm_store_t *s, ngx_str_t *key,
-    ngx_pool_t *pool, ngx_str_t *value)
+    ngx_pool_t *pool, ngx_str_t *value, time_t *age)
 {
     uint32_t                     hash;
     ngx_int_t                    rc;
@@ -225,9 +256,14 @@ ngx_http_llm_shm_get(ngx_http_llm_store_t *s, ngx_str_t *key,
     if (e && e->expires <= ngx_time()) {
         ngx_http_llm_store_drop(z, sh, e);
         e = NULL;
+        rc = NGX_DONE;
     }
 
     if (e) {
+        if (age) {
+            *age = ngx_max(ngx_time() - e->stored, 0);
+        }
+
         value->data = ngx_pnalloc(pool, e->value_len);
 
         if (value->data == NULL) {
@@ -249,13 +285,75 @@ ngx_http_llm_shm_get(ngx_http_llm_store_t *s, ngx_str_t *key,
 }
 
 
+/* the expired among the least recently used n entries go */
+
+static ngx_uint_t
+ngx_http_llm_store_expire(ngx_http_llm_zone_t *z,
+    ngx_http_llm_store_sh_t *sh, ngx_uint_t n)
+{
+    time_t                       now;
+    ngx_uint_t                   dropped;
+    ngx_queue_t                 *q, *prev;
+    ngx_http_llm_store_entry_t  *e;
+
+    now = ngx_time();
+    dropped = 0;
+
+    for (q = ngx_queue_last(&sh->lru);
+         q != ngx_queue_sentinel(&sh->lru) && n--;
+         q = prev)
+    {
+        prev = ngx_queue_prev(q);
+        e = ngx_queue_data(q, ngx_http_llm_store_entry_t, queue);
+
+        if (e->expires <= now) {
+            ngx_http_llm_store_drop(z, sh, e);
+            dropped++;
+        }
+    }
+
+    return dropped;
+}
+
+
+/* an entry of size bytes, room made if need be; NULL: none */
+
+static ngx_http_llm_store_entry_t *
+ngx_http_llm_store_alloc(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
+    size_t size)
+{
+    ngx_queue_t                 *q;
+    ngx_http_llm_store_entry_t  *e;
+
+    /* a little housekeeping on every write, as limit_req does */
+    (void) ngx_http_llm_store_expire(z, sh, 2);
+
+    e = ngx_slab_alloc_locked(z->shpool, size);
+
+    if (e == NULL && ngx_http_llm_store_expire(z, sh, 64)) {
+        e = ngx_slab_alloc_locked(z->shpool, size);
+    }
+
+    /* then room made from the least recently used end */
+
+    while (e == NULL && !ngx_queue_empty(&sh->lru)) {
+        q = ngx_queue_last(&sh->lru);
+        ngx_http_llm_store_drop(z, sh, ngx_queue_data(q,
+                                    ngx_http_llm_store_entry_t, queue));
+
+        e = ngx_slab_alloc_locked(z->shpool, size);
+    }
+
+    return e;
+}
+
+
 static ngx_int_t
 ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
-    ngx_str_t *value)
+    ngx_str_t *value, time_t lifetime)
 {
     size_t                       size;
     uint32_t                     hash;
-    ngx_queue_t                 *q;
     ngx_http_llm_zone_t         *z;
     ngx_http_llm_store_sh_t     *sh;
     ngx_http_llm_store_entry_t  *e;
@@ -278,19 +376,7 @@ ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
         ngx_http_llm_store_drop(z, sh, e);
     }
 
-    /* room made from the least recently used end */
-
-    for ( ;; ) {
-        e = ngx_slab_alloc_locked(z->shpool, size);
-
-        if (e || ngx_queue_empty(&sh->lru)) {
-            break;
-        }
-
-        q = ngx_queue_last(&sh->lru);
-        ngx_http_llm_store_drop(z, sh, ngx_queue_data(q,
-                                    ngx_http_llm_store_entry_t, queue));
-    }
+    e = ngx_http_llm_store_alloc(z, sh, size);
 
     if (e == NULL) {
         ngx_http_llm_zone_unlock(z);
@@ -298,7 +384,8 @@ ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
     }
 
     e->node.key = hash;
-    e->expires = ngx_time() + s->lifetime;
+    e->stored = ngx_time();
+    e->expires = e->stored + (lifetime ? lifetime : s->lifetime);
     e->key_len = key->len;
     e->value_len = value->len;
     ngx_memcpy(e->data, key->data, key->len);
@@ -310,6 +397,82 @@ ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
     ngx_http_llm_zone_unlock(z);
 
     return NGX_OK;
+}
+
+
+/* a lock is an empty entry: taken when none is there, or it expired */
+
+static ngx_int_t
+ngx_http_llm_shm_lock(ngx_http_llm_store_t *s, ngx_str_t *key,
+    time_t lifetime)
+{
+    size_t                       size;
+    uint32_t                     hash;
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_store_sh_t     *sh;
+    ngx_http_llm_store_entry_t  *e;
+
+    z = s->data;
+    hash = ngx_crc32_short(key->data, key->len);
+    size = offsetof(ngx_http_llm_store_entry_t, data) + key->len;
+
+    ngx_http_llm_zone_lock(z);
+
+    sh = ngx_http_llm_store_sh(z);
+    e = ngx_http_llm_store_find(sh, key, hash);
+
+    if (e && e->expires > ngx_time()) {
+        ngx_http_llm_zone_unlock(z);
+        return NGX_BUSY;
+    }
+
+    if (e) {
+        ngx_http_llm_store_drop(z, sh, e);
+    }
+
+    e = ngx_http_llm_store_alloc(z, sh, size);
+
+    if (e == NULL) {
+        /* no room even for a lock: go without one */
+        ngx_http_llm_zone_unlock(z);
+        return NGX_OK;
+    }
+
+    e->node.key = hash;
+    e->stored = ngx_time();
+    e->expires = e->stored + lifetime;
+    e->key_len = key->len;
+    e->value_len = 0;
+    ngx_memcpy(e->data, key->data, key->len);
+
+    ngx_rbtree_insert(&sh->rbtree, &e->node);
+    ngx_queue_insert_head(&sh->lru, &e->queue);
+
+    ngx_http_llm_zone_unlock(z);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_shm_unlock(ngx_http_llm_store_t *s, ngx_str_t *key)
+{
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_store_sh_t     *sh;
+    ngx_http_llm_store_entry_t  *e;
+
+    z = s->data;
+
+    ngx_http_llm_zone_lock(z);
+
+    sh = ngx_http_llm_store_sh(z);
+    e = ngx_http_llm_store_find(sh, key, ngx_crc32_short(key->data,
+                                                         key->len));
+    if (e) {
+        ngx_http_llm_store_drop(z, sh, e);
+    }
+
+    ngx_http_llm_zone_unlock(z);
 }
 
 

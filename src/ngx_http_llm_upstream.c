@@ -105,6 +105,9 @@ ngx_http_llm_start_upstream(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ctx->resp.writer = ctx->op->writer;
     }
 
+    /* a miss the cache keeps records the events */
+    ngx_http_llm_cache_attempt(ctx);
+
     ngx_http_upstream_init(r);
 
     return NGX_OK;
@@ -358,7 +361,6 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_llm_stream_headers(ngx_http_request_t *r)
 {
-    ngx_str_t             value;
     ngx_http_upstream_t  *u;
 
     u = r->upstream;
@@ -370,23 +372,7 @@ ngx_http_llm_stream_headers(ngx_http_request_t *r)
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
-    ngx_str_set(&value, "no-cache");
-    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                "Cache-Control", &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&value, "no");
-    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
-                                "X-Accel-Buffering", &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_llm_sse_headers(r);
 }
 
 
@@ -863,6 +849,9 @@ ngx_http_llm_output(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     if (ctx->out.len == 0) {
         return NGX_OK;
     }
+
+    /* waiting clients of the same answer get theirs too */
+    ngx_http_llm_cache_progress(ctx);
 
     u = r->upstream;
 

@@ -23,7 +23,8 @@ typedef enum {
     ngx_http_llm_var_finish_reason,
     ngx_http_llm_var_ttft,
     ngx_http_llm_var_error,
-    ngx_http_llm_var_attempts
+    ngx_http_llm_var_attempts,
+    ngx_http_llm_var_cache_status
 } ngx_http_llm_var_e;
 
 
@@ -66,6 +67,9 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
     { ngx_string("llm_attempts"), NULL, ngx_http_llm_variable,
       ngx_http_llm_var_attempts, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("llm_cache_status"), NULL, ngx_http_llm_variable,
+      ngx_http_llm_var_cache_status, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -96,6 +100,7 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     u_char              *p;
     long long            n;
     const char          *s;
+    ngx_str_t            status;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
@@ -178,6 +183,14 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         if (ctx->error.len) {
             v->data = ctx->error.data;
             v->len = ctx->error.len;
+            goto found;
+        }
+        break;
+
+    case ngx_http_llm_var_cache_status:
+        if (ngx_http_llm_cache_status(ctx, &status) == NGX_OK) {
+            v->data = status.data;
+            v->len = status.len;
             goto found;
         }
         break;

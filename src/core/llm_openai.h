@@ -24,8 +24,12 @@ int llm_openai_events_chunk(llm_response_t *resp, llm_json_t *j,
 int llm_openai_events_whole(llm_response_t *resp, llm_json_t *j,
     llm_buf_t *out);
 
-/* the client speaks OpenAI Chat: the provider's bytes are relayed */
-#define llm_openai_relayed(resp)  ((resp)->writer == &llm_writer_openai_chat)
+/*
+ * The client speaks OpenAI Chat: the provider's bytes are relayed, unless
+ * the cache records the events
+ */
+#define llm_openai_relayed(resp)                                             \
+    ((resp)->writer == &llm_writer_openai_chat && (resp)->record == NULL)
 
 
 #endif /* _LLM_OPENAI_H_INCLUDED_ */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "llm_response.h"
+#include "llm_cache.h"
 
 
 static void llm_response_free_state(llm_response_t *resp);
@@ -87,6 +88,10 @@ llm_response_whole(llm_response_t *resp)
 int
 llm_event_start(llm_response_t *resp, llm_buf_t *out)
 {
+    if (resp->record) {
+        llm_record_start(resp->record, resp);
+    }
+
     return resp->writer->start(resp, out);
 }
 
@@ -101,6 +106,10 @@ llm_event_text(llm_response_t *resp, int choice, llm_part_e part,
     }
 
     resp->first_token = 1;
+
+    if (resp->record) {
+        llm_record_text(resp->record, choice, part, s, n);
+    }
 
     return resp->writer->text(resp, choice, part, s, n, out);
 }
@@ -153,6 +162,10 @@ llm_event_tool(llm_response_t *resp, int choice, int index,
 {
     resp->first_token = 1;
 
+    if (resp->record) {
+        llm_record_tool(resp->record, choice, index, tool);
+    }
+
     return resp->writer->tool(resp, choice, index, tool, out);
 }
 
@@ -162,6 +175,10 @@ llm_event_tool_args(llm_response_t *resp, int choice, int index,
     const char *s, size_t n, llm_buf_t *out)
 {
     resp->first_token = 1;
+
+    if (resp->record) {
+        llm_record_tool_args(resp->record, choice, index, s, n);
+    }
 
     return resp->writer->tool_args(resp, choice, index, s, n, out);
 }
@@ -175,6 +192,10 @@ llm_event_finish(llm_response_t *resp, int choice, const char *reason,
         llm_response_set_finish(resp, reason);
     }
 
+    if (resp->record) {
+        llm_record_finish(resp->record, choice, reason);
+    }
+
     return resp->writer->finish(resp, choice, reason, out);
 }
 
@@ -182,6 +203,10 @@ llm_event_finish(llm_response_t *resp, int choice, const char *reason,
 int
 llm_event_end(llm_response_t *resp, llm_buf_t *out)
 {
+    if (resp->record) {
+        llm_record_end(resp->record, &resp->usage);
+    }
+
     if (resp->writer->end(resp, out) != LLM_OK) {
         return LLM_ERROR;
     }

@@ -132,6 +132,9 @@ struct llm_response_s {
     /* the openai passthrough's copy of the last usage object */
     llm_buf_t            usage_json;
 
+    /* the cache's record of the events (llm_cache.h); NULL: none */
+    struct llm_record_s *record;
+
     /* the dialect's own state: llm_response_state() */
     void                *state;
 };

@@ -1,0 +1,1123 @@
+/*
+ * Copyright (C) 2026 The ngx_http_llm_module authors
+ * Distributed under the 2-clause BSD licence: see LICENSE.
+ */
+
+/*
+ * The response cache: llm_cache_zone, llm_cache and its companions, in
+ * the manner of proxy_cache.
+ *
+ * The key is a SHA-256 of the operation, the scope (the client's
+ * credential unless llm_cache_scope says otherwise) and the request body
+ * as it will be answered (after templates and decorators) in its
+ * canonical form (src/core/llm_cache_key.c): no prompt text is kept.
+ * What is kept is the record of a complete answer's events
+ * (src/core/llm_record.c), replayed through the client's writer: one
+ * entry answers a stream and a whole object alike, with the client's
+ * model name and the original usage.
+ *
+ * A miss records its events as they go to the client and stores them
+ * when the answer ended well.  With llm_cache_lock, the first miss holds
+ * a lock in the zone and the others wait: those in other workers look
+ * again every 100 ms; those in the leader's own worker are woken when it
+ * ends, and those that asked for a stream are fed the leader's stream as
+ * it arrives.  A wait ends with the entry, with the lock (when the leader
+ * stored nothing, the next waiter leads), or at llm_cache_lock_timeout
+ * (then upstream, without the lock).
+ *
+ * Embeddings are cached per input (ngx_http_llm_embeddings.c asks here):
+ * the inputs found are left out of the provider request.
+ */
+
+#include <openssl/evp.h>
+
+#include "ngx_http_llm_module.h"
+#include "llm_cache.h"
+
+
+#define NGX_HTTP_LLM_CACHE_POLL  100
+
+
+typedef struct ngx_http_llm_cache_req_s  ngx_http_llm_cache_req_t;
+
+struct ngx_http_llm_cache_req_s {
+    ngx_http_request_t            *request;
+    ngx_http_llm_store_t          *store;
+    u_char                         hash[SHA256_DIGEST_LENGTH + 1];
+    ngx_str_t                      key;
+    ngx_str_t                      lock_key;    /* key + 'L' */
+    const char                    *status;
+    time_t                         max_age;     /* -1: any */
+
+    llm_record_t                   record;      /* a miss's answer */
+
+    /* llm_cache_lock */
+    ngx_event_t                    wait_ev;
+    ngx_msec_t                     wait_start;
+    ngx_str_node_t                 node;        /* a leader, in its worker */
+    ngx_queue_t                    waiters;     /* a leader's, here */
+    ngx_queue_t                    queue;       /* a waiter, in them */
+    ngx_http_llm_cache_req_t      *leader;      /* a waiter's */
+    llm_record_cursor_t            cursor;      /* a live waiter's */
+    llm_buf_t                      scratch;
+    ngx_int_t                      live_rc;
+
+    unsigned                       write:1;     /* the answer is kept */
+    unsigned                       leader_of:1; /* holds the lock */
+    unsigned                       in_tree:1;
+    unsigned                       waiting:1;
+    unsigned                       waited:1;
+    unsigned                       live:1;      /* fed a leader's stream */
+    unsigned                       live_done:1;
+};
+
+
+static ngx_int_t ngx_http_llm_cache_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_req_t *cr, ngx_str_t *body);
+static ngx_int_t ngx_http_llm_cache_client(ngx_http_request_t *r,
+    ngx_http_llm_cache_req_t *cr);
+static ngx_int_t ngx_http_llm_cache_lookup(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_req_t *cr);
+static ngx_int_t ngx_http_llm_cache_send(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *entry, time_t age);
+static ngx_int_t ngx_http_llm_cache_miss(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_cache_req_t *cr);
+static ngx_int_t ngx_http_llm_cache_status_header(ngx_http_request_t *r,
+    ngx_http_llm_cache_req_t *cr);
+static void ngx_http_llm_cache_wait(ngx_http_request_t *r,
+    ngx_http_llm_cache_req_t *cr);
+static void ngx_http_llm_cache_wake(ngx_event_t *ev);
+static void ngx_http_llm_cache_release(ngx_http_llm_cache_req_t *cr,
+    ngx_uint_t ok);
+static void ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
+    ngx_http_llm_cache_req_t *leader, ngx_uint_t final, ngx_uint_t failed);
+static void ngx_http_llm_cache_live_write(ngx_http_request_t *r);
+static void ngx_http_llm_cache_cleanup(void *data);
+
+
+/* members that cannot change the answer, and those it cannot keep */
+
+static const char  *ngx_http_llm_cache_skip[] = {
+    "stream", "stream_options", "user", "metadata", "store",
+    "service_tier", "prompt_cache_key", "safety_identifier", NULL
+};
+
+static const char  *ngx_http_llm_cache_avoid[] = {
+    "logprobs", "top_logprobs", "audio", "modalities", "prediction", NULL
+};
+
+
+/* the leaders of this worker, by key */
+static ngx_rbtree_t       ngx_http_llm_cache_leaders;
+static ngx_rbtree_node_t  ngx_http_llm_cache_sentinel;
+
+
+/* llm_cache_zone zone=NAME:SIZE [max_entry=SIZE] */
+
+char *
+ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    char                   *rv;
+    ngx_str_t              *value;
+    ngx_uint_t              i;
+    ngx_http_llm_store_t   *store, **sp;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "lifetime=", 9) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": the lifetime is "
+                               "llm_cache_valid's", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    store = NULL;
+
+    rv = ngx_http_llm_store_conf(cf, 1, &store);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (lmcf->caches == NULL) {
+        lmcf->caches = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_llm_store_t *));
+        if (lmcf->caches == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sp = lmcf->caches->elts;
+
+    for (i = 0; i < lmcf->caches->nelts; i++) {
+        if (sp[i]->name.len == store->name.len
+            && ngx_strncmp(sp[i]->name.data, store->name.data,
+                           store->name.len) == 0)
+        {
+            return "is duplicate";
+        }
+    }
+
+    sp = ngx_array_push(lmcf->caches);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = store;
+
+    return NGX_CONF_OK;
+}
+
+
+/* llm_cache NAME | off */
+
+char *
+ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_loc_conf_t *llcf = conf;
+
+    ngx_str_t  *value;
+
+    if (llcf->cache.set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    llcf->cache.set = 1;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_null(&llcf->cache.zone);
+        return NGX_CONF_OK;
+    }
+
+    llcf->cache.zone = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_http_llm_cache_create_conf(ngx_http_llm_cache_conf_t *conf)
+{
+    conf->valid = NGX_CONF_UNSET;
+    conf->bypass = NGX_CONF_UNSET_PTR;
+    conf->no_cache = NGX_CONF_UNSET_PTR;
+    conf->lock = NGX_CONF_UNSET;
+    conf->lock_timeout = NGX_CONF_UNSET_MSEC;
+    conf->scope = NGX_CONF_UNSET_PTR;
+    conf->client_control = NGX_CONF_UNSET;
+}
+
+
+char *
+ngx_http_llm_cache_merge_conf(ngx_conf_t *cf, ngx_http_llm_cache_conf_t *prev,
+    ngx_http_llm_cache_conf_t *conf)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_store_t     **sp;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    if (!conf->set) {
+        conf->set = prev->set;
+        conf->zone = prev->zone;
+    }
+
+    ngx_conf_merge_value(conf->valid, prev->valid, 3600);
+    ngx_conf_merge_ptr_value(conf->bypass, prev->bypass, NULL);
+    ngx_conf_merge_ptr_value(conf->no_cache, prev->no_cache, NULL);
+    ngx_conf_merge_value(conf->lock, prev->lock, 0);
+    ngx_conf_merge_msec_value(conf->lock_timeout, prev->lock_timeout, 30000);
+    ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
+    ngx_conf_merge_value(conf->client_control, prev->client_control, 1);
+
+    conf->store = NULL;
+
+    if (conf->zone.len == 0) {
+        return NGX_CONF_OK;
+    }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_llm_module);
+
+    sp = lmcf->caches ? lmcf->caches->elts : NULL;
+
+    for (i = 0; sp && i < lmcf->caches->nelts; i++) {
+        if (sp[i]->name.len == conf->zone.len
+            && ngx_strncmp(sp[i]->name.data, conf->zone.data,
+                           conf->zone.len) == 0)
+        {
+            conf->store = sp[i];
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "llm_cache \"%V\": no llm_cache_zone of that name",
+                       &conf->zone);
+
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_llm_cache_init_worker(void)
+{
+    ngx_rbtree_init(&ngx_http_llm_cache_leaders,
+                    &ngx_http_llm_cache_sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    return NGX_OK;
+}
+
+
+/* the request's cache state, with its cleanup */
+
+static ngx_http_llm_cache_req_t *
+ngx_http_llm_cache_req(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_store_t *store)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ngx_pcalloc(r->pool, sizeof(ngx_http_llm_cache_req_t));
+    if (cr == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_llm_cache_cleanup;
+    cln->data = cr;
+
+    cr->request = r;
+    cr->store = store;
+    cr->max_age = -1;
+    ngx_queue_init(&cr->waiters);
+
+    ctx->cache = cr;
+
+    return cr;
+}
+
+
+/*
+ * Before the attempts: NGX_DECLINED (go upstream), NGX_DONE (answered
+ * from the cache, or waiting for the leader), NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    ngx_int_t                  rc;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_cache_req_t  *cr;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    if (llcf->cache.store == NULL || ctx->op != &ngx_http_llm_chat_op) {
+        return NGX_DECLINED;
+    }
+
+    cr = ngx_http_llm_cache_req(r, ctx, llcf->cache.store);
+    if (cr == NULL) {
+        return NGX_ERROR;
+    }
+
+    cr->write = 1;
+    cr->status = "MISS";
+
+    rc = ngx_http_llm_cache_client(r, cr);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_cache_key(r, ctx, cr, body);
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* bypassed: neither read nor written */
+        cr->status = "BYPASS";
+        cr->write = 0;
+
+        return (ngx_http_llm_cache_status_header(r, cr) == NGX_OK)
+               ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_strcmp(cr->status, "REFRESH") != 0) {
+        rc = ngx_http_llm_cache_lookup(r, ctx, cr);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return ngx_http_llm_cache_miss(r, ctx, cr);
+}
+
+
+/*
+ * The operator's conditions and the client's Cache-Control: NGX_OK,
+ * NGX_DECLINED (bypass); cr->status REFRESH skips the lookup
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_client(ngx_http_request_t *r, ngx_http_llm_cache_req_t *cr)
+{
+    u_char                   *p, *end;
+    ngx_int_t                 n;
+    ngx_table_elt_t          *h;
+    ngx_http_llm_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    if (ngx_http_test_predicates(r, llcf->cache.bypass) == NGX_DECLINED) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_test_predicates(r, llcf->cache.no_cache) == NGX_DECLINED) {
+        cr->write = 0;
+    }
+
+    if (!llcf->cache.client_control) {
+        return NGX_OK;
+    }
+
+    h = ngx_http_llm_header_in(r, "cache-control",
+                               sizeof("cache-control") - 1);
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    p = h->value.data;
+    end = p + h->value.len;
+
+    if (ngx_strlcasestrn(p, end, (u_char *) "no-store", 8 - 1)) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strlcasestrn(p, end, (u_char *) "no-cache", 8 - 1)) {
+        cr->status = "REFRESH";
+    }
+
+    p = ngx_strlcasestrn(p, end, (u_char *) "max-age=", 8 - 1);
+
+    if (p) {
+        p += 8;
+
+        for (end = p; end < h->value.data + h->value.len
+                      && *end >= '0' && *end <= '9'; end++)
+        {
+            /* void */
+        }
+
+        n = ngx_atoi(p, end - p);
+
+        if (n != NGX_ERROR) {
+            cr->max_age = n;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* SHA-256 as the canonical form is fed */
+
+static void
+ngx_http_llm_cache_feed(void *data, const char *p, size_t n)
+{
+    (void) EVP_DigestUpdate(data, p, n);
+}
+
+
+/* the key: NGX_OK, NGX_DECLINED (the request is not one to keep) */
+
+static ngx_int_t
+ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_req_t *cr, ngx_str_t *body)
+{
+    int                       rc;
+    ngx_str_t                 scope;
+    EVP_MD_CTX               *md;
+    ngx_http_llm_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    if (llcf->cache.scope) {
+        if (ngx_http_complex_value(r, llcf->cache.scope, &scope) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        (void) ngx_http_llm_client_key(r, &scope);
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+    if (rc == 1) {
+        /* the parts apart: no scope can pass for another's */
+        ngx_http_llm_cache_feed(md, ctx->op->name,
+                                ngx_strlen(ctx->op->name) + 1);
+        ngx_http_llm_cache_feed(md, (char *) &scope.len, sizeof(size_t));
+        ngx_http_llm_cache_feed(md, (char *) scope.data, scope.len);
+
+        /* what the answer cannot carry (logprobs) is not kept: declined */
+        rc = llm_cache_key((char *) body->data, body->len,
+                           ngx_http_llm_cache_skip, ngx_http_llm_cache_avoid,
+                           ngx_http_llm_cache_feed, md);
+
+        rc = (rc == LLM_OK
+              && EVP_DigestFinal_ex(md, cr->hash, NULL) == 1)
+             ? NGX_OK : (rc == LLM_DECLINED ? NGX_DECLINED : NGX_ERROR);
+
+    } else {
+        rc = NGX_ERROR;
+    }
+
+    EVP_MD_CTX_free(md);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    cr->key.data = cr->hash;
+    cr->key.len = SHA256_DIGEST_LENGTH;
+
+    cr->hash[SHA256_DIGEST_LENGTH] = 'L';
+    cr->lock_key.data = cr->hash;
+    cr->lock_key.len = SHA256_DIGEST_LENGTH + 1;
+
+    return NGX_OK;
+}
+
+
+/* X-LLM-Cache on the answer, whichever it is */
+
+static ngx_int_t
+ngx_http_llm_cache_status_header(ngx_http_request_t *r,
+    ngx_http_llm_cache_req_t *cr)
+{
+    ngx_str_t  value;
+
+    value.data = (u_char *) cr->status;
+    value.len = ngx_strlen(cr->status);
+
+    return ngx_http_llm_add_header(r, &r->headers_out.headers, "X-LLM-Cache",
+                                   &value);
+}
+
+
+/* NGX_DONE: answered; NGX_DECLINED: none, or too old (cr->status says) */
+
+static ngx_int_t
+ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_req_t *cr)
+{
+    time_t     age;
+    ngx_int_t  rc;
+    ngx_str_t  entry;
+
+    rc = cr->store->ops->get(cr->store, &cr->key, r->pool, &entry, &age);
+
+    if (rc == NGX_ERROR) {
+        /* the cache never fails a request: go without it */
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_DONE) {
+        cr->status = "EXPIRED";
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (cr->max_age >= 0 && age > cr->max_age) {
+        cr->status = "EXPIRED";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strcmp(cr->status, "MISS") == 0) {
+        cr->status = "HIT";
+    }
+
+    rc = ngx_http_llm_cache_send(r, ctx, &entry, age);
+
+    if (rc == NGX_DECLINED) {
+        /* an entry this build cannot read: answered afresh */
+        cr->status = "MISS";
+        return NGX_DECLINED;
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * An entry as the client's answer, stream or not: NGX_DECLINED when it
+ * cannot be read, else what sending returned
+ */
+
+static ngx_int_t
+ngx_http_llm_cache_send(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *entry, time_t age)
+{
+    u_char                    *p;
+    ngx_str_t                  value;
+    llm_record_cursor_t        cur;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    llm_response_init(&ctx->resp, (char *) ctx->route->name.data,
+                      ctx->req.include_usage);
+
+    if (ctx->op->writer) {
+        ctx->resp.writer = ctx->op->writer;
+    }
+
+    if (!ctx->stream) {
+        llm_response_whole(&ctx->resp);
+    }
+
+    llm_buf_reset(&ctx->out);
+    ngx_memzero(&cur, sizeof(llm_record_cursor_t));
+
+    if (llm_record_replay(entry->data ? (char *) entry->data : "", entry->len,
+                          &cur, 1, &ctx->resp, &ctx->out, &cr->scratch)
+        != LLM_DONE)
+    {
+        llm_response_init(&ctx->resp, NULL, 0);
+        return NGX_DECLINED;
+    }
+
+    ctx->cache_hit = 1;
+
+    if (ngx_http_llm_cache_status_header(r, cr) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%T", age) - p;
+
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers, "Age", &value)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ctx->stream) {
+        return ngx_http_llm_send_json(r, NGX_HTTP_OK, &ctx->out);
+    }
+
+    if (ngx_http_llm_sse_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_llm_send_body(r, NGX_HTTP_OK, "text/event-stream",
+                                  &ctx->out);
+}
+
+
+/* not found: lead, wait for the leader, or go upstream */
+
+static ngx_int_t
+ngx_http_llm_cache_miss(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_req_t *cr)
+{
+    time_t                     lifetime;
+    uint32_t                   hash;
+    ngx_str_node_t            *sn;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_cache_req_t  *leader;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    if (!llcf->cache.lock || !cr->write) {
+        goto upstream;
+    }
+
+    lifetime = (llcf->cache.lock_timeout + 999) / 1000;
+
+    if (cr->store->ops->lock(cr->store, &cr->lock_key, lifetime) == NGX_OK) {
+        /* the leader: its worker's waiters find it by key */
+        cr->leader_of = 1;
+
+        hash = ngx_crc32_short(cr->key.data, cr->key.len);
+        sn = ngx_str_rbtree_lookup(&ngx_http_llm_cache_leaders, &cr->key,
+                                   hash);
+
+        if (sn == NULL) {
+            cr->node.node.key = hash;
+            cr->node.str = cr->key;
+            ngx_rbtree_insert(&ngx_http_llm_cache_leaders, &cr->node.node);
+            cr->in_tree = 1;
+        }
+
+        goto upstream;
+    }
+
+    /* another has it: wait, with the leader of this worker if here */
+
+    hash = ngx_crc32_short(cr->key.data, cr->key.len);
+    sn = ngx_str_rbtree_lookup(&ngx_http_llm_cache_leaders, &cr->key, hash);
+
+    if (sn) {
+        leader = (ngx_http_llm_cache_req_t *)
+                     ((u_char *) sn - offsetof(ngx_http_llm_cache_req_t,
+                                               node));
+        cr->leader = leader;
+        ngx_queue_insert_tail(&leader->waiters, &cr->queue);
+    }
+
+    if (!cr->waited) {
+        cr->waited = 1;
+        cr->wait_start = ngx_current_msec;
+    }
+
+    ngx_http_llm_cache_wait(r, cr);
+
+    (void) ctx;
+
+    return NGX_DONE;
+
+upstream:
+
+    return (ngx_http_llm_cache_status_header(r, cr) == NGX_OK)
+           ? NGX_DECLINED : NGX_ERROR;
+}
+
+
+static void
+ngx_http_llm_cache_wait(ngx_http_request_t *r, ngx_http_llm_cache_req_t *cr)
+{
+    ngx_msec_t                 left, elapsed;
+    ngx_http_llm_loc_conf_t   *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    elapsed = ngx_current_msec - cr->wait_start;
+    left = (elapsed < llcf->cache.lock_timeout)
+           ? llcf->cache.lock_timeout - elapsed : 0;
+
+    cr->waiting = 1;
+    cr->wait_ev.handler = ngx_http_llm_cache_wake;
+    cr->wait_ev.data = r;
+    cr->wait_ev.log = r->connection->log;
+
+    /* a client that goes away while waiting ends its request */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    /* the leader of this worker wakes its waiters; others look again */
+    ngx_add_timer(&cr->wait_ev, cr->leader
+                                ? left
+                                : ngx_min(left, NGX_HTTP_LLM_CACHE_POLL));
+}
+
+
+/* a waiter looks again: the entry, the lock, or its time is up */
+
+static void
+ngx_http_llm_cache_wake(ngx_event_t *ev)
+{
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_llm_ctx_t        *ctx;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_cache_req_t  *cr;
+
+    r = ev->data;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+    cr = ctx->cache;
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    if (cr->live) {
+        /* a live stream is over */
+        if (cr->live_done) {
+            ngx_http_finalize_request(r, cr->live_rc);
+            ngx_http_run_posted_requests(c);
+        }
+
+        return;
+    }
+
+    if (cr->leader) {
+        ngx_queue_remove(&cr->queue);
+        cr->leader = NULL;
+    }
+
+    cr->waiting = 0;
+    cr->status = "COALESCED";
+
+    rc = ngx_http_llm_cache_lookup(r, ctx, cr);
+
+    if (rc == NGX_DONE) {
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    cr->status = "MISS";
+
+    if (ngx_current_msec - cr->wait_start < llcf->cache.lock_timeout) {
+        /* the leader is gone without an answer, or busy elsewhere */
+        rc = ngx_http_llm_cache_miss(r, ctx, cr);
+
+        if (rc == NGX_DONE) {
+            /* still waiting (the wait started anew, its time kept) */
+            return;
+        }
+
+    } else {
+        /* waited long enough: upstream, without the lock */
+        rc = ngx_http_llm_cache_status_header(r, cr);
+        rc = (rc == NGX_OK) ? NGX_DECLINED : NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        r->read_event_handler = ngx_http_block_reading;
+        rc = ngx_http_llm_attempt_first(r, ctx);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc == NGX_ERROR
+                                     ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* an attempt starts: a miss to keep records its events, afresh */
+
+void
+ngx_http_llm_cache_attempt(ngx_http_llm_ctx_t *ctx)
+{
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    if (cr == NULL || !cr->write) {
+        return;
+    }
+
+    llm_record_reset(&cr->record);
+    ctx->resp.record = &cr->record;
+}
+
+
+/* the leader's stream went on: its live waiters get what is new */
+
+void
+ngx_http_llm_cache_progress(ngx_http_llm_ctx_t *ctx)
+{
+    ngx_queue_t               *q, *next;
+    ngx_http_llm_ctx_t        *wctx;
+    ngx_http_llm_cache_req_t  *cr, *w;
+
+    cr = ctx->cache;
+
+    if (cr == NULL || ngx_queue_empty(&cr->waiters) || !ctx->committed
+        || !ctx->stream)
+    {
+        return;
+    }
+
+    for (q = ngx_queue_head(&cr->waiters);
+         q != ngx_queue_sentinel(&cr->waiters);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_http_llm_cache_req_t, queue);
+        wctx = ngx_http_get_module_ctx(w->request, ngx_http_llm_module);
+
+        if (wctx->stream) {
+            ngx_http_llm_cache_live(w, cr, 0, 0);
+        }
+    }
+}
+
+
+/* the leader's last attempt ended with rc: the answer kept if it may be */
+
+void
+ngx_http_llm_cache_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    ngx_str_t                  value;
+    ngx_uint_t                 answered;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    if (cr == NULL || ctx->resp.record == NULL) {
+        return;
+    }
+
+    ctx->resp.record = NULL;
+
+    answered = ctx->resp.done && !ctx->resp.failed
+               && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+               && rc < NGX_HTTP_SPECIAL_RESPONSE && rc != NGX_ERROR
+               && llm_record_complete(&cr->record);
+
+    if (answered && cr->write) {
+        llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+        value.data = (u_char *) cr->record.buf.data;
+        value.len = cr->record.buf.len;
+
+        if (cr->store->ops->put(cr->store, &cr->key, &value,
+                                llcf->cache.valid)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "llm: an answer of %uz bytes was not cached: "
+                          "over max_entry or no room in \"%V\"",
+                          value.len, &cr->store->name);
+        }
+    }
+
+    ngx_http_llm_cache_release(cr, answered);
+}
+
+
+/* a leader is done: the lock goes, its waiters here are woken or fed */
+
+static void
+ngx_http_llm_cache_release(ngx_http_llm_cache_req_t *cr, ngx_uint_t ok)
+{
+    ngx_queue_t               *q;
+    ngx_http_llm_cache_req_t  *w;
+
+    if (!cr->leader_of) {
+        return;
+    }
+
+    cr->leader_of = 0;
+
+    cr->store->ops->unlock(cr->store, &cr->lock_key);
+
+    if (cr->in_tree) {
+        ngx_rbtree_delete(&ngx_http_llm_cache_leaders, &cr->node.node);
+        cr->in_tree = 0;
+    }
+
+    while (!ngx_queue_empty(&cr->waiters)) {
+        q = ngx_queue_head(&cr->waiters);
+        w = ngx_queue_data(q, ngx_http_llm_cache_req_t, queue);
+
+        if (w->live) {
+            /* fed the stream so far: its end, or the failure */
+            ngx_http_llm_cache_live(w, cr, 1, !ok);
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        w->leader = NULL;
+
+        if (w->wait_ev.timer_set) {
+            ngx_del_timer(&w->wait_ev);
+        }
+
+        ngx_post_event(&w->wait_ev, &ngx_posted_events);
+    }
+}
+
+
+/*
+ * A waiter that asked for a stream gets the leader's events as they
+ * come, through its own writer; final: the leader ended (failed: badly)
+ */
+
+static void
+ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
+    ngx_http_llm_cache_req_t *leader, ngx_uint_t final, ngx_uint_t failed)
+{
+    int                  rc;
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_http_request_t  *r;
+    ngx_http_llm_ctx_t  *wctx;
+
+    r = w->request;
+    wctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
+
+    if (!w->live) {
+        if (w->wait_ev.timer_set) {
+            ngx_del_timer(&w->wait_ev);
+        }
+
+        w->live = 1;
+        w->status = "COALESCED";
+
+        llm_response_init(&wctx->resp, (char *) wctx->route->name.data,
+                          wctx->req.include_usage);
+
+        r->headers_out.status = NGX_HTTP_OK;
+        r->headers_out.content_length_n = -1;
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+
+        if (ngx_http_llm_cache_status_header(r, w) != NGX_OK
+            || ngx_http_llm_sse_headers(r) != NGX_OK
+            || ngx_http_send_header(r) == NGX_ERROR)
+        {
+            goto done_error;
+        }
+
+        r->write_event_handler = ngx_http_llm_cache_live_write;
+    }
+
+    llm_buf_reset(&wctx->out);
+
+    if (failed) {
+        rc = llm_response_fail(&wctx->resp, &wctx->out, 502,
+                               "upstream_error",
+                               "The provider's stream failed before it "
+                               "was complete.");
+        ngx_http_llm_set_error(wctx, "upstream_error");
+
+    } else {
+        rc = llm_record_replay(leader->record.buf.data,
+                               leader->record.buf.len, &w->cursor, final,
+                               &wctx->resp, &wctx->out, &w->scratch);
+    }
+
+    if (rc == LLM_ERROR) {
+        goto done_error;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        goto done_error;
+    }
+
+    if (wctx->out.len) {
+        b->start = ngx_pnalloc(r->pool, wctx->out.len);
+        if (b->start == NULL) {
+            goto done_error;
+        }
+
+        b->pos = b->start;
+        b->last = ngx_cpymem(b->start, wctx->out.data, wctx->out.len);
+        b->end = b->last;
+        b->temporary = 1;
+    }
+
+    b->flush = 1;
+
+    if (final || rc == LLM_DONE) {
+        b->last_buf = 1;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    if (ngx_http_output_filter(r, &out) == NGX_ERROR) {
+        goto done_error;
+    }
+
+    if (!b->last_buf) {
+        return;
+    }
+
+    w->live_rc = NGX_OK;
+    goto done;
+
+done_error:
+
+    w->live_rc = NGX_ERROR;
+
+done:
+
+    /* the waiter's own event ends its request, outside the leader's */
+
+    w->live = 1;
+    w->live_done = 1;
+
+    if (w->leader) {
+        ngx_queue_remove(&w->queue);
+        w->leader = NULL;
+    }
+
+    ngx_post_event(&w->wait_ev, &ngx_posted_events);
+}
+
+
+/* a live waiter's client can take more */
+
+static void
+ngx_http_llm_cache_live_write(ngx_http_request_t *r)
+{
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+    }
+}
+
+
+static void
+ngx_http_llm_cache_cleanup(void *data)
+{
+    ngx_http_llm_cache_req_t  *cr = data;
+
+    if (cr->wait_ev.timer_set) {
+        ngx_del_timer(&cr->wait_ev);
+    }
+
+    if (cr->wait_ev.posted) {
+        ngx_delete_posted_event(&cr->wait_ev);
+    }
+
+    if (cr->leader) {
+        ngx_queue_remove(&cr->queue);
+        cr->leader = NULL;
+    }
+
+    /* a leader that went without an end: its waiters go on without it */
+    ngx_http_llm_cache_release(cr, 0);
+
+    llm_record_free(&cr->record);
+    llm_buf_free(&cr->scratch);
+}
+
+
+/* $llm_cache_status */
+
+ngx_int_t
+ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx, ngx_str_t *status)
+{
+    if (ctx->cache == NULL || ctx->cache->status == NULL) {
+        return NGX_DECLINED;
+    }
+
+    status->data = (u_char *) ctx->cache->status;
+    status->len = ngx_strlen(ctx->cache->status);
+
+    return NGX_OK;
+}
