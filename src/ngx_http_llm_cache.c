@@ -262,17 +262,6 @@ ngx_http_llm_cache_merge_conf(ngx_conf_t *cf, ngx_http_llm_cache_conf_t *prev,
 }
 
 
-ngx_int_t
-ngx_http_llm_cache_init_worker(void)
-{
-    ngx_rbtree_init(&ngx_http_llm_cache_leaders,
-                    &ngx_http_llm_cache_sentinel,
-                    ngx_str_rbtree_insert_value);
-
-    return NGX_OK;
-}
-
-
 /* the request's cache state, with its cleanup */
 
 static ngx_http_llm_cache_req_t *
@@ -658,6 +647,12 @@ ngx_http_llm_cache_miss(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         goto upstream;
     }
 
+    if (ngx_http_llm_cache_leaders.sentinel == NULL) {
+        ngx_rbtree_init(&ngx_http_llm_cache_leaders,
+                        &ngx_http_llm_cache_sentinel,
+                        ngx_str_rbtree_insert_value);
+    }
+
     lifetime = (llcf->cache.lock_timeout + 999) / 1000;
 
     if (cr->store->ops->lock(cr->store, &cr->lock_key, lifetime) == NGX_OK) {
@@ -960,6 +955,7 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
 {
     int                  rc;
     ngx_buf_t           *b;
+    ngx_uint_t           last;
     ngx_chain_t          out;
     ngx_http_request_t  *r;
     ngx_http_llm_ctx_t  *wctx;
@@ -1030,11 +1026,11 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
         b->temporary = 1;
     }
 
-    b->flush = 1;
+    /* the chunked filter takes last_buf off the buffer: kept apart */
+    last = (final || rc == LLM_DONE);
 
-    if (final || rc == LLM_DONE) {
-        b->last_buf = 1;
-    }
+    b->flush = 1;
+    b->last_buf = last;
 
     out.buf = b;
     out.next = NULL;
@@ -1043,7 +1039,7 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
         goto done_error;
     }
 
-    if (!b->last_buf) {
+    if (!last) {
         return;
     }
 

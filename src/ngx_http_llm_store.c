@@ -185,6 +185,9 @@ ngx_http_llm_store_sh(ngx_http_llm_zone_t *z)
                         ngx_http_llm_store_rbtree_insert);
         ngx_queue_init(&sh->lru);
         sh->ready = 1;
+
+        /* a full zone is the rule, not an alert: entries make room */
+        z->shpool->log_nomem = 0;
     }
 
     return sh;

@@ -511,7 +511,10 @@ llm_record_replay(const char *p, size_t n, llm_record_cursor_t *cur,
             return LLM_ERROR;
         }
 
-        if (last && !final && h.type != LLM_REC_END) {
+        if (last && !final
+            && (h.type == LLM_REC_TEXT || h.type == LLM_REC_TOOL
+                || h.type == LLM_REC_ARGS))
+        {
             /* it may grow yet: the cursor stays on it */
             break;
         }

@@ -140,6 +140,8 @@ typedef struct {
     char        finish[32];
     long long   prompt, completion, total;
     int         chunks;
+    int         finishes;
+    int         starts;
     int         done;
 } answer_t;
 
@@ -229,6 +231,11 @@ answer_stream(answer_t *a, llm_buf_t *out)
         fr = cJSON_GetObjectItem(c, "finish_reason");
         if (cJSON_IsString(fr)) {
             snprintf(a->finish, sizeof(a->finish), "%s", fr->valuestring);
+            a->finishes++;
+        }
+
+        if (cJSON_GetObjectItem(d, "role")) {
+            a->starts++;
         }
     }
 
@@ -292,6 +299,12 @@ same(const answer_t *a, const answer_t *b, int whole)
                  b->names[i], b->args[i]);
             return 0;
         }
+    }
+
+    if (!whole && (a->finishes != b->finishes || a->starts != b->starts)) {
+        diag("finish chunks %d / %d, role chunks %d / %d", a->finishes,
+             b->finishes, a->starts, b->starts);
+        return 0;
     }
 
     return whole || a->done == b->done;
