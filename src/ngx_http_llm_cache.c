@@ -310,7 +310,9 @@ ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
-    if (llcf->cache.store == NULL || ctx->op != &ngx_http_llm_chat_op) {
+    if (llcf->cache.store == NULL
+        || (ctx->op != &ngx_http_llm_chat_op && ctx->op->cached == NULL))
+    {
         return NGX_DECLINED;
     }
 
@@ -323,6 +325,11 @@ ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     cr->status = "MISS";
 
     rc = ngx_http_llm_cache_client(r, cr);
+
+    if (rc == NGX_OK && ctx->op->cached) {
+        /* the operation keeps its answers in parts */
+        return ctx->op->cached(r, ctx);
+    }
 
     if (rc == NGX_OK) {
         rc = ngx_http_llm_cache_key(r, ctx, cr, body);
@@ -427,13 +434,14 @@ ngx_http_llm_cache_feed(void *data, const char *p, size_t n)
 }
 
 
-/* the key: NGX_OK, NGX_DECLINED (the request is not one to keep) */
+/*
+ * A key's digest begun: the operation and the scope, each apart, so that
+ * no scope can pass for another's; NULL: no memory
+ */
 
-static ngx_int_t
-ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_http_llm_cache_req_t *cr, ngx_str_t *body)
+static EVP_MD_CTX *
+ngx_http_llm_cache_md(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    int                       rc;
     ngx_str_t                 scope;
     EVP_MD_CTX               *md;
     ngx_http_llm_loc_conf_t  *llcf;
@@ -442,7 +450,7 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (llcf->cache.scope) {
         if (ngx_http_complex_value(r, llcf->cache.scope, &scope) != NGX_OK) {
-            return NGX_ERROR;
+            return NULL;
         }
 
     } else {
@@ -451,30 +459,43 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
+        return NULL;
+    }
+
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+
+    ngx_http_llm_cache_feed(md, ctx->op->name, ngx_strlen(ctx->op->name) + 1);
+    ngx_http_llm_cache_feed(md, (char *) &scope.len, sizeof(size_t));
+    ngx_http_llm_cache_feed(md, (char *) scope.data, scope.len);
+
+    return md;
+}
+
+
+/* the key: NGX_OK, NGX_DECLINED (the request is not one to keep) */
+
+static ngx_int_t
+ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_cache_req_t *cr, ngx_str_t *body)
+{
+    int          rc;
+    EVP_MD_CTX  *md;
+
+    md = ngx_http_llm_cache_md(r, ctx);
+    if (md == NULL) {
         return NGX_ERROR;
     }
 
-    rc = EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    /* what the answer cannot carry (logprobs) is not kept: declined */
+    rc = llm_cache_key((char *) body->data, body->len,
+                       ngx_http_llm_cache_skip, ngx_http_llm_cache_avoid,
+                       ngx_http_llm_cache_feed, md);
 
-    if (rc == 1) {
-        /* the parts apart: no scope can pass for another's */
-        ngx_http_llm_cache_feed(md, ctx->op->name,
-                                ngx_strlen(ctx->op->name) + 1);
-        ngx_http_llm_cache_feed(md, (char *) &scope.len, sizeof(size_t));
-        ngx_http_llm_cache_feed(md, (char *) scope.data, scope.len);
-
-        /* what the answer cannot carry (logprobs) is not kept: declined */
-        rc = llm_cache_key((char *) body->data, body->len,
-                           ngx_http_llm_cache_skip, ngx_http_llm_cache_avoid,
-                           ngx_http_llm_cache_feed, md);
-
-        rc = (rc == LLM_OK
-              && EVP_DigestFinal_ex(md, cr->hash, NULL) == 1)
-             ? NGX_OK : (rc == LLM_DECLINED ? NGX_DECLINED : NGX_ERROR);
-
-    } else {
-        rc = NGX_ERROR;
-    }
+    rc = (rc == LLM_OK && EVP_DigestFinal_ex(md, cr->hash, NULL) == 1)
+         ? NGX_OK : (rc == LLM_DECLINED ? NGX_DECLINED : NGX_ERROR);
 
     EVP_MD_CTX_free(md);
 
@@ -490,6 +511,129 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     cr->lock_key.len = SHA256_DIGEST_LENGTH + 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * Entries for parts of an answer (the vectors of embeddings, each input
+ * its own): a part's key from what makes it, its entry, its keeping.
+ */
+
+ngx_int_t
+ngx_http_llm_cache_part_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_str_t *parts, ngx_uint_t n, u_char *key)
+{
+    ngx_int_t    rc;
+    ngx_uint_t   i;
+    EVP_MD_CTX  *md;
+
+    md = ngx_http_llm_cache_md(r, ctx);
+    if (md == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_http_llm_cache_feed(md, (char *) &parts[i].len, sizeof(size_t));
+        ngx_http_llm_cache_feed(md, (char *) parts[i].data, parts[i].len);
+    }
+
+    rc = (EVP_DigestFinal_ex(md, key, NULL) == 1) ? NGX_OK : NGX_ERROR;
+
+    EVP_MD_CTX_free(md);
+
+    return rc;
+}
+
+
+/* NGX_OK: the part's entry is in value; NGX_DECLINED: none to use */
+
+ngx_int_t
+ngx_http_llm_cache_part_get(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *key, ngx_str_t *value)
+{
+    time_t                     age;
+    ngx_int_t                  rc;
+    ngx_str_t                  k;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    if (ngx_strcmp(cr->status, "REFRESH") == 0) {
+        return NGX_DECLINED;
+    }
+
+    k.data = key;
+    k.len = SHA256_DIGEST_LENGTH;
+
+    rc = cr->store->ops->get(cr->store, &k, r->pool, value, &age);
+
+    if (rc != NGX_OK || (cr->max_age >= 0 && age > cr->max_age)) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_llm_cache_part_put(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    u_char *key, ngx_str_t *value)
+{
+    ngx_str_t                  k;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    if (!cr->write) {
+        return;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    k.data = key;
+    k.len = SHA256_DIGEST_LENGTH;
+
+    (void) cr->store->ops->put(cr->store, &k, value, llcf->cache.valid);
+}
+
+
+/* hits of total parts were found: the status, X-LLM-Cache-Parts */
+
+ngx_int_t
+ngx_http_llm_cache_parts(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t hits, ngx_uint_t total)
+{
+    u_char                    *p;
+    ngx_str_t                  value;
+    ngx_http_llm_cache_req_t  *cr;
+
+    cr = ctx->cache;
+
+    if (hits == total) {
+        cr->status = "HIT";
+        ctx->cache_hit = 1;
+
+    } else if (ngx_strcmp(cr->status, "REFRESH") != 0) {
+        cr->status = "MISS";
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%ui/%ui", hits, total) - p;
+
+    if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                "X-LLM-Cache-Parts", &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_llm_cache_status_header(r, cr);
 }
 
 

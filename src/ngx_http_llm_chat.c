@@ -35,7 +35,7 @@ const ngx_http_llm_op_t  ngx_http_llm_chat_op = {
     ngx_http_llm_chat_check,
     ngx_http_llm_chat_request,
     ngx_http_llm_chat_complete,
-    NULL, NULL, NULL, NULL, NULL
+    NULL, NULL, NULL, NULL, NULL, NULL
 };
 
 

@@ -71,6 +71,7 @@ const ngx_http_llm_op_t  ngx_http_llm_messages_op = {
     llm_messages_error_json,
     NULL,
     ngx_http_llm_messages_select,
+    NULL,
     NULL
 };
 
@@ -85,6 +86,7 @@ static const ngx_http_llm_op_t  ngx_http_llm_count_op = {
     &llm_writer_anthropic,
     llm_messages_error_json,
     ngx_http_llm_count_local,
+    NULL,
     NULL,
     NULL
 };

@@ -223,6 +223,14 @@ typedef void (*ngx_http_llm_op_finished_pt)(ngx_http_request_t *r,
 /* an error as the client's format writes it */
 typedef int (*ngx_http_llm_op_error_pt)(const llm_error_t *e, llm_buf_t *b);
 
+/*
+ * llm_cache for an operation that keeps its answers in parts (the
+ * vectors of embeddings): NGX_DONE (answered), NGX_DECLINED (go on, the
+ * request cut to what was not found), NGX_ERROR
+ */
+typedef ngx_int_t (*ngx_http_llm_op_cached_pt)(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
+
 typedef struct ngx_http_llm_op_s  ngx_http_llm_op_t;
 
 /* the operation for this request, when one location serves several */
@@ -244,6 +252,7 @@ struct ngx_http_llm_op_s {
     ngx_http_llm_op_local_pt       local;
     ngx_http_llm_op_select_pt      select;
     ngx_http_llm_op_finished_pt    finished;
+    ngx_http_llm_op_cached_pt      cached;
 };
 
 
@@ -442,6 +451,16 @@ void ngx_http_llm_cache_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t rc);
 ngx_int_t ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx,
     ngx_str_t *status);
+ngx_int_t ngx_http_llm_cache_part_key(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *parts, ngx_uint_t n, u_char *key);
+ngx_int_t ngx_http_llm_cache_part_get(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *key, ngx_str_t *value);
+void ngx_http_llm_cache_part_put(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, u_char *key, ngx_str_t *value);
+ngx_int_t ngx_http_llm_cache_parts(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t hits, ngx_uint_t total);
+
+#define NGX_HTTP_LLM_CACHE_KEY_LEN  32
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

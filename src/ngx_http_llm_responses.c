@@ -76,7 +76,8 @@ const ngx_http_llm_op_t  ngx_http_llm_responses_op = {
     NULL,
     NULL,
     NULL,
-    ngx_http_llm_responses_finished
+    ngx_http_llm_responses_finished,
+    NULL
 };
 
 

@@ -51,6 +51,8 @@ my $conf = <<'EOF';
     llm_model lead provider=oai
               'upstream_model=id=lead,seq=status:500|header_delay_ms:400;header_delay_ms:400';
     llm_model late provider=oai upstream_model=id=late,header_delay_ms=1500;
+    llm_model emb provider=oai type=embedding upstream_model=id=emb;
+    llm_model emb-b provider=oai type=embedding batch=2 upstream_model=id=embb;
 
     log_format cache '$llm_model $llm_cache_status [$llm_attempts] '
                      '$llm_total_tokens';
@@ -102,7 +104,7 @@ my $conf = <<'EOF';
             llm_cache_lock_timeout 300ms;
         }
 
-        location = /nocache/v1/chat/completions { llm_chat; }
+        location = /v1/embeddings { llm_embeddings; }
     }
 EOF
 
@@ -502,6 +504,77 @@ $whole = { model => 'late', messages => $q };
 is(mock_count($mock, 'late'), 3,
    'llm_cache_lock_timeout: the waiters went upstream after it');
 is(join(',', map { $_->{status} } @res), '200,200,200', 'all answered');
+
+# --- embeddings: each input an entry of its own
+
+sub embed {
+    my ($body, %h) = @_;
+    my $r = http_post_json($port, '/v1/embeddings', $body, %h);
+    return ($r, eval { decode_json($r->{content}) } // {});
+}
+
+# the inputs the provider was last sent
+sub sent_inputs {
+    my ($id) = @_;
+    my @reqs = grep { ($_->{path} // '') =~ m{/embeddings$}
+                      && ref $_->{body}
+                      && ($_->{body}{model} // '') eq "id=$id" }
+               @{ mock_requests($mock) };
+    return [] unless @reqs;
+    return $reqs[-1]{body}{input};
+}
+
+my ($er, $ej) = embed({ model => 'emb', input => ['alpha', 'beta', 'gamma'] });
+is($er->{status}, 200, 'embeddings: three inputs');
+is(cache_of($er), 'MISS', 'embeddings: a MISS');
+is($er->{headers}{'x-llm-cache-parts'}, '0/3', 'no input was found');
+my @vectors = map { encode_json($_->{embedding}) } @{ $ej->{data} };
+
+my ($er2, $ej2) = embed({ model => 'emb',
+                          input => ['alpha', 'delta', 'gamma'] });
+is($er2->{headers}{'x-llm-cache-parts'}, '2/3', 'two inputs found');
+is(cache_of($er2), 'MISS', 'a partial hit is a MISS');
+is_deeply(sent_inputs('emb'), ['delta'],
+          'only the new input went upstream');
+is(scalar @{ $ej2->{data} }, 3, 'three vectors back');
+is_deeply([ map { $_->{index} } @{ $ej2->{data} } ], [0, 1, 2],
+          'in input order');
+is(encode_json($ej2->{data}[0]{embedding}), $vectors[0],
+   'the cached vector of the first input');
+is(encode_json($ej2->{data}[2]{embedding}), $vectors[2],
+   'and of the third');
+is($ej2->{data}[1]{embedding}[0], 5, "the new one is delta's");
+is($ej2->{usage}{prompt_tokens}, 1, 'usage counts what was sent');
+
+$c0 = mock_count($mock, 'emb');
+my ($er3, $ej3) = embed({ model => 'emb', input => ['gamma', 'delta'] });
+is(cache_of($er3), 'HIT', 'every input found: a HIT');
+is(mock_count($mock, 'emb'), $c0, 'no upstream request');
+is(encode_json($ej3->{data}[0]{embedding}), $vectors[2],
+   'the vectors in the order asked');
+is($ej3->{usage}{total_tokens}, 0, 'nothing billed');
+is($ej3->{model}, 'emb', "the client's model");
+
+($er3) = embed({ model => 'emb', input => 'gamma', dimensions => 8 });
+is(cache_of($er3), 'MISS', 'other dimensions: another vector');
+($er3) = embed({ model => 'emb', input => 'gamma',
+                 encoding_format => 'base64' });
+is(cache_of($er3), 'MISS', 'another encoding: another entry');
+($er3) = embed({ model => 'emb', input => 'gamma' }, %b);
+is(cache_of($er3), 'MISS', 'another client: another scope');
+($er3) = embed({ model => 'emb', input => ['gamma'] },
+               'Cache-Control' => 'no-cache');
+is(cache_of($er3), 'REFRESH', 'no-cache: asked again');
+
+# batches of the inputs not found
+embed({ model => 'emb-b', input => ['b1', 'b3'] });
+my ($eb, $ejb) = embed({ model => 'emb-b',
+                         input => ['b1', 'b2', 'b3', 'b4', 'b5'] });
+is($eb->{headers}{'x-llm-cache-parts'}, '2/5', 'batches: two found');
+is_deeply([ map { $_->{embedding}[0] } @{ $ejb->{data} } ],
+          [2, 2, 2, 2, 2], 'five vectors');
+is_deeply(sent_inputs('embb'), ['b5'],
+          'the three others in batches of two: b2 b4, then b5');
 
 # --- entries survive a reload
 

@@ -577,6 +577,115 @@ llm_embed_result_free(llm_embed_result_t *res)
 }
 
 
+int
+llm_embed_request_keep(llm_embed_request_t *req, const unsigned char *keep)
+{
+    int          i, n;
+    llm_json_t  *item, *next;
+
+    n = 0;
+    i = 0;
+
+    for (item = req->input->child; item; item = next, i++) {
+        next = item->next;
+
+        if (keep[i]) {
+            n++;
+            continue;
+        }
+
+        cJSON_Delete(cJSON_DetachItemViaPointer(req->input, item));
+    }
+
+    req->count = n;
+    req->cursor = NULL;
+    req->cursor_index = 0;
+
+    return n;
+}
+
+
+static const char *
+llm_embed_find(const char *p, const char *end, const char *s, size_t n)
+{
+    for ( ;; ) {
+        p = memchr(p, s[0], end - p);
+
+        if (p == NULL || (size_t) (end - p) < n) {
+            return NULL;
+        }
+
+        if (memcmp(p, s, n) == 0) {
+            return p;
+        }
+
+        p++;
+    }
+}
+
+
+/*
+ * The items are ours (llm_embed_vector): {"object":"embedding","index":N,
+ * "embedding":V} joined by commas, V an array of numbers or a string
+ */
+
+int
+llm_embed_result_values(const llm_embed_result_t *res,
+    llm_embed_value_t *values, int n)
+{
+    int          i;
+    const char  *p, *end, *v;
+
+    static const char  field[] = "\"embedding\":";
+
+    p = res->data.data;
+    end = p + res->data.len;
+
+    for (i = 0; i < n; i++) {
+        v = p ? llm_embed_find(p, end, field, sizeof(field) - 1) : NULL;
+        if (v == NULL) {
+            return LLM_ERROR;
+        }
+
+        v += sizeof(field) - 1;
+
+        p = memchr(v, '}', end - v);
+        if (p == NULL) {
+            return LLM_ERROR;
+        }
+
+        values[i].p = v;
+        values[i].n = p - v;
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_embed_result_add(llm_embed_result_t *res, const char *p, size_t n)
+{
+    llm_buf_t  *b;
+
+    b = &res->data;
+
+    if ((b->len && llm_buf_append_lit(b, ",") != LLM_OK)
+        || llm_buf_append_lit(b, "{\"object\":\"embedding\",\"index\":")
+           != LLM_OK
+        || llm_buf_append_int(b, res->count) != LLM_OK
+        || llm_buf_append_lit(b, ",\"embedding\":") != LLM_OK
+        || llm_buf_append(b, p, n) != LLM_OK
+        || llm_buf_append_lit(b, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    res->count++;
+
+    return LLM_OK;
+}
+
+
 /* base64 */
 
 static const char  llm_b64[] =

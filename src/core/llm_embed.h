@@ -103,6 +103,29 @@ int llm_embed_result_finish(llm_embed_result_t *res, const char *model,
     llm_buf_t *out);
 void llm_embed_result_free(llm_embed_result_t *res);
 
+
+/*
+ * A cache of vectors per input: the inputs it has are left out of the
+ * request (keep[i] = 0), the vectors of those sent are read out of the
+ * result, and a result is assembled in input order from both.
+ */
+
+typedef struct {
+    const char   *p;            /* a vector as the client gets it */
+    size_t        n;
+} llm_embed_value_t;
+
+/* only the inputs i with keep[i] stay; the count of those left */
+int llm_embed_request_keep(llm_embed_request_t *req,
+    const unsigned char *keep);
+
+/* the result's n vectors, in order: LLM_OK, LLM_ERROR (not n of them) */
+int llm_embed_result_values(const llm_embed_result_t *res,
+    llm_embed_value_t *values, int n);
+
+/* one more item, the vector given */
+int llm_embed_result_add(llm_embed_result_t *res, const char *p, size_t n);
+
 /* standard base64, with '=' padding */
 int llm_base64_encode(llm_buf_t *b, const unsigned char *p, size_t n);
 
