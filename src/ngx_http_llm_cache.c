@@ -46,7 +46,7 @@ struct ngx_http_llm_cache_req_s {
     u_char                         hash[SHA256_DIGEST_LENGTH + 1];
     ngx_str_t                      key;
     ngx_str_t                      lock_key;    /* key + 'L' */
-    const char                    *status;
+    ngx_uint_t                     status;      /* NGX_HTTP_LLM_CACHE_* */
     time_t                         max_age;     /* -1: any */
 
     llm_record_t                   record;      /* a miss's answer */
@@ -104,6 +104,11 @@ static const char  *ngx_http_llm_cache_skip[] = {
 
 static const char  *ngx_http_llm_cache_avoid[] = {
     "logprobs", "top_logprobs", "audio", "modalities", "prediction", NULL
+};
+
+
+const char  *ngx_http_llm_cache_statuses[] = {
+    "HIT", "COALESCED", "MISS", "EXPIRED", "REFRESH", "BYPASS"
 };
 
 
@@ -322,7 +327,7 @@ ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     cr->write = 1;
-    cr->status = "MISS";
+    cr->status = NGX_HTTP_LLM_CACHE_MISS;
 
     rc = ngx_http_llm_cache_client(r, cr);
 
@@ -337,7 +342,7 @@ ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         /* bypassed: neither read nor written */
-        cr->status = "BYPASS";
+        cr->status = NGX_HTTP_LLM_CACHE_BYPASS;
         cr->write = 0;
 
         return (ngx_http_llm_cache_status_header(r, cr) == NGX_OK)
@@ -348,7 +353,7 @@ ngx_http_llm_cache_start(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (ngx_strcmp(cr->status, "REFRESH") != 0) {
+    if (cr->status != NGX_HTTP_LLM_CACHE_REFRESH) {
         rc = ngx_http_llm_cache_lookup(r, ctx, cr);
         if (rc != NGX_DECLINED) {
             return rc;
@@ -400,7 +405,7 @@ ngx_http_llm_cache_client(ngx_http_request_t *r, ngx_http_llm_cache_req_t *cr)
     }
 
     if (ngx_strlcasestrn(p, end, (u_char *) "no-cache", 8 - 1)) {
-        cr->status = "REFRESH";
+        cr->status = NGX_HTTP_LLM_CACHE_REFRESH;
     }
 
     p = ngx_strlcasestrn(p, end, (u_char *) "max-age=", 8 - 1);
@@ -558,7 +563,7 @@ ngx_http_llm_cache_part_get(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     cr = ctx->cache;
 
-    if (ngx_strcmp(cr->status, "REFRESH") == 0) {
+    if (cr->status == NGX_HTTP_LLM_CACHE_REFRESH) {
         return NGX_DECLINED;
     }
 
@@ -611,11 +616,11 @@ ngx_http_llm_cache_parts(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     cr = ctx->cache;
 
     if (hits == total) {
-        cr->status = "HIT";
+        cr->status = NGX_HTTP_LLM_CACHE_HIT;
         ctx->cache_hit = 1;
 
-    } else if (ngx_strcmp(cr->status, "REFRESH") != 0) {
-        cr->status = "MISS";
+    } else if (cr->status != NGX_HTTP_LLM_CACHE_REFRESH) {
+        cr->status = NGX_HTTP_LLM_CACHE_MISS;
     }
 
     p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN + 1);
@@ -645,8 +650,8 @@ ngx_http_llm_cache_status_header(ngx_http_request_t *r,
 {
     ngx_str_t  value;
 
-    value.data = (u_char *) cr->status;
-    value.len = ngx_strlen(cr->status);
+    value.data = (u_char *) ngx_http_llm_cache_statuses[cr->status];
+    value.len = ngx_strlen(value.data);
 
     return ngx_http_llm_add_header(r, &r->headers_out.headers, "X-LLM-Cache",
                                    &value);
@@ -671,7 +676,7 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (rc == NGX_DONE) {
-        cr->status = "EXPIRED";
+        cr->status = NGX_HTTP_LLM_CACHE_EXPIRED;
         return NGX_DECLINED;
     }
 
@@ -680,19 +685,19 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     }
 
     if (cr->max_age >= 0 && age > cr->max_age) {
-        cr->status = "EXPIRED";
+        cr->status = NGX_HTTP_LLM_CACHE_EXPIRED;
         return NGX_DECLINED;
     }
 
-    if (ngx_strcmp(cr->status, "MISS") == 0) {
-        cr->status = "HIT";
+    if (cr->status == NGX_HTTP_LLM_CACHE_MISS) {
+        cr->status = NGX_HTTP_LLM_CACHE_HIT;
     }
 
     rc = ngx_http_llm_cache_send(r, ctx, &entry, age);
 
     if (rc == NGX_DECLINED) {
         /* an entry this build cannot read: answered afresh */
-        cr->status = "MISS";
+        cr->status = NGX_HTTP_LLM_CACHE_MISS;
         return NGX_DECLINED;
     }
 
@@ -910,7 +915,7 @@ ngx_http_llm_cache_wake(ngx_event_t *ev)
     }
 
     cr->waiting = 0;
-    cr->status = "COALESCED";
+    cr->status = NGX_HTTP_LLM_CACHE_COALESCED;
 
     rc = ngx_http_llm_cache_lookup(r, ctx, cr);
 
@@ -919,7 +924,7 @@ ngx_http_llm_cache_wake(ngx_event_t *ev)
         return;
     }
 
-    cr->status = "MISS";
+    cr->status = NGX_HTTP_LLM_CACHE_MISS;
 
     if (ngx_current_msec - cr->wait_start < llcf->cache.lock_timeout) {
         /* the leader is gone without an answer, or busy elsewhere */
@@ -1113,7 +1118,7 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
         }
 
         w->live = 1;
-        w->status = "COALESCED";
+        w->status = NGX_HTTP_LLM_CACHE_COALESCED;
 
         llm_response_init(&wctx->resp, (char *) wctx->route->name.data,
                           wctx->req.include_usage);
@@ -1247,17 +1252,10 @@ ngx_http_llm_cache_cleanup(void *data)
 }
 
 
-/* $llm_cache_status */
+/* $llm_cache_status, the metrics: NGX_HTTP_LLM_CACHE_*, or -1 (none) */
 
 ngx_int_t
-ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx, ngx_str_t *status)
+ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx)
 {
-    if (ctx->cache == NULL || ctx->cache->status == NULL) {
-        return NGX_DECLINED;
-    }
-
-    status->data = (u_char *) ctx->cache->status;
-    status->len = ngx_strlen(ctx->cache->status);
-
-    return NGX_OK;
+    return ctx->cache ? (ngx_int_t) ctx->cache->status : -1;
 }

@@ -31,6 +31,11 @@ const char  *ngx_http_llm_status_names[NGX_HTTP_LLM_STATUSES] = {
     "2xx", "3xx", "4xx", "5xx", "499"
 };
 
+/* the label values of NGX_HTTP_LLM_CACHE_*, as Prometheus writes them */
+const char  *ngx_http_llm_cache_metric_names[NGX_HTTP_LLM_CACHE_STATUSES] = {
+    "hit", "coalesced", "miss", "expired", "refresh", "bypass"
+};
+
 
 /* outcomes of attempts, as $llm_attempts words them */
 const char  *ngx_http_llm_outcome_names[NGX_HTTP_LLM_OUTCOMES] = {
@@ -468,6 +473,10 @@ ngx_http_llm_metrics_log(ngx_http_request_t *r)
 
     s->requests[cls]++;
 
+    if (ngx_http_llm_cache_status(ctx) >= 0) {
+        s->cache[ngx_http_llm_cache_status(ctx)]++;
+    }
+
     if (ctx->metrics_stream) {
         s->streams--;
         ctx->metrics_stream = 0;
@@ -797,6 +806,28 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
                               s->name_len, s->name,
                               provider ? provider : &none,
                               ngx_http_llm_status_names[j], s->requests[j]);
+        }
+    }
+
+    if (lmcf->caches) {
+        ngx_http_llm_head(&t, "llm_cache_requests_total", "counter",
+                          "Requests of llm_cache locations, by model and "
+                          "cache status (hit, coalesced: no provider "
+                          "request).");
+
+        for (i = 0; i < sh->n; i++) {
+            s = &sh->slots[i];
+
+            if (s->kind != NGX_HTTP_LLM_MSLOT_MODEL) {
+                continue;
+            }
+
+            for (j = 0; j < NGX_HTTP_LLM_CACHE_STATUSES; j++) {
+                ngx_http_llm_text(&t, "llm_cache_requests_total{model=\"%*s\","
+                                  "status=\"%s\"} %uL\n", s->name_len,
+                                  s->name, ngx_http_llm_cache_metric_names[j],
+                                  s->cache[j]);
+            }
         }
     }
 

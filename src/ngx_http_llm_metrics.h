@@ -56,6 +56,7 @@ typedef struct {
     ngx_http_llm_histogram_t ttft;
     ngx_http_llm_histogram_t tpot;
     ngx_http_llm_token_histogram_t  tokens[2];   /* input, output */
+    uint64_t                 cache[NGX_HTTP_LLM_CACHE_STATUSES];
 
     /* a provider's */
     uint64_t                 attempts[NGX_HTTP_LLM_OUTCOMES];
@@ -79,6 +80,7 @@ typedef struct {
 
 
 extern const char        *ngx_http_llm_status_names[];
+extern const char        *ngx_http_llm_cache_metric_names[];
 extern const char        *ngx_http_llm_outcome_names[];
 extern const ngx_msec_t   ngx_http_llm_time_buckets[];
 extern const ngx_msec_t   ngx_http_llm_tpot_buckets[];

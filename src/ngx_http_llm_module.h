@@ -438,6 +438,16 @@ char *ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
     ngx_http_llm_store_t **sp);
 
 /* the response cache: ngx_http_llm_cache.c */
+#define NGX_HTTP_LLM_CACHE_HIT        0
+#define NGX_HTTP_LLM_CACHE_COALESCED  1
+#define NGX_HTTP_LLM_CACHE_MISS       2
+#define NGX_HTTP_LLM_CACHE_EXPIRED    3
+#define NGX_HTTP_LLM_CACHE_REFRESH    4
+#define NGX_HTTP_LLM_CACHE_BYPASS     5
+#define NGX_HTTP_LLM_CACHE_STATUSES   6
+
+extern const char  *ngx_http_llm_cache_statuses[];
+
 char *ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_llm_cache_create_conf(ngx_http_llm_cache_conf_t *conf);
@@ -449,8 +459,7 @@ void ngx_http_llm_cache_attempt(ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_progress(ngx_http_llm_ctx_t *ctx);
 void ngx_http_llm_cache_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t rc);
-ngx_int_t ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *status);
+ngx_int_t ngx_http_llm_cache_status(ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_cache_part_key(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *parts, ngx_uint_t n, u_char *key);
 ngx_int_t ngx_http_llm_cache_part_get(ngx_http_request_t *r,

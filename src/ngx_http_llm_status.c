@@ -110,8 +110,16 @@ ngx_http_llm_status_json(ngx_http_request_t *r, ngx_http_llm_main_conf_t *lmcf,
                                     ngx_http_llm_tpot_buckets,
                                     NGX_HTTP_LLM_TPOT_BUCKETS, 1);
 
-        ngx_http_llm_text(&t, ",\"tokens\":{\"input\":%uL,\"output\":%uL}}",
-                          s->tokens[0].sum, s->tokens[1].sum);
+        ngx_http_llm_text(&t, ",\"tokens\":{\"input\":%uL,\"output\":%uL},"
+                          "\"cache\":{", s->tokens[0].sum, s->tokens[1].sum);
+
+        for (j = 0; j < NGX_HTTP_LLM_CACHE_STATUSES; j++) {
+            ngx_http_llm_text(&t, "%s\"%s\":%uL", j ? "," : "",
+                              ngx_http_llm_cache_metric_names[j],
+                              s->cache[j]);
+        }
+
+        ngx_http_llm_text(&t, "}}");
     }
 
     ngx_http_llm_text(&t, "],\"providers\":[");

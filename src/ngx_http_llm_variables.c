@@ -100,7 +100,6 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     u_char              *p;
     long long            n;
     const char          *s;
-    ngx_str_t            status;
     ngx_http_llm_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_llm_module);
@@ -188,10 +187,8 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case ngx_http_llm_var_cache_status:
-        if (ngx_http_llm_cache_status(ctx, &status) == NGX_OK) {
-            v->data = status.data;
-            v->len = status.len;
-            goto found;
+        if (ngx_http_llm_cache_status(ctx) >= 0) {
+            s = ngx_http_llm_cache_statuses[ngx_http_llm_cache_status(ctx)];
         }
         break;
 

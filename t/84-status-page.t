@@ -24,6 +24,7 @@ my $mock = start_mock();
 
 my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_metrics zone=llm_metrics:1m;
+    llm_cache_zone zone=cache:1m;
     llm_retry off;
 
     llm_provider oai dialect=openai url=http://127.0.0.1:%%MOCK%%/v1;
@@ -38,6 +39,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
         listen 127.0.0.1:%%PORT%%;
 
         location = /v1/chat/completions { llm_chat; }
+        location = /cached/v1/chat/completions { llm_chat; llm_cache cache; }
         location = /status { llm_status; }
     }
 EOF
@@ -48,6 +50,8 @@ my $hello = [{ role => 'user', content => 'Hello there' }];
 chat($port, { model => 'demo', messages => $hello }) for 1 .. 3;
 chat_stream($port, 'demo', $hello, 1);
 chat($port, { model => 'claude', messages => $hello });
+http_post_json($port, '/cached/v1/chat/completions',
+               { model => 'claude', messages => $hello }) for 1 .. 2;
 chat($port, { model => 'limited', messages => $hello });
 chat($port, { model => 'nobody', messages => $hello });
 
@@ -97,6 +101,9 @@ is(cell('model', 'demo', 'errors'), '0.0 %', 'demo: no error');
 is(cell('model', 'limited', 'requests'), 1, 'limited: 1 request');
 is(cell('model', 'limited', 'errors'), '100.0 %', 'limited: all errors');
 is(cell('model', 'claude', 'provider'), 'ant', 'claude: its provider');
+is(cell('model', 'claude', 'cache'), '50.0 %',
+   'claude: half its cached location\'s requests were hits');
+is(cell('model', 'demo', 'cache'), '-', 'demo: never in a cache location');
 is(cell('model', 'demo', 'streams'), 0, 'no stream in flight');
 like(cell('model', 'demo', 'ttft50'), qr/^\d+(\.\d+)? m?s$/,
      'demo: a time to first token');

@@ -28,6 +28,7 @@ module_path();
 my $mock = start_mock();
 
 my $conf = <<'EOF';
+    llm_metrics zone=llm_metrics:1m;
     llm_cache_zone zone=cache:1m;
     llm_cache_zone zone=tiny:32k;
     llm_cache_zone zone=small:1m max_entry=2k;
@@ -105,6 +106,7 @@ my $conf = <<'EOF';
         }
 
         location = /v1/embeddings { llm_embeddings; }
+        location = /metrics { llm_cache off; llm_metrics_export; }
     }
 EOF
 
@@ -172,6 +174,27 @@ is(content_of($r1), $streamed, 'with the content the stream had');
 is(decode_json($r1->{content})->{usage}{total_tokens},
    $chunks->[-1]{usage}{total_tokens}, 'and its usage');
 is(mock_count($mock, 'claude'), 1, 'one upstream request for both');
+
+my $exposition = http_get($port, '/metrics')->{content};
+my %metric = map { /^(\S+) (\S+)$/ ? ($1 => $2) : () }
+             split /\n/, $exposition;
+{
+    my $dir = tempdir(CLEANUP => 1);
+    open my $fh, '>', "$dir/metrics.txt" or die;
+    print $fh $exposition;
+    close $fh;
+    my $lint = `promtool check metrics < '$dir/metrics.txt' 2>&1`;
+    is($?, 0, 'promtool check metrics passes with the cache counters')
+        or diag($lint);
+}
+is($metric{'llm_cache_requests_total{model="demo",status="hit"}'}, 3,
+   'llm_cache_requests_total counts the hits');
+is($metric{'llm_cache_requests_total{model="demo",status="miss"}'}, 1,
+   'and the misses');
+is($metric{'llm_cache_requests_total{model="claude",status="hit"}'}, 1,
+   'per model');
+is($metric{'llm_requests_total{model="demo",provider="oai",status="2xx"}'},
+   4, 'a hit is a request of its model');
 
 my $log = slurp("$ng->{prefix}/cache.log");
 like($log, qr/^demo HIT \[-\] \d+$/m,
