@@ -708,6 +708,34 @@ ngx_http_llm_cache_lookup(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 
 /*
+ * The model name an answer was given with (a route's answers name the
+ * model that served), copied: the record may move as it grows
+ */
+
+static char *
+ngx_http_llm_cache_model(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    const char *p, size_t n)
+{
+    u_char      *name;
+    size_t       len;
+    const char  *model;
+
+    if (llm_record_model(p, n, &model, &len) != LLM_OK) {
+        return (char *) ctx->route->name.data;
+    }
+
+    name = ngx_pnalloc(r->pool, len + 1);
+    if (name == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(name, model, len) = '\0';
+
+    return (char *) name;
+}
+
+
+/*
  * An entry as the client's answer, stream or not: NGX_DECLINED when it
  * cannot be read, else what sending returned
  */
@@ -716,6 +744,7 @@ static ngx_int_t
 ngx_http_llm_cache_send(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *entry, time_t age)
 {
+    char                      *model;
     u_char                    *p;
     ngx_str_t                  value;
     llm_record_cursor_t        cur;
@@ -723,8 +752,13 @@ ngx_http_llm_cache_send(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     cr = ctx->cache;
 
-    llm_response_init(&ctx->resp, (char *) ctx->route->name.data,
-                      ctx->req.include_usage);
+    model = ngx_http_llm_cache_model(r, ctx, (char *) entry->data,
+                                     entry->len);
+    if (model == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    llm_response_init(&ctx->resp, model, ctx->req.include_usage);
 
     if (ctx->op->writer) {
         ctx->resp.writer = ctx->op->writer;
@@ -1103,6 +1137,7 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
     ngx_http_llm_cache_req_t *leader, ngx_uint_t final, ngx_uint_t failed)
 {
     int                  rc;
+    char                *model;
     ngx_buf_t           *b;
     ngx_uint_t           last;
     ngx_chain_t          out;
@@ -1120,8 +1155,13 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
         w->live = 1;
         w->status = NGX_HTTP_LLM_CACHE_COALESCED;
 
-        llm_response_init(&wctx->resp, (char *) wctx->route->name.data,
-                          wctx->req.include_usage);
+        model = ngx_http_llm_cache_model(r, wctx, leader->record.buf.data,
+                                         leader->record.buf.len);
+        if (model == NULL) {
+            goto done_error;
+        }
+
+        llm_response_init(&wctx->resp, model, wctx->req.include_usage);
 
         r->headers_out.status = NGX_HTTP_OK;
         r->headers_out.content_length_n = -1;

@@ -52,6 +52,7 @@ my $conf = <<'EOF';
     llm_model lead provider=oai
               'upstream_model=id=lead,seq=status:500|header_delay_ms:400;header_delay_ms:400';
     llm_model late provider=oai upstream_model=id=late,header_delay_ms=1500;
+    llm_model pair candidates=demo,other;
     llm_model emb provider=oai type=embedding upstream_model=id=emb;
     llm_model emb-b provider=oai type=embedding batch=2 upstream_model=id=embb;
 
@@ -195,6 +196,13 @@ is($metric{'llm_cache_requests_total{model="claude",status="hit"}'}, 1,
    'per model');
 is($metric{'llm_requests_total{model="demo",provider="oai",status="2xx"}'},
    4, 'a hit is a request of its model');
+
+$q = question();
+$r1 = ask('', { model => 'pair', messages => $q });
+$r2 = ask('', { model => 'pair', messages => $q });
+is(cache_of($r2), 'HIT', 'a route: a HIT');
+is(decode_json($r2->{content})->{model}, decode_json($r1->{content})->{model},
+   'with the model name its miss had');
 
 my $log = slurp("$ng->{prefix}/cache.log");
 like($log, qr/^demo HIT \[-\] \d+$/m,
@@ -507,6 +515,30 @@ for my $w (@waiters) {
     is($t, 'tok0 tok1 tok2 tok3 tok4 tok5 ', 'a waiter has the whole text');
     ok($pieces > 1, "a waiter was fed live ($pieces content chunks)");
     like($w->{content}, qr/data: \[DONE\]\n\n\n?$/, 'and [DONE]');
+}
+
+# a waiter that leaves does not disturb the others
+$q = question();
+$whole = { model => 'coal', messages => $q };
+{
+    my $w = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or die "connect: $!";
+    my $b = encode_json($whole);
+    my $pid = fork() // die;
+    if ($pid == 0) {
+        ask('/lock', $whole);
+        exit 0;
+    }
+    wait_for(sub { mock_count($mock, 'coal') >= 2 }, 10);
+    print $w "POST /lock/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        . "Content-Type: application/json\r\nContent-Length: "
+        . length($b) . "\r\n\r\n$b";
+    select(undef, undef, undef, 0.1);
+    close $w;
+    @res = concurrently('/lock', $whole);
+    waitpid($pid, 0);
+    is(mock_count($mock, 'coal'), 2, 'a waiter left: still one request');
+    is($res[0]{status}, 200, 'the others are answered');
 }
 
 # a leader that fails hands over to a waiter

@@ -91,6 +91,10 @@ int llm_record_complete(const llm_record_t *rec);
 int llm_record_replay(const char *p, size_t n, llm_record_cursor_t *cur,
     int final, llm_response_t *resp, llm_buf_t *out, llm_buf_t *scratch);
 
+/* the model name its client saw, not NUL-terminated: LLM_OK, LLM_ERROR */
+int llm_record_model(const char *p, size_t n, const char **model,
+    size_t *len);
+
 /* the usage of a whole record: LLM_OK, LLM_ERROR (no end) */
 int llm_record_usage(const char *p, size_t n, llm_usage_t *usage);
 

@@ -30,7 +30,10 @@ enum {
 };
 
 
-/* len[]: the literals that follow, in order (START: created, then id) */
+/*
+ * len[]: the literals that follow, in order (START: created, the id, the
+ * model name the client saw)
+ */
 
 typedef struct {
     uint8_t       type;
@@ -168,7 +171,9 @@ llm_record_start(llm_record_t *rec, const llm_response_t *resp)
     created = resp->created;
 
     llm_record_event(rec, LLM_REC_START, 0, 0, 0, (char *) &created,
-                     sizeof(created), resp->id, strlen(resp->id), NULL, 0);
+                     sizeof(created), resp->id, strlen(resp->id),
+                     resp->client_model,
+                     resp->client_model ? strlen(resp->client_model) : 0);
 }
 
 
@@ -525,6 +530,25 @@ llm_record_replay(const char *p, size_t n, llm_record_cursor_t *cur,
     }
 
     return cur->ended ? LLM_DONE : LLM_OK;
+}
+
+
+int
+llm_record_model(const char *p, size_t n, const char **model, size_t *len)
+{
+    const char      *lit;
+    llm_rec_head_t   h;
+
+    if (llm_record_read(p, n, 0, &h, &lit) == 0 || h.type != LLM_REC_START
+        || h.len[2] == 0)
+    {
+        return LLM_ERROR;
+    }
+
+    *model = lit + h.len[0] + h.len[1];
+    *len = h.len[2];
+
+    return LLM_OK;
 }
 
 
