@@ -15,6 +15,18 @@ wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
 
+-- BENCH_UNIQUE=1: "__N__" in the body becomes 1, 2, 3, ... (one thread):
+-- every request a different one (the cache's miss path)
+if os.getenv("BENCH_UNIQUE") == "1" then
+    local n = tonumber(os.getenv("BENCH_FIRST") or "1") - 1
+
+    function request()
+        n = n + 1
+        return wrk.format(nil, nil, nil,
+                          string.gsub(wrk.body, "__N__", tostring(n)))
+    end
+end
+
 local threads = {}
 
 function setup(thread)

@@ -803,12 +803,7 @@ ngx_http_llm_cache_send(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return ngx_http_llm_send_json(r, NGX_HTTP_OK, &ctx->out);
     }
 
-    if (ngx_http_llm_sse_headers(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_llm_send_body(r, NGX_HTTP_OK, "text/event-stream",
-                                  &ctx->out);
+    return ngx_http_llm_send_events(r, &ctx->out);
 }
 
 

@@ -400,6 +400,7 @@ ngx_int_t ngx_http_llm_send_json(ngx_http_request_t *r, ngx_uint_t status,
     llm_buf_t *json);
 ngx_int_t ngx_http_llm_send_body(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, llm_buf_t *body);
+ngx_int_t ngx_http_llm_send_events(ngx_http_request_t *r, llm_buf_t *frames);
 ngx_int_t ngx_http_llm_send_error(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_t *e);
 ngx_int_t ngx_http_llm_reject(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,

@@ -20,23 +20,52 @@ ngx_http_llm_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+static ngx_int_t ngx_http_llm_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, llm_buf_t *body, ngx_uint_t line);
+
+
 /* a whole body of the gateway's own, a line */
 
 ngx_int_t
 ngx_http_llm_send_body(ngx_http_request_t *r, ngx_uint_t status,
-    const char *type, llm_buf_t *json)
+    const char *type, llm_buf_t *body)
+{
+    return ngx_http_llm_send(r, status, type, body, 1);
+}
+
+
+/* a whole event stream (a cached answer's): its frames as they are */
+
+ngx_int_t
+ngx_http_llm_send_events(ngx_http_request_t *r, llm_buf_t *frames)
+{
+    if (ngx_http_llm_sse_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_llm_send(r, NGX_HTTP_OK, "text/event-stream", frames, 0);
+}
+
+
+static ngx_int_t
+ngx_http_llm_send(ngx_http_request_t *r, ngx_uint_t status, const char *type,
+    llm_buf_t *body, ngx_uint_t line)
 {
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
-    b = ngx_create_temp_buf(r->pool, json->len + 1);
+    b = ngx_create_temp_buf(r->pool, body->len + 1);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->pos, json->data, json->len);
-    *b->last++ = '\n';
+    b->last = ngx_cpymem(b->pos, body->data, body->len);
+
+    if (line) {
+        *b->last++ = '\n';
+    }
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
