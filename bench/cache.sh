@@ -11,6 +11,7 @@
 #             kept): llm_cache against proxy_pass, and llm_chat without
 #             a cache
 #
+# and, for the floor, nginx returning the answer itself (return 200);
 # then hit latency (p50, p99) against proxy_pass, and the memory of an
 # entry: a zone of ZONE_MB filled past full, the oldest entry still kept
 # found by bisection (a probe reads, never writes).
@@ -114,6 +115,11 @@ EOF
             cat <<EOF
     server {
         listen 127.0.0.1:$2 backlog=4096;
+        # the floor: nginx answering the same bytes itself
+        location = /static {
+            default_type application/json;
+            return 200 '$(sed "s/[\\']/\\\\&/g" "$OUT/answer.json")';
+        }
         location / {
             proxy_pass http://mock;
             proxy_http_version 1.1;
@@ -139,15 +145,17 @@ start() {
     die "nginx ($1) did not start"
 }
 
-start llm "$LLM"
-start proxy "$PROXY"
-worker() { pgrep -f "nginx: worker" -P "$(cat "$OUT/$1/logs/nginx.pid")"; }
-
 body() {   # body STREAM [TAG]: the request of bench/run.sh, tagged
     local s=""
     [ "$1" = 1 ] && s=',"stream":true,"stream_options":{"include_usage":true}'
     printf '{"model":"bench-n100-d0","messages":[{"role":"system","content":"You are a helpful assistant. Answer briefly and precisely, in plain English."},{"role":"user","content":"Explain in two sentences what a load balancer does and why a gateway in front of several LLM providers is useful.%s"}],"temperature":0.7,"max_tokens":256%s}' "${2:-}" "$s"
 }
+
+start llm "$LLM"
+curl -s "http://127.0.0.1:$LLM/nocache/v1/chat/completions" \
+    -H 'Content-Type: application/json' -d "$(body 0)" > "$OUT/answer.json"
+start proxy "$PROXY"
+worker() { pgrep -f "nginx: worker" -P "$(cat "$OUT/$1/logs/nginx.pid")"; }
 
 # load NAME PORT PATH SCENARIO REP STREAM LIMIT CONC [UNIQUE]
 load() {
@@ -182,6 +190,7 @@ for rep in $(seq "$REPS"); do
     say "rep $rep/$REPS"
     load llm "$LLM" /v1/chat/completions hit.ns "$rep" 0 "$NS_REQUESTS" "$NS_CONC"
     load proxy "$PROXY" /v1/chat/completions hit.ns "$rep" 0 "$NS_REQUESTS" "$NS_CONC"
+    load proxy "$PROXY" /static static.ns "$rep" 0 "$NS_REQUESTS" "$NS_CONC"
     load llm "$LLM" /v1/chat/completions hit.st "$rep" 1 "$ST_STREAMS" "$ST_CONC"
     load proxy "$PROXY" /v1/chat/completions hit.st "$rep" 1 "$ST_STREAMS" "$ST_CONC"
     load llm "$LLM" /v1/chat/completions miss.ns "$rep" 0 "$NS_REQUESTS" "$NS_CONC" u
@@ -244,6 +253,10 @@ for sc, label, goal in (
     a, b = med("llm", sc), med("proxy", sc)
     print("| %s | %.0f | %.0f | %.2f× | %s (≤ %.1f×) |"
           % (label, a, b, a / b, "ok" if a / b <= goal else "**no**", goal))
+a = med("proxy", "static.ns")
+print("| the floor: nginx returning the same answer itself (`return 200`) "
+      "| %.0f | %.0f | %.2f× | |" % (a, med("proxy", "hit.ns"),
+                                     a / med("proxy", "hit.ns")))
 a = med("llm", "miss.ns.nocache")
 print("| the same requests, llm_chat without a cache | %.0f | %.0f | %.2f× | |"
       % (a, med("proxy", "miss.ns"), a / med("proxy", "miss.ns")))

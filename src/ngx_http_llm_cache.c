@@ -440,6 +440,30 @@ ngx_http_llm_cache_feed(void *data, const char *p, size_t n)
 
 
 /*
+ * SHA-256, fetched once per worker: OpenSSL 3 looks the implementation
+ * up at every EVP_DigestInit_ex() of EVP_sha256(), a third of a key's cost
+ */
+
+static const EVP_MD *
+ngx_http_llm_cache_sha256(void)
+{
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    static EVP_MD  *md;
+
+    if (md == NULL) {
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    }
+
+    if (md) {
+        return md;
+    }
+#endif
+
+    return EVP_sha256();
+}
+
+
+/*
  * A key's digest begun: the operation and the scope, each apart, so that
  * no scope can pass for another's; NULL: no memory
  */
@@ -448,8 +472,10 @@ static EVP_MD_CTX *
 ngx_http_llm_cache_md(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_str_t                 scope;
-    EVP_MD_CTX               *md;
     ngx_http_llm_loc_conf_t  *llcf;
+
+    /* one digest at a time in a worker: its context is kept */
+    static EVP_MD_CTX        *md;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
@@ -462,13 +488,14 @@ ngx_http_llm_cache_md(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         (void) ngx_http_llm_client_key(r, &scope);
     }
 
-    md = EVP_MD_CTX_new();
     if (md == NULL) {
-        return NULL;
+        md = EVP_MD_CTX_new();
+        if (md == NULL) {
+            return NULL;
+        }
     }
 
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(md);
+    if (EVP_DigestInit_ex(md, ngx_http_llm_cache_sha256(), NULL) != 1) {
         return NULL;
     }
 
@@ -502,8 +529,6 @@ ngx_http_llm_cache_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     rc = (rc == LLM_OK && EVP_DigestFinal_ex(md, cr->hash, NULL) == 1)
          ? NGX_OK : (rc == LLM_DECLINED ? NGX_DECLINED : NGX_ERROR);
 
-    EVP_MD_CTX_free(md);
-
     if (rc != NGX_OK) {
         return rc;
     }
@@ -528,7 +553,6 @@ ngx_int_t
 ngx_http_llm_cache_part_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *parts, ngx_uint_t n, u_char *key)
 {
-    ngx_int_t    rc;
     ngx_uint_t   i;
     EVP_MD_CTX  *md;
 
@@ -542,11 +566,7 @@ ngx_http_llm_cache_part_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         ngx_http_llm_cache_feed(md, (char *) parts[i].data, parts[i].len);
     }
 
-    rc = (EVP_DigestFinal_ex(md, key, NULL) == 1) ? NGX_OK : NGX_ERROR;
-
-    EVP_MD_CTX_free(md);
-
-    return rc;
+    return (EVP_DigestFinal_ex(md, key, NULL) == 1) ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -333,7 +333,7 @@ ngx_http_llm_store_alloc(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
 
     e = ngx_slab_alloc_locked(z->shpool, size);
 
-    if (e == NULL && ngx_http_llm_store_expire(z, sh, 64)) {
+    if (e == NULL && ngx_http_llm_store_expire(z, sh, 16)) {
         e = ngx_slab_alloc_locked(z->shpool, size);
     }
 

@@ -39,20 +39,28 @@ llm_key_space(const char *p, const char *end)
 }
 
 
-/* past a string literal at p ('"'); NULL: unterminated */
+/*
+ * past a string literal at p ('"'); NULL: unterminated.  Strings are most
+ * of a request's bytes: memchr finds each quote, and a quote after an odd
+ * run of backslashes is escaped.
+ */
 
 static const char *
 llm_key_string(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
+    const char  *q, *b;
 
-        if (*p == '\\') {
-            p++;
-            continue;
+    for (p++; p < end; p = q + 1) {
+
+        q = memchr(p, '"', end - p);
+        if (q == NULL) {
+            return NULL;
         }
 
-        if (*p == '"') {
-            return p + 1;
+        for (b = q; b > p && b[-1] == '\\'; b--) { /* void */ }
+
+        if (((q - b) & 1) == 0) {
+            return q + 1;
         }
     }
 
@@ -163,6 +171,10 @@ llm_key_skipped(const llm_key_member_t *m, const char *const *names)
     size_t  len;
 
     for ( /* void */ ; *names; names++) {
+        if (m->name[1] != (*names)[0]) {
+            continue;
+        }
+
         len = strlen(*names);
 
         if (m->name_len == len + 2
