@@ -81,6 +81,11 @@ my $conf = <<'EOF';
         location = /small/v1/chat/completions { llm_chat; llm_cache small; }
         location = /off/v1/chat/completions { llm_chat; llm_cache off; }
 
+        location = /brief/v1/chat/completions {
+            llm_chat;
+            llm_prepend_message system "Be brief.";
+        }
+
         location = /team/v1/chat/completions {
             llm_chat;
             llm_cache_scope $http_x_team;
@@ -260,6 +265,10 @@ my @differ = (
 for my $t (@differ) {
     is(cache_of(ask('', $t->[1])), 'MISS', "$t->[0] is in the key");
 }
+
+is(cache_of(ask('/brief', $base)), 'MISS',
+   'a decorator (llm_prepend_message) makes another request: another key');
+is(cache_of(ask('/brief', $base)), 'HIT', 'which is kept in its turn');
 
 is(cache_of(ask('', { %$base, logprobs => JSON::PP::true })), 'BYPASS',
    'logprobs (which a kept answer cannot carry) bypasses the cache');
