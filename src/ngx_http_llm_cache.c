@@ -38,8 +38,6 @@
 #define NGX_HTTP_LLM_CACHE_POLL  100
 
 
-typedef struct ngx_http_llm_cache_req_s  ngx_http_llm_cache_req_t;
-
 struct ngx_http_llm_cache_req_s {
     ngx_http_request_t            *request;
     ngx_http_llm_store_t          *store;
@@ -65,8 +63,7 @@ struct ngx_http_llm_cache_req_s {
     unsigned                       write:1;     /* the answer is kept */
     unsigned                       leader_of:1; /* holds the lock */
     unsigned                       in_tree:1;
-    unsigned                       waiting:1;
-    unsigned                       waited:1;
+    unsigned                       waited:1;   /* wait_start is set */
     unsigned                       live:1;      /* fed a leader's stream */
     unsigned                       live_done:1;
 };
@@ -914,7 +911,6 @@ ngx_http_llm_cache_wait(ngx_http_request_t *r, ngx_http_llm_cache_req_t *cr)
     left = (elapsed < llcf->cache.lock_timeout)
            ? llcf->cache.lock_timeout - elapsed : 0;
 
-    cr->waiting = 1;
     cr->wait_ev.handler = ngx_http_llm_cache_wake;
     cr->wait_ev.data = r;
     cr->wait_ev.log = r->connection->log;
@@ -963,7 +959,6 @@ ngx_http_llm_cache_wake(ngx_event_t *ev)
         cr->leader = NULL;
     }
 
-    cr->waiting = 0;
     cr->status = NGX_HTTP_LLM_CACHE_COALESCED;
 
     rc = ngx_http_llm_cache_lookup(r, ctx, cr);
