@@ -441,22 +441,43 @@ ngx_http_llm_cache_feed(void *data, const char *p, size_t n)
  * up at every EVP_DigestInit_ex() of EVP_sha256(), a third of a key's cost
  */
 
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+static EVP_MD      *ngx_http_llm_cache_evp;
+#endif
+
+/* one digest at a time in a worker: its context is kept */
+static EVP_MD_CTX  *ngx_http_llm_cache_evp_ctx;
+
+
 static const EVP_MD *
 ngx_http_llm_cache_sha256(void)
 {
 #if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
-    static EVP_MD  *md;
-
-    if (md == NULL) {
-        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (ngx_http_llm_cache_evp == NULL) {
+        ngx_http_llm_cache_evp = EVP_MD_fetch(NULL, "SHA256", NULL);
     }
 
-    if (md) {
-        return md;
+    if (ngx_http_llm_cache_evp) {
+        return ngx_http_llm_cache_evp;
     }
 #endif
 
     return EVP_sha256();
+}
+
+
+/* the process ends: what the digests kept goes */
+
+void
+ngx_http_llm_cache_exit(void)
+{
+    EVP_MD_CTX_free(ngx_http_llm_cache_evp_ctx);
+    ngx_http_llm_cache_evp_ctx = NULL;
+
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+    EVP_MD_free(ngx_http_llm_cache_evp);
+    ngx_http_llm_cache_evp = NULL;
+#endif
 }
 
 
@@ -469,10 +490,8 @@ static EVP_MD_CTX *
 ngx_http_llm_cache_md(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_str_t                 scope;
+    EVP_MD_CTX               *md;
     ngx_http_llm_loc_conf_t  *llcf;
-
-    /* one digest at a time in a worker: its context is kept */
-    static EVP_MD_CTX        *md;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
@@ -485,12 +504,14 @@ ngx_http_llm_cache_md(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         (void) ngx_http_llm_client_key(r, &scope);
     }
 
-    if (md == NULL) {
-        md = EVP_MD_CTX_new();
-        if (md == NULL) {
+    if (ngx_http_llm_cache_evp_ctx == NULL) {
+        ngx_http_llm_cache_evp_ctx = EVP_MD_CTX_new();
+        if (ngx_http_llm_cache_evp_ctx == NULL) {
             return NULL;
         }
     }
+
+    md = ngx_http_llm_cache_evp_ctx;
 
     if (EVP_DigestInit_ex(md, ngx_http_llm_cache_sha256(), NULL) != 1) {
         return NULL;

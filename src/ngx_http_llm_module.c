@@ -25,6 +25,7 @@ static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_llm_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
+static void ngx_http_llm_exit_process(ngx_cycle_t *cycle);
 static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 
@@ -300,7 +301,7 @@ ngx_module_t  ngx_http_llm_module = {
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_llm_exit_process,             /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -404,6 +405,13 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_llm_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_llm_cache_exit();
 }
 
 

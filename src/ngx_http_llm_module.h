@@ -452,6 +452,7 @@ extern const char  *ngx_http_llm_cache_statuses[];
 char *ngx_http_llm_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_llm_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_llm_cache_create_conf(ngx_http_llm_cache_conf_t *conf);
+void ngx_http_llm_cache_exit(void);
 char *ngx_http_llm_cache_merge_conf(ngx_conf_t *cf,
     ngx_http_llm_cache_conf_t *prev, ngx_http_llm_cache_conf_t *conf);
 ngx_int_t ngx_http_llm_cache_start(ngx_http_request_t *r,
