@@ -351,19 +351,55 @@ ngx_http_llm_store_alloc(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
 }
 
 
+/* under the zone's lock: key's entry is value now; NGX_DECLINED: no room */
+
+static ngx_int_t
+ngx_http_llm_store_set(ngx_http_llm_zone_t *z, ngx_http_llm_store_sh_t *sh,
+    ngx_str_t *key, uint32_t hash, ngx_str_t *value, time_t lifetime)
+{
+    ngx_http_llm_store_entry_t  *e;
+
+    e = ngx_http_llm_store_find(sh, key, hash);
+
+    if (e) {
+        ngx_http_llm_store_drop(z, sh, e);
+    }
+
+    e = ngx_http_llm_store_alloc(z, sh, offsetof(ngx_http_llm_store_entry_t,
+                                                 data)
+                                        + key->len + value->len);
+    if (e == NULL) {
+        return NGX_DECLINED;
+    }
+
+    e->node.key = hash;
+    e->stored = ngx_time();
+    e->expires = e->stored + lifetime;
+    e->key_len = key->len;
+    e->value_len = value->len;
+    ngx_memcpy(e->data, key->data, key->len);
+    if (value->len) {
+        ngx_memcpy(e->data + key->len, value->data, value->len);
+    }
+
+    ngx_rbtree_insert(&sh->rbtree, &e->node);
+    ngx_queue_insert_head(&sh->lru, &e->queue);
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
     ngx_str_t *value, time_t lifetime)
 {
-    size_t                       size;
-    uint32_t                     hash;
-    ngx_http_llm_zone_t         *z;
-    ngx_http_llm_store_sh_t     *sh;
-    ngx_http_llm_store_entry_t  *e;
+    uint32_t                  hash;
+    ngx_int_t                 rc;
+    ngx_http_llm_zone_t      *z;
 
-    size = offsetof(ngx_http_llm_store_entry_t, data) + key->len + value->len;
-
-    if (size > s->max_entry) {
+    if (offsetof(ngx_http_llm_store_entry_t, data) + key->len + value->len
+        > s->max_entry)
+    {
         return NGX_DECLINED;
     }
 
@@ -372,34 +408,12 @@ ngx_http_llm_shm_put(ngx_http_llm_store_t *s, ngx_str_t *key,
 
     ngx_http_llm_zone_lock(z);
 
-    sh = ngx_http_llm_store_sh(z);
-    e = ngx_http_llm_store_find(sh, key, hash);
-
-    if (e) {
-        ngx_http_llm_store_drop(z, sh, e);
-    }
-
-    e = ngx_http_llm_store_alloc(z, sh, size);
-
-    if (e == NULL) {
-        ngx_http_llm_zone_unlock(z);
-        return NGX_DECLINED;
-    }
-
-    e->node.key = hash;
-    e->stored = ngx_time();
-    e->expires = e->stored + (lifetime ? lifetime : s->lifetime);
-    e->key_len = key->len;
-    e->value_len = value->len;
-    ngx_memcpy(e->data, key->data, key->len);
-    ngx_memcpy(e->data + key->len, value->data, value->len);
-
-    ngx_rbtree_insert(&sh->rbtree, &e->node);
-    ngx_queue_insert_head(&sh->lru, &e->queue);
+    rc = ngx_http_llm_store_set(z, ngx_http_llm_store_sh(z), key, hash, value,
+                                lifetime ? lifetime : s->lifetime);
 
     ngx_http_llm_zone_unlock(z);
 
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -409,15 +423,15 @@ static ngx_int_t
 ngx_http_llm_shm_lock(ngx_http_llm_store_t *s, ngx_str_t *key,
     time_t lifetime)
 {
-    size_t                       size;
     uint32_t                     hash;
+    ngx_str_t                    none;
     ngx_http_llm_zone_t         *z;
     ngx_http_llm_store_sh_t     *sh;
     ngx_http_llm_store_entry_t  *e;
 
     z = s->data;
     hash = ngx_crc32_short(key->data, key->len);
-    size = offsetof(ngx_http_llm_store_entry_t, data) + key->len;
+    ngx_str_null(&none);
 
     ngx_http_llm_zone_lock(z);
 
@@ -429,27 +443,8 @@ ngx_http_llm_shm_lock(ngx_http_llm_store_t *s, ngx_str_t *key,
         return NGX_BUSY;
     }
 
-    if (e) {
-        ngx_http_llm_store_drop(z, sh, e);
-    }
-
-    e = ngx_http_llm_store_alloc(z, sh, size);
-
-    if (e == NULL) {
-        /* no room even for a lock: go without one */
-        ngx_http_llm_zone_unlock(z);
-        return NGX_OK;
-    }
-
-    e->node.key = hash;
-    e->stored = ngx_time();
-    e->expires = e->stored + lifetime;
-    e->key_len = key->len;
-    e->value_len = 0;
-    ngx_memcpy(e->data, key->data, key->len);
-
-    ngx_rbtree_insert(&sh->rbtree, &e->node);
-    ngx_queue_insert_head(&sh->lru, &e->queue);
+    /* no room even for a lock: go without one */
+    (void) ngx_http_llm_store_set(z, sh, key, hash, &none, lifetime);
 
     ngx_http_llm_zone_unlock(z);
 
