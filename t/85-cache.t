@@ -113,6 +113,7 @@ my $conf = <<'EOF';
         }
 
         location = /v1/embeddings { llm_embeddings; }
+        location = /v1/messages { llm_messages; }
         location = /metrics { llm_cache off; llm_metrics_export; }
     }
 EOF
@@ -642,6 +643,18 @@ is_deeply([ map { $_->{embedding}[0] } @{ $ejb->{data} } ],
           [2, 2, 2, 2, 2], 'five vectors');
 is_deeply(sent_inputs('embb'), ['b5'],
           'the three others in batches of two: b2 b4, then b5');
+
+# --- llm_messages ignores the cache it inherits
+
+for (1 .. 2) {
+    my $m = http_post_json($port, '/v1/messages',
+                           { model => 'demo', max_tokens => 50,
+                             messages => [{ role => 'user',
+                                            content => 'Messages here' }] },
+                           'anthropic-version' => '2023-06-01');
+    is($m->{status}, 200, 'a Messages request in a cached server');
+    ok(!defined $m->{headers}{'x-llm-cache'}, 'is not cached');
+}
 
 # --- entries survive a reload
 
