@@ -270,6 +270,19 @@ ngx_http_llm_ingress_body(ngx_http_request_t *r)
         return;
     }
 
+    /* llm_budget: reserved, or refused (answered) */
+
+    rc = ngx_http_llm_budget_admit(r, ctx, &body);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     /* llm_cache: answered, or waiting for the same answer, or go on */
 
     rc = ngx_http_llm_cache_start(r, ctx, &body);

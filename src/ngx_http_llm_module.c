@@ -102,6 +102,20 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_budget_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_llm_budget_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("llm_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_llm_budget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_cache_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_llm_cache_zone,
@@ -442,6 +456,7 @@ ngx_http_llm_create_loc_conf(ngx_conf_t *cf)
     conf->debug_log = NGX_CONF_UNSET_SIZE;
 
     ngx_http_llm_cache_create_conf(&conf->cache);
+    conf->budgets = NGX_CONF_UNSET_PTR;
 
     conf->upstream.local = NGX_CONF_UNSET_PTR;
     conf->upstream.socket_keepalive = NGX_CONF_UNSET;
@@ -525,6 +540,12 @@ ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (ngx_http_llm_cache_merge_conf(cf, &prev->cache, &conf->cache)
         != NGX_CONF_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_merge_ptr_value(conf->budgets, prev->budgets, NULL);
+
+    if (ngx_http_llm_budget_merge(cf, conf->budgets) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

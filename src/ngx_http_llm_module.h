@@ -162,6 +162,9 @@ typedef struct {
     /* llm_cache_zone: the caches, by name (ngx_http_llm_store_t *) */
     ngx_array_t                   *caches;
 
+    /* llm_budget_zone: ngx_http_llm_budget_zone_t * */
+    ngx_array_t                   *budgets;
+
     ngx_array_t                    models;     /* ngx_http_llm_model_t */
     time_t                         created;
 
@@ -256,6 +259,18 @@ struct ngx_http_llm_op_s {
 };
 
 
+/* llm_budget: a zone's use in a location (ngx_http_llm_budget.c) */
+
+typedef struct ngx_http_llm_budget_zone_s  ngx_http_llm_budget_zone_t;
+typedef struct ngx_http_llm_budget_req_s  ngx_http_llm_budget_req_t;
+
+typedef struct {
+    ngx_str_t                      name;
+    ngx_http_llm_budget_zone_t    *zone;
+    ngx_uint_t                     dry_run;
+} ngx_http_llm_budget_use_t;
+
+
 /* llm_cache and its companions: ngx_http_llm_cache.c */
 
 typedef struct {
@@ -297,6 +312,9 @@ typedef struct {
     size_t                         debug_log;
 
     ngx_http_llm_cache_conf_t      cache;
+
+    /* llm_budget: ngx_http_llm_budget_use_t, NULL: none */
+    ngx_array_t                   *budgets;
 } ngx_http_llm_loc_conf_t;
 
 
@@ -353,6 +371,7 @@ struct ngx_http_llm_ctx_s {
     ngx_http_llm_embed_t          *embed;          /* llm_embeddings */
     void                          *op_data;        /* the operation's */
     ngx_http_llm_cache_req_t      *cache;          /* llm_cache */
+    ngx_http_llm_budget_req_t     *budget;         /* llm_budget */
 
     unsigned                       stream:1;
     unsigned                       chunked_body:1;
@@ -472,6 +491,18 @@ ngx_int_t ngx_http_llm_cache_parts(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_uint_t hits, ngx_uint_t total);
 
 #define NGX_HTTP_LLM_CACHE_KEY_LEN  32
+
+/* client budgets: ngx_http_llm_budget.c */
+char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_llm_budget_merge(ngx_conf_t *cf, ngx_array_t *budgets);
+ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
+ngx_int_t ngx_http_llm_budget_cost(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *v);
+ngx_int_t ngx_http_llm_budget_remaining(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *v);
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

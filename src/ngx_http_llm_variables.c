@@ -24,7 +24,9 @@ typedef enum {
     ngx_http_llm_var_ttft,
     ngx_http_llm_var_error,
     ngx_http_llm_var_attempts,
-    ngx_http_llm_var_cache_status
+    ngx_http_llm_var_cache_status,
+    ngx_http_llm_var_cost,
+    ngx_http_llm_var_budget_remaining
 } ngx_http_llm_var_e;
 
 
@@ -70,6 +72,12 @@ static ngx_http_variable_t  ngx_http_llm_vars[] = {
     { ngx_string("llm_cache_status"), NULL, ngx_http_llm_variable,
       ngx_http_llm_var_cache_status, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("llm_cost"), NULL, ngx_http_llm_variable,
+      ngx_http_llm_var_cost, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("llm_budget_remaining"), NULL, ngx_http_llm_variable,
+      ngx_http_llm_var_budget_remaining, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -99,6 +107,8 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 {
     u_char              *p;
     long long            n;
+    ngx_int_t            rc;
+    ngx_str_t            str;
     const char          *s;
     ngx_http_llm_ctx_t  *ctx;
 
@@ -182,6 +192,23 @@ ngx_http_llm_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         if (ctx->error.len) {
             v->data = ctx->error.data;
             v->len = ctx->error.len;
+            goto found;
+        }
+        break;
+
+    case ngx_http_llm_var_cost:
+    case ngx_http_llm_var_budget_remaining:
+        rc = (data == ngx_http_llm_var_cost)
+             ? ngx_http_llm_budget_cost(r, ctx, &str)
+             : ngx_http_llm_budget_remaining(r, ctx, &str);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            v->data = str.data;
+            v->len = str.len;
             goto found;
         }
         break;

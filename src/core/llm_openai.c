@@ -384,6 +384,14 @@ llm_openai_scan_result(llm_response_t *resp, llm_openai_scan_t *sc)
     if (sc->first_token) {
         resp->first_token = 1;
     }
+
+    /* what a relay produced, for a budget's settling of a cut stream (the
+     * events count their own) */
+    for (len = 0; len < 3 && llm_openai_relayed(resp); len++) {
+        if (sc->text[len]) {
+            resp->text_bytes += sc->text_end[len] - sc->text[len] - 2;
+        }
+    }
 }
 
 

@@ -329,6 +329,16 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     req->raw = p;
     req->raw_len = n;
 
+    /* the answer's ceiling the client set, for budgets' estimates */
+    m = llm_request_member(&sc, "max_completion_tokens");
+    if (m == NULL || m->type != LLM_JSON_NUMBER) {
+        m = llm_request_member(&sc, "max_tokens");
+    }
+
+    if (m && m->type == LLM_JSON_NUMBER) {
+        req->max_output = llm_json_scan_int(m->start, m->end);
+    }
+
     if (llm_request_plain(&sc)) {
         req->spans = malloc(sizeof(llm_plain_t));
 

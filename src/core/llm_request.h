@@ -78,6 +78,9 @@ typedef struct {
     /* set by the caller before build_request: 0 = the dialect's own */
     long long     max_tokens_default;
 
+    /* max_completion_tokens or max_tokens as the client gave it; 0: none */
+    long long     max_output;
+
     /* a plain request's spans (owned; NULL: not plain): apart, to keep
      * the request small for the rest of a long stream */
     llm_plain_t  *spans;

@@ -106,6 +106,7 @@ llm_event_text(llm_response_t *resp, int choice, llm_part_e part,
     }
 
     resp->first_token = 1;
+    resp->text_bytes += n - 2;
 
     if (resp->record) {
         llm_record_text(resp->record, choice, part, s, n);
@@ -175,6 +176,7 @@ llm_event_tool_args(llm_response_t *resp, int choice, int index,
     const char *s, size_t n, llm_buf_t *out)
 {
     resp->first_token = 1;
+    resp->text_bytes += n;
 
     if (resp->record) {
         llm_record_tool_args(resp->record, choice, index, s, n);

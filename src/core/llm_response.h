@@ -113,6 +113,7 @@ struct llm_response_s {
 
     /* results, read by the caller */
     llm_usage_t          usage;
+    long long            text_bytes;    /* of text and arguments so far */
     char                 finish_reason[32];  /* choice 0's */
     unsigned             first_token:1; /* text or a tool call came */
     unsigned             done:1;        /* the response is complete */
