@@ -744,22 +744,45 @@ ngx_http_llm_budget_release(ngx_http_llm_budget_req_t *br,
 }
 
 
+/* a count's digits: cheaper than ngx_sprintf(), on every answer */
+
+static u_char *
+ngx_http_llm_budget_int(u_char *p, int64_t v)
+{
+    u_char   digits[NGX_INT64_LEN], *d;
+
+    d = digits + NGX_INT64_LEN;
+
+    do {
+        *--d = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+
+    return ngx_cpymem(p, d, digits + NGX_INT64_LEN - d);
+}
+
+
 /* "6s", "1m0s", "1h2m3s": OpenAI's durations */
 
 static u_char *
 ngx_http_llm_budget_duration(u_char *p, time_t t)
 {
     if (t >= 3600) {
-        p = ngx_sprintf(p, "%Th", t / 3600);
+        p = ngx_http_llm_budget_int(p, t / 3600);
+        *p++ = 'h';
         t %= 3600;
-        return ngx_sprintf(p, "%Tm%Ts", t / 60, t % 60);
     }
 
-    if (t >= 60) {
-        return ngx_sprintf(p, "%Tm%Ts", t / 60, t % 60);
+    if (t >= 60 || p[-1] == 'h') {
+        p = ngx_http_llm_budget_int(p, t / 60);
+        *p++ = 'm';
+        t %= 60;
     }
 
-    return ngx_sprintf(p, "%Ts", t);
+    p = ngx_http_llm_budget_int(p, t);
+    *p++ = 's';
+
+    return p;
 }
 
 
@@ -771,7 +794,7 @@ ngx_http_llm_budget_headers(ngx_http_request_t *r,
 {
     u_char      *p;
     ngx_str_t    v;
-    ngx_uint_t   k;
+    ngx_uint_t   k, j;
 
     static char  *names[2][3] = {
         { "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
@@ -780,44 +803,31 @@ ngx_http_llm_budget_headers(ngx_http_request_t *r,
           "x-ratelimit-reset-tokens" }
     };
 
+    p = ngx_pnalloc(r->pool, 6 * (NGX_INT64_LEN + 3));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
     for (k = 0; k < 2; k++) {
         if (br->limit[k] == 0) {
             continue;
         }
 
-        p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN + 8);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
+        for (j = 0; j < 3; j++) {
+            v.data = p;
 
-        v.data = p;
-        v.len = ngx_sprintf(p, "%L", br->limit[k]) - p;
+            p = (j == 0) ? ngx_http_llm_budget_int(p, br->limit[k])
+                : (j == 1) ? ngx_http_llm_budget_int(p, br->remaining[k])
+                : ngx_http_llm_budget_duration(p, br->reset[k]);
 
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers, names[k][0],
-                                    &v)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+            v.len = p - v.data;
 
-        v.data = v.data + v.len;
-        v.len = ngx_sprintf(v.data, "%L", br->remaining[k]) - v.data;
-
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers, names[k][1],
-                                    &v)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        v.data = v.data + v.len;
-        v.len = ngx_http_llm_budget_duration(v.data, br->reset[k]) - v.data;
-
-        if (ngx_http_llm_add_header(r, &r->headers_out.headers, names[k][2],
-                                    &v)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+            if (ngx_http_llm_add_header(r, &r->headers_out.headers,
+                                        names[k][j], &v)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
     }
 
