@@ -1186,6 +1186,9 @@ ngx_http_llm_cache_live(ngx_http_llm_cache_req_t *w,
         w->live = 1;
         w->status = NGX_HTTP_LLM_CACHE_COALESCED;
 
+        /* answered without a provider of its own: no tokens spent */
+        wctx->cache_hit = 1;
+
         model = ngx_http_llm_cache_model(r, wctx, leader->record.buf.data,
                                          leader->record.buf.len);
         if (model == NULL) {

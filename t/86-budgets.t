@@ -23,12 +23,13 @@ module_path();
 my $mock = start_mock();
 
 my $ng = start_nginx(<<'EOF', mock => $mock);
-    llm_budget_zone $http_x_key zone=reqs:1m requests=3/m;
-    llm_budget_zone $http_x_team zone=team:1m requests=5/m;
+    llm_budget_zone $http_x_key zone=reqs:1m requests=3/h;
+    llm_budget_zone $http_x_team zone=team:1m requests=5/h;
     llm_budget_zone $http_x_key zone=sec:1m requests=2/s;
-    llm_budget_zone $http_x_key zone=toks:1m tokens=1000/m;
+    llm_budget_zone $http_x_key zone=toks:1m tokens=1000/h;
     llm_budget_zone $http_x_key zone=money:1m spend=0.0001/d;
-    llm_budget_zone $http_x_key zone=dry:1m requests=1/m;
+    llm_budget_zone $http_x_key zone=dry:1m requests=1/h;
+    llm_budget_zone $http_x_key zone=hourly:1m requests=1/h;
     llm_cache_zone zone=cache:1m;
     llm_retry off;
 
@@ -37,6 +38,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
               price_in=0.5 price_out=1;
     llm_model slow provider=oai upstream_model=id=slow,header_delay_ms=600;
     llm_model long provider=oai upstream_model=id=long,events=40,delay_ms=50;
+    llm_model coal provider=oai upstream_model=id=coal,events=8,delay_ms=80;
 
     log_format budget '$http_x_key $status $llm_error $llm_cost '
                       '$llm_budget_remaining';
@@ -59,6 +61,16 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
             llm_cache cache;
         }
         location = /money/v1/chat/completions { llm_chat; llm_budget money; }
+        location = /coal/v1/chat/completions {
+            llm_chat;
+            llm_budget toks;
+            llm_cache cache;
+            llm_cache_lock on;
+        }
+        location = /hourly/v1/chat/completions {
+            llm_chat;
+            llm_budget hourly;
+        }
         location = /dry/v1/chat/completions {
             llm_chat;
             llm_budget dry dry_run;
@@ -82,19 +94,21 @@ sub hello { return { model => 'demo', messages => [{ role => 'user',
 
 my @r = map { ask('/reqs', hello('Hi'), 'X-Key' => 'k1') } 1 .. 4;
 is(join(',', map { $_->{status} } @r), '200,200,200,429',
-   'requests=3/m: the fourth is refused');
+   'requests=3/h: the fourth is refused');
 is(join(',', map { $_->{headers}{'x-ratelimit-limit-requests'} // '' } @r),
    '3,3,3,3', 'x-ratelimit-limit-requests on every answer, 429 too');
 is(join(',', map { $_->{headers}{'x-ratelimit-remaining-requests'} // '' }
              @r), '2,1,0,0', 'x-ratelimit-remaining-requests counts down');
-like($r[0]{headers}{'x-ratelimit-reset-requests'} // '', qr/^(\d+m)?\d+s$/,
+like($r[0]{headers}{'x-ratelimit-reset-requests'} // '',
+     qr/^(\d+h)?(\d+m)?\d+s$/,
      'x-ratelimit-reset-requests is a duration, as OpenAI writes it');
 my $err = is_openai_error($r[3], 429, 'requests', 'rate_limit_exceeded',
                           'null', 'the 429 is an OpenAI rate limit error');
 like($err->{message} // '', qr/Rate limit reached for requests/,
      'it says which limit');
 ok(($r[3]{headers}{'retry-after'} // 0) >= 1
-   && $r[3]{headers}{'retry-after'} <= 60, 'Retry-After: the window\'s end');
+   && $r[3]{headers}{'retry-after'} <= 3600,
+   'Retry-After: the window\'s end');
 is(ask('/reqs', hello('Hi'), 'X-Key' => 'k2')->{status}, 200,
    'another key has its own count');
 is(join(',', map { ask('/reqs', hello('Hi'))->{status} } 1 .. 4),
@@ -157,7 +171,7 @@ sub concurrently {
 
 my @c = concurrently('/toks', 6, $slow, 'X-Key' => 'conc');
 is(scalar(grep { $_ == 200 } @c), int(1000 / $est),
-   "six at once against tokens=1000/m: as many as the estimate ($est) "
+   "six at once against tokens=1000/h: as many as the estimate ($est) "
    . 'allows, no more');
 is(scalar(grep { $_ == 429 } @c), 6 - int(1000 / $est), 'the others 429');
 
@@ -218,6 +232,19 @@ is($c3->{headers}{'x-ratelimit-remaining-tokens'},
    $c2->{headers}{'x-ratelimit-remaining-tokens'},
    'a hit spends no provider tokens');
 
+# coalesced waiters, fed the leader's stream live, spend nothing either
+my $co = { model => 'coal', max_tokens => 50, stream => \1,
+           stream_options => { include_usage => \1 },
+           messages => [{ role => 'user', content => 'Together' }] };
+my @co = concurrently('/coal', 3, $co, 'X-Key' => 'co');
+is(join(',', @co), '200,200,200', 'three identical streams, coalesced');
+$nx = ask('/toks', $next, 'X-Key' => 'co');
+$used = 1000 - $nx->{headers}{'x-ratelimit-remaining-tokens'}
+        - (int(length($JSON->encode($next)) / 4) + 50);
+my ($one_chunks) = sse_json(ask('/toks', $co, 'X-Key' => 'co-alone')->{content});
+is($used, $one_chunks->[-1]{usage}{total_tokens},
+   "only the one that asked the provider spent tokens ($used)");
+
 # --- spend, at the model's prices
 
 my $spent = 0;
@@ -259,9 +286,12 @@ like($ng->error_log, qr/llm_budget "dry" would refuse this request/,
 
 # --- counters survive a reload
 
+is(join(',', map { ask('/hourly', hello('H'), 'X-Key' => 'h')->{status} }
+             1 .. 2), '200,429', 'requests=1/h');
+
 if (!$ng->{valgrind}) {
     ok($ng->reload, 'nginx reloaded');
-    is(ask('/reqs', hello('Hi'), 'X-Key' => 'k1')->{status}, 429,
+    is(ask('/hourly', hello('H'), 'X-Key' => 'h')->{status}, 429,
        'the counts are kept over a reload');
 }
 
