@@ -58,28 +58,13 @@ struct ngx_http_llm_budget_zone_s {
 };
 
 
+/* a key's counters, one per limit: a record of a store zone */
+
 typedef struct {
     int64_t                        window;
     int64_t                        used;
     int64_t                        reserved;
 } ngx_http_llm_budget_counter_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t              node;       /* key: the key's CRC32 */
-    ngx_queue_t                    queue;
-    ngx_http_llm_budget_counter_t  counters[NGX_HTTP_LLM_BUDGET_LIMITS];
-    u_short                        len;
-    u_char                         key[1];
-} ngx_http_llm_budget_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t                   rbtree;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    lru;
-    ngx_uint_t                     ready;
-} ngx_http_llm_budget_sh_t;
 
 
 /* what one request holds in one zone */
@@ -273,8 +258,7 @@ ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     bz->name = name;
-    bz->zone = ngx_http_llm_zone_add(cf, "llm_budget_zone", &name, size,
-                                     sizeof(ngx_http_llm_budget_sh_t));
+    bz->zone = ngx_http_llm_store_zone(cf, "llm_budget_zone", &name, size);
     if (bz->zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -447,125 +431,6 @@ ngx_http_llm_budget_amount(ngx_http_llm_budget_req_t *br, ngx_uint_t kind,
 }
 
 
-/* equal hashes are ordered by their keys */
-
-static void
-ngx_http_llm_budget_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t           **p;
-    ngx_http_llm_budget_node_t   *n, *t;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            n = (ngx_http_llm_budget_node_t *) node;
-            t = (ngx_http_llm_budget_node_t *) temp;
-
-            p = (ngx_memn2cmp(n->key, t->key, n->len, t->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_http_llm_budget_node_t *
-ngx_http_llm_budget_node(ngx_http_llm_zone_t *z, ngx_str_t *key,
-    ngx_uint_t create)
-{
-    uint32_t                     hash;
-    ngx_int_t                    rc;
-    ngx_queue_t                 *q;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_llm_budget_sh_t    *sh;
-    ngx_http_llm_budget_node_t  *bn;
-
-    sh = z->state;
-
-    if (!sh->ready) {
-        ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                        ngx_http_llm_budget_insert);
-        ngx_queue_init(&sh->lru);
-        sh->ready = 1;
-        z->shpool->log_nomem = 0;
-    }
-
-    hash = ngx_crc32_short(key->data, key->len);
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        bn = (ngx_http_llm_budget_node_t *) node;
-        rc = ngx_memn2cmp(key->data, bn->key, key->len, bn->len);
-
-        if (rc == 0) {
-            ngx_queue_remove(&bn->queue);
-            ngx_queue_insert_head(&sh->lru, &bn->queue);
-            return bn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    if (!create) {
-        return NULL;
-    }
-
-    /* a new key: the least recently seen make room */
-
-    for ( ;; ) {
-        bn = ngx_slab_alloc_locked(z->shpool,
-                                   offsetof(ngx_http_llm_budget_node_t, key)
-                                   + key->len);
-        if (bn || ngx_queue_empty(&sh->lru)) {
-            break;
-        }
-
-        q = ngx_queue_last(&sh->lru);
-        bn = ngx_queue_data(q, ngx_http_llm_budget_node_t, queue);
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&sh->rbtree, &bn->node);
-        ngx_slab_free_locked(z->shpool, bn);
-    }
-
-    if (bn == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(bn->counters, sizeof(bn->counters));
-    bn->node.key = hash;
-    bn->len = (u_short) key->len;
-    ngx_memcpy(bn->key, key->data, key->len);
-
-    ngx_rbtree_insert(&sh->rbtree, &bn->node);
-    ngx_queue_insert_head(&sh->lru, &bn->queue);
-
-    return bn;
-}
-
-
 /* the prices a request's spend is counted at: its model's, or its route's
  * dearest candidate's */
 
@@ -599,7 +464,7 @@ ngx_http_llm_budget_prices(ngx_http_request_t *r, ngx_http_llm_model_t *m,
 
 static void
 ngx_http_llm_budget_tightest(ngx_http_llm_budget_req_t *br,
-    ngx_http_llm_budget_zone_t *bz, ngx_http_llm_budget_node_t *bn,
+    ngx_http_llm_budget_zone_t *bz, ngx_http_llm_budget_counter_t *counters,
     time_t now)
 {
     int64_t                         remaining;
@@ -609,7 +474,7 @@ ngx_http_llm_budget_tightest(ngx_http_llm_budget_req_t *br,
 
     for (i = 0; i < bz->nlimits; i++) {
         l = &bz->limits[i];
-        c = &bn->counters[i];
+        c = &counters[i];
 
         if (l->kind == NGX_HTTP_LLM_BUDGET_REQUESTS) {
             k = 0;
@@ -643,9 +508,8 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
     ngx_int_t                       rc;
     ngx_uint_t                      i;
     ngx_http_llm_budget_zone_t     *bz;
-    ngx_http_llm_budget_node_t     *bn;
     ngx_http_llm_budget_limit_t    *l;
-    ngx_http_llm_budget_counter_t  *c;
+    ngx_http_llm_budget_counter_t  *c, *counters;
 
     bz = h->bz;
     now = ngx_time();
@@ -653,9 +517,9 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
 
     ngx_http_llm_zone_lock(bz->zone);
 
-    bn = ngx_http_llm_budget_node(bz->zone, &h->key, 1);
-
-    if (bn == NULL) {
+    counters = ngx_http_llm_store_record(bz->zone, &h->key,
+                                         bz->nlimits * sizeof(*counters), 1);
+    if (counters == NULL) {
         /* no room for the key: not counted, never refused for it */
         ngx_http_llm_zone_unlock(bz->zone);
         h->bz = NULL;
@@ -664,7 +528,7 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
 
     for (i = 0; i < bz->nlimits; i++) {
         l = &bz->limits[i];
-        c = &bn->counters[i];
+        c = &counters[i];
 
         window = ngx_http_llm_budget_window(l, now, &left);
 
@@ -685,10 +549,10 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
     }
 
     for (i = 0; rc == NGX_OK && i < bz->nlimits; i++) {
-        bn->counters[i].reserved += h->est[i];
+        counters[i].reserved += h->est[i];
     }
 
-    ngx_http_llm_budget_tightest(br, bz, bn, now);
+    ngx_http_llm_budget_tightest(br, bz, counters, now);
 
     ngx_http_llm_zone_unlock(bz->zone);
 
@@ -707,8 +571,7 @@ ngx_http_llm_budget_release(ngx_http_llm_budget_req_t *br,
     int64_t                         window;
     ngx_uint_t                      i;
     ngx_http_llm_budget_zone_t     *bz;
-    ngx_http_llm_budget_node_t     *bn;
-    ngx_http_llm_budget_counter_t  *c;
+    ngx_http_llm_budget_counter_t  *c, *counters;
 
     bz = h->bz;
 
@@ -718,10 +581,11 @@ ngx_http_llm_budget_release(ngx_http_llm_budget_req_t *br,
 
     ngx_http_llm_zone_lock(bz->zone);
 
-    bn = ngx_http_llm_budget_node(bz->zone, &h->key, 0);
+    counters = ngx_http_llm_store_record(bz->zone, &h->key,
+                                         bz->nlimits * sizeof(*counters), 0);
 
-    for (i = 0; bn && i < bz->nlimits; i++) {
-        c = &bn->counters[i];
+    for (i = 0; counters && i < bz->nlimits; i++) {
+        c = &counters[i];
 
         c->reserved = ngx_max(c->reserved - h->est[i], 0);
 

@@ -456,6 +456,10 @@ ngx_http_llm_zone_t *ngx_http_llm_zone_add(ngx_conf_t *cf,
 /* the stores: ngx_http_llm_store.c */
 char *ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
     ngx_http_llm_store_t **sp);
+ngx_http_llm_zone_t *ngx_http_llm_store_zone(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *name, ssize_t size);
+void *ngx_http_llm_store_record(ngx_http_llm_zone_t *z, ngx_str_t *key,
+    size_t size, ngx_uint_t create);
 
 /* the response cache: ngx_http_llm_cache.c */
 #define NGX_HTTP_LLM_CACHE_HIT        0

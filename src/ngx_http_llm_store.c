@@ -149,9 +149,8 @@ ngx_http_llm_store_conf(ngx_conf_t *cf, ngx_uint_t first,
         return NGX_CONF_ERROR;
     }
 
-    store->data = ngx_http_llm_zone_add(cf, (char *) value[0].data, &name,
-                                        size,
-                                        sizeof(ngx_http_llm_store_sh_t));
+    store->data = ngx_http_llm_store_zone(cf, (char *) value[0].data, &name,
+                                          size);
     if (store->data == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -168,6 +167,17 @@ invalid:
                        &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* a zone of keyed entries: a store's, or a feature's records */
+
+ngx_http_llm_zone_t *
+ngx_http_llm_store_zone(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *name, ssize_t size)
+{
+    return ngx_http_llm_zone_add(cf, directive, name, size,
+                                 sizeof(ngx_http_llm_store_sh_t));
 }
 
 
@@ -449,6 +459,61 @@ ngx_http_llm_shm_lock(ngx_http_llm_store_t *s, ngx_str_t *key,
     ngx_http_llm_zone_unlock(z);
 
     return NGX_OK;
+}
+
+
+/*
+ * A feature's own record under key (budgets' counters), read and written
+ * in place under ngx_http_llm_zone_lock(): NULL when there is none and
+ * create is not set, or no room; a new one is zeroed, 8-byte aligned,
+ * never expires, and goes first when the zone is full and it is the
+ * least recently used.
+ */
+
+void *
+ngx_http_llm_store_record(ngx_http_llm_zone_t *z, ngx_str_t *key,
+    size_t size, ngx_uint_t create)
+{
+    size_t                       off;
+    uint32_t                     hash;
+    ngx_http_llm_store_sh_t     *sh;
+    ngx_http_llm_store_entry_t  *e;
+
+    sh = ngx_http_llm_store_sh(z);
+    hash = ngx_crc32_short(key->data, key->len);
+    off = ngx_align(key->len, 8);
+
+    e = ngx_http_llm_store_find(sh, key, hash);
+
+    if (e) {
+        ngx_queue_remove(&e->queue);
+        ngx_queue_insert_head(&sh->lru, &e->queue);
+        return e->data + off;
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    e = ngx_http_llm_store_alloc(z, sh, offsetof(ngx_http_llm_store_entry_t,
+                                                 data)
+                                        + off + size);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    e->node.key = hash;
+    e->stored = ngx_time();
+    e->expires = NGX_MAX_TIME_T_VALUE;
+    e->key_len = key->len;
+    e->value_len = off - key->len + size;
+    ngx_memcpy(e->data, key->data, key->len);
+    ngx_memzero(e->data + key->len, off - key->len + size);
+
+    ngx_rbtree_insert(&sh->rbtree, &e->node);
+    ngx_queue_insert_head(&sh->lru, &e->queue);
+
+    return e->data + off;
 }
 
 
