@@ -34,6 +34,8 @@ typedef struct {
     ngx_msec_t               cooldown_until;
     ngx_msec_t               probe_start;
     ngx_msec_t               ttft;             /* moving average, ms */
+    ngx_msec_t               no_headroom_until; /* the provider said so */
+    unsigned                 no_headroom:1;
     unsigned                 cooling:1;
     unsigned                 probing:1;
 } ngx_http_llm_health_slot_t;
@@ -215,6 +217,17 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     s = ngx_http_llm_health_slot(z, &p->name,
                                  NGX_HTTP_LLM_SLOT_PROVIDER);
 
+    if (s && s->no_headroom) {
+        if ((ngx_msec_int_t) (s->no_headroom_until - now) > 0) {
+            /* its last answer said nothing is left: not before its reset */
+            *retry = s->no_headroom_until - now;
+            ngx_http_llm_zone_unlock(z);
+            return NGX_DECLINED;
+        }
+
+        s->no_headroom = 0;
+    }
+
     if (s && s->cooling) {
 
         if ((ngx_msec_int_t) (s->cooldown_until - now) > 0) {
@@ -242,6 +255,45 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     ngx_http_llm_zone_unlock(z);
 
     return rc;
+}
+
+
+/*
+ * A provider's answer said its requests or tokens are used up until
+ * reset ms from now: no request goes to it before, so the router steers
+ * away before its 429
+ */
+
+void
+ngx_http_llm_health_headroom(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_msec_t reset)
+{
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_health_slot_t  *s;
+    ngx_http_llm_main_conf_t    *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+
+    if (lmcf->health_zone == NULL) {
+        return;
+    }
+
+    z = lmcf->health_zone;
+
+    ngx_http_llm_zone_lock(z);
+
+    s = ngx_http_llm_health_slot(z, &p->name, NGX_HTTP_LLM_SLOT_PROVIDER);
+
+    if (s) {
+        s->no_headroom = 1;
+        s->no_headroom_until = ngx_current_msec + reset;
+    }
+
+    ngx_http_llm_zone_unlock(z);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "llm: provider \"%V\" has no headroom left for %M ms",
+                  &p->name, reset);
 }
 
 
@@ -418,4 +470,223 @@ ngx_http_llm_health_cooling(ngx_http_request_t *r, ngx_http_llm_provider_t *p)
     ngx_http_llm_zone_unlock(z);
 
     return cooling;
+}
+
+
+/* "6s", "1m0s", "12ms", "2m59.56s": a Go duration, in ms; -1: not one */
+
+static ngx_msec_int_t
+ngx_http_llm_headroom_duration(u_char *p, u_char *end)
+{
+    double      n, frac, ms;
+    ngx_uint_t  digits;
+
+    ms = 0;
+    digits = 0;
+
+    while (p < end) {
+        n = 0;
+        frac = 0.1;
+
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            n = n * 10 + (*p++ - '0');
+            digits++;
+        }
+
+        if (p < end && *p == '.') {
+            for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+                n += (*p - '0') * frac;
+                frac /= 10;
+            }
+        }
+
+        if (end - p >= 2 && p[0] == 'm' && p[1] == 's') {
+            ms += n;
+            p += 2;
+
+        } else if (p < end && *p == 'h') {
+            ms += n * 3600000;
+            p++;
+
+        } else if (p < end && *p == 'm') {
+            ms += n * 60000;
+            p++;
+
+        } else if (p < end && *p == 's') {
+            ms += n * 1000;
+            p++;
+
+        } else {
+            return -1;
+        }
+    }
+
+    return (digits && ms < 86400000.0 * 31) ? (ngx_msec_int_t) ms : -1;
+}
+
+
+/* "2025-08-21T12:40:59Z": RFC 3339, UTC, in ms from now; -1: not one */
+
+static ngx_msec_int_t
+ngx_http_llm_headroom_time(u_char *p, u_char *end)
+{
+    time_t      t, now;
+    struct tm   tm;
+    ngx_int_t   v[6];
+    ngx_uint_t  i;
+
+    static const size_t  at[6] = { 0, 5, 8, 11, 14, 17 };
+    static const size_t  len[6] = { 4, 2, 2, 2, 2, 2 };
+
+    if (end - p < 20) {
+        return -1;
+    }
+
+    for (i = 0; i < 6; i++) {
+        v[i] = ngx_atoi(p + at[i], len[i]);
+        if (v[i] == NGX_ERROR) {
+            return -1;
+        }
+    }
+
+    ngx_memzero(&tm, sizeof(struct tm));
+    tm.tm_year = v[0] - 1900;
+    tm.tm_mon = v[1] - 1;
+    tm.tm_mday = v[2];
+    tm.tm_hour = v[3];
+    tm.tm_min = v[4];
+    tm.tm_sec = v[5];
+
+    t = timegm(&tm);
+    now = ngx_time();
+
+    return (t > now) ? (ngx_msec_int_t) (t - now) * 1000 : 0;
+}
+
+
+/* one header of an answer: a family's remaining count, or its reset */
+
+void
+ngx_http_llm_headroom_header(ngx_http_llm_headroom_t *h, u_char *name,
+    size_t len, ngx_str_t *value)
+{
+    u_char         *fam;
+    size_t          flen;
+    ngx_int_t       n, what;
+    ngx_uint_t      i;
+    ngx_msec_int_t  ms;
+
+    static ngx_str_t  families[] = {
+        ngx_string("requests"), ngx_string("tokens"),
+        ngx_string("input-tokens"), ngx_string("output-tokens")
+    };
+
+    if (len > 22 && ngx_strncasecmp(name, (u_char *) "x-ratelimit-remaining-",
+                                    22) == 0)
+    {
+        fam = name + 22;
+        flen = len - 22;
+        what = NGX_HTTP_LLM_HEADROOM_REMAINING;
+
+    } else if (len > 18
+               && ngx_strncasecmp(name, (u_char *) "x-ratelimit-reset-", 18)
+                  == 0)
+    {
+        fam = name + 18;
+        flen = len - 18;
+        what = NGX_HTTP_LLM_HEADROOM_RESET;
+
+    } else if (len > 20
+               && ngx_strncasecmp(name, (u_char *) "anthropic-ratelimit-", 20)
+                  == 0)
+    {
+        fam = name + 20;
+
+        if (len > 30 && ngx_strncasecmp(name + len - 10,
+                                        (u_char *) "-remaining", 10) == 0)
+        {
+            flen = len - 30;
+            what = NGX_HTTP_LLM_HEADROOM_REMAINING;
+
+        } else if (len > 26 && ngx_strncasecmp(name + len - 6,
+                                               (u_char *) "-reset", 6) == 0)
+        {
+            flen = len - 26;
+            what = NGX_HTTP_LLM_HEADROOM_RESET;
+
+        } else {
+            return;
+        }
+
+    } else {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
+        if (families[i].len == flen
+            && ngx_strncasecmp(fam, families[i].data, flen) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == NGX_HTTP_LLM_HEADROOM_FAMILIES) {
+        return;
+    }
+
+    if (what == NGX_HTTP_LLM_HEADROOM_REMAINING) {
+        /* a negative count (Azure's -1) says nothing */
+        n = ngx_atoi(value->data, value->len);
+        if (n != NGX_ERROR) {
+            h->remaining[i] = n;
+            h->known[i] |= NGX_HTTP_LLM_HEADROOM_REMAINING;
+        }
+
+        return;
+    }
+
+    ms = (name[0] == 'x' || name[0] == 'X')
+         ? ngx_http_llm_headroom_duration(value->data,
+                                          value->data + value->len)
+         : ngx_http_llm_headroom_time(value->data, value->data + value->len);
+
+    if (ms >= 0) {
+        h->reset[i] = (ngx_msec_t) ms;
+        h->known[i] |= NGX_HTTP_LLM_HEADROOM_RESET;
+    }
+}
+
+
+/* the answer's headers are read: a family used up steers the router away */
+
+void
+ngx_http_llm_headroom_done(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
+{
+    ngx_uint_t                i, none;
+    ngx_msec_t                reset;
+    ngx_http_llm_headroom_t  *h;
+
+    h = &ctx->headroom;
+    none = 0;
+    reset = 0;
+
+    for (i = 0; i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
+        if (h->known[i] == (NGX_HTTP_LLM_HEADROOM_REMAINING
+                            |NGX_HTTP_LLM_HEADROOM_RESET)
+            && h->remaining[i] == 0 && h->reset[i] > 0)
+        {
+            none = 1;
+            reset = ngx_max(reset, h->reset[i]);
+        }
+    }
+
+    ngx_memzero(h, sizeof(ngx_http_llm_headroom_t));
+
+    if (none) {
+        ngx_http_llm_health_headroom(r, ctx->model->provider, reset);
+    }
 }

@@ -327,6 +327,24 @@ typedef enum {
 
 
 typedef struct ngx_http_llm_embed_s  ngx_http_llm_embed_t;
+
+
+/*
+ * What a provider's answer says is left of its rate limits, per family
+ * (requests, tokens, input tokens, output tokens): OpenAI's, Groq's and
+ * xAI's x-ratelimit-*, Anthropic's anthropic-ratelimit-*
+ */
+
+#define NGX_HTTP_LLM_HEADROOM_FAMILIES  4
+
+typedef struct {
+    int64_t                        remaining[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+    ngx_msec_t                     reset[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+    u_char                         known[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+} ngx_http_llm_headroom_t;
+
+#define NGX_HTTP_LLM_HEADROOM_REMAINING  1
+#define NGX_HTTP_LLM_HEADROOM_RESET      2
 typedef struct ngx_http_llm_cache_req_s  ngx_http_llm_cache_req_t;
 
 
@@ -345,6 +363,8 @@ struct ngx_http_llm_ctx_s {
     off_t                          body_length;    /* -1: not known */
     off_t                          body_received;
     ngx_str_t                      retry_after;
+    ngx_http_llm_headroom_t        headroom;       /* the answer's
+                                                      rate-limit headers */
     llm_buf_t                      body;           /* non-stream, errors */
     llm_sse_t                      sse;
     llm_buf_t                      out;            /* translated bytes */
@@ -520,6 +540,12 @@ void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
 ngx_uint_t ngx_http_llm_health_cooling(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p);
+void ngx_http_llm_health_headroom(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, ngx_msec_t reset);
+void ngx_http_llm_headroom_header(ngx_http_llm_headroom_t *h, u_char *name,
+    size_t len, ngx_str_t *value);
+void ngx_http_llm_headroom_done(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx);
 
 /* Prometheus metrics: ngx_http_llm_metrics.c */
 char *ngx_http_llm_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -165,6 +165,7 @@ ngx_http_llm_reinit_request(ngx_http_request_t *r)
     ctx->body_done = 0;
     ctx->connection_close = 0;
     ngx_str_null(&ctx->retry_after);
+    ngx_memzero(&ctx->headroom, sizeof(ngx_http_llm_headroom_t));
     ngx_memzero(&ctx->chunked, sizeof(ngx_http_chunked_t));
     llm_buf_reset(&ctx->body);
     llm_buf_reset(&ctx->out);
@@ -310,6 +311,11 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
             {
                 /* OpenAI's, in milliseconds */
                 ctx->retry_wait = ngx_atoi(value.data, value.len);
+
+            } else if (len > 18) {
+                /* what is left of the provider's rate limits */
+                ngx_http_llm_headroom_header(&ctx->headroom, name, len,
+                                             &value);
             }
 
             continue;
@@ -333,6 +339,8 @@ ngx_http_llm_process_header(ngx_http_request_t *r)
     if (ctx->chunked_body) {
         ctx->body_length = -1;
     }
+
+    ngx_http_llm_headroom_done(r, ctx);
 
     if (ctx->stream && ctx->status.code >= 200 && ctx->status.code < 300) {
 

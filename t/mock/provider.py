@@ -38,6 +38,16 @@ demo answer.  Keys:
   echo=1             the reply content is the raw request body text
   echo_key=1         a 401 whose message holds the key the request carried
   retry_after_ms=N   add "retry-after-ms: N" (OpenAI's header)
+  rl_requests=N      OpenAI's rate-limit headers, as its docs show them:
+                     x-ratelimit-remaining-requests: N (limit 100) and
+                     x-ratelimit-reset-requests: <rl_reset>s; the tokens
+                     pair says 150000 of 160000 left
+  rl_tokens=N        x-ratelimit-remaining-tokens: N (limit 160000),
+                     x-ratelimit-reset-tokens: <rl_reset>s
+  rl_reset=S         the reset of those (default 6), in seconds
+  anthropic_rl=N     Anthropic's: anthropic-ratelimit-requests-remaining: N
+                     (limit 50), -reset an RFC 3339 time rl_reset seconds
+                     ahead; the tokens family with room
   seq=S1;S2;...      a behaviour per request: the N-th request with this
                      scenario (or with the same id=) gets S_N, the last one
                      repeating.  S is "ok", a bare status ("429"), or
@@ -463,7 +473,8 @@ def guess_ctype(text):
 INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cut_after",
             "bad_chunked", "bad_sse", "hang", "keepalive_comments", "events", "echo",
             "stall_after", "retry_after_ms", "max_inputs", "base64", "error_event",
-            "raw", "short_by", "echo_key"}
+            "raw", "short_by", "echo_key", "rl_requests", "rl_tokens",
+            "rl_reset", "anthropic_rl"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
               "hang_text", "sig_from"}
 
@@ -1083,6 +1094,25 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", str(opts["retry_after"]))
         if "retry_after_ms" in opts:
             self.send_header("retry-after-ms", str(opts["retry_after_ms"]))
+        reset = int(opts.get("rl_reset", 6))
+        if "rl_requests" in opts or "rl_tokens" in opts:
+            self.send_header("x-ratelimit-limit-requests", "100")
+            self.send_header("x-ratelimit-remaining-requests",
+                             str(opts.get("rl_requests", 99)))
+            self.send_header("x-ratelimit-reset-requests", "%ds" % reset)
+            self.send_header("x-ratelimit-limit-tokens", "160000")
+            self.send_header("x-ratelimit-remaining-tokens",
+                             str(opts.get("rl_tokens", 150000)))
+            self.send_header("x-ratelimit-reset-tokens", "%ds" % reset)
+        if "anthropic_rl" in opts:
+            at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + reset))
+            for fam, lim, left in (("requests", 50, opts["anthropic_rl"]),
+                                   ("tokens", 96000, 96000),
+                                   ("input-tokens", 80000, 80000),
+                                   ("output-tokens", 16000, 16000)):
+                self.send_header("anthropic-ratelimit-%s-limit" % fam, str(lim))
+                self.send_header("anthropic-ratelimit-%s-remaining" % fam, str(left))
+                self.send_header("anthropic-ratelimit-%s-reset" % fam, at)
         if reply.is_stream:
             self.send_header("Cache-Control", "no-cache")
         if te == "chunked":
