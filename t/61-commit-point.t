@@ -29,7 +29,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock, mock2 => $mock2);
     llm_provider an dialect=anthropic url=http://127.0.0.1:%%MOCK2%%/v1 api_key=env:LLM_T51_KEY;
 
     llm_retry tries=2 base=10ms cap=20ms;
-    llm_first_token_timeout 1s;
+    llm_first_token_timeout 3s;
 
     llm_model cut-early provider=p1 'upstream_model=id=cut-early,seq=events:5|cut_after:1;events:3';
     llm_model inband-early provider=p1 'upstream_model=id=inband-early,seq=error_event:503;events:3';
