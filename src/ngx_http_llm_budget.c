@@ -22,6 +22,7 @@
  */
 
 #include "ngx_http_llm_module.h"
+#include "ngx_http_llm_metrics.h"
 
 
 #define NGX_HTTP_LLM_BUDGET_LIMITS  8
@@ -95,6 +96,14 @@ struct ngx_http_llm_budget_req_s {
 
 
 static void ngx_http_llm_budget_settle(void *data);
+static void ngx_http_llm_budget_refused(ngx_http_llm_budget_zone_t *bz,
+    ngx_uint_t limit, ngx_uint_t dry_run);
+
+
+/* a zone's refusals, per limit and mode: a record under a key no client
+ * value can be (header values hold no NUL) */
+
+static ngx_str_t  ngx_http_llm_budget_refusals = ngx_string("\0refused");
 
 
 /* "N/PERIOD": PERIOD s, m, h, d or month; spend is in USD */
@@ -821,6 +830,8 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
             continue;
         }
 
+        ngx_http_llm_budget_refused(h->bz, over, u[i].dry_run);
+
         if (u[i].dry_run) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "llm: llm_budget \"%V\" would refuse this request "
@@ -981,4 +992,66 @@ ngx_http_llm_budget_remaining(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     v->len = p - v->data;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_llm_budget_refused(ngx_http_llm_budget_zone_t *bz, ngx_uint_t limit,
+    ngx_uint_t dry_run)
+{
+    int64_t  *counts;
+
+    ngx_http_llm_zone_lock(bz->zone);
+
+    counts = ngx_http_llm_store_record(bz->zone, &ngx_http_llm_budget_refusals,
+                                       2 * NGX_HTTP_LLM_BUDGET_LIMITS
+                                       * sizeof(int64_t), 1);
+    if (counts) {
+        counts[2 * limit + (dry_run ? 1 : 0)]++;
+    }
+
+    ngx_http_llm_zone_unlock(bz->zone);
+}
+
+
+/* llm_budget_refused_total, for llm_metrics_export */
+
+void
+ngx_http_llm_budget_metrics(ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_text_t *t)
+{
+    int64_t                      *counts, copy[2 * NGX_HTTP_LLM_BUDGET_LIMITS];
+    ngx_uint_t                    i, j, m;
+    ngx_http_llm_budget_zone_t  **bz;
+
+    static const char  *modes[] = { "refused", "dry_run" };
+
+    bz = lmcf->budgets->elts;
+
+    for (i = 0; i < lmcf->budgets->nelts; i++) {
+        ngx_http_llm_zone_lock(bz[i]->zone);
+
+        counts = ngx_http_llm_store_record(bz[i]->zone,
+                                           &ngx_http_llm_budget_refusals,
+                                           sizeof(copy), 0);
+        if (counts) {
+            ngx_memcpy(copy, counts, sizeof(copy));
+
+        } else {
+            ngx_memzero(copy, sizeof(copy));
+        }
+
+        ngx_http_llm_zone_unlock(bz[i]->zone);
+
+        for (j = 0; j < bz[i]->nlimits; j++) {
+            for (m = 0; m < 2; m++) {
+                ngx_http_llm_text(t, "llm_budget_refused_total{zone=\"%V\","
+                                  "limit=\"%s\",mode=\"%s\"} %L\n",
+                                  &bz[i]->name,
+                                  ngx_http_llm_budget_kinds[
+                                      bz[i]->limits[j].kind],
+                                  modes[m], copy[2 * j + m]);
+            }
+        }
+    }
 }

@@ -831,6 +831,13 @@ ngx_http_llm_metrics_handler(ngx_http_request_t *r)
         }
     }
 
+    if (lmcf->budgets) {
+        ngx_http_llm_head(&t, "llm_budget_refused_total", "counter",
+                          "Requests over an llm_budget limit, by zone and "
+                          "limit: refused, or served in dry run.");
+        ngx_http_llm_budget_metrics(lmcf, &t);
+    }
+
     ngx_http_llm_head(&t, "llm_rejected_requests_total", "counter",
                       "Requests answered before any model was chosen (an "
                       "unknown model, a bad body), by status class.");

@@ -88,6 +88,10 @@ extern const ngx_msec_t   ngx_http_llm_tpot_buckets[];
 
 void ngx_http_llm_text(ngx_http_llm_text_t *t, const char *fmt, ...);
 
+/* llm_budget_refused_total: ngx_http_llm_budget.c */
+void ngx_http_llm_budget_metrics(ngx_http_llm_main_conf_t *lmcf,
+    ngx_http_llm_text_t *t);
+
 /* GET, the body discarded, the zone there: NGX_OK, or a status */
 ngx_int_t ngx_http_llm_metrics_request(ngx_http_request_t *r,
     ngx_http_llm_main_conf_t *lmcf);

@@ -31,6 +31,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_budget_zone $http_x_key zone=dry:1m requests=1/h;
     llm_budget_zone $http_x_key zone=hourly:1m requests=1/h;
     llm_cache_zone zone=cache:1m;
+    llm_metrics zone=metrics:1m;
     llm_retry off;
 
     llm_provider oai dialect=openai url=http://127.0.0.1:%%MOCK%%/v1;
@@ -71,6 +72,7 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
             llm_chat;
             llm_budget hourly;
         }
+        location = /metrics { llm_metrics_export; }
         location = /dry/v1/chat/completions {
             llm_chat;
             llm_budget dry dry_run;
@@ -283,6 +285,27 @@ is(join(',', map { ask('/dry', hello('D'), 'X-Key' => 'd')->{status} }
              1 .. 3), '200,200,200', 'dry_run: nothing refused');
 like($ng->error_log, qr/llm_budget "dry" would refuse this request/,
      'but logged');
+
+# --- the refusals, for Prometheus
+
+my $exposition = http_get($port, '/metrics')->{content};
+my %metric = map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } split /\n/, $exposition;
+is($metric{'llm_budget_refused_total{zone="reqs",limit="requests",mode="refused"}'},
+   2, 'llm_budget_refused_total counts the refusals per zone and limit');
+is($metric{'llm_budget_refused_total{zone="team",limit="requests",mode="refused"}'},
+   1, '... of each zone');
+is($metric{'llm_budget_refused_total{zone="dry",limit="requests",mode="dry_run"}'},
+   2, '... and what a dry run would have refused');
+is($metric{'llm_budget_refused_total{zone="money",limit="spend",mode="refused"}'},
+   1, '... spend too');
+{
+    my $dir = tempdir(CLEANUP => 1);
+    open my $fh, '>', "$dir/m.txt" or die;
+    print $fh $exposition;
+    close $fh;
+    my $lint = `promtool check metrics < '$dir/m.txt' 2>&1`;
+    is($?, 0, 'promtool check metrics passes') or diag($lint);
+}
 
 # --- counters survive a reload
 
