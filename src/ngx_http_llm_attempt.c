@@ -36,10 +36,15 @@ static void ngx_http_llm_attempt_cleanup(ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_mark_ttft(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 
+static ngx_int_t ngx_http_llm_attempt_select(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t from, ngx_uint_t again,
+    ngx_msec_t busy, ngx_uint_t *limited);
+static void ngx_http_llm_attempt_none(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, ngx_uint_t limited);
 static ngx_int_t ngx_http_llm_attempt_start(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static ngx_int_t ngx_http_llm_attempt_plan(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_msec_int_t wait, ngx_msec_t *cooling);
+    ngx_http_llm_ctx_t *ctx, ngx_msec_int_t wait);
 static void ngx_http_llm_attempt_wait(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 static void ngx_http_llm_attempt_detach(ngx_http_request_t *r,
@@ -225,8 +230,7 @@ ngx_int_t
 ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     ngx_int_t                 rc;
-    ngx_uint_t                i, n, declined;
-    ngx_msec_t                retry, min;
+    ngx_uint_t                i, n, declined, limited;
     llm_error_t               e;
     ngx_http_cleanup_t       *cln;
     ngx_http_llm_model_t     *models;
@@ -315,39 +319,135 @@ ngx_http_llm_attempt_first(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         ngx_add_timer(&ctx->deadline_ev, llcf->deadline);
     }
 
-    /* the first candidate that is not cooling down */
+    /* the first candidate that is not cooling down and has headroom */
 
-    min = NGX_MAX_INT32_VALUE;
+    rc = ngx_http_llm_attempt_select(r, ctx, 0, 0, 0, &limited);
 
-    for (i = 0; i < ctx->norder; i++) {
-        if (ngx_http_llm_health_usable(r, models[ctx->order[i]].provider,
-                                       &retry)
-            == NGX_OK)
-        {
-            break;
+    if (rc == NGX_OK) {
+        rc = ngx_http_llm_attempt_start(r, ctx);
+        return (rc == NGX_OK) ? NGX_DONE : rc;
+    }
+
+    if (rc == NGX_BUSY) {
+        ngx_http_llm_attempt_wait(r, ctx);
+
+    } else {
+        ngx_http_llm_attempt_none(r, ctx, limited);
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The first candidate from "from" on that may be tried now: NGX_OK, it is
+ * ctx->next_cand and holds its headroom.  Else, when one only lacks
+ * headroom (or "busy", the wait of one before "from") and the deadline
+ * (or llm_retry_after_cap without one) allows, NGX_BUSY: choose again
+ * from "again" after ctx->delay.  Else NGX_DECLINED: *limited when rate
+ * limits stand in the way, not cool-downs; ctx->delay is how long.
+ */
+
+static ngx_int_t
+ngx_http_llm_attempt_select(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t from, ngx_uint_t again, ngx_msec_t busy, ngx_uint_t *limited)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_msec_t                 now, retry, cooling;
+    ngx_http_llm_model_t      *models;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+    models = lmcf->models.elts;
+    cooling = NGX_MAX_INT32_VALUE;
+
+    for (i = from; i < ctx->norder; i++) {
+
+        rc = ngx_http_llm_health_usable(r, ctx, &models[ctx->order[i]],
+                                        &retry);
+
+        if (rc == NGX_OK) {
+            ctx->next_cand = i;
+            ctx->delay = 0;
+            ctx->wait_start = 0;
+            return NGX_OK;
         }
 
-        min = ngx_min(min, retry);
+        if (rc == NGX_BUSY) {
+            busy = busy ? ngx_min(busy, retry) : retry;
+
+        } else {
+            cooling = ngx_min(cooling, retry);
+        }
     }
 
-    if (i == ctx->norder) {
+    now = ngx_current_msec;
+
+    if (ctx->wait_start == 0) {
+        ctx->wait_start = now;
+    }
+
+    if (busy
+        && (ctx->deadline
+            ? (ngx_msec_int_t) (ctx->deadline - now - busy) > 0
+            : now + busy - ctx->wait_start <= llcf->retry_after_cap))
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llm: no provider of model \"%V\" has headroom for "
+                      "this request, waiting %M ms", &ctx->route->name,
+                      busy);
+
+        ctx->reselect = again + 1;
+        ctx->delay = busy;
+        return NGX_BUSY;
+    }
+
+    *limited = (busy != 0);
+    ctx->delay = busy ? busy : cooling;
+
+    return NGX_DECLINED;
+}
+
+
+/* no candidate can be tried: 429 for rate limits, 503 for cool-downs */
+
+static void
+ngx_http_llm_attempt_none(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_uint_t limited)
+{
+    ngx_http_llm_model_t      *models;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    models = lmcf->models.elts;
+
+    if (ctx->model == NULL) {
         ctx->model = &models[ctx->order[0]];
-
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "llm: every provider of model \"%V\" is cooling down",
-                      &ctx->route->name);
-
-        ngx_http_llm_attempt_fail_request(r, ctx, 503, "providers_cooling_down",
-                                          "Every provider of this model is "
-                                          "failing; try again later.", min);
-        return NGX_DONE;
     }
 
-    ctx->next_cand = i;
+    if (limited) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: every provider of model \"%V\" is at its rate "
+                      "limit", &ctx->route->name);
 
-    rc = ngx_http_llm_attempt_start(r, ctx);
+        ngx_http_llm_attempt_fail_request(r, ctx, 429, "rate_limit_exceeded",
+                                          "Every provider of this model is "
+                                          "at its rate limit; try again "
+                                          "later.", ctx->delay);
+        return;
+    }
 
-    return (rc == NGX_OK) ? NGX_DONE : rc;
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "llm: every provider of model \"%V\" is cooling down",
+                  &ctx->route->name);
+
+    ngx_http_llm_attempt_fail_request(r, ctx, 503, "providers_cooling_down",
+                                      "Every provider of this model is "
+                                      "failing; try again later.",
+                                      ctx->delay);
 }
 
 
@@ -468,8 +568,9 @@ ngx_http_llm_attempt_retryable(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 ngx_int_t
 ngx_http_llm_attempt_next(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    u_char     buf[NGX_INT_T_LEN];
-    ngx_str_t  s;
+    u_char      buf[NGX_INT_T_LEN];
+    ngx_str_t   s;
+    ngx_msec_t  retry;
 
     s.data = buf;
     s.len = ngx_sprintf(buf, "%ui", ctx->status.code) - buf;
@@ -478,6 +579,10 @@ ngx_http_llm_attempt_next(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 
     ngx_http_llm_health_report(r, ctx->model->provider, 1);
     ctx->health_reported = 1;
+
+    /* the next batch holds headroom of its own, when there is some */
+    ngx_http_llm_health_release(r, ctx, 0);
+    (void) ngx_http_llm_health_usable(r, ctx, ctx->model, &retry);
 
     ctx->next_cand = ctx->cand;
     ctx->tries = 0;
@@ -519,7 +624,6 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 {
     ngx_str_t                  s;
     ngx_int_t                  rc;
-    ngx_msec_t                 cooling;
     ngx_http_llm_model_t      *models, *next;
     ngx_http_llm_main_conf_t  *lmcf;
 
@@ -529,7 +633,10 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_health_report(r, ctx->model->provider, 0);
     ctx->health_reported = 1;
 
-    rc = ngx_http_llm_attempt_plan(r, ctx, wait, &cooling);
+    /* the provider said no: nothing was used */
+    ngx_http_llm_health_release(r, ctx, 0);
+
+    rc = ngx_http_llm_attempt_plan(r, ctx, wait);
 
     if (rc != NGX_OK) {
         return rc;
@@ -541,9 +648,16 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_http_llm_attempt_record(r, ctx, &s);
 
     ngx_http_llm_metrics_next(r, ctx->model->provider,
-                              ctx->next_cand != ctx->cand);
+                              !ctx->reselect && ctx->next_cand != ctx->cand);
 
-    if (ctx->next_cand == ctx->cand) {
+    if (ctx->reselect) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "llm: attempt %ui to provider \"%V\" (model \"%V\") "
+                      "failed: %s; waiting %M ms for provider headroom",
+                      ctx->attempts, &ctx->model->provider->name,
+                      &ctx->model->upstream_model, what, ctx->delay);
+
+    } else if (ctx->next_cand == ctx->cand) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "llm: attempt %ui to provider \"%V\" (model \"%V\") "
                       "failed: %s; retrying in %M ms", ctx->attempts,
@@ -573,29 +687,23 @@ ngx_http_llm_attempt_failed(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_llm_attempt_plan(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_msec_int_t wait, ngx_msec_t *cooling)
+    ngx_msec_int_t wait)
 {
-    ngx_uint_t                 i, n;
-    ngx_msec_t                 delay, exp, now, retry;
-    ngx_http_llm_model_t      *models;
-    ngx_http_llm_loc_conf_t   *llcf;
-    ngx_http_llm_main_conf_t  *lmcf;
+    ngx_int_t                 rc;
+    ngx_uint_t                n, limited;
+    ngx_msec_t                delay, exp, now, retry, busy;
+    ngx_http_llm_loc_conf_t  *llcf;
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
-    models = lmcf->models.elts;
     now = ngx_current_msec;
-
-    *cooling = 0;
+    busy = 0;
 
     if (ctx->deadline && (ngx_msec_int_t) (ctx->deadline - now) <= 0) {
         return NGX_DECLINED;
     }
 
     if (ctx->tries < llcf->retry_tries
-        && (wait < 0 || (ngx_msec_t) wait <= llcf->retry_after_cap)
-        && ngx_http_llm_health_usable(r, ctx->model->provider, &retry)
-           == NGX_OK)
+        && (wait < 0 || (ngx_msec_t) wait <= llcf->retry_after_cap))
     {
         if (wait >= 0) {
             delay = (ngx_msec_t) wait;
@@ -617,26 +725,27 @@ ngx_http_llm_attempt_plan(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         if (ctx->deadline == 0
             || (ngx_msec_int_t) (ctx->deadline - now - delay) > 0)
         {
-            ctx->next_cand = ctx->cand;
-            ctx->delay = delay;
-            return NGX_OK;
+            rc = ngx_http_llm_health_usable(r, ctx, ctx->model, &retry);
+
+            if (rc == NGX_OK) {
+                ctx->next_cand = ctx->cand;
+                ctx->delay = delay;
+                return NGX_OK;
+            }
+
+            if (rc == NGX_BUSY) {
+                /* the same again once it has headroom, or the next now */
+                busy = ngx_max(retry, delay);
+            }
         }
     }
 
-    for (i = ctx->cand + 1; i < ctx->norder; i++) {
-        if (ngx_http_llm_health_usable(r, models[ctx->order[i]].provider,
-                                       &retry)
-            == NGX_OK)
-        {
-            ctx->next_cand = i;
-            ctx->delay = 0;
-            return NGX_OK;
-        }
+    rc = ngx_http_llm_attempt_select(r, ctx, ctx->cand + 1,
+                                     busy ? ctx->cand : ctx->cand + 1, busy,
+                                     &limited);
 
-        *cooling = retry;
-    }
-
-    return NGX_DECLINED;
+    /* none: the failed attempt's answer is the last word */
+    return (rc == NGX_DECLINED) ? NGX_DECLINED : NGX_OK;
 }
 
 
@@ -657,6 +766,7 @@ static void
 ngx_http_llm_attempt_resume(ngx_event_t *ev)
 {
     ngx_int_t            rc;
+    ngx_uint_t           from, limited;
     llm_error_t          e;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -674,6 +784,24 @@ ngx_http_llm_attempt_resume(ngx_event_t *ev)
         return;
     }
 
+    if (ctx->reselect) {
+        /* waited for headroom: choose again */
+        from = ctx->reselect - 1;
+        ctx->reselect = 0;
+
+        rc = ngx_http_llm_attempt_select(r, ctx, from, from, 0, &limited);
+
+        if (rc == NGX_BUSY) {
+            ngx_http_llm_attempt_wait(r, ctx);
+            goto done;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_http_llm_attempt_none(r, ctx, limited);
+            goto done;
+        }
+    }
+
     rc = ngx_http_llm_attempt_start(r, ctx);
 
     if (rc != NGX_OK) {
@@ -681,6 +809,8 @@ ngx_http_llm_attempt_resume(ngx_event_t *ev)
                       "The gateway could not start the request.");
         ngx_http_finalize_request(r, ngx_http_llm_send_error(r, ctx, &e));
     }
+
+done:
 
     ngx_http_run_posted_requests(c);
 }
@@ -785,6 +915,8 @@ ngx_http_llm_attempt_fail_request(ngx_http_request_t *r,
     ctx->finished = 1;
 
     ngx_http_llm_attempt_cleanup(ctx);
+
+    ngx_http_llm_health_release(r, ctx, 0);
 
     if (retry) {
         p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
@@ -926,6 +1058,7 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_int_t rc)
 {
     u_char     buf[NGX_INT_T_LEN];
+    int64_t    prompt, completion;
     ngx_str_t  s;
 
     if (ctx->finished || rc == NGX_DONE) {
@@ -935,6 +1068,9 @@ ngx_http_llm_attempt_end(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ctx->finished = 1;
 
     ngx_http_llm_attempt_cleanup(ctx);
+
+    ngx_http_llm_tokens_used(ctx, &prompt, &completion);
+    ngx_http_llm_health_release(r, ctx, prompt + completion);
 
     if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST) {
         ngx_str_set(&s, "499");
@@ -1005,4 +1141,6 @@ ngx_http_llm_attempt_request_cleanup(void *data)
     ctx->finished = 1;
 
     ngx_http_llm_attempt_cleanup(ctx);
+
+    ngx_http_llm_health_release(ctx->request, ctx, 0);
 }

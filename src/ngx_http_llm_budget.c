@@ -59,6 +59,15 @@ struct ngx_http_llm_budget_zone_s {
 };
 
 
+/* per 1M tokens, x10000: a spend in 1e-10 USD */
+
+typedef struct {
+    int64_t                        in;
+    int64_t                        out;
+    int64_t                        cached;     /* cached prompt tokens */
+} ngx_http_llm_prices_t;
+
+
 /* a key's counters, one per limit: a record of a store zone */
 
 typedef struct {
@@ -84,8 +93,7 @@ struct ngx_http_llm_budget_req_s {
     ngx_uint_t                     nholds;
     int64_t                        prompt;     /* the estimates */
     int64_t                        output;
-    int64_t                        price_in;   /* per 1M tokens, x10000 */
-    int64_t                        price_out;
+    ngx_http_llm_prices_t          price;
 
     /* the tightest requests and tokens limits, for the headers */
     int64_t                        limit[2];
@@ -96,6 +104,15 @@ struct ngx_http_llm_budget_req_s {
 
 
 static void ngx_http_llm_budget_settle(void *data);
+static ngx_int_t ngx_http_llm_budget_info_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_llm_budget_info_zone(ngx_http_request_t *r,
+    ngx_http_llm_budget_use_t *u, llm_buf_t *json);
+static u_char *ngx_http_llm_budget_number(u_char *p, ngx_uint_t kind,
+    int64_t v);
+static int64_t ngx_http_llm_spend(ngx_http_llm_prices_t *price,
+    int64_t prompt, int64_t completion, int64_t cached);
+static int64_t ngx_http_llm_cached_tokens(ngx_http_llm_ctx_t *ctx,
+    int64_t prompt);
 static void ngx_http_llm_budget_refused(ngx_http_llm_budget_zone_t *bz,
     ngx_uint_t limit, ngx_uint_t dry_run);
 
@@ -418,7 +435,7 @@ ngx_http_llm_budget_window(ngx_http_llm_budget_limit_t *l, time_t now,
 
 static int64_t
 ngx_http_llm_budget_amount(ngx_http_llm_budget_req_t *br, ngx_uint_t kind,
-    int64_t prompt, int64_t completion)
+    int64_t prompt, int64_t completion, int64_t cached)
 {
     switch (kind) {
 
@@ -434,38 +451,70 @@ ngx_http_llm_budget_amount(ngx_http_llm_budget_req_t *br, ngx_uint_t kind,
     case NGX_HTTP_LLM_BUDGET_COMPLETION:
         return completion;
 
-    default: /* spend: prices are per 1M tokens, x10000: 1e-10 USD */
-        return prompt * br->price_in + completion * br->price_out;
+    default:
+        return ngx_http_llm_spend(&br->price, prompt, completion, cached);
     }
 }
 
 
+static int64_t
+ngx_http_llm_spend(ngx_http_llm_prices_t *price, int64_t prompt,
+    int64_t completion, int64_t cached)
+{
+    return (prompt - cached) * price->in + cached * price->cached
+           + completion * price->out;
+}
+
+
 /* the prices a request's spend is counted at: its model's, or its route's
- * dearest candidate's */
+ * dearest candidate's; cached prompt tokens at price_cached=, or price_in */
 
 static void
 ngx_http_llm_budget_prices(ngx_http_request_t *r, ngx_http_llm_model_t *m,
-    int64_t *in, int64_t *out)
+    ngx_http_llm_prices_t *price)
 {
     ngx_uint_t                 i;
-    ngx_http_llm_model_t      *models, *c;
+    ngx_http_llm_model_t      *models;
+    ngx_http_llm_prices_t      c;
     ngx_http_llm_main_conf_t  *lmcf;
 
-    *in = ngx_max(m->price_in, 0);
-    *out = ngx_max(m->price_out, 0);
-
     if (m->provider) {
+        price->in = ngx_max(m->price_in, 0);
+        price->out = ngx_max(m->price_out, 0);
+        price->cached = (m->price_cached == NGX_HTTP_LLM_UNSET)
+                        ? price->in : m->price_cached;
         return;
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
     models = lmcf->models.elts;
 
+    ngx_memzero(price, sizeof(ngx_http_llm_prices_t));
+
     for (i = 0; i < m->ncands; i++) {
-        c = &models[m->cands[i]];
-        *in = ngx_max(*in, c->price_in);
-        *out = ngx_max(*out, c->price_out);
+        ngx_http_llm_budget_prices(r, &models[m->cands[i]], &c);
+
+        price->in = ngx_max(price->in, c.in);
+        price->out = ngx_max(price->out, c.out);
+        price->cached = ngx_max(price->cached, c.cached);
     }
+}
+
+
+/* the cached prompt tokens of the usage counted */
+
+static int64_t
+ngx_http_llm_cached_tokens(ngx_http_llm_ctx_t *ctx, int64_t prompt)
+{
+    llm_usage_t  *u;
+
+    u = &ctx->resp.usage;
+
+    if (ctx->cache_hit || !u->set || u->cached_tokens <= 0) {
+        return 0;
+    }
+
+    return ngx_min(u->cached_tokens, prompt);
 }
 
 
@@ -547,7 +596,7 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
         }
 
         h->est[i] = ngx_http_llm_budget_amount(br, l->kind, br->prompt,
-                                               br->output);
+                                               br->output, 0);
 
         if (c->used + c->reserved + h->est[i] > l->max) {
             *over = i;
@@ -574,7 +623,7 @@ ngx_http_llm_budget_reserve(ngx_http_llm_budget_req_t *br,
 static void
 ngx_http_llm_budget_release(ngx_http_llm_budget_req_t *br,
     ngx_http_llm_budget_hold_t *h, int64_t prompt, int64_t completion,
-    ngx_uint_t count)
+    int64_t cached, ngx_uint_t count)
 {
     time_t                          left;
     int64_t                         window;
@@ -610,7 +659,7 @@ ngx_http_llm_budget_release(ngx_http_llm_budget_req_t *br,
         }
 
         c->used += ngx_http_llm_budget_amount(br, bz->limits[i].kind, prompt,
-                                              completion);
+                                              completion, cached);
     }
 
     ngx_http_llm_zone_unlock(bz->zone);
@@ -764,8 +813,7 @@ ngx_http_llm_budget_refuse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
  */
 
 ngx_int_t
-ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *body)
+ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
     time_t                      wait;
     ngx_int_t                   rc;
@@ -802,12 +850,12 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 
     /* the estimate: the prompt from the body's size, the answer's ceiling */
 
-    br->prompt = body->len / 4;
+    br->prompt = ctx->est_prompt;
     br->output = ctx->op->embedding ? 0
                  : ctx->req.max_output ? ctx->req.max_output
                  : m->max_tokens ? m->max_tokens : NGX_HTTP_LLM_BUDGET_OUTPUT;
 
-    ngx_http_llm_budget_prices(r, m, &br->price_in, &br->price_out);
+    ngx_http_llm_budget_prices(r, m, &br->price);
 
     u = llcf->budgets->elts;
 
@@ -843,7 +891,7 @@ ngx_http_llm_budget_admit(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         /* refused: what the zones before held goes back */
 
         for (j = 0; j < br->nholds; j++) {
-            ngx_http_llm_budget_release(br, &br->holds[j], 0, 0, 0);
+            ngx_http_llm_budget_release(br, &br->holds[j], 0, 0, 0, 0);
         }
 
         br->nholds = 0;
@@ -884,40 +932,62 @@ ngx_http_llm_budget_settle(void *data)
 {
     ngx_http_llm_budget_req_t *br = data;
 
-    int64_t              prompt, completion;
-    ngx_uint_t           i;
-    llm_usage_t         *u;
-    ngx_http_llm_ctx_t  *ctx;
+    int64_t      prompt, completion, cached;
+    ngx_uint_t   i;
 
     if (br->settled) {
         return;
     }
 
     br->settled = 1;
-    ctx = br->ctx;
+
+    ngx_http_llm_tokens_used(br->ctx, &prompt, &completion);
+
+    cached = ngx_http_llm_cached_tokens(br->ctx, prompt);
+
+    if (br->ctx->model) {
+        /* reserved at the route's dearest, spent at the one that served */
+        ngx_http_llm_budget_prices(br->request, br->ctx->model, &br->price);
+    }
+
+    for (i = 0; i < br->nholds; i++) {
+        ngx_http_llm_budget_release(br, &br->holds[i], prompt, completion,
+                                    cached, 1);
+    }
+}
+
+
+/*
+ * What a request (or its last attempt) used: the provider's usage;
+ * nothing for a cache hit or an answer that never began; the prompt's
+ * estimate and what was produced for a stream cut short
+ */
+
+void
+ngx_http_llm_tokens_used(ngx_http_llm_ctx_t *ctx, int64_t *prompt,
+    int64_t *completion)
+{
+    llm_usage_t  *u;
+
     u = &ctx->resp.usage;
 
-    prompt = 0;
-    completion = 0;
+    *prompt = 0;
+    *completion = 0;
 
     if (ctx->cache_hit) {
         /* no provider asked: no tokens */
 
     } else if (u->set) {
-        prompt = u->prompt_tokens;
-        completion = u->completion_tokens;
+        *prompt = u->prompt_tokens;
+        *completion = u->completion_tokens;
 
-        if (prompt + completion == 0) {
-            completion = u->total_tokens;
+        if (*prompt + *completion == 0) {
+            *completion = u->total_tokens;
         }
 
     } else if (ctx->resp.first_token) {
-        prompt = br->prompt;
-        completion = (ctx->resp.text_bytes + 3) / 4;
-    }
-
-    for (i = 0; i < br->nholds; i++) {
-        ngx_http_llm_budget_release(br, &br->holds[i], prompt, completion, 1);
+        *prompt = ctx->est_prompt;
+        *completion = (ctx->resp.text_bytes + 3) / 4;
     }
 }
 
@@ -928,10 +998,11 @@ ngx_int_t
 ngx_http_llm_budget_cost(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *v)
 {
-    u_char                *p;
-    int64_t                in, out, cost;
-    llm_usage_t           *u;
-    ngx_http_llm_model_t  *m;
+    u_char                 *p;
+    int64_t                 cost;
+    llm_usage_t            *u;
+    ngx_http_llm_model_t   *m;
+    ngx_http_llm_prices_t   price;
 
     u = &ctx->resp.usage;
     m = ctx->model ? ctx->model : ctx->route;
@@ -940,10 +1011,13 @@ ngx_http_llm_budget_cost(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    ngx_http_llm_budget_prices(r, m, &in, &out);
+    ngx_http_llm_budget_prices(r, m, &price);
 
     cost = ctx->cache_hit ? 0
-           : u->prompt_tokens * in + u->completion_tokens * out;
+           : ngx_http_llm_spend(&price, u->prompt_tokens,
+                                u->completion_tokens,
+                                ngx_http_llm_cached_tokens(ctx,
+                                                           u->prompt_tokens));
 
     p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 12);
     if (p == NULL) {
@@ -1011,6 +1085,192 @@ ngx_http_llm_budget_refused(ngx_http_llm_budget_zone_t *bz, ngx_uint_t limit,
     }
 
     ngx_http_llm_zone_unlock(bz->zone);
+}
+
+
+/*
+ * llm_budget_info: what the client asking has left of each llm_budget of
+ * the location, as JSON; its key is never shown
+ */
+
+char *
+ngx_http_llm_budget_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_llm_budget_info_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_llm_budget_info_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    llm_buf_t                   json;
+    ngx_uint_t                  i;
+    ngx_http_llm_loc_conf_t    *llcf;
+    ngx_http_llm_budget_use_t  *u;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
+
+    ngx_memzero(&json, sizeof(llm_buf_t));
+
+    if (llm_buf_append_lit(&json, "{\"object\":\"budget\",\"budgets\":[")
+        != LLM_OK)
+    {
+        goto failed;
+    }
+
+    for (i = 0; llcf->budgets && i < llcf->budgets->nelts; i++) {
+        u = &((ngx_http_llm_budget_use_t *) llcf->budgets->elts)[i];
+
+        rc = ngx_http_llm_budget_info_zone(r, u, &json);
+
+        if (rc == NGX_ERROR) {
+            goto failed;
+        }
+    }
+
+    if (llm_buf_append_lit(&json, "]}") != LLM_OK) {
+        goto failed;
+    }
+
+    rc = ngx_http_llm_send_json(r, NGX_HTTP_OK, &json);
+
+    llm_buf_free(&json);
+
+    return rc;
+
+failed:
+
+    llm_buf_free(&json);
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* one budget of the client's: NGX_DECLINED, the client has no key in it */
+
+static ngx_int_t
+ngx_http_llm_budget_info_zone(ngx_http_request_t *r,
+    ngx_http_llm_budget_use_t *u, llm_buf_t *json)
+{
+    u_char                          *p, buf[256];
+    time_t                           now, left;
+    int64_t                          window, used, reserved;
+    ngx_str_t                        key;
+    ngx_uint_t                       i;
+    ngx_http_llm_budget_zone_t      *bz;
+    ngx_http_llm_budget_limit_t     *l;
+    ngx_http_llm_budget_counter_t    c[NGX_HTTP_LLM_BUDGET_LIMITS], *rec;
+
+    bz = u->zone;
+
+    if (ngx_http_complex_value(r, &bz->key, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (key.len == 0 || key.len > 65535) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_llm_zone_lock(bz->zone);
+
+    rec = ngx_http_llm_store_record(bz->zone, &key,
+                                    bz->nlimits * sizeof(*rec), 0);
+    if (rec) {
+        ngx_memcpy(c, rec, bz->nlimits * sizeof(*rec));
+
+    } else {
+        ngx_memzero(c, sizeof(c));
+    }
+
+    ngx_http_llm_zone_unlock(bz->zone);
+
+    now = ngx_time();
+
+    if ((json->data[json->len - 1] == '}'
+         && llm_buf_append_lit(json, ",") != LLM_OK)
+        || llm_buf_append_lit(json, "{\"name\":") != LLM_OK
+        || llm_buf_append_json_string(json, (char *) u->name.data,
+                                      u->name.len) != LLM_OK
+        || llm_buf_append_cstr(json, u->dry_run ? ",\"dry_run\":true"
+                                                : ",\"dry_run\":false")
+           != LLM_OK
+        || llm_buf_append_lit(json, ",\"limits\":[") != LLM_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < bz->nlimits; i++) {
+        l = &bz->limits[i];
+
+        window = ngx_http_llm_budget_window(l, now, &left);
+
+        used = (c[i].window == window) ? c[i].used : 0;
+        reserved = c[i].reserved;
+
+        p = ngx_sprintf(buf, "%s{\"type\":\"%s\",\"window\":\"",
+                        i ? "," : "", ngx_http_llm_budget_kinds[l->kind]);
+
+        if (l->period == 0) {
+            p = ngx_sprintf(p, "month");
+
+        } else if (l->period % 86400 == 0) {
+            p = ngx_sprintf(p, "%Td", l->period / 86400);
+
+        } else if (l->period % 3600 == 0) {
+            p = ngx_sprintf(p, "%Th", l->period / 3600);
+
+        } else if (l->period % 60 == 0) {
+            p = ngx_sprintf(p, "%Tm", l->period / 60);
+
+        } else {
+            p = ngx_sprintf(p, "%Ts", l->period);
+        }
+
+        p = ngx_sprintf(p, "\",\"reset_seconds\":%T,\"limit\":", left);
+        p = ngx_http_llm_budget_number(p, l->kind, l->max);
+        p = ngx_sprintf(p, ",\"used\":");
+        p = ngx_http_llm_budget_number(p, l->kind, used);
+        p = ngx_sprintf(p, ",\"reserved\":");
+        p = ngx_http_llm_budget_number(p, l->kind, reserved);
+        p = ngx_sprintf(p, ",\"remaining\":");
+        p = ngx_http_llm_budget_number(p, l->kind,
+                                       ngx_max(l->max - used - reserved, 0));
+        *p++ = '}';
+
+        if (llm_buf_append(json, buf, p - buf) != LLM_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (llm_buf_append_lit(json, "]}") == LLM_OK) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a count, or a spend in USD (kept in 1e-10 USD) */
+
+static u_char *
+ngx_http_llm_budget_number(u_char *p, ngx_uint_t kind, int64_t v)
+{
+    if (kind != NGX_HTTP_LLM_BUDGET_SPEND) {
+        return ngx_sprintf(p, "%L", v);
+    }
+
+    return ngx_sprintf(p, "%L.%010L", v / 10000000000LL, v % 10000000000LL);
 }
 
 

@@ -4,7 +4,8 @@
  */
 
 /*
- * Passive health and time-to-first-token averages, shared by all workers.
+ * Passive health, provider headroom and time-to-first-token averages,
+ * shared by all workers.
  *
  *   llm_health zone=llm_health:1m fails=3 window=10s cooldown=30s;
  *
@@ -12,6 +13,13 @@
  * "cooldown"; then one request (the probe) may use it: its success ends
  * the cool-down, its failure starts another.  The same zone keeps a moving
  * average of each model's time to first token for strategy=speed.
+ *
+ * Headroom: a candidate is busy while what its provider's last answer
+ * said is left (x-ratelimit-remaining-*, anthropic-ratelimit-*) is less
+ * than the request needs, until that answer's reset, or while its
+ * configured rpm= / tpm= (of the provider, of the model) are used up.
+ * An attempt holds what it needs from the moment it is chosen until it
+ * ends, so concurrent requests see each other.
  *
  * One small table of slots keyed by the crc32 of a name, under the slab
  * mutex: there are as many slots as providers and models, not requests.
@@ -26,6 +34,26 @@
 #define NGX_HTTP_LLM_SLOT_MODEL     2
 
 
+#define NGX_HTTP_LLM_MINUTE  60000
+
+#define NGX_HTTP_LLM_RATE_REQUESTS  0
+#define NGX_HTTP_LLM_RATE_TOKENS    1
+
+
+/*
+ * rpm= and tpm= as buckets that drain continuously at the limit per
+ * minute, as providers replenish theirs: the levels are in units of
+ * 1/60000, so that a limit of N drains N units every ms.  Tokens held by
+ * attempts in flight count until their real usage replaces them.
+ */
+
+typedef struct {
+    ngx_msec_t               last;
+    int64_t                  level[2];
+    int64_t                  held;
+} ngx_http_llm_rate_t;
+
+
 typedef struct {
     uint32_t                 key;
     ngx_uint_t               kind;
@@ -34,8 +62,13 @@ typedef struct {
     ngx_msec_t               cooldown_until;
     ngx_msec_t               probe_start;
     ngx_msec_t               ttft;             /* moving average, ms */
-    ngx_msec_t               no_headroom_until; /* the provider said so */
-    unsigned                 no_headroom:1;
+
+    /* a model's: what its provider's last answer said is left, by family,
+     * less what was sent since; valid until the reset (0: not known) */
+    int64_t                  left[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+    ngx_msec_t               left_until[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+
+    ngx_http_llm_rate_t      rate;
     unsigned                 cooling:1;
     unsigned                 probing:1;
 } ngx_http_llm_health_slot_t;
@@ -49,6 +82,18 @@ typedef struct {
 
 static ngx_http_llm_health_slot_t *ngx_http_llm_health_slot(
     ngx_http_llm_zone_t *z, ngx_str_t *name, ngx_uint_t kind);
+static void ngx_http_llm_health_need(ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_model_t *m, int64_t *need);
+static ngx_msec_t ngx_http_llm_health_left(ngx_http_llm_health_slot_t *s,
+    int64_t *need, ngx_msec_t now);
+static ngx_msec_t ngx_http_llm_rate_wait(ngx_http_llm_rate_t *w,
+    ngx_int_t rpm, ngx_int_t tpm, int64_t tokens, ngx_msec_t now);
+static ngx_msec_t ngx_http_llm_rate_over(int64_t level, int64_t a,
+    ngx_int_t limit);
+static void ngx_http_llm_rate_drain(ngx_http_llm_rate_t *w, ngx_int_t rpm,
+    ngx_int_t tpm, ngx_msec_t now);
+static void ngx_http_llm_rate_take(ngx_http_llm_rate_t *w, ngx_int_t rpm,
+    ngx_int_t tpm, int64_t tokens);
 
 
 /* llm_health zone=NAME:SIZE [fails=N] [window=T] [cooldown=T] */
@@ -150,6 +195,47 @@ invalid:
 }
 
 
+/* rpm= and tpm= are counted in the llm_health zone: one must be set */
+
+char *
+ngx_http_llm_health_check(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf)
+{
+    ngx_uint_t                 i;
+    ngx_http_llm_model_t      *m;
+    ngx_http_llm_provider_t  **p;
+
+    if (lmcf->health_zone) {
+        return NGX_CONF_OK;
+    }
+
+    p = lmcf->providers.elts;
+
+    for (i = 0; i < lmcf->providers.nelts; i++) {
+        if (p[i]->rpm || p[i]->tpm) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_provider \"%V\" has rpm= or tpm=, "
+                               "which need an llm_health zone to be counted "
+                               "in", &p[i]->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    m = lmcf->models.elts;
+
+    for (i = 0; i < lmcf->models.nelts; i++) {
+        if (m[i].rpm || m[i].tpm) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "llm_model \"%V\" has rpm= or tpm=, which "
+                               "need an llm_health zone to be counted in",
+                               &m[i].name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* the slot of a name, made on first use; NULL when the table is full */
 
 static ngx_http_llm_health_slot_t *
@@ -188,18 +274,22 @@ ngx_http_llm_health_slot(ngx_http_llm_zone_t *z, ngx_str_t *name,
 
 
 /*
- * NGX_OK: the provider may be tried (maybe as the one probe after a
- * cool-down); NGX_DECLINED: it is cooling down, *retry says how long.
+ * NGX_OK: the candidate may be tried now (maybe as the one probe after
+ * its provider's cool-down), and the attempt holds what it needs;
+ * NGX_BUSY: it has no headroom for this request, NGX_DECLINED: its
+ * provider cools down; *retry says for how long.
  */
 
 ngx_int_t
-ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
-    ngx_msec_t *retry)
+ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    ngx_http_llm_model_t *m, ngx_msec_t *retry)
 {
-    ngx_int_t                    rc;
-    ngx_msec_t                   now;
+    int64_t                      need[NGX_HTTP_LLM_HEADROOM_FAMILIES];
+    ngx_uint_t                   i, probe;
+    ngx_msec_t                   now, wait;
     ngx_http_llm_zone_t         *z;
-    ngx_http_llm_health_slot_t  *s;
+    ngx_http_llm_provider_t     *p;
+    ngx_http_llm_health_slot_t  *ps, *ms;
     ngx_http_llm_main_conf_t    *lmcf;
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
@@ -209,91 +299,294 @@ ngx_http_llm_health_usable(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     }
 
     z = lmcf->health_zone;
+    p = m->provider;
     now = ngx_current_msec;
-    rc = NGX_OK;
+    probe = 0;
+
+    ngx_http_llm_health_need(ctx, m, need);
 
     ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(z, &p->name,
-                                 NGX_HTTP_LLM_SLOT_PROVIDER);
+    ps = ngx_http_llm_health_slot(z, &p->name, NGX_HTTP_LLM_SLOT_PROVIDER);
+    ms = ngx_http_llm_health_slot(z, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
 
-    if (s && s->no_headroom) {
-        if ((ngx_msec_int_t) (s->no_headroom_until - now) > 0) {
-            /* its last answer said nothing is left: not before its reset */
-            *retry = s->no_headroom_until - now;
-            ngx_http_llm_zone_unlock(z);
-            return NGX_DECLINED;
+    if (ps && ps->cooling) {
+
+        if ((ngx_msec_int_t) (ps->cooldown_until - now) > 0) {
+            *retry = ps->cooldown_until - now;
+            goto declined;
         }
 
-        s->no_headroom = 0;
-    }
-
-    if (s && s->cooling) {
-
-        if ((ngx_msec_int_t) (s->cooldown_until - now) > 0) {
-            *retry = s->cooldown_until - now;
-            rc = NGX_DECLINED;
-
-        } else if (s->probing
-                   && (ngx_msec_int_t) (now - s->probe_start)
-                      < (ngx_msec_int_t) lmcf->health_cooldown)
+        if (ps->probing
+            && (ngx_msec_int_t) (now - ps->probe_start)
+               < (ngx_msec_int_t) lmcf->health_cooldown)
         {
             /* another request is the probe; it has not answered yet */
             *retry = 1000;
-            rc = NGX_DECLINED;
-
-        } else {
-            s->probing = 1;
-            s->probe_start = now;
-
-            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                          "llm: probing provider \"%V\" after its "
-                          "cool-down", &p->name);
+            goto declined;
         }
+
+        probe = 1;
+    }
+
+    wait = 0;
+
+    if (ms) {
+        wait = ngx_http_llm_health_left(ms, need, now);
+        wait = ngx_max(wait, ngx_http_llm_rate_wait(&ms->rate, m->rpm,
+                                                    m->tpm, need[1], now));
+    }
+
+    if (ps) {
+        wait = ngx_max(wait, ngx_http_llm_rate_wait(&ps->rate, p->rpm,
+                                                    p->tpm, need[1], now));
+    }
+
+    if (wait) {
+        ngx_http_llm_zone_unlock(z);
+        *retry = wait;
+        return NGX_BUSY;
+    }
+
+    if (probe) {
+        ps->probing = 1;
+        ps->probe_start = now;
+    }
+
+    /* the attempt holds its request and tokens until it ends */
+
+    for (i = 0; ms && i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
+        if (ms->left_until[i]) {
+            ms->left[i] -= need[i];
+        }
+    }
+
+    if (ms) {
+        ngx_http_llm_rate_take(&ms->rate, m->rpm, m->tpm, need[1]);
+    }
+
+    if (ps) {
+        ngx_http_llm_rate_take(&ps->rate, p->rpm, p->tpm, need[1]);
     }
 
     ngx_http_llm_zone_unlock(z);
 
-    return rc;
+    ctx->held = m;
+    ctx->held_tokens = need[1];
+
+    if (probe) {
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "llm: probing provider \"%V\" after its cool-down",
+                      &p->name);
+    }
+
+    return NGX_OK;
+
+declined:
+
+    ngx_http_llm_zone_unlock(z);
+
+    return NGX_DECLINED;
 }
 
 
 /*
- * A provider's answer said its requests or tokens are used up until
- * reset ms from now: no request goes to it before, so the router steers
- * away before its 429
+ * What a request needs, by headroom family: one request; its prompt (the
+ * body's bytes / 4) and the answer's ceiling when the client set one, as
+ * tokens, input tokens and output tokens
  */
 
-void
-ngx_http_llm_health_headroom(ngx_http_request_t *r,
-    ngx_http_llm_provider_t *p, ngx_msec_t reset)
+static void
+ngx_http_llm_health_need(ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m,
+    int64_t *need)
 {
-    ngx_http_llm_zone_t         *z;
-    ngx_http_llm_health_slot_t  *s;
-    ngx_http_llm_main_conf_t    *lmcf;
+    int64_t  out;
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    out = ctx->committed ? 0 : ctx->req.max_output;
 
-    if (lmcf->health_zone == NULL) {
+    need[0] = 1;
+    need[1] = ctx->est_prompt + out;
+    need[2] = ctx->est_prompt;
+    need[3] = out;
+
+    /* more than a whole minute's worth could never go: it goes when idle */
+    if (m->tpm > 0) {
+        need[1] = ngx_min(need[1], m->tpm);
+    }
+
+    if (m->provider->tpm > 0) {
+        need[1] = ngx_min(need[1], m->provider->tpm);
+    }
+}
+
+
+/* ms until the provider's last answer leaves room for need; 0: it does */
+
+static ngx_msec_t
+ngx_http_llm_health_left(ngx_http_llm_health_slot_t *s, int64_t *need,
+    ngx_msec_t now)
+{
+    ngx_uint_t  i;
+    ngx_msec_t  wait;
+
+    wait = 0;
+
+    for (i = 0; i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
+
+        if (s->left_until[i] == 0) {
+            continue;
+        }
+
+        if ((ngx_msec_int_t) (s->left_until[i] - now) <= 0) {
+            /* its reset passed: what it said no longer holds */
+            s->left_until[i] = 0;
+            continue;
+        }
+
+        if (need[i] && s->left[i] < need[i]) {
+            wait = ngx_max(wait, s->left_until[i] - now);
+        }
+    }
+
+    return wait;
+}
+
+
+/* ms until one more request and tokens more fit; 0: they do now */
+
+static ngx_msec_t
+ngx_http_llm_rate_wait(ngx_http_llm_rate_t *w, ngx_int_t rpm, ngx_int_t tpm,
+    int64_t tokens, ngx_msec_t now)
+{
+    ngx_msec_t  wait;
+
+    ngx_http_llm_rate_drain(w, rpm, tpm, now);
+
+    wait = 0;
+
+    if (rpm > 0) {
+        wait = ngx_http_llm_rate_over(w->level[NGX_HTTP_LLM_RATE_REQUESTS],
+                                      1, rpm);
+    }
+
+    if (tpm > 0) {
+        wait = ngx_max(wait, ngx_http_llm_rate_over(
+                                 w->level[NGX_HTTP_LLM_RATE_TOKENS]
+                                 + w->held * NGX_HTTP_LLM_MINUTE,
+                                 ngx_min(tokens, tpm), tpm));
+    }
+
+    return wait;
+}
+
+
+/* ms until a more fit in a bucket at level; 0: they do */
+
+static ngx_msec_t
+ngx_http_llm_rate_over(int64_t level, int64_t a, ngx_int_t limit)
+{
+    int64_t  over;
+
+    over = level + (a - limit) * NGX_HTTP_LLM_MINUTE;
+
+    return (over > 0) ? (ngx_msec_t) (over / limit + 1) : 0;
+}
+
+
+static void
+ngx_http_llm_rate_drain(ngx_http_llm_rate_t *w, ngx_int_t rpm, ngx_int_t tpm,
+    ngx_msec_t now)
+{
+    int64_t  ms;
+
+    ms = (int64_t) (ngx_msec_int_t) (now - w->last);
+    w->last = now;
+
+    if (ms <= 0) {
         return;
     }
 
+    if (rpm > 0) {
+        w->level[0] = ngx_max(w->level[0] - ms * rpm, 0);
+    }
+
+    if (tpm > 0) {
+        w->level[1] = ngx_max(w->level[1] - ms * tpm, 0);
+    }
+}
+
+
+/* an attempt takes its request and holds its tokens */
+
+static void
+ngx_http_llm_rate_take(ngx_http_llm_rate_t *w, ngx_int_t rpm, ngx_int_t tpm,
+    int64_t tokens)
+{
+    if (rpm > 0) {
+        w->level[NGX_HTTP_LLM_RATE_REQUESTS] += NGX_HTTP_LLM_MINUTE;
+    }
+
+    if (tpm > 0) {
+        w->held += tokens;
+    }
+}
+
+
+/*
+ * The attempt that held headroom ends: what it held goes, the tokens it
+ * really used are counted
+ */
+
+void
+ngx_http_llm_health_release(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
+    int64_t tokens)
+{
+    ngx_uint_t                   i;
+    ngx_int_t                    tpm[2];
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_model_t        *m;
+    ngx_http_llm_rate_t         *w;
+    ngx_http_llm_health_slot_t  *s[2];
+    ngx_http_llm_main_conf_t    *lmcf;
+
+    m = ctx->held;
+
+    if (m == NULL) {
+        return;
+    }
+
+    ctx->held = NULL;
+
+    if (m->provider->tpm <= 0 && m->tpm <= 0) {
+        return;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
     z = lmcf->health_zone;
+
+    tpm[0] = m->provider->tpm;
+    tpm[1] = m->tpm;
 
     ngx_http_llm_zone_lock(z);
 
-    s = ngx_http_llm_health_slot(z, &p->name, NGX_HTTP_LLM_SLOT_PROVIDER);
+    s[0] = ngx_http_llm_health_slot(z, &m->provider->name,
+                                    NGX_HTTP_LLM_SLOT_PROVIDER);
+    s[1] = ngx_http_llm_health_slot(z, &m->name, NGX_HTTP_LLM_SLOT_MODEL);
 
-    if (s) {
-        s->no_headroom = 1;
-        s->no_headroom_until = ngx_current_msec + reset;
+    for (i = 0; i < 2; i++) {
+        if (s[i] == NULL || tpm[i] <= 0) {
+            continue;
+        }
+
+        w = &s[i]->rate;
+
+        ngx_http_llm_rate_drain(w, 0, tpm[i], ngx_current_msec);
+
+        w->held = ngx_max(w->held - ctx->held_tokens, 0);
+        w->level[NGX_HTTP_LLM_RATE_TOKENS] += tokens * NGX_HTTP_LLM_MINUTE;
     }
 
     ngx_http_llm_zone_unlock(z);
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "llm: provider \"%V\" has no headroom left for %M ms",
-                  &p->name, reset);
 }
 
 
@@ -661,32 +954,66 @@ ngx_http_llm_headroom_header(ngx_http_llm_headroom_t *h, u_char *name,
 }
 
 
-/* the answer's headers are read: a family used up steers the router away */
+/*
+ * The answer's headers are read: what they say is left is the model's
+ * headroom until their reset, so the router steers away before a 429
+ */
 
 void
 ngx_http_llm_headroom_done(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
-    ngx_uint_t                i, none;
-    ngx_msec_t                reset;
-    ngx_http_llm_headroom_t  *h;
+    ngx_uint_t                   i, none;
+    ngx_msec_t                   now, reset;
+    ngx_http_llm_zone_t         *z;
+    ngx_http_llm_headroom_t     *h;
+    ngx_http_llm_health_slot_t  *s;
+    ngx_http_llm_main_conf_t    *lmcf;
 
+    static const u_char  both = NGX_HTTP_LLM_HEADROOM_REMAINING
+                                |NGX_HTTP_LLM_HEADROOM_RESET;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    z = lmcf->health_zone;
     h = &ctx->headroom;
+
+    if (z == NULL || (h->known[0] | h->known[1] | h->known[2] | h->known[3])
+                     == 0)
+    {
+        return;
+    }
+
+    now = ngx_current_msec;
     none = 0;
     reset = 0;
 
-    for (i = 0; i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
-        if (h->known[i] == (NGX_HTTP_LLM_HEADROOM_REMAINING
-                            |NGX_HTTP_LLM_HEADROOM_RESET)
-            && h->remaining[i] == 0 && h->reset[i] > 0)
-        {
+    ngx_http_llm_zone_lock(z);
+
+    s = ngx_http_llm_health_slot(z, &ctx->model->name,
+                                 NGX_HTTP_LLM_SLOT_MODEL);
+
+    for (i = 0; s && i < NGX_HTTP_LLM_HEADROOM_FAMILIES; i++) {
+
+        if (h->known[i] != both || h->reset[i] == 0) {
+            continue;
+        }
+
+        s->left[i] = h->remaining[i];
+        s->left_until[i] = now + h->reset[i];
+
+        if (h->remaining[i] == 0) {
             none = 1;
             reset = ngx_max(reset, h->reset[i]);
         }
     }
 
+    ngx_http_llm_zone_unlock(z);
+
     ngx_memzero(h, sizeof(ngx_http_llm_headroom_t));
 
     if (none) {
-        ngx_http_llm_health_headroom(r, ctx->model->provider, reset);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "llm: provider \"%V\" has no headroom left for model "
+                      "\"%V\" for %M ms", &ctx->model->provider->name,
+                      &ctx->model->name, reset);
     }
 }

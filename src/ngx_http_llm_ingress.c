@@ -272,7 +272,10 @@ ngx_http_llm_ingress_body(ngx_http_request_t *r)
 
     /* llm_budget: reserved, or refused (answered) */
 
-    rc = ngx_http_llm_budget_admit(r, ctx, &body);
+    /* the prompt's size in tokens, roughly: for budgets and headroom */
+    ctx->est_prompt = body.len / 4;
+
+    rc = ngx_http_llm_budget_admit(r, ctx);
 
     if (rc == NGX_DONE) {
         return;

@@ -63,6 +63,9 @@ typedef struct {
     ngx_ssl_t                     *ssl;          /* NULL: plain http */
     ngx_flag_t                     ssl_verify;
     ngx_http_complex_value_t      *ssl_name;
+
+    ngx_int_t                      rpm;          /* 0: no limit set */
+    ngx_int_t                      tpm;
 } ngx_http_llm_provider_t;
 
 
@@ -94,6 +97,9 @@ typedef struct {
     ngx_int_t                      tier;         /* higher is better */
     ngx_int_t                      context;
     ngx_int_t                      ttft;         /* ms, the speed seed */
+    ngx_int_t                      price_cached; /* cached prompt tokens */
+    ngx_int_t                      rpm;          /* 0: no limit set */
+    ngx_int_t                      tpm;
     /* type=embedding */
     unsigned                       embedding:1;
     ngx_uint_t                     batch;        /* 0: the provider's */
@@ -383,6 +389,13 @@ struct ngx_http_llm_ctx_s {
     ngx_msec_t                     attempt_start;
     ngx_msec_t                     deadline;       /* 0: none */
     ngx_msec_int_t                 retry_wait;     /* provider's, -1 */
+    ngx_uint_t                     reselect;       /* 1 + the candidate to
+                                                      choose from after a
+                                                      wait for headroom */
+    ngx_msec_t                     wait_start;     /* for headroom */
+    int64_t                        est_prompt;     /* tokens, bytes / 4 */
+    ngx_http_llm_model_t          *held;           /* headroom held */
+    int64_t                        held_tokens;
     ngx_str_t                      attempt_log;    /* $llm_attempts */
     size_t                         attempt_log_size;
     ngx_event_t                    wait_ev;        /* back-off */
@@ -520,18 +533,26 @@ ngx_int_t ngx_http_llm_cache_parts(ngx_http_request_t *r,
 char *ngx_http_llm_budget_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_llm_budget_info(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 char *ngx_http_llm_budget_merge(ngx_conf_t *cf, ngx_array_t *budgets);
 ngx_int_t ngx_http_llm_budget_admit(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_str_t *body);
+    ngx_http_llm_ctx_t *ctx);
 ngx_int_t ngx_http_llm_budget_cost(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *v);
 ngx_int_t ngx_http_llm_budget_remaining(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *v);
+void ngx_http_llm_tokens_used(ngx_http_llm_ctx_t *ctx, int64_t *prompt,
+    int64_t *completion);
 
 /* passive health and TTFT averages in shared memory: ngx_http_llm_health.c */
 char *ngx_http_llm_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_llm_health_check(ngx_conf_t *cf,
+    ngx_http_llm_main_conf_t *lmcf);
 ngx_int_t ngx_http_llm_health_usable(ngx_http_request_t *r,
-    ngx_http_llm_provider_t *p, ngx_msec_t *retry);
+    ngx_http_llm_ctx_t *ctx, ngx_http_llm_model_t *m, ngx_msec_t *retry);
+void ngx_http_llm_health_release(ngx_http_request_t *r,
+    ngx_http_llm_ctx_t *ctx, int64_t tokens);
 void ngx_http_llm_health_report(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, ngx_uint_t ok);
 ngx_msec_t ngx_http_llm_ttft_get(ngx_http_request_t *r,
@@ -540,8 +561,6 @@ void ngx_http_llm_ttft_report(ngx_http_request_t *r,
     ngx_http_llm_model_t *m, ngx_msec_t ms);
 ngx_uint_t ngx_http_llm_health_cooling(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p);
-void ngx_http_llm_health_headroom(ngx_http_request_t *r,
-    ngx_http_llm_provider_t *p, ngx_msec_t reset);
 void ngx_http_llm_headroom_header(ngx_http_llm_headroom_t *h, u_char *name,
     size_t len, ngx_str_t *value);
 void ngx_http_llm_headroom_done(ngx_http_request_t *r,

@@ -39,6 +39,7 @@ static ngx_int_t ngx_http_llm_provider_ssl(ngx_conf_t *cf,
  *              (url=URL | upstream=NAME [tls] [host=H] [path=P])
  *              [api_key=env:VAR | api_key=file:PATH | api_key=passthrough]
  *              [optional] [ssl_verify=on|off] [ssl_trusted_certificate=F]
+ *              [rpm=N] [tpm=N]
  *              [the dialect's own: anthropic_version=V anthropic_beta=B]
  */
 
@@ -51,6 +52,7 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, s, url, upstream, key, host, ca,
                                 path;
     ngx_url_t                   u;
+    ngx_int_t                   n;
     ngx_uint_t                  i, tls, optional;
     ngx_array_t                 given;
     ngx_keyval_t               *kv;
@@ -186,6 +188,28 @@ ngx_http_llm_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strcmp(value[i].data, "optional") == 0) {
             optional = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rpm=", 4) == 0
+            || ngx_strncmp(value[i].data, "tpm=", 4) == 0)
+        {
+            n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+
+            if (n == NGX_ERROR || n == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in llm_provider \"%V\"",
+                                   &value[i], &p->name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 'r') {
+                p->rpm = n;
+
+            } else {
+                p->tpm = n;
+            }
+
             continue;
         }
 

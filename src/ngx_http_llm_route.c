@@ -70,6 +70,7 @@ ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
     m->tier = NGX_HTTP_LLM_UNSET;
     m->context = NGX_HTTP_LLM_UNSET;
     m->ttft = NGX_HTTP_LLM_UNSET;
+    m->price_cached = NGX_HTTP_LLM_UNSET;
 
     return m;
 }
@@ -77,8 +78,8 @@ ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
 
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
- *           [price_in=X] [price_out=Y] [tier=N] [context=N] [ttft=T]
- *           [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
+ *           [price_in=X] [price_out=Y] [price_cached=Z] [tier=N]
+ *           [context=N] [ttft=T] [rpm=N] [tpm=N] [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
  * llm_model NAME candidates=A,B,... [weights=W,...]
  *           [strategy=order|weighted|cost|speed|quality]
  */
@@ -197,7 +198,8 @@ ngx_http_llm_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (m->ncands) {
         if (provider.len || m->upstream_model.len || m->max_tokens
-            || type.len || m->batch || m->dimensions || m->task_type.len)
+            || type.len || m->batch || m->dimensions || m->task_type.len
+            || m->rpm || m->tpm)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "llm_model \"%V\" takes either provider= "
@@ -518,6 +520,20 @@ ngx_http_llm_model_param(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
         v.len = param->len - 10;
         set = 1;
 
+    } else if (ngx_strncmp(param->data, "price_cached=", 13) == 0) {
+        field = &m->price_cached;
+        v.data = param->data + 13;
+        v.len = param->len - 13;
+        set = 1;
+
+    } else if (ngx_strncmp(param->data, "rpm=", 4) == 0
+               || ngx_strncmp(param->data, "tpm=", 4) == 0)
+    {
+        field = (param->data[0] == 'r') ? &m->rpm : &m->tpm;
+        v.data = param->data + 4;
+        v.len = param->len - 4;
+        set = 3;
+
     } else if (ngx_strncmp(param->data, "tier=", 5) == 0) {
         field = &m->tier;
         v.data = param->data + 5;
@@ -552,7 +568,7 @@ ngx_http_llm_model_param(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
         n = ngx_atoi(v.data, v.len);
     }
 
-    if (n == NGX_ERROR) {
+    if (n == NGX_ERROR || (set == 3 && n == 0)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid \"%V\" in llm_model \"%V\"",
                            param, &m->name);

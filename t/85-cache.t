@@ -463,26 +463,14 @@ if (!-f "$sdk/node_modules/openai/package.json") {
 
 # --- llm_cache_lock: one upstream request for identical requests
 
-# each child asks and writes what it got; the parent waits for all
-sub concurrently {
+# the bodies asked at once: what each got, in order
+sub ask_all {
     my ($path, @bodies) = @_;
-    my $dir = tempdir(CLEANUP => 1);
-    my @pids;
-    for my $i (0 .. $#bodies) {
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            my $r = ask($path, $bodies[$i]);
-            open my $fh, '>', "$dir/$i" or die;
-            print $fh encode_json({ status => $r->{status},
-                                   cache => cache_of($r),
-                                   content => $r->{content} // '' });
-            close $fh;
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-    waitpid($_, 0) for @pids;
-    return map { decode_json(slurp("$dir/$_")) } 0 .. $#bodies;
+    return map { decode_json($_) } concurrently(scalar @bodies, sub {
+        my $r = ask($path, $bodies[$_[0] - 1]);
+        return encode_json({ status => $r->{status}, cache => cache_of($r),
+                             content => $r->{content} // '' });
+    });
 }
 
 sub stream_text {
@@ -495,8 +483,8 @@ sub stream_text {
 $q = question();
 my $whole = { model => 'coal', messages => $q };
 my $stream = { %$whole, stream => JSON::PP::true };
-my @res = concurrently('/lock', $whole, $stream, $whole, $stream, $stream,
-                       $whole);
+my @res = ask_all('/lock', $whole, $stream, $whole, $stream, $stream,
+                  $whole);
 
 is(mock_count($mock, 'coal'), 1,
    'six identical requests at once: one upstream request');
@@ -519,7 +507,7 @@ for my $i (0 .. $#res) {
 # come, one chunk each, where a replay of the whole has one chunk of text
 $q = question();
 $stream = { model => 'coal2', messages => $q, stream => JSON::PP::true };
-@res = concurrently('/lock', $stream, $stream, $stream);
+@res = ask_all('/lock', $stream, $stream, $stream);
 is(mock_count($mock, 'coal2'), 1, 'three streams: one upstream request');
 my @waiters = grep { $_->{cache} eq 'COALESCED' } @res;
 is(scalar @waiters, 2, 'two waiters');
@@ -547,7 +535,7 @@ $whole = { model => 'leave', messages => $q };
         . "Content-Type: application/json\r\nContent-Length: "
         . length($b) . "\r\n\r\n$b";
     close $w;
-    @res = concurrently('/lock', $whole);
+    @res = ask_all('/lock', $whole);
     waitpid($pid, 0);
     is(mock_count($mock, 'leave'), 1, 'a waiter left: still one request')
         or diag(join '', grep { /^leave/ } split /^/m, slurp("$ng->{prefix}/cache.log"));
@@ -557,7 +545,7 @@ $whole = { model => 'leave', messages => $q };
 # a leader that fails hands over to a waiter
 $q = question();
 $whole = { model => 'lead', messages => $q };
-@res = concurrently('/lock', $whole, $whole, $whole);
+@res = ask_all('/lock', $whole, $whole, $whole);
 is(mock_count($mock, 'lead'), 2,
    'the leader failed: one waiter asked again, once');
 is(join(',', sort map { $_->{status} } @res), '200,200,500',
@@ -568,7 +556,7 @@ is(join(',', sort map { $_->{cache} } @res), 'COALESCED,MISS,MISS',
 # a lock timeout lets the waiters go upstream
 $q = question();
 $whole = { model => 'late', messages => $q };
-@res = concurrently('/lockfast', $whole, $whole, $whole);
+@res = ask_all('/lockfast', $whole, $whole, $whole);
 is(mock_count($mock, 'late'), 3,
    'llm_cache_lock_timeout: the waiters went upstream after it');
 is(join(',', map { $_->{status} } @res), '200,200,200', 'all answered');
@@ -681,7 +669,7 @@ $q = question();
 $whole = { model => 'coal', messages => $q };
 $stream = { %$whole, stream => JSON::PP::true };
 my $c1 = mock_count($mock, 'coal');
-@res = concurrently('/lock', ($whole, $stream) x 4);
+@res = ask_all('/lock', ($whole, $stream) x 4);
 is(mock_count($mock, 'coal') - $c1, 1,
    'two workers, eight requests: one upstream request');
 is(scalar(grep { $_->{status} == 200 } @res), 8, 'eight answers');

@@ -41,6 +41,13 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_model long provider=oai upstream_model=id=long,events=40,delay_ms=50;
     llm_model coal provider=oai upstream_model=id=coal,events=8,delay_ms=80;
 
+    # an answer with 800k of its 1M prompt tokens read from the cache
+    llm_model cached-price provider=oai price_in=2 price_cached=0.5
+              price_out=8 'upstream_model=id=cp,body={"id":"chatcmpl-cp","object":"chat.completion","created":1,"model":"cp","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000000,"completion_tokens":100000,"total_tokens":1100000,"prompt_tokens_details":{"cached_tokens":800000}}}';
+    llm_model no-cached-price provider=oai price_in=2 price_out=8
+              'upstream_model=id=ncp,body={"id":"chatcmpl-cp","object":"chat.completion","created":1,"model":"cp","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000000,"completion_tokens":100000,"total_tokens":1100000,"prompt_tokens_details":{"cached_tokens":800000}}}';
+    llm_budget_zone $http_x_key:$llm_model zone=permodel:1m requests=1/h;
+
     log_format budget '$http_x_key $status $llm_error $llm_cost '
                       '$llm_budget_remaining';
 
@@ -73,6 +80,16 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
             llm_budget hourly;
         }
         location = /metrics { llm_metrics_export; }
+        location = /budget {
+            llm_budget_info;
+            llm_budget reqs;
+            llm_budget money;
+            llm_budget dry dry_run;
+        }
+        location = /permodel/v1/chat/completions {
+            llm_chat;
+            llm_budget permodel;
+        }
         location = /dry/v1/chat/completions {
             llm_chat;
             llm_budget dry dry_run;
@@ -152,26 +169,8 @@ my $slow = { model => 'slow', max_tokens => 400,
              messages => [{ role => 'user', content => 'Tokens please' }] };
 my $est = int(length($JSON->encode($slow)) / 4) + 400;
 
-sub concurrently {
-    my ($path, $n, $body, %h) = @_;
-    my $dir = tempdir(CLEANUP => 1);
-    my @pids;
-    for my $i (1 .. $n) {
-        my $pid = fork() // die "fork: $!";
-        if ($pid == 0) {
-            my $res = ask($path, $body, %h);
-            open my $fh, '>', "$dir/$i" or die;
-            print $fh $res->{status};
-            close $fh;
-            exit 0;
-        }
-        push @pids, $pid;
-    }
-    waitpid($_, 0) for @pids;
-    return map { slurp("$dir/$_") } 1 .. $n;
-}
-
-my @c = concurrently('/toks', 6, $slow, 'X-Key' => 'conc');
+my @c = concurrently(6, sub {
+    ask('/toks', $slow, 'X-Key' => 'conc')->{status} });
 is(scalar(grep { $_ == 200 } @c), int(1000 / $est),
    "six at once against tokens=1000/h: as many as the estimate ($est) "
    . 'allows, no more');
@@ -238,7 +237,8 @@ is($c3->{headers}{'x-ratelimit-remaining-tokens'},
 my $co = { model => 'coal', max_tokens => 50, stream => \1,
            stream_options => { include_usage => \1 },
            messages => [{ role => 'user', content => 'Together' }] };
-my @co = concurrently('/coal', 3, $co, 'X-Key' => 'co');
+my @co = concurrently(3, sub {
+    ask('/coal', $co, 'X-Key' => 'co')->{status} });
 is(join(',', @co), '200,200,200', 'three identical streams, coalesced');
 $nx = ask('/toks', $next, 'X-Key' => 'co');
 $used = 1000 - $nx->{headers}{'x-ratelimit-remaining-tokens'}
@@ -279,12 +279,61 @@ is($cost, sprintf('%.10f', $u->{prompt_tokens} * 0.5e-6
 like(slurp("$ng->{prefix}/budget.log"),
      qr/^k1 200 - \S+ requests=2$/m, '$llm_budget_remaining');
 
+# cached prompt tokens at price_cached=, the rest at price_in=
+
+ask('/reqs', { model => 'cached-price', messages => [{ role => 'user',
+                                                       content => 'C' }] },
+    'X-Key' => 'pc1');
+ask('/reqs', { model => 'no-cached-price', messages => [{ role => 'user',
+                                                          content => 'C' }] },
+    'X-Key' => 'pc2');
+wait_for(sub { slurp("$ng->{prefix}/budget.log") =~ /^pc2 /m });
+like(slurp("$ng->{prefix}/budget.log"), qr/^pc1 200 - 1\.6000000000 /m,
+     '$llm_cost: 200k prompt tokens at 2, 800k cached at 0.5, 100k out at 8');
+like(slurp("$ng->{prefix}/budget.log"), qr/^pc2 200 - 2\.8000000000 /m,
+     'no price_cached=: cached prompt tokens at price_in=');
+
+# a budget per key and model: the key's variable names the model
+
+sub model_hello { return { model => $_[0], messages => [{ role => 'user',
+                                                          content => 'M' }] } }
+is(join(',', map { ask('/permodel', model_hello($_), 'X-Key' => 'pm')
+                   ->{status} } qw(demo demo slow slow)),
+   '200,429,200,429', 'requests=1/h per key and model: each model counts '
+   . 'on its own');
+
 # --- dry run
 
 is(join(',', map { ask('/dry', hello('D'), 'X-Key' => 'd')->{status} }
              1 .. 3), '200,200,200', 'dry_run: nothing refused');
 like($ng->error_log, qr/llm_budget "dry" would refuse this request/,
      'but logged');
+
+# --- a client reads what it has left
+
+my $info = http_get($port, '/budget', 'X-Key' => 'k1');
+is($info->{status}, 200, 'llm_budget_info answers');
+my $b = json_or_undef($info->{content}) // {};
+is($b->{object}, 'budget', 'an object of its own');
+is(join(',', map { $_->{name} } @{ $b->{budgets} // [] }), 'reqs,money,dry',
+   "each of the location's budgets");
+is_deeply([ map { my %l = %$_; delete $l{reset_seconds}; \%l }
+            @{ $b->{budgets}[0]{limits} } ],
+          [{ type => 'requests', window => '1h', limit => 3, used => 3,
+             reserved => 0, remaining => 0 }],
+          "the key's requests: 3 of 3 used");
+ok($b->{budgets}[0]{limits}[0]{reset_seconds} > 0
+   && $b->{budgets}[0]{limits}[0]{reset_seconds} <= 3600,
+   'and when its window ends');
+is($b->{budgets}[1]{limits}[0]{type}, 'spend', 'spend');
+is($b->{budgets}[1]{limits}[0]{limit}, 0.0001, 'in USD');
+is($b->{budgets}[1]{limits}[0]{remaining}, 0.0001, 'all of it left: k1 '
+   . 'spent nothing at prices it has not got');
+ok($b->{budgets}[2]{dry_run}, 'a dry run says so');
+unlike($info->{content}, qr/k1/, 'the key itself is never shown');
+is(json_or_undef(http_get($port, '/budget', 'X-Key' => 'nobody')->{content})
+   ->{budgets}[0]{limits}[0]{remaining}, 3, 'a key never seen has it all');
+is(http_post_json($port, '/budget', {})->{status}, 405, 'GET only');
 
 # --- the refusals, for Prometheus
 

@@ -68,7 +68,7 @@ is(served($r1), 'a-none', 'it served the first');
 is($r2->{status}, 200, 'the next request is answered');
 is(served($r2), 'b-ok', 'by the second candidate, before any 429');
 is(mock_count($mock, 'a-none'), 1, 'the first was not asked again');
-like($ng->error_log, qr/provider "a" has no headroom left for \d+ ms/,
+like($ng->error_log, qr/provider "a" has no headroom left for model "a-none" for \d+ ms/,
      'the log says why');
 
 sleep 3;

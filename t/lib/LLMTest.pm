@@ -153,7 +153,7 @@ our @EXPORT = qw(
     sse_events sse_json sse_named_events accumulate_stream
     raw_request request_bytes read_until
     fixture_path read_fixture fixture_chunks
-    slurp json_or_undef nginx_version
+    slurp json_or_undef nginx_version concurrently
 );
 
 my $ROOT = abs_path(File::Spec->catdir(dirname(__FILE__), '..', '..'));
@@ -594,6 +594,27 @@ sub chat_stream {
     my $r = chat($port, $body);
     my ($chunks, $done) = sse_json($r->{content} // '');
     return ($r, $chunks, $done);
+}
+
+# $n forked clients run $code at once: what each returned (a string), in
+# order
+sub concurrently {
+    my ($n, $code) = @_;
+    my $dir = _tempdir('llm-conc-XXXXXX');
+    my @pids;
+    for my $i (1 .. $n) {
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            my $out = $code->($i);
+            open my $fh, '>', "$dir/$i" or die;
+            print $fh $out;
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid($_, 0) for @pids;
+    return map { slurp("$dir/$_") } 1 .. $n;
 }
 
 sub chat {
