@@ -13,6 +13,14 @@
 
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
+
+-- BENCH_BODY_FILE: the body from a file (an environment string is at most
+-- 128 KB)
+if os.getenv("BENCH_BODY_FILE") then
+    local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+    wrk.body = f:read("*a")
+    f:close()
+end
 wrk.headers["Content-Type"] = "application/json"
 
 -- BENCH_UNIQUE=1: "__N__" in the body becomes 1, 2, 3, ... (one thread):
