@@ -14,6 +14,7 @@
 #include "ngx_http_llm_module.h"
 
 
+static void ngx_http_llm_free_own(void *data);
 static void ngx_http_llm_request_key(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, ngx_str_t *key);
 static ngx_msec_int_t ngx_http_llm_retry_wait(ngx_http_request_t *r,
@@ -58,22 +59,54 @@ ngx_http_llm_mask_key(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-/*
- * The request line, headers and body in one buffer, as the upstream's
- * request; path and body are freed.  It holds the API key, so nothing
- * here logs the header block (proxy does, at debug level).
- */
+/* the request line and headers in one buffer, the body after it */
 
 ngx_int_t
 ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     const char *auth_prefix, const char *headers, ngx_uint_t stream,
     llm_buf_t *path, llm_buf_t *body)
 {
-    size_t               len;
+    llm_piece_t  piece;
+
+    piece.data = body->data;
+    piece.len = body->len;
+
+    return ngx_http_llm_request_pieces(r, p, auth_prefix, headers, stream,
+                                       path, &piece, 1, body);
+}
+
+
+/*
+ * The request line and headers in one buffer, then the body's pieces as
+ * they are, not copied: the client's own bytes, and own's, which lives
+ * as long as the request.  path is freed.  The header block holds the
+ * API key, so nothing here logs it (proxy does, at debug level).
+ */
+
+ngx_int_t
+ngx_http_llm_request_pieces(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, const char *auth_prefix, const char *headers,
+    ngx_uint_t stream, llm_buf_t *path, llm_piece_t *pieces, ngx_uint_t n,
+    llm_buf_t *own)
+{
+    size_t               len, size;
     ngx_buf_t           *b;
     ngx_str_t            auth, line;
-    ngx_chain_t         *cl;
+    ngx_uint_t           i;
+    ngx_chain_t         *cl, **last;
+    ngx_pool_cleanup_t  *cln;
     ngx_http_llm_ctx_t  *ctx;
+
+    /* own's bytes go when the request does */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        goto failed;
+    }
+
+    cln->handler = ngx_http_llm_free_own;
+    cln->data = own->data;
+    ngx_memzero(own, sizeof(llm_buf_t));
 
     ngx_http_llm_request_key(r, p, &auth);
 
@@ -82,14 +115,19 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     ctx->resp.secret = (char *) auth.data;
     ctx->resp.secret_len = auth.len;
 
+    size = 0;
+
+    for (i = 0; i < n; i++) {
+        size += pieces[i].len;
+    }
+
     len = sizeof("POST  HTTP/1.1" CRLF) - 1 + p->base_path.len + path->len
           + sizeof("Host: " CRLF) - 1 + p->host.len
           + sizeof("Content-Type: application/json" CRLF) - 1
           + sizeof("Accept: text/event-stream" CRLF) - 1
           + sizeof("User-Agent: ngx_http_llm_module" CRLF) - 1
           + sizeof("Content-Length: " CRLF) - 1 + NGX_SIZE_T_LEN
-          + sizeof(CRLF) - 1
-          + body->len;
+          + sizeof(CRLF) - 1;
 
     if (auth.len) {
         len += ngx_strlen(auth_prefix) + auth.len + sizeof(CRLF) - 1;
@@ -111,8 +149,7 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     /* the request line and the body, never the headers (the key) */
     line.data = b->pos;
     line.len = b->last - b->pos;
-    ngx_http_llm_debug_request(r, ctx, &line, (u_char *) body->data,
-                               body->len);
+    ngx_http_llm_debug_request(r, ctx, &line, pieces, n, size);
 
     b->last = ngx_sprintf(b->last, " HTTP/1.1" CRLF "Host: %V" CRLF,
                           &p->host);
@@ -142,13 +179,7 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
         b->last = ngx_cpymem(b->last, headers, ngx_strlen(headers));
     }
 
-    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
-                          body->len);
-
-    b->last = ngx_cpymem(b->last, body->data, body->len);
-
-    /* TLS output is buffered: the request must not wait in the buffer */
-    b->flush = 1;
+    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF, size);
 
     cl = ngx_alloc_chain_link(r->pool);
     if (cl == NULL) {
@@ -156,21 +187,50 @@ ngx_http_llm_request_bufs(ngx_http_request_t *r, ngx_http_llm_provider_t *p,
     }
 
     cl->buf = b;
-    cl->next = NULL;
-
     r->upstream->request_bufs = cl;
+    last = &cl->next;
+
+    for (i = 0; i < n; i++) {
+        b = ngx_calloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+
+        if (b == NULL || cl == NULL) {
+            goto failed;
+        }
+
+        b->start = (u_char *) pieces[i].data;
+        b->pos = b->start;
+        b->end = b->start + pieces[i].len;
+        b->last = b->end;
+        b->memory = 1;
+
+        cl->buf = b;
+        *last = cl;
+        last = &cl->next;
+    }
+
+    *last = NULL;
+
+    /* TLS output is buffered: the request must not wait in the buffer */
+    b->flush = 1;
 
     llm_buf_free(path);
-    llm_buf_free(body);
 
     return NGX_OK;
 
 failed:
 
     llm_buf_free(path);
-    llm_buf_free(body);
+    llm_buf_free(own);
 
     return NGX_ERROR;
+}
+
+
+static void
+ngx_http_llm_free_own(void *data)
+{
+    free(data);
 }
 
 

@@ -43,14 +43,10 @@ static ngx_int_t
 ngx_http_llm_chat_parse(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *body, ngx_str_t *model, llm_error_t *e)
 {
-    /* templates and llm_prepend_message: a rewritten body, or none */
-    if (ngx_http_llm_prompt(r, body, e) != NGX_OK) {
-        return NGX_DECLINED;
-    }
+    ngx_uint_t  rewritten;
 
-    if (llm_request_parse(&ctx->req, (char *) body->data, body->len, e)
-        != LLM_OK)
-    {
+    /* templates and llm_prepend_message: a rewritten body, or none */
+    if (ngx_http_llm_internal_form(r, ctx, body, &rewritten, e) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -94,8 +90,11 @@ ngx_http_llm_chat_check(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 static ngx_int_t
 ngx_http_llm_chat_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
 {
+    int                       rc, n;
+    char                     *model;
     const char               *headers;
     llm_buf_t                 body, path;
+    llm_piece_t               pieces[LLM_PIECES_MAX];
     ngx_http_llm_model_t     *m;
     const llm_dialect_t      *d;
     ngx_http_llm_provider_t  *p;
@@ -103,16 +102,37 @@ ngx_http_llm_chat_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
     m = ctx->model;
     p = m->provider;
     d = p->dialect;
+    model = (char *) m->upstream_model.data;
 
     ngx_memzero(&body, sizeof(llm_buf_t));
     ngx_memzero(&path, sizeof(llm_buf_t));
 
-    if (d->build_request(&ctx->req, (char *) m->upstream_model.data, &body)
-        != LLM_OK
-        || (d->request_path
-            ? d->request_path(&ctx->req, (char *) m->upstream_model.data,
-                              &path)
-            : llm_buf_append_cstr(&path, d->chat_path))
+    /*
+     * The client's bytes as they are where the dialect can (no copy of a
+     * long conversation), else the body written whole: the size of the
+     * client's, as a start.  The parsed request stays: a retry or
+     * fallback builds from it again.
+     */
+
+    rc = d->request_pieces ? d->request_pieces(&ctx->req, model, &body,
+                                               pieces, &n)
+                           : LLM_DECLINED;
+
+    if (rc == LLM_DECLINED) {
+        rc = llm_buf_reserve(&body, ctx->req.raw_len + 256);
+
+        if (rc == LLM_OK) {
+            rc = d->build_request(&ctx->req, model, &body);
+        }
+
+        pieces[0].data = body.data;
+        pieces[0].len = body.len;
+        n = 1;
+    }
+
+    if (rc != LLM_OK
+        || (d->request_path ? d->request_path(&ctx->req, model, &path)
+                            : llm_buf_append_cstr(&path, d->chat_path))
            != LLM_OK)
     {
         llm_buf_free(&body);
@@ -120,24 +140,20 @@ ngx_http_llm_chat_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    /*
-     * The parsed tree stays: a retry or fallback builds from it again.
-     * The provider's own header lines replace the dialect's defaults.
-     */
+    /* the provider's own header lines replace the dialect's defaults */
 
     headers = p->headers.len ? (char *) p->headers.data : d->extra_headers;
 
-    if (ngx_http_llm_request_bufs(r, p, d->auth_prefix, headers, ctx->stream,
-                                  &path, &body)
+    if (ngx_http_llm_request_pieces(r, p, d->auth_prefix, headers,
+                                    ctx->stream, &path, pieces, n, &body)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "llm request: provider \"%V\", model \"%V\", %uz bytes",
-                   &p->name, &m->upstream_model,
-                   ngx_buf_size(r->upstream->request_bufs->buf));
+                   "llm request: provider \"%V\", model \"%V\", %ui pieces",
+                   &p->name, &m->upstream_model, (ngx_uint_t) n);
 
     return NGX_OK;
 }

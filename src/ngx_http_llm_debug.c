@@ -63,10 +63,11 @@ ngx_http_llm_debug_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 void
 ngx_http_llm_debug_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
-    ngx_str_t *line, u_char *body, size_t n)
+    ngx_str_t *line, llm_piece_t *pieces, ngx_uint_t npieces, size_t n)
 {
-    u_char                   *text;
-    size_t                    len;
+    u_char                   *text, *body, *p;
+    size_t                    len, want;
+    ngx_uint_t                i;
     ngx_http_llm_loc_conf_t  *llcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
@@ -79,8 +80,23 @@ ngx_http_llm_debug_request(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ctx->debug_logged = 0;
     ctx->debug_more = 0;
 
-    text = ngx_http_llm_debug_text(r, ctx, body, ngx_min(n, llcf->debug_log),
-                                   &len);
+    /* the start of the body, gathered from its pieces */
+
+    want = ngx_min(n, llcf->debug_log);
+
+    body = ngx_pnalloc(r->pool, want + 1);
+    if (body == NULL) {
+        return;
+    }
+
+    p = body;
+
+    for (i = 0; i < npieces && (size_t) (p - body) < want; i++) {
+        len = ngx_min(pieces[i].len, want - (p - body));
+        p = ngx_cpymem(p, pieces[i].data, len);
+    }
+
+    text = ngx_http_llm_debug_text(r, ctx, body, want, &len);
     if (text == NULL) {
         return;
     }

@@ -17,6 +17,7 @@
 
 static void ngx_http_llm_ingress_body(ngx_http_request_t *r);
 static void ngx_http_llm_cleanup(void *data);
+static ngx_int_t ngx_http_llm_join_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_llm_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_http_llm_model_t *ngx_http_llm_find_model(ngx_http_request_t *r,
@@ -309,6 +310,63 @@ ngx_http_llm_ingress_body(ngx_http_request_t *r)
 }
 
 
+/*
+ * The part read with the headers, then the rest in one buffer with room
+ * for both (request_body_in_single_buf), maybe as several pieces of it:
+ * joined in that buffer, not copied to new memory (a long conversation
+ * is hundreds of kilobytes, and new memory is page faults)
+ */
+
+static ngx_int_t
+ngx_http_llm_join_body(ngx_http_request_t *r)
+{
+    size_t        len;
+    u_char       *start;
+    ngx_buf_t    *pre, *b;
+    ngx_chain_t  *cl;
+
+    cl = r->request_body->bufs;
+    pre = cl->buf;
+
+    if (cl->next == NULL || pre->in_file) {
+        return NGX_DECLINED;
+    }
+
+    start = cl->next->buf->pos;
+    b = NULL;
+
+    for (cl = cl->next; cl; cl = cl->next) {
+        if (cl->buf->in_file || (b && b->last != cl->buf->pos)) {
+            return NGX_DECLINED;
+        }
+
+        b = cl->buf;
+    }
+
+    len = pre->last - pre->pos;
+
+    if ((size_t) (b->end - b->last) < len) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memmove(start + len, start, b->last - start);
+    ngx_memcpy(start, pre->pos, len);
+
+    b->pos = start;
+    b->last += len;
+
+    cl = r->request_body->bufs;
+
+    while (cl->next->buf != b) {
+        cl = cl->next;
+    }
+
+    r->request_body->bufs = cl->next;
+
+    return NGX_OK;
+}
+
+
 /* the body as one piece: in memory, or read from its temp file */
 
 static ngx_int_t
@@ -327,6 +385,10 @@ ngx_http_llm_read_body(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     cl = r->request_body->bufs;
+
+    if (ngx_http_llm_join_body(r) == NGX_OK) {
+        cl = r->request_body->bufs;
+    }
 
     if (cl->next == NULL && !cl->buf->in_file) {
         body->data = cl->buf->pos;

@@ -471,7 +471,8 @@ char *ngx_http_llm_pstrdup(ngx_pool_t *pool, const char *s);
 /* llm_debug_log: ngx_http_llm_debug.c */
 char *ngx_http_llm_debug_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_llm_debug_request(ngx_http_request_t *r,
-    ngx_http_llm_ctx_t *ctx, ngx_str_t *line, u_char *body, size_t n);
+    ngx_http_llm_ctx_t *ctx, ngx_str_t *line, llm_piece_t *pieces,
+    ngx_uint_t n, size_t size);
 void ngx_http_llm_debug_answer(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, u_char *p, size_t n, ngx_uint_t last);
 void ngx_http_llm_debug_answer_end(ngx_http_request_t *r,
@@ -627,6 +628,10 @@ ngx_int_t ngx_http_llm_peer_wrap(ngx_conf_t *cf,
 ngx_int_t ngx_http_llm_request_bufs(ngx_http_request_t *r,
     ngx_http_llm_provider_t *p, const char *auth_prefix, const char *headers,
     ngx_uint_t stream, llm_buf_t *path, llm_buf_t *body);
+ngx_int_t ngx_http_llm_request_pieces(ngx_http_request_t *r,
+    ngx_http_llm_provider_t *p, const char *auth_prefix, const char *headers,
+    ngx_uint_t stream, llm_buf_t *path, llm_piece_t *pieces, ngx_uint_t n,
+    llm_buf_t *own);
 ngx_int_t ngx_http_llm_answer_failed(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, llm_error_pt error, llm_error_t *e);
 ngx_int_t ngx_http_llm_reply(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
@@ -641,8 +646,6 @@ ngx_int_t ngx_http_llm_relay_complete(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx);
 
 /* templates and decorators: ngx_http_llm_prompt.c */
-ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
-    llm_error_t *e);
 ngx_int_t ngx_http_llm_internal_form(ngx_http_request_t *r,
     ngx_http_llm_ctx_t *ctx, ngx_str_t *chat, ngx_uint_t *rewritten,
     llm_error_t *e);

@@ -50,21 +50,44 @@ static llm_json_t *ngx_http_llm_find_template(void *data, const char *name);
 static void ngx_http_llm_model_prompt(void *data, const char *model,
     llm_prompt_t *pr);
 static void ngx_http_llm_json_cleanup(void *data);
+static ngx_int_t ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body,
+    llm_error_t *e);
 
 
 /*
- * A client format's request in the internal form: templates and
- * decorators applied, then checked as a chat request into ctx->req.
- * *rewritten: they changed it.  NGX_DECLINED: e is the answer.
+ * A request in the internal form: templates and decorators applied, then
+ * checked as a chat request into ctx->req.  Without decorators, the body
+ * is parsed first, and only one with a "template" is rewritten and
+ * parsed again: no pass over the body looks for one.  *rewritten: they
+ * changed it.  NGX_DECLINED: e is the answer.
  */
 
 ngx_int_t
 ngx_http_llm_internal_form(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
     ngx_str_t *chat, ngx_uint_t *rewritten, llm_error_t *e)
 {
-    u_char  *keep;
+    int                        rc;
+    u_char                    *keep;
+    ngx_http_llm_loc_conf_t   *llcf;
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_llm_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
     keep = chat->data;
+    *rewritten = 0;
+
+    if (llcf->prepend == NULL && llcf->append == NULL
+        && lmcf->model_prompts == NULL)
+    {
+        rc = llm_request_parse(&ctx->req, (char *) chat->data, chat->len, e);
+
+        if (!ctx->req.template) {
+            return (rc == LLM_OK) ? NGX_OK : NGX_DECLINED;
+        }
+
+        llm_request_free(&ctx->req);
+    }
 
     if (ngx_http_llm_prompt(r, chat, e) != NGX_OK) {
         return NGX_DECLINED;
@@ -82,7 +105,7 @@ ngx_http_llm_internal_form(ngx_http_request_t *r, ngx_http_llm_ctx_t *ctx,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body, llm_error_t *e)
 {
     int                        rc;
@@ -95,19 +118,9 @@ ngx_http_llm_prompt(ngx_http_request_t *r, ngx_str_t *body, llm_error_t *e)
     llcf = ngx_http_get_module_loc_conf(r, ngx_http_llm_module);
 
     /*
-     * Most requests need nothing: no decorators here, and no "template"
-     * in the body.  A "template" is looked at even when none is
-     * configured, so that it is refused rather than sent on.  Keys are
-     * case-sensitive, and an escaped top-level key is refused later.
+     * A "template" is looked at even when none is configured, so that it
+     * is refused rather than sent on.
      */
-
-    if (llcf->prepend == NULL && llcf->append == NULL
-        && lmcf->model_prompts == NULL
-        && (body->len == 0
-            || memmem(body->data, body->len, "\"template\"", 10) == NULL))
-    {
-        return NGX_OK;
-    }
 
     ngx_memzero(&pr, sizeof(llm_prompt_t));
     ngx_memzero(&out, sizeof(llm_buf_t));

@@ -47,6 +47,8 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
     llm_model no-cached-price provider=oai price_in=2 price_out=8
               'upstream_model=id=ncp,body={"id":"chatcmpl-cp","object":"chat.completion","created":1,"model":"cp","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1000000,"completion_tokens":100000,"total_tokens":1100000,"prompt_tokens_details":{"cached_tokens":800000}}}';
     llm_budget_zone $http_x_key:$llm_model zone=permodel:1m requests=1/h;
+    llm_budget_zone $http_x_key zone=kinds:1m prompt_tokens=2000/m
+                    completion_tokens=300/month;
 
     log_format budget '$http_x_key $status $llm_error $llm_cost '
                       '$llm_budget_remaining';
@@ -86,6 +88,8 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
             llm_budget money;
             llm_budget dry dry_run;
         }
+        location = /kinds/v1/chat/completions { llm_chat; llm_budget kinds; }
+        location = /kinds-info { llm_budget_info; llm_budget kinds; }
         location = /permodel/v1/chat/completions {
             llm_chat;
             llm_budget permodel;
@@ -334,6 +338,33 @@ unlike($info->{content}, qr/k1/, 'the key itself is never shown');
 is(json_or_undef(http_get($port, '/budget', 'X-Key' => 'nobody')->{content})
    ->{budgets}[0]{limits}[0]{remaining}, 3, 'a key never seen has it all');
 is(http_post_json($port, '/budget', {})->{status}, 405, 'GET only');
+
+# prompt and completion tokens, per minute and per calendar month (not
+# begun in a minute's last seconds: all of it in one minute)
+
+sleep 1 while time() % 60 > 50;
+my $k1 = ask('/kinds', { model => 'demo', max_tokens => 50,
+                         messages => [{ role => 'user', content => 'Hi' }] },
+             'X-Key' => 'kinds');
+is($k1->{status}, 200, 'prompt_tokens=2000/m completion_tokens=300/month');
+my $ku = decode_json($k1->{content})->{usage};
+my $kl = json_or_undef(http_get($port, '/kinds-info', 'X-Key' => 'kinds')
+                       ->{content})->{budgets}[0]{limits};
+is_deeply([ map { "$_->{type}/$_->{window}:$_->{used}" } @$kl ],
+          [ "prompt_tokens/1m:$ku->{prompt_tokens}",
+            "completion_tokens/month:$ku->{completion_tokens}" ],
+          'each counts its own part of the usage');
+is(ask('/kinds', { model => 'demo', max_tokens => 300,
+                   messages => [{ role => 'user', content => 'Hi' }] },
+       'X-Key' => 'kinds')->{status}, 429,
+   'an answer that could pass the completion tokens left: 429');
+is(ask('/kinds', { model => 'demo', max_tokens => 5,
+                   messages => [{ role => 'user', content => 'x' x 8400 }] },
+       'X-Key' => 'kinds')->{status}, 429,
+   'a prompt larger than the prompt tokens left: 429');
+is(ask('/kinds', { model => 'demo', max_tokens => 5,
+                   messages => [{ role => 'user', content => 'Hi' }] },
+       'X-Key' => 'kinds')->{status}, 200, 'a small one passes');
 
 # --- the refusals, for Prometheus
 

@@ -44,7 +44,8 @@ const llm_dialect_t  llm_dialect_anthropic = {
     "anthropic-version: 2023-06-01\r\n",
     NULL,
     llm_anthropic_check,
-    llm_anthropic_params
+    llm_anthropic_params,
+    NULL
 };
 
 

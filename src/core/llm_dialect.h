@@ -29,6 +29,23 @@ typedef int (*llm_build_request_pt)(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 
 /*
+ * The body as pieces when it is mostly the client's own bytes (sent as
+ * they are, not copied): LLM_OK with *n pieces, what is new written to
+ * own; LLM_DECLINED: build_request writes it whole
+ */
+
+#define LLM_PIECES_MAX  5
+
+typedef struct {
+    const char            *data;
+    size_t                 len;
+} llm_piece_t;
+
+typedef int (*llm_request_pieces_pt)(llm_request_t *req,
+    const char *upstream_model, llm_buf_t *own, llm_piece_t *pieces,
+    int *n);
+
+/*
  * The path after the provider's base when it depends on the request
  * (Gemini: /models/<model>:streamGenerateContent?alt=sse)
  */
@@ -88,6 +105,7 @@ typedef struct {
     llm_retry_after_pt     retry_after;    /* NULL: never in the body */
     llm_check_pt           check;          /* NULL: accepts every request */
     const llm_dialect_param_t  *params;    /* NULL: none */
+    llm_request_pieces_pt  request_pieces; /* NULL: build_request */
 } llm_dialect_t;
 
 

@@ -48,6 +48,7 @@ const llm_dialect_t  llm_dialect_gemini = {
     NULL,
     llm_gemini_retry_delay,
     llm_gemini_check,
+    NULL,
     NULL
 };
 

@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if (__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "llm_buf.h"
 #include "llm_json_scan.h"
 
@@ -24,6 +28,7 @@ typedef struct {
     void              *data;
     llm_json_step_t    path[LLM_JSON_SCAN_MAX_PATH + 1];
     llm_json_step_t    deep;          /* written for deeper levels */
+    unsigned           nul;           /* a string escapes a NUL */
 } llm_json_scanner_t;
 
 
@@ -95,6 +100,57 @@ static const unsigned char  llm_json_special[256] = {
      | llm_json_word_below(w, 0x20)                                          \
      | llm_json_word_below((w) ^ (LLM_JSON_ONES * '"'), 1)                   \
      | llm_json_word_below((w) ^ (LLM_JSON_ONES * '\\'), 1))
+
+
+/*
+ * The first byte at or after p, within 16 * k bytes before last, that
+ * ends a run of plain string content: 16 bytes a step where SSE2 is (every
+ * x86-64), 8 (a word) elsewhere; the bytes after are the byte loop's.
+ */
+
+static const char *
+llm_json_skim(const char *p, const char *last)
+{
+    uint64_t  word;
+#if (__SSE2__)
+    int       mask;
+    __m128i   v, w, quote, backslash, ctl;
+
+    quote = _mm_set1_epi8('"');
+    backslash = _mm_set1_epi8('\\');
+    ctl = _mm_set1_epi8(0x1f);
+
+    while (last - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        /* '"', '\\', a control character (max(v, 0x1f) == 0x1f) */
+        w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                      _mm_cmpeq_epi8(v, backslash)),
+                         _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+
+        /* and a byte of UTF-8 beyond ASCII: its high bit */
+        mask = _mm_movemask_epi8(w) | _mm_movemask_epi8(v);
+
+        if (mask) {
+            return p + __builtin_ctz(mask);
+        }
+
+        p += 16;
+    }
+#endif
+
+    while (last - p >= 8) {
+        memcpy(&word, p, 8);
+
+        if (llm_json_word_special(word)) {
+            break;
+        }
+
+        p += 8;
+    }
+
+    return p;
+}
 
 
 /* the 4 hex digits of a \u escape, or -1 */
@@ -193,7 +249,6 @@ static int
 llm_json_scan_string(llm_json_scanner_t *s)
 {
     long           u;
-    uint64_t       w;
     unsigned char  c;
 
     s->p++;
@@ -202,15 +257,7 @@ llm_json_scan_string(llm_json_scanner_t *s)
 
         /* the hot loops: most string bytes need no look */
 
-        while (s->last - s->p >= 8) {
-            memcpy(&w, s->p, 8);
-
-            if (llm_json_word_special(w)) {
-                break;
-            }
-
-            s->p += 8;
-        }
+        s->p = llm_json_skim(s->p, s->last);
 
         while (s->p < s->last && !llm_json_special[(unsigned char) *s->p]) {
             s->p++;
@@ -272,6 +319,8 @@ llm_json_scan_string(llm_json_scanner_t *s)
 
         case 'u':
             u = llm_json_scan_u(s);
+
+            s->nul |= (u == 0);
 
             /* surrogates must pair up, as cJSON and providers require */
 
@@ -590,6 +639,7 @@ llm_json_valid(const char *p, size_t n, size_t *err_off)
     s.max_depth = -1;
     s.handler = llm_json_scan_none;
     s.data = NULL;
+    s.nul = 0;
 
     return llm_json_scan_run(&s, p, n, err_off);
 }
@@ -599,16 +649,32 @@ int
 llm_json_scan(const char *p, size_t n, int max_depth,
     llm_json_scan_pt handler, void *data)
 {
+    unsigned  nul;
+
+    return llm_json_scan_nul(p, n, max_depth, handler, data, &nul);
+}
+
+
+int
+llm_json_scan_nul(const char *p, size_t n, int max_depth,
+    llm_json_scan_pt handler, void *data, unsigned *nul)
+{
+    int                 rc;
     llm_json_scanner_t  s;
 
     s.max_depth = llm_json_scan_depth(max_depth);
     s.handler = handler;
     s.data = data;
+    s.nul = 0;
 
     /* a handler looking one step too far must find nothing stale */
     memset(s.path, 0, (s.max_depth + 1) * sizeof(llm_json_step_t));
 
-    return llm_json_scan_run(&s, p, n, NULL);
+    rc = llm_json_scan_run(&s, p, n, NULL);
+
+    *nul = s.nul;
+
+    return rc;
 }
 
 

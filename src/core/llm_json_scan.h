@@ -59,6 +59,10 @@ typedef int (*llm_json_scan_pt)(void *data, const llm_json_step_t *path,
 int llm_json_scan(const char *p, size_t n, int max_depth,
     llm_json_scan_pt handler, void *data);
 
+/* the same, and *nul: 1 if a string escapes a NUL (\u0000) */
+int llm_json_scan_nul(const char *p, size_t n, int max_depth,
+    llm_json_scan_pt handler, void *data, unsigned *nul);
+
 /* "a string", "an object", ... for error messages */
 const char *llm_json_scan_type_name(llm_json_type_e type);
 

@@ -29,6 +29,9 @@
 #include "llm_json_scan.h"
 
 
+static int llm_openai_request_pieces(llm_request_t *req,
+    const char *upstream_model, llm_buf_t *own, llm_piece_t *pieces,
+    int *n);
 static int llm_openai_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 static int llm_openai_response(llm_response_t *resp, const char *p,
@@ -55,8 +58,80 @@ const llm_dialect_t  llm_dialect_openai = {
     NULL,
     NULL,
     NULL,
-    NULL
+    NULL,
+    llm_openai_request_pieces
 };
+
+
+/*
+ * Usually the body goes as it came, the model's bytes replaced and, for a
+ * stream, stream_options put first: the client's bytes around those.  The
+ * tree is printed again only when the client's own stream_options must
+ * change.
+ */
+
+static int
+llm_openai_request_pieces(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *own, llm_piece_t *pieces, int *n)
+{
+    int     i, k;
+    size_t  brace, insert;
+
+    if (req->raw == NULL || req->model_end == 0
+        || (req->stream && req->has_stream_options && !req->include_usage))
+    {
+        return LLM_DECLINED;
+    }
+
+    brace = 0;
+
+    if (req->stream && !req->has_stream_options) {
+        while (req->raw[brace] != '{') {
+            brace++;
+        }
+
+        brace++;
+
+        if (llm_buf_append_lit(own, "\"stream_options\":"
+                               "{\"include_usage\":true},")
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    insert = own->len;
+
+    if (llm_buf_append_json_string(own, upstream_model,
+                                   strlen(upstream_model))
+        != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    /* own is written: its bytes stay where they are now */
+
+    pieces[0].data = req->raw;
+    pieces[0].len = brace;
+    pieces[1].data = own->data;
+    pieces[1].len = insert;
+    pieces[2].data = req->raw + brace;
+    pieces[2].len = req->model_start - brace;
+    pieces[3].data = own->data + insert;
+    pieces[3].len = own->len - insert;
+    pieces[4].data = req->raw + req->model_end;
+    pieces[4].len = req->raw_len - req->model_end;
+
+    for (i = 0, k = 0; i < LLM_PIECES_MAX; i++) {
+        if (pieces[i].len) {
+            pieces[k++] = pieces[i];
+        }
+    }
+
+    *n = k;
+
+    return LLM_OK;
+}
 
 
 /*
@@ -399,41 +474,24 @@ static int
 llm_openai_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
-    size_t       brace;
-    llm_json_t  *root, *opts;
+    int           i, n, rc;
+    llm_buf_t     own;
+    llm_json_t   *root, *opts;
+    llm_piece_t   pieces[LLM_PIECES_MAX];
 
-    /*
-     * Usually the body goes as it came, the model's bytes replaced and,
-     * for a stream, stream_options put first; the tree is printed again
-     * only when the client's own stream_options must change.
-     */
+    memset(&own, 0, sizeof(llm_buf_t));
+    n = 0;
 
-    if (req->raw && req->model_end
-        && (!req->stream || !req->has_stream_options || req->include_usage))
-    {
-        brace = 0;
+    rc = llm_openai_request_pieces(req, upstream_model, &own, pieces, &n);
 
-        if (req->stream && !req->has_stream_options) {
-            while (req->raw[brace] != '{') {
-                brace++;
-            }
+    for (i = 0; rc == LLM_OK && i < n; i++) {
+        rc = llm_buf_append(body, pieces[i].data, pieces[i].len);
+    }
 
-            brace++;
+    llm_buf_free(&own);
 
-            if (llm_buf_append(body, req->raw, brace) != LLM_OK
-                || llm_buf_append_lit(body, "\"stream_options\":"
-                                      "{\"include_usage\":true},")
-                   != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-        }
-
-        return llm_response_splice_model(req->raw + brace,
-                                         req->raw_len - brace,
-                                         req->model_start - brace,
-                                         req->model_end - brace,
-                                         upstream_model, body);
+    if (rc != LLM_DECLINED) {
+        return rc;
     }
 
     root = llm_request_tree(req);

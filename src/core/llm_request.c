@@ -122,8 +122,10 @@ static llm_request_member_t *llm_request_member(llm_request_scan_t *sc,
 static int llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e);
 static int llm_request_model(llm_request_t *req,
     llm_request_member_t *m);
-static int llm_request_has_nul(const char *p, const char *end);
+static int llm_request_scan_body(llm_request_t *req, const char *p,
+    size_t n, llm_error_t *e, llm_plain_t *pl);
 static void llm_request_plain_message(llm_request_scan_t *sc);
+static int llm_request_plain_grow(llm_plain_t *pl);
 static int llm_request_plain(llm_request_scan_t *sc);
 
 
@@ -131,15 +133,45 @@ int
 llm_request_parse(llm_request_t *req, const char *p, size_t n,
     llm_error_t *e)
 {
+    int          rc;
+    llm_plain_t  plain;
+
+    memset(req, 0, sizeof(llm_request_t));
+
+    plain.nmessages = 0;
+    plain.nalloc = 0;
+    plain.messages = plain.inline_messages;
+
+    rc = llm_request_scan_body(req, p, n, e, &plain);
+
+    if (req->spans) {
+        /* the copy's inline messages are its own */
+        if (req->spans->nalloc == 0) {
+            req->spans->messages = req->spans->inline_messages;
+        }
+
+    } else if (plain.nalloc) {
+        free(plain.messages);
+    }
+
+    if (rc != LLM_OK) {
+        llm_request_free(req);
+    }
+
+    return rc;
+}
+
+
+static int
+llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
+    llm_error_t *e, llm_plain_t *pl)
+{
     int                      i, j;
     size_t                   off;
-    llm_plain_t              plain;
+    unsigned                 nul;
     llm_request_scan_t       sc;
     llm_request_member_t    *m;
     const llm_param_rule_t  *rule;
-
-    memset(req, 0, sizeof(llm_request_t));
-    plain.nmessages = 0;
 
     if (n == 0) {
         llm_error_set(e, 400, NULL, "invalid_json",
@@ -151,9 +183,9 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     memset((char *) &sc + sizeof(sc.members), 0,
            sizeof(sc) - sizeof(sc.members));
     sc.msg_error = e;
-    sc.plain = &plain;
+    sc.plain = pl;
 
-    if (llm_json_scan(p, n, 3, llm_request_scan, &sc) != LLM_OK) {
+    if (llm_json_scan_nul(p, n, 3, llm_request_scan, &sc, &nul) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
         llm_error_invalid_json(e, p, n, off);
         return LLM_ERROR;
@@ -166,13 +198,15 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
+    req->template = (llm_request_member(&sc, "template") != NULL);
+
     /*
      * Names, texts and keys are C strings further on (cJSON's too), and
      * providers differ on NUL: a NUL would be cut, or worse, turn a key
      * into another ("content\u0000x" into "content").
      */
 
-    if (llm_request_has_nul(p, p + n)) {
+    if (nul) {
         llm_error_set(e, 400, NULL, "invalid_value",
                       "The request body contains a NUL character "
                       "(\\u0000), which this gateway does not accept.");
@@ -347,7 +381,7 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
             return LLM_ERROR;
         }
 
-        memcpy(req->spans, &plain, sizeof(llm_plain_t));
+        memcpy(req->spans, pl, sizeof(llm_plain_t));
         req->plain = 1;
     }
 
@@ -770,30 +804,6 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 }
 
 
-/* 1 if valid JSON escapes a NUL (\u0000) in one of its strings */
-
-static int
-llm_request_has_nul(const char *p, const char *end)
-{
-    while (p < end) {
-        p = memchr(p, '\\', (size_t) (end - p));
-
-        if (p == NULL) {
-            return 0;
-        }
-
-        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0) {
-            return 1;
-        }
-
-        /* past the escaped character, e.g. the second backslash of \\ */
-        p += 2;
-    }
-
-    return 0;
-}
-
-
 /* a valid message, to the plain request while it is one */
 
 static void
@@ -804,8 +814,14 @@ llm_request_plain_message(llm_request_scan_t *sc)
 
     pl = sc->plain;
 
-    if (!sc->msg_content || sc->content_type != LLM_JSON_STRING
-        || pl->nmessages == LLM_PLAIN_MAX_MESSAGES)
+    if (!sc->msg_content || sc->content_type != LLM_JSON_STRING) {
+        sc->not_plain = 1;
+        return;
+    }
+
+    if (pl->nmessages == (pl->nalloc ? pl->nalloc
+                                     : LLM_PLAIN_INLINE_MESSAGES)
+        && llm_request_plain_grow(pl) != LLM_OK)
     {
         sc->not_plain = 1;
         return;
@@ -842,6 +858,34 @@ llm_request_plain_message(llm_request_scan_t *sc)
     pl->messages[pl->nmessages].content.start = sc->content_start;
     pl->messages[pl->nmessages].content.end = sc->content_end;
     pl->nmessages++;
+}
+
+
+/* room for twice as many messages, on the heap */
+
+static int
+llm_request_plain_grow(llm_plain_t *pl)
+{
+    int                   n;
+    llm_plain_message_t  *m;
+
+    n = 2 * pl->nmessages;
+
+    m = pl->nalloc ? realloc(pl->messages, n * sizeof(llm_plain_message_t))
+                   : malloc(n * sizeof(llm_plain_message_t));
+    if (m == NULL) {
+        return LLM_ERROR;
+    }
+
+    if (pl->nalloc == 0) {
+        memcpy(m, pl->inline_messages,
+               pl->nmessages * sizeof(llm_plain_message_t));
+    }
+
+    pl->messages = m;
+    pl->nalloc = n;
+
+    return LLM_OK;
 }
 
 
@@ -999,6 +1043,10 @@ llm_request_free(llm_request_t *req)
 
     free(req->model);
     req->model = NULL;
+
+    if (req->spans && req->spans->nalloc) {
+        free(req->spans->messages);
+    }
 
     free(req->spans);
     req->spans = NULL;

@@ -28,7 +28,8 @@ typedef struct {
 } llm_span_t;
 
 
-#define LLM_PLAIN_MAX_MESSAGES  32
+/* messages kept in the request itself; more go to the heap */
+#define LLM_PLAIN_INLINE_MESSAGES  32
 
 typedef enum {
     LLM_ROLE_SYSTEM = 0,         /* "developer" too */
@@ -38,17 +39,22 @@ typedef enum {
 
 
 /*
- * A plain chat: text messages with string contents, and only the
- * parameters listed here.  Most requests are; the dialects that rewrite
- * the body build it from these spans, without a tree.
+ * A plain chat: text messages with string contents, any number of them,
+ * and only the parameters listed here.  Most requests are; the dialects
+ * that rewrite the body build it from these spans, without a tree.
  */
 
 typedef struct {
-    int           nmessages;
-    struct {
-        llm_role_e    role;
-        llm_span_t    content;   /* a JSON string */
-    }             messages[LLM_PLAIN_MAX_MESSAGES];
+    llm_role_e    role;
+    llm_span_t    content;       /* a JSON string */
+} llm_plain_message_t;
+
+
+typedef struct {
+    int                   nmessages;
+    int                   nalloc;    /* of a heap array; 0: the inline one */
+    llm_plain_message_t  *messages;  /* inline, or on the heap */
+    llm_plain_message_t   inline_messages[LLM_PLAIN_INLINE_MESSAGES];
 
     llm_span_t    temperature;
     llm_span_t    top_p;
@@ -74,6 +80,9 @@ typedef struct {
     size_t        model_end;
     unsigned      has_stream_options:1;
     unsigned      plain:1;       /* spans hold the whole request */
+    unsigned      template:1;    /* a top-level "template": to apply first
+                                    (llm_prompt_apply), set even when the
+                                    request is refused */
 
     /* set by the caller before build_request: 0 = the dialect's own */
     long long     max_tokens_default;

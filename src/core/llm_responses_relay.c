@@ -48,6 +48,7 @@ const llm_dialect_t  llm_dialect_responses_relay = {
     NULL,
     NULL,
     NULL,
+    NULL,
     NULL
 };
 
