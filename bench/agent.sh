@@ -14,8 +14,17 @@
 # measured is the request's.  Then the scanner alone (llm_request_parse
 # on the bodies, in a loop): bytes per second.
 #
-# Knobs: REPS (5), REQUESTS (5000), CONC (8), SCAN_LOOPS (2000), MODULE,
-# NGINX_BIN.  Output: build/bench/agent.md.
+# The module's workers keep freed heap for the next request
+# (llm_heap_retain, default 32m); proxy_pass's run with glibc's defaults.
+# For the module's own cost on equal terms, give proxy_pass's workers the
+# same through glibc's tunables:
+#
+#   PROXY_ENV=GLIBC_TUNABLES=glibc.malloc.trim_threshold=33554432:glibc.malloc.mmap_threshold=4194304
+#
+# Knobs: REPS (5), REQUESTS (5000), CONC (8), SCAN_LOOPS (2000),
+# LLM_HTTP_EXTRA (directives for the module's http block, e.g.
+# "llm_heap_retain off;"), PROXY_ENV (the proxy nginx's environment),
+# MODULE, NGINX_BIN.  Output: build/bench/agent.md.
 
 set -euo pipefail
 
@@ -28,6 +37,8 @@ REPS="${REPS:-5}"
 REQUESTS="${REQUESTS:-5000}"
 CONC="${CONC:-8}"
 SCAN_LOOPS="${SCAN_LOOPS:-2000}"
+LLM_HTTP_EXTRA="${LLM_HTTP_EXTRA:-}"
+PROXY_ENV="${PROXY_ENV:-}"
 
 NGX_CPU=1
 GEN_CPU=0
@@ -113,6 +124,7 @@ EOF
         if [ "$1" = llm ]; then
             cat <<EOF
     llm_retry off;
+    $LLM_HTTP_EXTRA
     llm_provider oai dialect=openai upstream=mock;
     llm_provider ant dialect=anthropic upstream=mock;
     llm_provider gem dialect=gemini upstream=mock;
@@ -147,9 +159,12 @@ EOF
 }
 
 start() {
+    local environment=()
     conf "$1" "$2"
-    taskset -c "$NGX_CPU" "$NGINX_BIN" -p "$OUT/$1/" -c "$OUT/$1/nginx.conf" \
-        -e "$OUT/$1/logs/error.log" &
+    [ "$1" = proxy ] && [ -n "$PROXY_ENV" ] && environment=("$PROXY_ENV")
+    env "${environment[@]}" \
+        taskset -c "$NGX_CPU" "$NGINX_BIN" -p "$OUT/$1/" \
+            -c "$OUT/$1/nginx.conf" -e "$OUT/$1/logs/error.log" &
     PIDS+=($!)
     for _ in $(seq 100); do
         curl -s -o /dev/null "http://127.0.0.1:$2/" && return 0

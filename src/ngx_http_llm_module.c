@@ -17,6 +17,10 @@
 
 #include "ngx_http_llm_module.h"
 
+#if (__GLIBC__)
+#include <malloc.h>
+#endif
+
 
 static char *ngx_http_llm_handler_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -25,7 +29,10 @@ static ngx_int_t ngx_http_llm_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_llm_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_llm_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_llm_init_process(ngx_cycle_t *cycle);
 static void ngx_http_llm_exit_process(ngx_cycle_t *cycle);
+static char *ngx_http_llm_heap_retain(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_llm_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 
@@ -186,6 +193,13 @@ static ngx_command_t  ngx_http_llm_commands[] = {
       0,
       NULL },
 
+    { ngx_string("llm_heap_retain"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_llm_heap_retain,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("llm_budget_info"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_llm_budget_info,
@@ -319,7 +333,7 @@ ngx_module_t  ngx_http_llm_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_llm_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_llm_exit_process,             /* exit process */
@@ -402,6 +416,7 @@ ngx_http_llm_create_main_conf(ngx_conf_t *cf)
     }
 
     lmcf->created = ngx_time();
+    lmcf->heap_retain = NGX_CONF_UNSET_SIZE;
 
     /*
      * set by ngx_pcalloc():
@@ -419,6 +434,8 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_llm_main_conf_t *lmcf = conf;
 
+    ngx_conf_init_size_value(lmcf->heap_retain, 32 * 1024 * 1024);
+
     /* the upstream module has set up its peers by now: wrap them */
 
     if (ngx_http_llm_peer_wrap(cf, lmcf) != NGX_OK) {
@@ -426,6 +443,76 @@ ngx_http_llm_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     return ngx_http_llm_health_check(cf, lmcf);
+}
+
+
+/* llm_heap_retain size | off */
+
+static char *
+ngx_http_llm_heap_retain(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_llm_main_conf_t *lmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lmcf->heap_retain != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        lmcf->heap_retain = 0;
+        return NGX_CONF_OK;
+    }
+
+    lmcf->heap_retain = ngx_parse_size(&value[1]);
+
+    if (lmcf->heap_retain == (size_t) NGX_ERROR
+        || lmcf->heap_retain < 1024 * 1024)
+    {
+        return "takes \"off\" or a size of at least 1m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Agent requests are hundreds of kilobytes: with glibc's defaults, the
+ * memory a request freed goes back to the system at its end and comes
+ * back, page by page, at the next one's, which costs more than the
+ * request's whole translation.  A worker with LLM providers keeps up to
+ * llm_heap_retain of freed heap, and takes allocations under an eighth
+ * of it from the heap.
+ */
+
+static ngx_int_t
+ngx_http_llm_init_process(ngx_cycle_t *cycle)
+{
+#if (__GLIBC__)
+    ngx_http_llm_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_llm_module);
+
+    if (lmcf == NULL || lmcf->providers.nelts == 0
+        || lmcf->heap_retain == 0)
+    {
+        return NGX_OK;
+    }
+
+    if (mallopt(M_TRIM_THRESHOLD, (int) ngx_min(lmcf->heap_retain,
+                                                NGX_MAX_INT32_VALUE)) == 0
+        || mallopt(M_MMAP_THRESHOLD,
+                   (int) ngx_min(lmcf->heap_retain / 8, 32 * 1024 * 1024))
+           == 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "llm: llm_heap_retain could not be set");
+    }
+#endif
+
+    return NGX_OK;
 }
 
 

@@ -187,6 +187,8 @@ typedef struct {
     /* llm_responses_store: Responses conversations */
     ngx_http_llm_store_t          *responses_store;
 
+    size_t                         heap_retain; /* llm_heap_retain; 0: off */
+
     ngx_array_t                    peer_inits; /* ngx_http_llm_peer_init_t */
     ngx_array_t                   *templates;  /* ngx_http_llm_template_t */
     ngx_array_t                   *model_prompts;

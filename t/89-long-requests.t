@@ -137,4 +137,18 @@ for my $way (qw(whole pieces file)) {
 
 unlike($ng->error_log, qr/\[(alert|crit|emerg)\]/, 'no alerts');
 
+# llm_heap_retain: the freed heap a worker keeps between requests
+
+for my $ok ('llm_heap_retain off;', 'llm_heap_retain 64m;') {
+    my ($rc, $out) = nginx_test_config($ok);
+    is($rc, 0, "nginx -t takes $ok") or diag($out);
+}
+
+for my $t ([ 'llm_heap_retain 512k;', qr/at least 1m/ ],
+           [ 'llm_heap_retain lots;', qr/at least 1m/ ],
+           [ 'llm_heap_retain 8m; llm_heap_retain 16m;', qr/is duplicate/ ]) {
+    my ($rc, $out) = nginx_test_config($t->[0]);
+    ok($rc != 0 && $out =~ $t->[1], "nginx -t refuses $t->[0]") or diag($out);
+}
+
 done_testing();

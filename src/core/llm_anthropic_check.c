@@ -273,9 +273,8 @@ llm_anthropic_check_content(llm_json_t *content, int i, llm_error_t *e)
     cJSON_ArrayForEach(part, content) {
         type = llm_json_get_str(part, "type");
 
-        snprintf(param, sizeof(param), "messages[%d].content[%d]", i, j);
-
         if (llm_anthropic_is(type, "image_url")) {
+            snprintf(param, sizeof(param), "messages[%d].content[%d]", i, j);
             rc = llm_anthropic_check_image(part, param, e);
 
             if (rc != LLM_OK) {
@@ -304,7 +303,7 @@ llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
 {
     int          j;
     char         param[64];
-    llm_json_t  *call, *fn, *args;
+    llm_json_t  *call, *fn;
     const char  *s;
 
     j = 0;
@@ -312,41 +311,35 @@ llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
     cJSON_ArrayForEach(call, calls) {
         fn = llm_json_get_obj(call, "function");
 
-        snprintf(param, sizeof(param), "messages[%d].tool_calls[%d].id",
-                 i, j);
+        /* the parameter's name only when refused: histories are long */
 
         if (llm_json_get_str(call, "id") == NULL) {
+            snprintf(param, sizeof(param), "messages[%d].tool_calls[%d].id",
+                     i, j);
             llm_anthropic_refuse(e, "missing_required_parameter",
                                  "Missing required parameter: '%s'.",
                                  param);
         }
-
-        snprintf(param, sizeof(param),
-                 "messages[%d].tool_calls[%d].function.name", i, j);
 
         if (llm_json_get_str(fn, "name") == NULL) {
+            snprintf(param, sizeof(param),
+                     "messages[%d].tool_calls[%d].function.name", i, j);
             llm_anthropic_refuse(e, "missing_required_parameter",
                                  "Missing required parameter: '%s'.",
                                  param);
         }
-
-        snprintf(param, sizeof(param),
-                 "messages[%d].tool_calls[%d].function.arguments", i, j);
 
         s = llm_json_get_str(fn, "arguments");
 
-        if (s && s[strspn(s, " \t\r\n")] != '\0') {
-            args = llm_json_parse(s, strlen(s), NULL);
-
-            if (!cJSON_IsObject(args)) {
-                llm_json_free(args);
-                llm_anthropic_refuse(e, "invalid_value",
-                                     "Invalid value for '%s': the "
-                                     "arguments must be a JSON object.",
-                                     param);
-            }
-
-            llm_json_free(args);
+        if (s && s[strspn(s, " \t\r\n")] != '\0'
+            && !llm_json_is_object(s, strlen(s)))
+        {
+            snprintf(param, sizeof(param),
+                     "messages[%d].tool_calls[%d].function.arguments", i, j);
+            llm_anthropic_refuse(e, "invalid_value",
+                                 "Invalid value for '%s': the "
+                                 "arguments must be a JSON object.",
+                                 param);
         }
 
         j++;

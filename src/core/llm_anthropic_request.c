@@ -998,7 +998,9 @@ llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
 
     len0 = body->len;
 
-    if (llm_anthropic_build(req, root, upstream_model, body) != LLM_OK) {
+    if (llm_anthropic_build(req, root, upstream_model, body) != LLM_OK
+        || llm_request_texts_back(req, body, len0) != LLM_OK)
+    {
         body->len = len0;
         return LLM_ERROR;
     }

@@ -1129,7 +1129,8 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
         != LLM_OK
         || llm_gemini_tools(tree, body) != LLM_OK
         || llm_gemini_generation_config(req, tree, body) != LLM_OK
-        || llm_buf_append_lit(body, "}") != LLM_OK)
+        || llm_buf_append_lit(body, "}") != LLM_OK
+        || llm_request_texts_back(req, body, mark) != LLM_OK)
     {
         body->len = mark;
         return LLM_ERROR;

@@ -678,6 +678,32 @@ llm_json_scan_nul(const char *p, size_t n, int max_depth,
 }
 
 
+static int
+llm_json_scan_root(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_json_type_e  *root = data;
+
+    if (depth == 0) {
+        *root = type;
+    }
+
+    return LLM_OK;
+}
+
+
+int
+llm_json_is_object(const char *p, size_t n)
+{
+    llm_json_type_e  root;
+
+    root = LLM_JSON_NULL;
+
+    return llm_json_scan(p, n, 0, llm_json_scan_root, &root) == LLM_OK
+           && root == LLM_JSON_OBJECT;
+}
+
+
 long long
 llm_json_scan_int(const char *start, const char *end)
 {

@@ -63,6 +63,9 @@ int llm_json_scan(const char *p, size_t n, int max_depth,
 int llm_json_scan_nul(const char *p, size_t n, int max_depth,
     llm_json_scan_pt handler, void *data, unsigned *nul);
 
+/* 1 if p holds exactly one valid JSON object (no tree is built) */
+int llm_json_is_object(const char *p, size_t n);
+
 /* "a string", "an object", ... for error messages */
 const char *llm_json_scan_type_name(llm_json_type_e type);
 

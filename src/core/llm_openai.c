@@ -475,6 +475,7 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
     int           i, n, rc;
+    size_t        len0;
     llm_buf_t     own;
     llm_json_t   *root, *opts;
     llm_piece_t   pieces[LLM_PIECES_MAX];
@@ -519,7 +520,13 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
         }
     }
 
-    return llm_json_print(root, body);
+    len0 = body->len;
+
+    if (llm_json_print(root, body) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    return llm_request_texts_back(req, body, len0);
 }
 
 

@@ -72,6 +72,12 @@ static const char  *llm_request_roles[] = {
 
 #define LLM_REQUEST_MAX_MEMBERS  256
 
+/* texts kept out of the tree: at least this long, in a body this long */
+#define LLM_REQUEST_TEXT_MIN     128
+#define LLM_REQUEST_TEXTS_BODY   2048
+#define LLM_REQUEST_MARK         '\x7f'
+#define LLM_REQUEST_MARK_LEN     8
+
 
 typedef struct {
     const char       *key;
@@ -126,6 +132,9 @@ static int llm_request_scan_body(llm_request_t *req, const char *p,
     size_t n, llm_error_t *e, llm_plain_t *pl);
 static void llm_request_plain_message(llm_request_scan_t *sc);
 static int llm_request_plain_grow(llm_plain_t *pl);
+static int llm_request_find_texts(llm_request_t *req);
+static llm_json_t *llm_request_tree_marked(llm_request_t *req);
+static int llm_request_mark(const char *p, const char *last);
 static int llm_request_plain(llm_request_scan_t *sc);
 
 
@@ -1025,11 +1034,209 @@ llm_request_model(llm_request_t *req, llm_request_member_t *m)
 llm_json_t *
 llm_request_tree(llm_request_t *req)
 {
-    if (req->root == NULL && req->raw) {
-        req->root = llm_json_parse(req->raw, req->raw_len, NULL);
+    if (req->root || req->raw == NULL) {
+        return req->root;
     }
 
+    /* a mark could not be told from a client's "\x7f": all in the tree */
+
+    if (!req->whole_tree && req->raw_len >= LLM_REQUEST_TEXTS_BODY
+        && memchr(req->raw, LLM_REQUEST_MARK, req->raw_len) == NULL
+        && llm_request_find_texts(req) == LLM_OK && req->ntexts)
+    {
+        req->root = llm_request_tree_marked(req);
+        return req->root;
+    }
+
+    /* llm_request_parse() found it valid */
+    req->root = llm_json_parse_valid(req->raw, req->raw_len);
+
     return req->root;
+}
+
+
+/*
+ * The texts worth keeping out: a message's content string, or a content
+ * part's text, long, and starting with a character that is not white
+ * space (dialects look at a text's emptiness and white space only)
+ */
+
+static int
+llm_request_text_found(void *data, const llm_json_step_t *path, int depth,
+    llm_json_type_e type, const char *start, const char *end)
+{
+    llm_request_t  *req = data;
+
+    void                *p;
+    llm_request_text_t  *t;
+
+    if (type != LLM_JSON_STRING
+        || (size_t) (end - start) < LLM_REQUEST_TEXT_MIN + 2
+        || (depth != 3 && depth != 5)
+        || !llm_json_step_is(&path[0], "messages")
+        || !llm_json_step_is(&path[2], "content")
+        || (depth == 5 && !llm_json_step_is(&path[4], "text"))
+        || start[1] == ' ' || start[1] == '\\' || start[1] == '\t')
+    {
+        return LLM_OK;
+    }
+
+    if ((req->ntexts & (req->ntexts + 1)) == 0) {
+        /* 0, 1, 3, 7, ...: full, twice the room */
+        p = realloc(req->texts,
+                    (2 * req->ntexts + 2) * sizeof(llm_request_text_t));
+        if (p == NULL) {
+            return LLM_ERROR;
+        }
+
+        req->texts = p;
+    }
+
+    t = &req->texts[req->ntexts++];
+    t->start = start + 1;
+    t->len = end - start - 2;
+
+    return LLM_OK;
+}
+
+
+static int
+llm_request_find_texts(llm_request_t *req)
+{
+    if (llm_json_scan(req->raw, req->raw_len, 5, llm_request_text_found, req)
+        != LLM_OK
+        || req->ntexts > 999999)
+    {
+        free(req->texts);
+        req->texts = NULL;
+        req->ntexts = 0;
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/* the tree of the body with a mark in place of each long text */
+
+static llm_json_t *
+llm_request_tree_marked(llm_request_t *req)
+{
+    int           i;
+    char         *body, *p;
+    const char   *from;
+    llm_json_t   *root;
+
+    /* a mark is shorter than a text: the body's size is room enough */
+    body = malloc(req->raw_len);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    p = body;
+    from = req->raw;
+
+    for (i = 0; i < req->ntexts; i++) {
+        memcpy(p, from, req->texts[i].start - from);
+        p += req->texts[i].start - from;
+        p += sprintf(p, "%c%06d%c", LLM_REQUEST_MARK, i, LLM_REQUEST_MARK);
+        from = req->texts[i].start + req->texts[i].len;
+    }
+
+    memcpy(p, from, req->raw + req->raw_len - from);
+    p += req->raw + req->raw_len - from;
+
+    /* the body was valid (llm_request_parse), and marks keep it so */
+    root = llm_json_parse_valid(body, p - body);
+
+    free(body);
+
+    return root;
+}
+
+
+int
+llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from)
+{
+    int         i;
+    char       *p, *last, *m;
+    size_t      len;
+    llm_buf_t   out;
+
+    if (req->ntexts == 0) {
+        return LLM_OK;
+    }
+
+    /* the size first, then one copy */
+
+    len = b->len;
+    last = b->data + b->len;
+
+    for (p = b->data + from;
+         (m = memchr(p, LLM_REQUEST_MARK, last - p)) != NULL;
+         p = m + LLM_REQUEST_MARK_LEN)
+    {
+        i = llm_request_mark(m, last);
+
+        if (i < 0 || i >= req->ntexts) {
+            return LLM_ERROR;
+        }
+
+        len += req->texts[i].len - LLM_REQUEST_MARK_LEN;
+    }
+
+    memset(&out, 0, sizeof(llm_buf_t));
+
+    if (llm_buf_reserve(&out, len) != LLM_OK
+        || llm_buf_append(&out, b->data, from) != LLM_OK)
+    {
+        llm_buf_free(&out);
+        return LLM_ERROR;
+    }
+
+    for (p = b->data + from;
+         (m = memchr(p, LLM_REQUEST_MARK, last - p)) != NULL;
+         p = m + LLM_REQUEST_MARK_LEN)
+    {
+        i = llm_request_mark(m, last);
+
+        (void) llm_buf_append(&out, p, m - p);
+        (void) llm_buf_append(&out, req->texts[i].start, req->texts[i].len);
+    }
+
+    (void) llm_buf_append(&out, p, last - p);
+
+    llm_buf_free(b);
+    *b = out;
+
+    return LLM_OK;
+}
+
+
+/* the text a mark at p stands for; -1: not a mark of this request */
+
+static int
+llm_request_mark(const char *p, const char *last)
+{
+    int  i, k;
+
+    if (last - p < LLM_REQUEST_MARK_LEN
+        || p[LLM_REQUEST_MARK_LEN - 1] != LLM_REQUEST_MARK)
+    {
+        return -1;
+    }
+
+    i = 0;
+
+    for (k = 1; k < LLM_REQUEST_MARK_LEN - 1; k++) {
+        if (p[k] < '0' || p[k] > '9') {
+            return -1;
+        }
+
+        i = i * 10 + (p[k] - '0');
+    }
+
+    return i;
 }
 
 
@@ -1050,5 +1257,9 @@ llm_request_free(llm_request_t *req)
 
     free(req->spans);
     req->spans = NULL;
+
+    free(req->texts);
+    req->texts = NULL;
+    req->ntexts = 0;
     req->plain = 0;
 }

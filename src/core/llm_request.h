@@ -67,6 +67,20 @@ typedef struct {
 } llm_plain_t;
 
 
+/*
+ * A long text of the messages, kept out of the tree: the tree holds a
+ * mark in its place ("\x7f" + 6 digits + "\x7f"), which the dialects'
+ * output carries through and llm_request_texts_back() replaces with the
+ * text's own escaped bytes.  Parsing and writing a conversation's texts
+ * again is most of what a tree costs.
+ */
+
+typedef struct {
+    const char   *start;         /* between the quotes */
+    size_t        len;
+} llm_request_text_t;
+
+
 typedef struct {
     llm_json_t   *root;          /* llm_request_tree(); owned */
     char         *model;         /* NUL-terminated copy; owned */
@@ -93,6 +107,11 @@ typedef struct {
     /* a plain request's spans (owned; NULL: not plain): apart, to keep
      * the request small for the rest of a long stream */
     llm_plain_t  *spans;
+
+    /* the texts the tree holds marks for (owned) */
+    llm_request_text_t  *texts;
+    int                  ntexts;
+    unsigned             whole_tree:1;  /* no marks: every text in it */
 } llm_request_t;
 
 
@@ -105,6 +124,9 @@ int llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
 /* the body as a cJSON tree, parsed on first use; NULL on failure */
 llm_json_t *llm_request_tree(llm_request_t *req);
+
+/* the long texts back in a dialect's output, from offset from on */
+int llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from);
 
 void llm_request_free(llm_request_t *req);
 

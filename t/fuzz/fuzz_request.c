@@ -154,6 +154,11 @@ build(llm_request_t *req, int stream)
     llm_request_free(&again);
     cJSON_Delete(j);
     llm_buf_free(&b);
+
+    /* the tree's marks are of req's texts: req frees them */
+    copy.texts = NULL;
+    copy.ntexts = 0;
+
     llm_request_free(&copy);
 }
 
@@ -202,6 +207,70 @@ same_native(llm_request_t *req)
 }
 
 
+/*
+ * A request whose long texts are kept out of the tree: each dialect that
+ * takes it writes the same request as from the whole tree
+ */
+
+static void
+same_marked(const char *data, size_t size)
+{
+    int                   i, k, rc[2];
+    char                 *p[2];
+    cJSON                *out[2];
+    llm_buf_t             b;
+    llm_error_t           e;
+    llm_request_t         req;
+    const llm_dialect_t  *d[3];
+
+    d[0] = &llm_dialect_anthropic;
+    d[1] = &llm_dialect_gemini;
+    d[2] = &llm_dialect_openai;
+
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < 2; i++) {
+            out[i] = NULL;
+            rc[i] = LLM_DECLINED;
+
+            check(llm_request_parse(&req, data, size, &e) == LLM_OK);
+
+            req.plain = 0;
+            req.whole_tree = i;
+
+            /* (the dialect's check, not this file's macro) */
+            if (d[k]->check == NULL || (d[k]->check)(&req, &e) == LLM_OK) {
+                memset(&b, 0, sizeof(llm_buf_t));
+                rc[i] = d[k]->build_request(&req, UPSTREAM_MODEL, &b);
+
+                if (rc[i] == LLM_OK) {
+                    check(memchr(b.data, 0x7f, b.len) == NULL
+                          || memchr(data, 0x7f, size) != NULL);
+                    out[i] = cJSON_ParseWithLength(b.data, b.len);
+                }
+
+                llm_buf_free(&b);
+            }
+
+            llm_request_free(&req);
+        }
+
+        check(rc[0] == rc[1]);
+        check((out[0] == NULL) == (out[1] == NULL));
+        /* printed, not cJSON_Compare(): it pairs duplicate keys wrongly */
+        if (out[0]) {
+            p[0] = cJSON_PrintUnformatted(out[0]);
+            p[1] = cJSON_PrintUnformatted(out[1]);
+            check(p[0] && p[1] && strcmp(p[0], p[1]) == 0);
+            free(p[0]);
+            free(p[1]);
+        }
+
+        cJSON_Delete(out[0]);
+        cJSON_Delete(out[1]);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -225,6 +294,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (req.plain) {
         same_native(&req);
+    }
+
+    if (size >= 2048) {
+        same_marked((const char *) data, size);
     }
 
     build(&req, 1);
