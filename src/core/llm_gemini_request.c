@@ -569,28 +569,43 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
 const char *
 llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto, const char *id)
 {
-    llm_json_t  *msg, *call;
+    int          found;
+    llm_json_t  *first, *msg, *call;
     const char  *s, *name;
 
-    name = NULL;
+    first = messages ? messages->child : NULL;
 
-    cJSON_ArrayForEach(msg, messages) {
-        if (msg == upto) {
-            break;
-        }
+    if (first == NULL || upto == first) {
+        return NULL;
+    }
+
+    /*
+     * Backwards from the message before upto: the latest call is the
+     * nearest (a history of tool rounds would be searched once a result
+     * from its start).  cJSON's first element's prev is the last one.
+     */
+
+    for (msg = upto ? upto->prev : first->prev; msg; msg = msg->prev) {
+        found = 0;
+        name = NULL;
 
         cJSON_ArrayForEach(call, llm_json_get_arr(msg, "tool_calls")) {
             s = llm_json_get_str(call, "id");
 
             if (s && strcmp(s, id) == 0) {
-                /* the latest call with that id */
+                /* the latest call with that id, named or not */
+                found = 1;
                 name = llm_json_get_str(llm_json_get_obj(call, "function"),
                                         "name");
             }
         }
+
+        if (found || msg == first) {
+            return name;
+        }
     }
 
-    return name;
+    return NULL;
 }
 
 

@@ -103,6 +103,7 @@ typedef struct {
     const char            *content_end;
     llm_error_t           *msg_error;
     llm_plain_t           *plain;
+    llm_request_t         *req;          /* its texts, as they are found */
 
     llm_json_type_e        include_usage_type;
 
@@ -132,9 +133,11 @@ static int llm_request_scan_body(llm_request_t *req, const char *p,
     size_t n, llm_error_t *e, llm_plain_t *pl);
 static void llm_request_plain_message(llm_request_scan_t *sc);
 static int llm_request_plain_grow(llm_plain_t *pl);
-static int llm_request_find_texts(llm_request_t *req);
+static int llm_request_text_found(llm_request_t *req, const char *start,
+    const char *end);
 static llm_json_t *llm_request_tree_marked(llm_request_t *req);
 static int llm_request_mark(const char *p, const char *last);
+static char *llm_request_write_mark(char *p, int i);
 static int llm_request_plain(llm_request_scan_t *sc);
 
 
@@ -193,6 +196,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
            sizeof(sc) - sizeof(sc.members));
     sc.msg_error = e;
     sc.plain = pl;
+    sc.req = req;
 
     if (llm_json_scan_nul(p, n, 3, llm_request_scan, &sc, &nul) != LLM_OK) {
         (void) llm_json_valid(p, n, &off);
@@ -459,6 +463,12 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
                 sc->content_type = type;
                 sc->content_start = start;
                 sc->content_end = end;
+
+                if (type == LLM_JSON_STRING
+                    && llm_request_text_found(sc->req, start, end) != LLM_OK)
+                {
+                    return LLM_ERROR;
+                }
 
             } else if (!llm_json_step_is(&path[2], "name")) {
                 /* tool_calls, tool_call_id, refusal, ...: not plain */
@@ -1040,11 +1050,12 @@ llm_request_tree(llm_request_t *req)
 
     /* a mark could not be told from a client's "\x7f": all in the tree */
 
-    if (!req->whole_tree && req->raw_len >= LLM_REQUEST_TEXTS_BODY
-        && memchr(req->raw, LLM_REQUEST_MARK, req->raw_len) == NULL
-        && llm_request_find_texts(req) == LLM_OK && req->ntexts)
+    if (!req->whole_tree && req->ntexts
+        && req->raw_len >= LLM_REQUEST_TEXTS_BODY
+        && memchr(req->raw, LLM_REQUEST_MARK, req->raw_len) == NULL)
     {
         req->root = llm_request_tree_marked(req);
+        req->marked = (req->root != NULL);
         return req->root;
     }
 
@@ -1056,27 +1067,21 @@ llm_request_tree(llm_request_t *req)
 
 
 /*
- * The texts worth keeping out: a message's content string, or a content
- * part's text, long, and starting with a character that is not white
- * space (dialects look at a text's emptiness and white space only)
+ * A message's content string, kept out of the tree if it is long and
+ * starts with a character that is not white space (dialects look at a
+ * text's emptiness and white space only)
  */
 
 static int
-llm_request_text_found(void *data, const llm_json_step_t *path, int depth,
-    llm_json_type_e type, const char *start, const char *end)
+llm_request_text_found(llm_request_t *req, const char *start,
+    const char *end)
 {
-    llm_request_t  *req = data;
-
     void                *p;
     llm_request_text_t  *t;
 
-    if (type != LLM_JSON_STRING
-        || (size_t) (end - start) < LLM_REQUEST_TEXT_MIN + 2
-        || (depth != 3 && depth != 5)
-        || !llm_json_step_is(&path[0], "messages")
-        || !llm_json_step_is(&path[2], "content")
-        || (depth == 5 && !llm_json_step_is(&path[4], "text"))
-        || start[1] == ' ' || start[1] == '\\' || start[1] == '\t')
+    if ((size_t) (end - start) < LLM_REQUEST_TEXT_MIN + 2
+        || start[1] == ' ' || start[1] == '\\' || start[1] == '\t'
+        || req->ntexts == 999999)
     {
         return LLM_OK;
     }
@@ -1095,23 +1100,6 @@ llm_request_text_found(void *data, const llm_json_step_t *path, int depth,
     t = &req->texts[req->ntexts++];
     t->start = start + 1;
     t->len = end - start - 2;
-
-    return LLM_OK;
-}
-
-
-static int
-llm_request_find_texts(llm_request_t *req)
-{
-    if (llm_json_scan(req->raw, req->raw_len, 5, llm_request_text_found, req)
-        != LLM_OK
-        || req->ntexts > 999999)
-    {
-        free(req->texts);
-        req->texts = NULL;
-        req->ntexts = 0;
-        return LLM_ERROR;
-    }
 
     return LLM_OK;
 }
@@ -1139,7 +1127,7 @@ llm_request_tree_marked(llm_request_t *req)
     for (i = 0; i < req->ntexts; i++) {
         memcpy(p, from, req->texts[i].start - from);
         p += req->texts[i].start - from;
-        p += sprintf(p, "%c%06d%c", LLM_REQUEST_MARK, i, LLM_REQUEST_MARK);
+        p = llm_request_write_mark(p, i);
         from = req->texts[i].start + req->texts[i].len;
     }
 
@@ -1163,7 +1151,7 @@ llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from)
     size_t      len;
     llm_buf_t   out;
 
-    if (req->ntexts == 0) {
+    if (!req->marked) {
         return LLM_OK;
     }
 
@@ -1210,6 +1198,25 @@ llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from)
     *b = out;
 
     return LLM_OK;
+}
+
+
+/* "\x7f" + i in 6 digits + "\x7f" */
+
+static char *
+llm_request_write_mark(char *p, int i)
+{
+    int  k;
+
+    p[0] = LLM_REQUEST_MARK;
+    p[LLM_REQUEST_MARK_LEN - 1] = LLM_REQUEST_MARK;
+
+    for (k = LLM_REQUEST_MARK_LEN - 2; k > 0; k--) {
+        p[k] = (char) ('0' + i % 10);
+        i /= 10;
+    }
+
+    return p + LLM_REQUEST_MARK_LEN;
 }
 
 
@@ -1261,5 +1268,6 @@ llm_request_free(llm_request_t *req)
     free(req->texts);
     req->texts = NULL;
     req->ntexts = 0;
+    req->marked = 0;
     req->plain = 0;
 }

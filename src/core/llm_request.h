@@ -68,7 +68,7 @@ typedef struct {
 
 
 /*
- * A long text of the messages, kept out of the tree: the tree holds a
+ * A message's long text, kept out of the tree: the tree holds a
  * mark in its place ("\x7f" + 6 digits + "\x7f"), which the dialects'
  * output carries through and llm_request_texts_back() replaces with the
  * text's own escaped bytes.  Parsing and writing a conversation's texts
@@ -112,6 +112,7 @@ typedef struct {
     llm_request_text_t  *texts;
     int                  ntexts;
     unsigned             whole_tree:1;  /* no marks: every text in it */
+    unsigned             marked:1;      /* the tree has marks */
 } llm_request_t;
 
 
