@@ -264,21 +264,13 @@ llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b)
 static int
 llm_anthropic_input(llm_buf_t *b, const char *args)
 {
-    int          rc;
-    llm_json_t  *j;
+    /* the object as the client wrote it: valid, no tree needed */
 
-    j = args ? llm_json_parse(args, strlen(args), NULL) : NULL;
-
-    if (!cJSON_IsObject(j)) {
-        llm_json_free(j);
+    if (args == NULL || !llm_json_is_object(args, strlen(args))) {
         return llm_buf_append_lit(b, "{}");
     }
 
-    rc = llm_json_print(j, b);
-
-    llm_json_free(j);
-
-    return rc;
+    return llm_buf_append_cstr(b, args);
 }
 
 

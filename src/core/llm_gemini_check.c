@@ -145,7 +145,7 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
 {
     int          i, k;
     char         param[96];
-    llm_json_t  *msg, *call, *args;
+    llm_json_t  *msg, *call;
     const char  *role, *id;
 
     i = -1;
@@ -196,9 +196,7 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
                 return LLM_DECLINED;
             }
 
-            args = llm_gemini_args(call);
-
-            if (args == NULL) {
+            if (llm_gemini_args(call) == NULL) {
                 snprintf(param, sizeof(param),
                          "messages[%d].tool_calls[%d].function.arguments",
                          i, k);
@@ -207,8 +205,6 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
                               "be a JSON object.", param);
                 return LLM_DECLINED;
             }
-
-            llm_json_free(args);
         }
     }
 

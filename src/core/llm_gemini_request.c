@@ -452,28 +452,23 @@ llm_gemini_id_signature(const char *id, llm_buf_t *sig)
 }
 
 
-/* the arguments string of a tool call as an object; NULL: not one */
+/*
+ * The arguments string of a tool call, which holds a JSON object: "" or
+ * white space stand for {}; NULL: not one (refused by the check hook)
+ */
 
-llm_json_t *
+const char *
 llm_gemini_args(llm_json_t *call)
 {
-    llm_json_t  *a;
     const char  *s;
 
     s = llm_json_get_str(llm_json_get_obj(call, "function"), "arguments");
 
     if (s == NULL || s[strspn(s, " \t\r\n")] == '\0') {
-        return cJSON_CreateObject();
+        return "{}";
     }
 
-    a = llm_json_parse(s, strlen(s), NULL);
-
-    if (a && !cJSON_IsObject(a)) {
-        llm_json_free(a);
-        return NULL;
-    }
-
-    return a;
+    return llm_json_is_object(s, strlen(s)) ? s : NULL;
 }
 
 
@@ -482,8 +477,8 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
     llm_buf_t *tmp)
 {
     int          rc;
-    llm_json_t  *call, *args, *fn;
-    const char  *name, *id, *sig;
+    llm_json_t  *call, *fn;
+    const char  *name, *id, *sig, *args;
 
     cJSON_ArrayForEach(call, calls) {
         fn = llm_json_get_obj(call, "function");
@@ -493,15 +488,13 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
             continue;
         }
 
+        /* the object as the client wrote it: valid, no tree needed */
+
         args = llm_gemini_args(call);
 
         if (args == NULL) {
             /* refused by the check hook; never sent */
-            args = cJSON_CreateObject();
-        }
-
-        if (args == NULL) {
-            return LLM_ERROR;
+            args = "{}";
         }
 
         rc = llm_gemini_part(t, "model");
@@ -512,13 +505,11 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
                 || llm_buf_append_json_string(t->body, name, strlen(name))
                    != LLM_OK
                 || llm_buf_append_lit(t->body, ",\"args\":") != LLM_OK
-                || llm_json_print(args, t->body) != LLM_OK
+                || llm_buf_append_cstr(t->body, args) != LLM_OK
                 || llm_buf_append_lit(t->body, "}") != LLM_OK))
         {
             rc = LLM_ERROR;
         }
-
-        llm_json_free(args);
 
         if (rc != LLM_OK) {
             return LLM_ERROR;
