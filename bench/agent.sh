@@ -28,11 +28,7 @@
 
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$ROOT/bench"
-OUT="$ROOT/build/bench/agent"
-MODULE="${MODULE:-$ROOT/build/ngx_http_llm_module.so}"
-NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
+OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bench/agent"
 REPS="${REPS:-5}"
 REQUESTS="${REQUESTS:-5000}"
 CONC="${CONC:-8}"
@@ -40,50 +36,15 @@ SCAN_LOOPS="${SCAN_LOOPS:-2000}"
 LLM_HTTP_EXTRA="${LLM_HTTP_EXTRA:-}"
 PROXY_ENV="${PROXY_ENV:-}"
 
-NGX_CPU=1
-GEN_CPU=0
-[ "$(nproc)" -ge 2 ] || { NGX_CPU=0; GEN_CPU=0; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-for t in "$NGINX_BIN" wrk cc python3 taskset curl; do
-    command -v "$t" >/dev/null 2>&1 || die "$t is needed"
-done
-[ -f "$MODULE" ] || die "$MODULE is missing: run ./build.sh first"
-ulimit -n 65536 2>/dev/null || true
-
-CLK_TCK="$(getconf CLK_TCK)"
-rm -rf "$OUT"
 mkdir -p "$OUT/body" "$OUT/cap"
-: > "$OUT/raw.tsv"
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-cc -O2 -Wall -o "$OUT/mock_upstream" "$BENCH/mock_upstream.c"
-taskset -c "$GEN_CPU" "$OUT/mock_upstream" 0 > "$OUT/mock.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do
-    MOCK_PORT="$(awk '/^PORT/ {print $2}' "$OUT/mock.out" 2>/dev/null)"
-    [ -n "${MOCK_PORT:-}" ] && break
-    sleep 0.1
-done
-[ -n "${MOCK_PORT:-}" ] || die "the mock did not start"
-
-read -r LLM PROXY CAP <<< "$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(3)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+start_mock
+read -r LLM PROXY CAP <<< "$(free_ports 3)"
 
 # what the gateway sends a provider: its path and body, kept in $OUT/cap
-python3 - "$CAP" "$OUT/cap" <<'EOF' &
+python3 - "$CAP" "$OUT/cap" <<'PY' &
 import http.server, sys
 port, out = int(sys.argv[1]), sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
@@ -99,7 +60,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF
+PY
 PIDS+=($!)
 
 conf() {   # conf NAME PORT
@@ -158,24 +119,8 @@ EOF
     } > "$prefix/nginx.conf"
 }
 
-start() {
-    local environment=()
-    conf "$1" "$2"
-    [ "$1" = proxy ] && [ -n "$PROXY_ENV" ] && environment=("$PROXY_ENV")
-    env "${environment[@]}" \
-        taskset -c "$NGX_CPU" "$NGINX_BIN" -p "$OUT/$1/" \
-            -c "$OUT/$1/nginx.conf" -e "$OUT/$1/logs/error.log" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$2/" && return 0
-        sleep 0.1
-    done
-    die "nginx ($1) did not start"
-}
-
 start llm "$LLM"
-start proxy "$PROXY"
-worker() { pgrep -f "nginx: worker" -P "$(cat "$OUT/$1/logs/nginx.pid")"; }
+start proxy "$PROXY" "$PROXY_ENV"
 
 # the bodies: llm's (OpenAI's form) per dialect, proxy's (what that
 # provider gets) per dialect
@@ -226,20 +171,9 @@ say "both sides answer every body"
 
 # load NAME PORT PATH BODYFILE SCENARIO REP MARK
 load() {
-    local w c0 c1 res
-    w="$(worker "$1")"
-    c0="$(awk '{print $14 + $15}' "/proc/$w/stat")"
-    res="$(BENCH_BODY_FILE="$4" BENCH_LIMIT="$REQUESTS" BENCH_STREAM=0 \
-           BENCH_NS_MARK="$7" \
-           taskset -c "$GEN_CPU" wrk -t1 -c"$CONC" -d120s --timeout 30s \
-               -s "$BENCH/wrk_count.lua" "http://127.0.0.1:$2$3" \
-           | grep '^RESULT')"
-    c1="$(awk '{print $14 + $15}' "/proc/$w/stat")"
-    case "$res" in *" errors=0 bad_body=0 "*) ;;
-        *) die "$1/$5: $res" ;; esac
-    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$5" "$6" \
-        "$(sed 's/.*completed=\([0-9]*\).*/\1/' <<< "$res")" \
-        "$((c1 - c0))" >> "$OUT/raw.tsv"
+    measure "$1" "$5" "$6" "http://127.0.0.1:$2$3" "$CONC" \
+        BENCH_BODY_FILE="$4" BENCH_LIMIT="$REQUESTS" BENCH_STREAM=0 \
+        BENCH_NS_MARK="$7"
 }
 
 for rep in $(seq 0 "$REPS"); do

@@ -22,11 +22,7 @@
 
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BENCH="$ROOT/bench"
-OUT="$ROOT/build/bench/cache"
-MODULE="${MODULE:-$ROOT/build/ngx_http_llm_module.so}"
-NGINX_BIN="${NGINX_BIN:-/usr/sbin/nginx}"
+OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/bench/cache"
 REPS="${REPS:-5}"
 NS_REQUESTS="${NS_REQUESTS:-50000}"
 NS_CONC="${NS_CONC:-32}"
@@ -36,47 +32,10 @@ LAT_SECONDS="${LAT_SECONDS:-10}"
 ZONE_MB="${ZONE_MB:-4}"
 FILL="${FILL:-20000}"
 
-NGX_CPU=1
-GEN_CPU=0
-[ "$(nproc)" -ge 2 ] || { NGX_CPU=0; GEN_CPU=0; }
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-for t in "$NGINX_BIN" wrk cc python3 taskset curl; do
-    command -v "$t" >/dev/null 2>&1 || die "$t is needed"
-done
-[ -f "$MODULE" ] || die "$MODULE is missing: run ./build.sh first"
-ulimit -n 65536 2>/dev/null || true
-
-CLK_TCK="$(getconf CLK_TCK)"
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/raw.tsv"
-
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-cc -O2 -Wall -o "$OUT/mock_upstream" "$BENCH/mock_upstream.c"
-taskset -c "$GEN_CPU" "$OUT/mock_upstream" 0 > "$OUT/mock.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do
-    MOCK_PORT="$(awk '/^PORT/ {print $2}' "$OUT/mock.out" 2>/dev/null)"
-    [ -n "${MOCK_PORT:-}" ] && break
-    sleep 0.1
-done
-[ -n "${MOCK_PORT:-}" ] || die "the mock did not start"
-
-read -r LLM PROXY <<< "$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+start_mock
+read -r LLM PROXY <<< "$(free_ports 2)"
 
 conf() {   # conf NAME PORT: an nginx.conf, the module's or proxy_pass'
     local prefix="$OUT/$1"
@@ -133,18 +92,6 @@ EOF
     } > "$prefix/nginx.conf"
 }
 
-start() {
-    conf "$1" "$2"
-    taskset -c "$NGX_CPU" "$NGINX_BIN" -p "$OUT/$1/" -c "$OUT/$1/nginx.conf" \
-        -e "$OUT/$1/logs/error.log" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$2/" && return 0
-        sleep 0.1
-    done
-    die "nginx ($1) did not start"
-}
-
 body() {   # body STREAM [TAG]: the request of bench/run.sh, tagged
     local s=""
     [ "$1" = 1 ] && s=',"stream":true,"stream_options":{"include_usage":true}'
@@ -155,25 +102,12 @@ start llm "$LLM"
 curl -s "http://127.0.0.1:$LLM/nocache/v1/chat/completions" \
     -H 'Content-Type: application/json' -d "$(body 0)" > "$OUT/answer.json"
 start proxy "$PROXY"
-worker() { pgrep -f "nginx: worker" -P "$(cat "$OUT/$1/logs/nginx.pid")"; }
 
 # load NAME PORT PATH SCENARIO REP STREAM LIMIT CONC [UNIQUE]
 load() {
-    local w c0 c1 res
-    w="$(worker "$1")"
-    c0="$(awk '{print $14 + $15}' "/proc/$w/stat")"
-    res="$(BENCH_BODY="$(body "$6" "${9:+ __N__}")" BENCH_LIMIT="$7" \
-           BENCH_STREAM="$6" BENCH_UNIQUE="${9:+1}" \
-           BENCH_FIRST="${FIRST:-1}" \
-           taskset -c "$GEN_CPU" wrk -t1 -c"$8" -d60s --timeout 30s \
-               -s "$BENCH/wrk_count.lua" "http://127.0.0.1:$2$3" \
-           | grep '^RESULT')"
-    c1="$(awk '{print $14 + $15}' "/proc/$w/stat")"
-    case "$res" in *" errors=0 bad_body=0 "*) ;;
-        *) die "$1/$4: $res" ;; esac
-    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$4" "$5" \
-        "$(sed 's/.*completed=\([0-9]*\).*/\1/' <<< "$res")" \
-        "$((c1 - c0))" >> "$OUT/raw.tsv"
+    measure "$1" "$4" "$5" "http://127.0.0.1:$2$3" "$8" \
+        BENCH_BODY="$(body "$6" "${9:+ __N__}")" BENCH_LIMIT="$7" \
+        BENCH_STREAM="$6" BENCH_UNIQUE="${9:+1}" BENCH_FIRST="${FIRST:-1}"
 }
 
 say "warm-up (the entries the hits will read are made here)"
