@@ -79,7 +79,8 @@ ngx_http_llm_add_model(ngx_conf_t *cf, ngx_http_llm_main_conf_t *lmcf,
 /*
  * llm_model NAME provider=P [upstream_model=M] [max_tokens=N]
  *           [price_in=X] [price_out=Y] [price_cached=Z] [tier=N]
- *           [context=N] [ttft=T] [rpm=N] [tpm=N] [type=chat|embedding] [batch=N] [task_type=T] [dimensions=N]
+ *           [context=N] [ttft=T] [rpm=N] [tpm=N] [type=chat|embedding]
+ *           [batch=N] [task_type=T] [dimensions=N]
  * llm_model NAME candidates=A,B,... [weights=W,...]
  *           [strategy=order|weighted|cost|speed|quality]
  */
