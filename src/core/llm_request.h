@@ -129,6 +129,10 @@ llm_json_t *llm_request_tree(llm_request_t *req);
 /* the long texts back in a dialect's output, from offset from on */
 int llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from);
 
+/* a message's content string the scan found (llm_request_texts.c) */
+int llm_request_text_found(llm_request_t *req, const char *start,
+    const char *end);
+
 void llm_request_free(llm_request_t *req);
 
 /* a span's number (strtod) */
