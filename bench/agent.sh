@@ -64,20 +64,9 @@ PY
 PIDS+=($!)
 
 conf() {   # conf NAME PORT
-    local prefix="$OUT/$1"
-    mkdir -p "$prefix/logs" "$prefix/tmp"
     {
-        [ "$1" = llm ] && echo "load_module $MODULE;"
+        conf_head "$1"
         cat <<EOF
-worker_processes 1;
-daemon off;
-pid $prefix/logs/nginx.pid;
-error_log $prefix/logs/error.log warn;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $prefix/tmp/body;
-    proxy_temp_path $prefix/tmp/proxy;
     client_max_body_size 4m;
     client_body_buffer_size 1m;
     upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
@@ -116,7 +105,7 @@ EOF
 }
 EOF
         fi
-    } > "$prefix/nginx.conf"
+    } > "$OUT/$1/nginx.conf"
 }
 
 start llm "$LLM"

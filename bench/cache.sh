@@ -38,20 +38,9 @@ start_mock
 read -r LLM PROXY <<< "$(free_ports 2)"
 
 conf() {   # conf NAME PORT: an nginx.conf, the module's or proxy_pass'
-    local prefix="$OUT/$1"
-    mkdir -p "$prefix/logs" "$prefix/tmp"
     {
-        [ "$1" = llm ] && echo "load_module $MODULE;"
+        conf_head "$1"
         cat <<EOF
-worker_processes 1;
-daemon off;
-pid $prefix/logs/nginx.pid;
-error_log $prefix/logs/error.log warn;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $prefix/tmp/body;
-    proxy_temp_path $prefix/tmp/proxy;
     upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
 EOF
         if [ "$1" = llm ]; then
@@ -89,7 +78,7 @@ EOF
 }
 EOF
         fi
-    } > "$prefix/nginx.conf"
+    } > "$OUT/$1/nginx.conf"
 }
 
 body() {   # body STREAM [TAG]: the request of bench/run.sh, tagged

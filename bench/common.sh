@@ -2,7 +2,8 @@
 # set OUT: the tools, the mock provider, free ports, an nginx started
 # pinned to its CPU, its worker, a load run that counts the worker's CPU.
 #
-# Each script defines conf NAME PORT (writes $OUT/NAME/nginx.conf).
+# Each script defines conf NAME PORT (writes $OUT/NAME/nginx.conf, after
+# conf_head NAME).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH="$ROOT/bench"
@@ -56,10 +57,29 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
 }
 
+# conf_head NAME: the start of NAME's nginx.conf, to its http block's
+# first lines (one worker, its logs and temporary files under $OUT/NAME)
+conf_head() {
+    local prefix="$OUT/$1"
+    [ "$1" = llm ] && echo "load_module $MODULE;"
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid $prefix/logs/nginx.pid;
+error_log $prefix/logs/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $prefix/tmp/body;
+    proxy_temp_path $prefix/tmp/proxy;
+EOF
+}
+
 # start NAME PORT [VAR=VALUE]: conf NAME PORT, then nginx on CPU NGX_CPU,
 # with VAR=VALUE in its environment when given
 start() {
     local environment=()
+    mkdir -p "$OUT/$1/logs" "$OUT/$1/tmp"
     conf "$1" "$2"
     [ -n "${3:-}" ] && environment=("$3")
     env "${environment[@]}" \
