@@ -21,25 +21,42 @@
 
 /* check: what Gemini cannot take is refused before any upstream request */
 
+/* what llm_gemini_refs_ok() saw of a schema */
+
+typedef struct {
+    int       objects;
+    unsigned  refs:1;
+    unsigned  deep:1;           /* past LLM_GEMINI_SCHEMA_DEPTH */
+} llm_gemini_walk_t;
+
+
 static int
-llm_gemini_refs_ok(llm_json_t *root, llm_json_t *s, int depth)
+llm_gemini_refs_ok(llm_json_t *root, llm_json_t *s, int depth,
+    llm_gemini_walk_t *w)
 {
     llm_json_t  *m;
     const char  *ref;
 
     if (depth > LLM_GEMINI_SCHEMA_DEPTH) {
+        w->deep = 1;
         return 1;
     }
 
+    w->objects += cJSON_IsObject(s);
+
     ref = llm_json_get_str(s, "$ref");
 
-    if (ref && llm_gemini_ref(root, ref) == NULL) {
-        return 0;
+    if (ref) {
+        w->refs = 1;
+
+        if (llm_gemini_ref(root, ref) == NULL) {
+            return 0;
+        }
     }
 
     cJSON_ArrayForEach(m, s) {
         if ((cJSON_IsObject(m) || cJSON_IsArray(m))
-            && !llm_gemini_refs_ok(root, m, depth + 1))
+            && !llm_gemini_refs_ok(root, m, depth + 1, w))
         {
             return 0;
         }
@@ -54,19 +71,32 @@ llm_gemini_check_schema(llm_json_t *schema, const char *param,
     llm_error_t *e)
 {
     llm_json_t          *g;
+    llm_gemini_walk_t    w;
     llm_gemini_schema_t  sc;
 
     if (schema == NULL) {
         return LLM_OK;
     }
 
-    if (!llm_gemini_refs_ok(schema, schema, 0)) {
+    memset(&w, 0, sizeof(llm_gemini_walk_t));
+
+    if (!llm_gemini_refs_ok(schema, schema, 0, &w)) {
         llm_error_set(e, 400, param, "unsupported_schema",
                       "Invalid schema for '%s': Gemini takes no $ref, and "
                       "only local references (#/$defs/..., "
                       "#/definitions/...) are inlined by the gateway.",
                       param);
         return LLM_DECLINED;
+    }
+
+    /*
+     * Without $refs each schema the conversion writes is one of the
+     * objects seen, no deeper than they are: within its bounds, so it
+     * need not run here (tools come with every agent's turn)
+     */
+
+    if (!w.refs && !w.deep && w.objects <= LLM_GEMINI_SCHEMA_NODES) {
+        return LLM_OK;
     }
 
     /* recursive $refs inline without end: refused past a size */

@@ -158,7 +158,9 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
     }
 
     for (i = 0; copied[i]; i++) {
-        if (llm_json_get(out, copied[i]) == NULL
+        /* the schema's few members first: "out" has more */
+        if (llm_json_get(s, copied[i]) != NULL
+            && llm_json_get(out, copied[i]) == NULL
             && llm_gemini_copy(out, s, copied[i]) != LLM_OK)
         {
             return LLM_ERROR;

@@ -96,14 +96,45 @@ llm_json_print(llm_json_t *j, llm_buf_t *b)
 }
 
 
+/* strcmp() == 0 inline: keys are short, a call costs more than them */
+
+static int
+llm_json_key_is(const char *key, const char *name)
+{
+    while (*key == *name) {
+        if (*key == '\0') {
+            return 1;
+        }
+
+        key++;
+        name++;
+    }
+
+    return 0;
+}
+
+
 llm_json_t *
 llm_json_get(llm_json_t *obj, const char *name)
 {
-    if (obj == NULL || !cJSON_IsObject(obj)) {
+    llm_json_t  *c;
+
+    if (obj == NULL || (obj->type & 0xff) != cJSON_Object) {
         return NULL;
     }
 
-    return cJSON_GetObjectItemCaseSensitive(obj, name);
+    /*
+     * cJSON_GetObjectItemCaseSensitive(), the first member of the name,
+     * without calls for each member: the translations look up a lot
+     */
+
+    for (c = obj->child; c; c = c->next) {
+        if (c->string && llm_json_key_is(c->string, name)) {
+            return c;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -114,7 +145,7 @@ llm_json_get_str(llm_json_t *obj, const char *name)
 
     v = llm_json_get(obj, name);
 
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return (v && (v->type & 0xff) == cJSON_String) ? v->valuestring : NULL;
 }
 
 
@@ -125,7 +156,7 @@ llm_json_get_obj(llm_json_t *obj, const char *name)
 
     v = llm_json_get(obj, name);
 
-    return cJSON_IsObject(v) ? v : NULL;
+    return (v && (v->type & 0xff) == cJSON_Object) ? v : NULL;
 }
 
 
@@ -136,7 +167,7 @@ llm_json_get_arr(llm_json_t *obj, const char *name)
 
     v = llm_json_get(obj, name);
 
-    return cJSON_IsArray(v) ? v : NULL;
+    return (v && (v->type & 0xff) == cJSON_Array) ? v : NULL;
 }
 
 

@@ -31,6 +31,32 @@ llm_json_t *llm_json_parse(const char *p, size_t n, size_t *err_off);
 llm_json_t *llm_json_parse_valid(const char *p, size_t n);
 void llm_json_free(llm_json_t *j);
 
+
+/*
+ * The tree of bytes the scanner has found valid, its nodes and strings in
+ * an arena (llm_json_tree.c): several times cheaper than cJSON's parse.
+ * Read it with cJSON's getters and print it; never change it with cJSON's
+ * setters nor cJSON_Delete() it: llm_json_arena_free(*arena) frees it.
+ *
+ * The strings that start at texts[i].start (between the quotes, in the
+ * order of the bytes) are not copied: mark(out, i) writes mark_len bytes
+ * in their place.
+ */
+
+typedef struct llm_json_arena_s  llm_json_arena_t;
+
+typedef struct {
+    const char   *start;         /* between the quotes */
+    size_t        len;
+} llm_json_text_t;
+
+typedef void (*llm_json_mark_pt)(char *out, int i);
+
+llm_json_t *llm_json_tree(const char *p, size_t n,
+    const llm_json_text_t *texts, int ntexts, llm_json_mark_pt mark,
+    size_t mark_len, llm_json_arena_t **arena);
+void llm_json_arena_free(llm_json_arena_t *a);
+
 /* appends the compact serialization of j to b */
 int llm_json_print(llm_json_t *j, llm_buf_t *b);
 

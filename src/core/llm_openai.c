@@ -32,6 +32,8 @@
 static int llm_openai_request_pieces(llm_request_t *req,
     const char *upstream_model, llm_buf_t *own, llm_piece_t *pieces,
     int *n);
+static int llm_openai_rewrite(llm_request_t *req, llm_json_t *root,
+    const char *upstream_model, llm_buf_t *body);
 static int llm_openai_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
 static int llm_openai_response(llm_response_t *resp, const char *p,
@@ -475,9 +477,8 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
     int           i, n, rc;
-    size_t        len0;
     llm_buf_t     own;
-    llm_json_t   *root, *opts;
+    llm_json_t   *root;
     llm_piece_t   pieces[LLM_PIECES_MAX];
 
     memset(&own, 0, sizeof(llm_buf_t));
@@ -495,7 +496,24 @@ llm_openai_build_request(llm_request_t *req, const char *upstream_model,
         return rc;
     }
 
-    root = llm_request_tree(req);
+    /* the request's tree is read-only (an arena): a copy to change */
+
+    root = cJSON_Duplicate(llm_request_tree(req), 1);
+
+    rc = llm_openai_rewrite(req, root, upstream_model, body);
+
+    llm_json_free(root);
+
+    return rc;
+}
+
+
+static int
+llm_openai_rewrite(llm_request_t *req, llm_json_t *root,
+    const char *upstream_model, llm_buf_t *body)
+{
+    size_t       len0;
+    llm_json_t  *opts;
 
     if (root == NULL
         || llm_json_set_str(root, "model", upstream_model) != LLM_OK)

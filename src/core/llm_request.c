@@ -1034,10 +1034,15 @@ llm_request_model(llm_request_t *req, llm_request_member_t *m)
 void
 llm_request_free(llm_request_t *req)
 {
-    if (req->root) {
+    if (req->arena) {
+        llm_json_arena_free(req->arena);
+        req->arena = NULL;
+
+    } else {
         llm_json_free(req->root);
-        req->root = NULL;
     }
+
+    req->root = NULL;
 
     free(req->model);
     req->model = NULL;

@@ -75,14 +75,12 @@ typedef struct {
  * again is most of what a tree costs.
  */
 
-typedef struct {
-    const char   *start;         /* between the quotes */
-    size_t        len;
-} llm_request_text_t;
+typedef llm_json_text_t  llm_request_text_t;
 
 
 typedef struct {
     llm_json_t   *root;          /* llm_request_tree(); owned */
+    llm_json_arena_t  *arena;    /* root's memory; NULL: cJSON's own */
     char         *model;         /* NUL-terminated copy; owned */
     int           stream;
     int           include_usage; /* stream_options.include_usage */

@@ -24,31 +24,33 @@
 #define LLM_REQUEST_MARK_LEN     8
 
 
-static llm_json_t *llm_request_tree_marked(llm_request_t *req);
 static int llm_request_mark(const char *p, const char *last);
-static char *llm_request_write_mark(char *p, int i);
+static void llm_request_write_mark(char *p, int i);
 
 
 llm_json_t *
 llm_request_tree(llm_request_t *req)
 {
+    int  marked;
+
     if (req->root || req->raw == NULL) {
         return req->root;
     }
 
     /* a mark could not be told from a client's "\x7f": all in the tree */
 
-    if (!req->whole_tree && req->ntexts
-        && req->raw_len >= LLM_REQUEST_TEXTS_BODY
-        && memchr(req->raw, LLM_REQUEST_MARK, req->raw_len) == NULL)
-    {
-        req->root = llm_request_tree_marked(req);
-        req->marked = (req->root != NULL);
-        return req->root;
-    }
+    marked = (!req->whole_tree && req->ntexts
+              && req->raw_len >= LLM_REQUEST_TEXTS_BODY
+              && memchr(req->raw, LLM_REQUEST_MARK, req->raw_len) == NULL);
 
-    /* llm_request_parse() found it valid */
-    req->root = llm_json_parse_valid(req->raw, req->raw_len);
+    /* llm_request_parse() found the body valid */
+
+    req->root = llm_json_tree(req->raw, req->raw_len, req->texts,
+                              marked ? req->ntexts : 0,
+                              llm_request_write_mark, LLM_REQUEST_MARK_LEN,
+                              &req->arena);
+
+    req->marked = (marked && req->root != NULL);
 
     return req->root;
 }
@@ -90,44 +92,6 @@ llm_request_text_found(llm_request_t *req, const char *start,
     t->len = end - start - 2;
 
     return LLM_OK;
-}
-
-
-/* the tree of the body with a mark in place of each long text */
-
-static llm_json_t *
-llm_request_tree_marked(llm_request_t *req)
-{
-    int           i;
-    char         *body, *p;
-    const char   *from;
-    llm_json_t   *root;
-
-    /* a mark is shorter than a text: the body's size is room enough */
-    body = malloc(req->raw_len);
-    if (body == NULL) {
-        return NULL;
-    }
-
-    p = body;
-    from = req->raw;
-
-    for (i = 0; i < req->ntexts; i++) {
-        memcpy(p, from, req->texts[i].start - from);
-        p += req->texts[i].start - from;
-        p = llm_request_write_mark(p, i);
-        from = req->texts[i].start + req->texts[i].len;
-    }
-
-    memcpy(p, from, req->raw + req->raw_len - from);
-    p += req->raw + req->raw_len - from;
-
-    /* the body was valid (llm_request_parse), and marks keep it so */
-    root = llm_json_parse_valid(body, p - body);
-
-    free(body);
-
-    return root;
 }
 
 
@@ -191,7 +155,7 @@ llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from)
 
 /* "\x7f" + i in 6 digits + "\x7f" */
 
-static char *
+static void
 llm_request_write_mark(char *p, int i)
 {
     int  k;
@@ -203,8 +167,6 @@ llm_request_write_mark(char *p, int i)
         p[k] = (char) ('0' + i % 10);
         i /= 10;
     }
-
-    return p + LLM_REQUEST_MARK_LEN;
 }
 
 

@@ -96,6 +96,7 @@ build(llm_request_t *req, int stream)
 
     copy = *req;
     copy.root = cJSON_Duplicate(llm_request_tree(req), 1);
+    copy.arena = NULL;
 
     /* the tree was edited: the raw bytes and spans no longer say the same */
     copy.raw = NULL;
