@@ -1309,6 +1309,70 @@ check_case(const char *name, const char *body, const char *param)
 
 #define CHECK_MSG  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
 
+
+/*
+ * Without $refs the check does not convert a schema (its objects bound
+ * the conversion): one past the bounds, deep or wide, is still refused
+ */
+
+static void
+check_schema_bounds(void)
+{
+    int        i;
+    llm_buf_t  b;
+
+    static const struct {
+        const char  *name;
+        int          depth;     /* nested "items" */
+        int          props;     /* properties at the top */
+        const char  *param;
+    } cases[] = {
+        { "100 properties, no $ref", 1, 100, NULL },
+        { "32 levels, no $ref", 31, 1, NULL },
+        { "40 levels, no $ref", 40, 1, "tools[0].function.parameters" },
+        { "5000 properties, no $ref", 1, 5000,
+          "tools[0].function.parameters" },
+    };
+
+    memset(&b, 0, sizeof(llm_buf_t));
+
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        llm_buf_reset(&b);
+        llm_buf_append_cstr(&b, "{\"model\":\"m\"," CHECK_MSG
+                            ",\"tools\":[{\"type\":\"function\","
+                            "\"function\":{\"name\":\"x\",\"parameters\":"
+                            "{\"type\":\"object\",\"properties\":{");
+
+        for (i = 0; i < cases[k].props; i++) {
+            llm_buf_append_cstr(&b, i ? "," : "");
+            llm_buf_append_cstr(&b, "\"p");
+            llm_buf_append_int(&b, i);
+            llm_buf_append_cstr(&b, "\":");
+
+            if (i == 0) {
+                for (int d = 0; d < cases[k].depth; d++) {
+                    llm_buf_append_cstr(&b, "{\"type\":\"array\",\"items\":");
+                }
+            }
+
+            llm_buf_append_cstr(&b, "{\"type\":\"string\"}");
+
+            if (i == 0) {
+                for (int d = 0; d < cases[k].depth; d++) {
+                    llm_buf_append_cstr(&b, "}");
+                }
+            }
+        }
+
+        llm_buf_append_cstr(&b, "}}}}]}");
+        llm_buf_append_lit(&b, "\0");
+        check_case(cases[k].name, b.data, cases[k].param);
+    }
+
+    llm_buf_free(&b);
+}
+
+
 static void
 test_check(void)
 {
@@ -1349,6 +1413,7 @@ test_check(void)
                "\"properties\":{\"a\":{\"$ref\":\"#/$defs/N\"},\"b\":"
                "{\"$ref\":\"#/$defs/N\"}}}}}}}}",
                "response_format.json_schema.schema");
+    check_schema_bounds();
     check_case("tool_choice names no tool", "{\"model\":\"m\"," CHECK_MSG
                ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":"
                "\"x\"}}],\"tool_choice\":{\"type\":\"function\","
