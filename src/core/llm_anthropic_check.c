@@ -299,12 +299,12 @@ llm_anthropic_check_content(llm_json_t *content, int i, llm_error_t *e)
 
 
 static int
-llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
+llm_anthropic_check_calls(llm_request_t *req, llm_json_t *calls, int i,
+    llm_error_t *e)
 {
     int          j;
     char         param[64];
     llm_json_t  *call, *fn;
-    const char  *s;
 
     j = 0;
 
@@ -329,11 +329,7 @@ llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
                                  param);
         }
 
-        s = llm_json_get_str(fn, "arguments");
-
-        if (s && s[strspn(s, " \t\r\n")] != '\0'
-            && !llm_json_is_object(s, strlen(s)))
-        {
+        if (llm_request_call_args(req, call) == NULL) {
             snprintf(param, sizeof(param),
                      "messages[%d].tool_calls[%d].function.arguments", i, j);
             llm_anthropic_refuse(e, "invalid_value",
@@ -350,7 +346,8 @@ llm_anthropic_check_calls(llm_json_t *calls, int i, llm_error_t *e)
 
 
 static int
-llm_anthropic_check_messages(llm_json_t *root, llm_error_t *e)
+llm_anthropic_check_messages(llm_request_t *req, llm_json_t *root,
+    llm_error_t *e)
 {
     int          i, rc;
     char         param[64];
@@ -368,7 +365,8 @@ llm_anthropic_check_messages(llm_json_t *root, llm_error_t *e)
             rc = llm_anthropic_check_content(content, i, e);
 
         } else if (llm_anthropic_is(role, "assistant")) {
-            rc = llm_anthropic_check_calls(llm_json_get_arr(m, "tool_calls"),
+            rc = llm_anthropic_check_calls(req,
+                                           llm_json_get_arr(m, "tool_calls"),
                                            i, e);
 
         } else if (llm_anthropic_is(role, "tool")
@@ -532,10 +530,12 @@ llm_anthropic_check(llm_request_t *req, llm_error_t *e)
     }
 
     if (rc == LLM_OK) {
-        rc = llm_anthropic_check_messages(root, e);
+        rc = llm_anthropic_check_messages(req, root, e);
     }
 
     if (rc == LLM_OK) {
+        /* the builders need not look at the arguments again */
+        req->args_checked = 1;
         rc = llm_anthropic_check_pairs(root, e);
     }
 

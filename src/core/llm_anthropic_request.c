@@ -61,6 +61,7 @@
 
 
 typedef struct {
+    llm_request_t  *req;
     const char   *role;         /* of the open turn; NULL: none yet */
     llm_buf_t     lead;         /* its tool_result blocks, each ",{…}" */
     llm_buf_t     rest;         /* its other blocks */
@@ -259,33 +260,21 @@ llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b)
 }
 
 
-/* a tool call's arguments as an object: {} when empty or not one */
-
 static int
-llm_anthropic_input(llm_buf_t *b, const char *args)
-{
-    /* the object as the client wrote it: valid, no tree needed */
-
-    if (args == NULL || !llm_json_is_object(args, strlen(args))) {
-        return llm_buf_append_lit(b, "{}");
-    }
-
-    return llm_buf_append_cstr(b, args);
-}
-
-
-static int
-llm_anthropic_tool_uses(llm_json_t *calls, llm_buf_t *b)
+llm_anthropic_tool_uses(llm_request_t *req, llm_json_t *calls, llm_buf_t *b)
 {
     llm_json_t  *call, *fn;
-    const char  *id, *name;
+    const char  *id, *name, *args;
 
     cJSON_ArrayForEach(call, calls) {
         fn = llm_json_get_obj(call, "function");
         id = llm_json_get_str(call, "id");
         name = llm_json_get_str(fn, "name");
 
-        if (id == NULL || name == NULL) {
+        /* the object as the client wrote it: no tree needed */
+        args = llm_request_call_args(req, call);
+
+        if (id == NULL || name == NULL || args == NULL) {
             /* refused by the check */
             continue;
         }
@@ -296,8 +285,7 @@ llm_anthropic_tool_uses(llm_json_t *calls, llm_buf_t *b)
             || llm_buf_append_lit(b, ",\"name\":") != LLM_OK
             || llm_anthropic_str(b, name) != LLM_OK
             || llm_buf_append_lit(b, ",\"input\":") != LLM_OK
-            || llm_anthropic_input(b, llm_json_get_str(fn, "arguments"))
-               != LLM_OK
+            || llm_buf_append_cstr(b, args) != LLM_OK
             || llm_buf_append_lit(b, "}") != LLM_OK)
         {
             return LLM_ERROR;
@@ -421,7 +409,8 @@ llm_anthropic_message(llm_anthropic_turns_t *t, llm_json_t *m, llm_buf_t *b)
         role = "assistant";
 
         if (llm_anthropic_content(content, 0, &t->mrest) != LLM_OK
-            || llm_anthropic_tool_uses(llm_json_get_arr(m, "tool_calls"),
+            || llm_anthropic_tool_uses(t->req,
+                                       llm_json_get_arr(m, "tool_calls"),
                                        &t->mrest) != LLM_OK)
         {
             return LLM_ERROR;
@@ -463,13 +452,14 @@ llm_anthropic_message(llm_anthropic_turns_t *t, llm_json_t *m, llm_buf_t *b)
 
 
 static int
-llm_anthropic_messages(llm_json_t *msgs, llm_buf_t *b)
+llm_anthropic_messages(llm_request_t *req, llm_json_t *msgs, llm_buf_t *b)
 {
     int                     rc;
     llm_json_t             *m;
     llm_anthropic_turns_t   t;
 
     memset(&t, 0, sizeof(llm_anthropic_turns_t));
+    t.req = req;
 
     rc = LLM_OK;
 
@@ -734,7 +724,7 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
         || llm_anthropic_str(b, upstream_model) != LLM_OK
         || (msgs && llm_anthropic_system(msgs, b) != LLM_OK)
         || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK
-        || (msgs && llm_anthropic_messages(msgs, b) != LLM_OK)
+        || (msgs && llm_anthropic_messages(req, msgs, b) != LLM_OK)
         || llm_buf_append_lit(b, "]") != LLM_OK)
     {
         return LLM_ERROR;

@@ -84,7 +84,6 @@ typedef struct {
 } llm_gemini_schema_t;
 
 
-const char *llm_gemini_args(llm_json_t *call);
 int llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b);
 int llm_gemini_tools(llm_json_t *tree, llm_buf_t *b);
 long long llm_gemini_budget(const char *effort);

@@ -171,7 +171,8 @@ llm_gemini_check_content(llm_json_t *content, int i, llm_error_t *e)
 
 
 static int
-llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
+llm_gemini_check_messages(llm_request_t *req, llm_json_t *messages,
+    llm_error_t *e)
 {
     int          i, k;
     char         param[96];
@@ -226,7 +227,7 @@ llm_gemini_check_messages(llm_json_t *messages, llm_error_t *e)
                 return LLM_DECLINED;
             }
 
-            if (llm_gemini_args(call) == NULL) {
+            if (llm_request_call_args(req, call) == NULL) {
                 snprintf(param, sizeof(param),
                          "messages[%d].tool_calls[%d].function.arguments",
                          i, k);
@@ -399,5 +400,10 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
         return rc;
     }
 
-    return llm_gemini_check_messages(llm_json_get_arr(tree, "messages"), e);
+    rc = llm_gemini_check_messages(req, llm_json_get_arr(tree, "messages"), e);
+
+    /* the builders need not look at the arguments again */
+    req->args_checked = (rc == LLM_OK);
+
+    return rc;
 }

@@ -215,8 +215,9 @@ llm_gemini_image_url(llm_json_t *part)
 /* the turns of "contents": consecutive parts of one role are merged */
 
 typedef struct {
-    llm_buf_t   *body;
-    const char  *role;          /* the open turn's role, or NULL */
+    llm_request_t  *req;
+    llm_buf_t      *body;
+    const char     *role;       /* the open turn's role, or NULL */
 } llm_gemini_turns_t;
 
 
@@ -452,26 +453,6 @@ llm_gemini_id_signature(const char *id, llm_buf_t *sig)
 }
 
 
-/*
- * The arguments string of a tool call, which holds a JSON object: "" or
- * white space stand for {}; NULL: not one (refused by the check hook)
- */
-
-const char *
-llm_gemini_args(llm_json_t *call)
-{
-    const char  *s;
-
-    s = llm_json_get_str(llm_json_get_obj(call, "function"), "arguments");
-
-    if (s == NULL || s[strspn(s, " \t\r\n")] == '\0') {
-        return "{}";
-    }
-
-    return llm_json_is_object(s, strlen(s)) ? s : NULL;
-}
-
-
 static int
 llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
     llm_buf_t *tmp)
@@ -490,7 +471,7 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
 
         /* the object as the client wrote it: valid, no tree needed */
 
-        args = llm_gemini_args(call);
+        args = llm_request_call_args(t->req, call);
 
         if (args == NULL) {
             /* refused by the check hook; never sent */
@@ -644,7 +625,8 @@ llm_gemini_function_response(llm_gemini_turns_t *t, const char *name,
 
 
 static int
-llm_gemini_contents(llm_json_t *messages, llm_buf_t *body)
+llm_gemini_contents(llm_request_t *req, llm_json_t *messages,
+    llm_buf_t *body)
 {
     int                  rc, found;
     llm_buf_t            text, sys;
@@ -654,6 +636,7 @@ llm_gemini_contents(llm_json_t *messages, llm_buf_t *body)
 
     rc = LLM_ERROR;
 
+    t.req = req;
     t.body = body;
     t.role = NULL;
 
@@ -1131,7 +1114,7 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
 
     mark = body->len;
 
-    if (llm_gemini_contents(llm_json_get_arr(tree, "messages"), body)
+    if (llm_gemini_contents(req, llm_json_get_arr(tree, "messages"), body)
         != LLM_OK
         || llm_gemini_tools(tree, body) != LLM_OK
         || llm_gemini_generation_config(req, tree, body) != LLM_OK

@@ -111,6 +111,8 @@ typedef struct {
     int                  ntexts;
     unsigned             whole_tree:1;  /* no marks: every text in it */
     unsigned             marked:1;      /* the tree has marks */
+    unsigned             args_checked:1; /* llm_request_call_args() found
+                                            every call's arguments good */
 } llm_request_t;
 
 
@@ -126,6 +128,13 @@ llm_json_t *llm_request_tree(llm_request_t *req);
 
 /* the long texts back in a dialect's output, from offset from on */
 int llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from);
+
+/*
+ * A tool call's arguments, the object as the client wrote it: "{}" when
+ * blank or absent; NULL when not an object (the checks refuse those).
+ * Once a check has found them all good (args_checked), not again.
+ */
+const char *llm_request_call_args(llm_request_t *req, llm_json_t *call);
 
 /* a message's content string the scan found (llm_request_texts.c) */
 int llm_request_text_found(llm_request_t *req, const char *start,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "llm_request.h"
+#include "llm_json_scan.h"
 
 
 /* texts kept out of the tree: at least this long, in a body this long */
@@ -92,6 +93,22 @@ llm_request_text_found(llm_request_t *req, const char *start,
     t->len = end - start - 2;
 
     return LLM_OK;
+}
+
+
+const char *
+llm_request_call_args(llm_request_t *req, llm_json_t *call)
+{
+    const char  *s;
+
+    s = llm_json_get_str(llm_json_get_obj(call, "function"), "arguments");
+
+    if (s == NULL || s[strspn(s, " \t\r\n")] == '\0') {
+        return "{}";
+    }
+
+    return (req->args_checked || llm_json_is_object(s, strlen(s))) ? s
+                                                                   : NULL;
 }
 
 
