@@ -51,8 +51,8 @@ trace(void *data, const llm_json_step_t *path, int depth,
 
 
 /*
- * Strings are skimmed 8 bytes at a time: each kind of byte at each
- * position of a word must still be seen.  Content bytes: 'a' (plain),
+ * Strings are skimmed 32, 16 or 8 bytes at a time: each kind of byte at
+ * each position of two 32-byte steps must still be seen.  Content bytes: 'a' (plain),
  * 0x7f (plain, the edge of the word test), 0xff (never in UTF-8:
  * invalid), 0xc3 starting "\xc3\xa9" (valid UTF-8), 0x1f and 0x00 (a
  * raw control byte: invalid), '\\' starting "\\n" (valid), '"' ending
@@ -63,7 +63,7 @@ static void
 string_positions(void)
 {
     int             pos, k, bad;
-    char            buf[40];
+    char            buf[80];
     size_t          len;
     unsigned char   special[] = { 0x7f, 0xff, 0xc3, 0x1f, 0x00, '\\', '"' };
     int             valid[] = { 1, 0, 1, 0, 0, 1, 0 };
@@ -71,7 +71,7 @@ string_positions(void)
     bad = 0;
 
     for (k = 0; k < (int) sizeof(special); k++) {
-        for (pos = 0; pos < 20; pos++) {
+        for (pos = 0; pos < 70; pos++) {
             memset(buf, 'a', sizeof(buf));
             buf[0] = '"';
             buf[1 + pos] = (char) special[k];
@@ -84,7 +84,7 @@ string_positions(void)
                 buf[2 + pos] = (char) 0xa9;
             }
 
-            len = 30;
+            len = 75;
             buf[len - 1] = '"';
 
             if ((llm_json_valid(buf, len, NULL) == LLM_OK) != valid[k]) {
