@@ -60,11 +60,73 @@ void llm_json_arena_free(llm_json_arena_t *a);
 /* appends the compact serialization of j to b */
 int llm_json_print(llm_json_t *j, llm_buf_t *b);
 
-/* member lookups: NULL when absent or of another type */
-llm_json_t *llm_json_get(llm_json_t *obj, const char *name);
-const char *llm_json_get_str(llm_json_t *obj, const char *name);
-llm_json_t *llm_json_get_obj(llm_json_t *obj, const char *name);
-llm_json_t *llm_json_get_arr(llm_json_t *obj, const char *name);
+/*
+ * Member lookups: NULL when absent or of another type.  The first member
+ * of the name, as cJSON_GetObjectItemCaseSensitive() finds it, inline:
+ * the translations look up a lot, and keys are short.
+ */
+
+static inline int
+llm_json_key_is(const char *key, const char *name)
+{
+    while (*key == *name) {
+        if (*key == '\0') {
+            return 1;
+        }
+
+        key++;
+        name++;
+    }
+
+    return 0;
+}
+
+
+static inline llm_json_t *
+llm_json_get(llm_json_t *obj, const char *name)
+{
+    llm_json_t  *c;
+
+    if (obj == NULL || (obj->type & 0xff) != cJSON_Object) {
+        return NULL;
+    }
+
+    for (c = obj->child; c; c = c->next) {
+        if (c->string && llm_json_key_is(c->string, name)) {
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
+#define llm_json_typed(v, t)                                                 \
+    (((v) != NULL && ((v)->type & 0xff) == (t)) ? (v) : NULL)
+
+static inline const char *
+llm_json_get_str(llm_json_t *obj, const char *name)
+{
+    llm_json_t  *v;
+
+    v = llm_json_typed(llm_json_get(obj, name), cJSON_String);
+
+    return v ? v->valuestring : NULL;
+}
+
+
+static inline llm_json_t *
+llm_json_get_obj(llm_json_t *obj, const char *name)
+{
+    return llm_json_typed(llm_json_get(obj, name), cJSON_Object);
+}
+
+
+static inline llm_json_t *
+llm_json_get_arr(llm_json_t *obj, const char *name)
+{
+    return llm_json_typed(llm_json_get(obj, name), cJSON_Array);
+}
 
 /* integer member in [0, 1e15], or -1 when absent, not a number or out of
  * that range */
