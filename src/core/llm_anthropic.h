@@ -56,7 +56,8 @@ void llm_anthropic_error_object(llm_json_t *err, int status,
 
 /* shared by the request side's files */
 llm_json_t *llm_anthropic_json_format(llm_json_t *root);
-int llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b);
+int llm_anthropic_tools(llm_request_t *req, llm_json_t *root,
+    llm_json_t *rf, llm_buf_t *b);
 int llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b);
 long long llm_anthropic_budget(llm_json_t *root);
 const char *llm_anthropic_named(llm_json_t *choice);

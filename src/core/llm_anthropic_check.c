@@ -127,10 +127,12 @@ llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
 
     i = 0;
 
+    /* the parameter's name only when refused: agents send tools each turn */
+
     cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
-        snprintf(param, sizeof(param), "tools[%d].type", i);
 
         if (!llm_anthropic_is(llm_json_get_str(tool, "type"), "function")) {
+            snprintf(param, sizeof(param), "tools[%d].type", i);
             llm_anthropic_refuse(e, "invalid_value",
                                  "Invalid value for '%s': the anthropic "
                                  "dialect supports 'function' tools.",
@@ -140,15 +142,15 @@ llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
         fn = llm_json_get_obj(tool, "function");
         name = llm_json_get_str(fn, "name");
 
-        snprintf(param, sizeof(param), "tools[%d].function.name", i);
-
         if (name == NULL || name[0] == '\0') {
+            snprintf(param, sizeof(param), "tools[%d].function.name", i);
             llm_anthropic_refuse(e, "missing_required_parameter",
                                  "Missing required parameter: '%s'.",
                                  param);
         }
 
         if (strcmp(name, LLM_ANTHROPIC_JSON_TOOL) == 0) {
+            snprintf(param, sizeof(param), "tools[%d].function.name", i);
             llm_anthropic_refuse(e, "invalid_value",
                                  "Invalid value for '%s': the name '"
                                  LLM_ANTHROPIC_JSON_TOOL "' is reserved "
@@ -157,9 +159,9 @@ llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
 
         v = llm_json_get(fn, "parameters");
 
-        snprintf(param, sizeof(param), "tools[%d].function.parameters", i);
-
         if (v && !cJSON_IsObject(v)) {
+            snprintf(param, sizeof(param), "tools[%d].function.parameters",
+                     i);
             llm_anthropic_refuse(e, "invalid_type",
                                  "Invalid type for '%s': expected an "
                                  "object.", param);

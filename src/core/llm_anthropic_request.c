@@ -810,7 +810,7 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
         return LLM_ERROR;
     }
 
-    if (llm_anthropic_tools(root, rf, b) != LLM_OK
+    if (llm_anthropic_tools(req, root, rf, b) != LLM_OK
         || llm_anthropic_tool_choice(root, rf, b) != LLM_OK)
     {
         return LLM_ERROR;

@@ -56,7 +56,7 @@ llm_anthropic_has_tools(llm_json_t *root)
 
 
 static int
-llm_anthropic_json_tool(llm_json_t *rf, llm_buf_t *b)
+llm_anthropic_json_tool(llm_request_t *req, llm_json_t *rf, llm_buf_t *b)
 {
     llm_json_t  *js, *schema;
     const char  *desc;
@@ -71,7 +71,7 @@ llm_anthropic_json_tool(llm_json_t *rf, llm_buf_t *b)
                                 : "Give the answer as this tool's input: "
                                   "a JSON object.") != LLM_OK
         || llm_buf_append_lit(b, ",\"input_schema\":") != LLM_OK
-        || (schema ? llm_json_print(schema, b)
+        || (schema ? llm_request_print(req, schema, b)
                    : llm_buf_append_lit(b, "{\"type\":\"object\"}"))
            != LLM_OK
         || llm_buf_append_lit(b, "}") != LLM_OK)
@@ -172,7 +172,8 @@ llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
 
 
 int
-llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
+llm_anthropic_tools(llm_request_t *req, llm_json_t *root, llm_json_t *rf,
+    llm_buf_t *b)
 {
     int          first, n;
     llm_json_t  *tool, *fn, *params;
@@ -198,7 +199,7 @@ llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
                 && (llm_buf_append_lit(b, ",\"description\":") != LLM_OK
                     || llm_anthropic_str(b, desc) != LLM_OK))
             || llm_buf_append_lit(b, ",\"input_schema\":") != LLM_OK
-            || (params ? llm_json_print(params, b)
+            || (params ? llm_request_print(req, params, b)
                        : llm_buf_append_lit(b, "{\"type\":\"object\","
                                                "\"properties\":{}}"))
                != LLM_OK
@@ -224,7 +225,7 @@ llm_anthropic_tools(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
 
     if (rf) {
         if (llm_buf_append_cstr(b, first ? ",\"tools\":[" : ",") != LLM_OK
-            || llm_anthropic_json_tool(rf, b) != LLM_OK)
+            || llm_anthropic_json_tool(req, rf, b) != LLM_OK)
         {
             return LLM_ERROR;
         }

@@ -66,10 +66,27 @@ llm_gemini_refs_ok(llm_json_t *root, llm_json_t *s, int depth,
 }
 
 
-static int
-llm_gemini_check_schema(llm_json_t *schema, const char *param,
-    llm_error_t *e)
+/* a tool's parameters (tool >= 0), or response_format's schema */
+
+static void
+llm_gemini_schema_param(char *param, size_t size, int tool)
 {
+    if (tool >= 0) {
+        snprintf(param, size, "tools[%d].function.parameters", tool);
+
+    } else {
+        snprintf(param, size, "response_format.json_schema.schema");
+    }
+}
+
+
+/* the parameter's name is written only when refused: tools come with
+ * every agent's turn */
+
+static int
+llm_gemini_check_schema(llm_json_t *schema, int tool, llm_error_t *e)
+{
+    char                 param[64];
     llm_json_t          *g;
     llm_gemini_walk_t    w;
     llm_gemini_schema_t  sc;
@@ -81,6 +98,7 @@ llm_gemini_check_schema(llm_json_t *schema, const char *param,
     memset(&w, 0, sizeof(llm_gemini_walk_t));
 
     if (!llm_gemini_refs_ok(schema, schema, 0, &w)) {
+        llm_gemini_schema_param(param, sizeof(param), tool);
         llm_error_set(e, 400, param, "unsupported_schema",
                       "Invalid schema for '%s': Gemini takes no $ref, and "
                       "only local references (#/$defs/..., "
@@ -112,6 +130,7 @@ llm_gemini_check_schema(llm_json_t *schema, const char *param,
     cJSON_Delete(g);
 
     if (sc.nodes < 0) {
+        llm_gemini_schema_param(param, sizeof(param), tool);
         llm_error_set(e, 400, param, "unsupported_schema",
                       "Invalid schema for '%s': with its $refs inlined "
                       "(Gemini takes none) it has more than %d schemas; "
@@ -355,11 +374,9 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
             return LLM_DECLINED;
         }
 
-        snprintf(param, sizeof(param), "tools[%d].function.parameters", i);
-
         v = llm_json_get_obj(llm_json_get_obj(tool, "function"),
                              "parameters");
-        rc = llm_gemini_check_schema(v, param, e);
+        rc = llm_gemini_check_schema(v, i, e);
 
         if (rc != LLM_OK) {
             return rc;
@@ -394,7 +411,7 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
     v = llm_json_get_obj(llm_json_get_obj(rf, "json_schema"), "schema");
 
-    rc = llm_gemini_check_schema(v, "response_format.json_schema.schema", e);
+    rc = llm_gemini_check_schema(v, -1, e);
 
     if (rc != LLM_OK) {
         return rc;

@@ -57,6 +57,10 @@ llm_json_t *llm_json_tree(const char *p, size_t n,
     size_t mark_len, llm_json_arena_t **arena);
 void llm_json_arena_free(llm_json_arena_t *a);
 
+/* 1 if j is an object or array of the arena's tree: its bytes as given */
+int llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j,
+    const char **start, size_t *len);
+
 /* appends the compact serialization of j to b */
 int llm_json_print(llm_json_t *j, llm_buf_t *b);
 

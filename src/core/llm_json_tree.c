@@ -16,6 +16,10 @@
  * The tree means exactly what cJSON_Parse() makes of the same bytes
  * (t/unit/test_json_tree.c, t/fuzz/fuzz_json_tree.c): members in order,
  * duplicates kept, numbers through strtod() with cJSON's valueint.
+ *
+ * An object or an array also keeps where its bytes are, just before its
+ * node (llm_json_arena_raw()): what goes out as it came in (a tool's
+ * schema) is copied, not printed.
  */
 
 #include <limits.h>
@@ -38,6 +42,14 @@ struct llm_json_arena_s {
     char              *pos;
     char              *last;
 };
+
+
+/* in front of each object's and array's node */
+
+typedef struct {
+    const char        *start;
+    const char        *end;
+} llm_json_raw_t;
 
 
 typedef struct {
@@ -427,7 +439,30 @@ llm_json_tree_children(llm_json_tree_t *t, llm_json_t *j, int object)
 static llm_json_t *
 llm_json_tree_value(llm_json_tree_t *t)
 {
-    llm_json_t  *j;
+    llm_json_t      *j;
+    llm_json_raw_t  *raw;
+
+    if (*t->p == '{' || *t->p == '[') {
+        raw = llm_json_tree_alloc(t, sizeof(llm_json_raw_t)
+                                     + sizeof(llm_json_t));
+        if (raw == NULL) {
+            return NULL;
+        }
+
+        j = (llm_json_t *) (raw + 1);
+        memset(j, 0, sizeof(llm_json_t));
+
+        j->type = (*t->p == '{') ? cJSON_Object : cJSON_Array;
+        raw->start = t->p;
+
+        if (llm_json_tree_children(t, j, *t->p == '{') != LLM_OK) {
+            return NULL;
+        }
+
+        raw->end = t->p;
+
+        return j;
+    }
 
     j = llm_json_tree_alloc(t, sizeof(llm_json_t));
     if (j == NULL) {
@@ -437,16 +472,6 @@ llm_json_tree_value(llm_json_tree_t *t)
     memset(j, 0, sizeof(llm_json_t));
 
     switch (*t->p) {
-
-    case '{':
-    case '[':
-        j->type = (*t->p == '{') ? cJSON_Object : cJSON_Array;
-
-        if (llm_json_tree_children(t, j, *t->p == '{') != LLM_OK) {
-            return NULL;
-        }
-
-        break;
 
     case '"':
         j->type = cJSON_String;
@@ -539,6 +564,34 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
     *arena = t.first;
 
     return root;
+}
+
+
+int
+llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j, const char **start,
+    size_t *len)
+{
+    llm_json_raw_t  *raw;
+
+    if (j == NULL
+        || ((j->type & 0xff) != cJSON_Object
+            && (j->type & 0xff) != cJSON_Array))
+    {
+        return 0;
+    }
+
+    /* a node of this arena (not, say, a cJSON_Duplicate() of one) */
+
+    for ( /* void */ ; a; a = a->next) {
+        if ((char *) j >= (char *) (a + 1) && (char *) j < a->last) {
+            raw = (llm_json_raw_t *) j - 1;
+            *start = raw->start;
+            *len = raw->end - raw->start;
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -136,6 +136,10 @@ int llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from);
  */
 const char *llm_request_call_args(llm_request_t *req, llm_json_t *call);
 
+/* a value of the tree as JSON: the client's own bytes where the tree
+ * keeps them (objects, arrays), else printed */
+int llm_request_print(llm_request_t *req, llm_json_t *j, llm_buf_t *b);
+
 /* a message's content string the scan found (llm_request_texts.c) */
 int llm_request_text_found(llm_request_t *req, const char *start,
     const char *end);

@@ -113,6 +113,20 @@ llm_request_call_args(llm_request_t *req, llm_json_t *call)
 
 
 int
+llm_request_print(llm_request_t *req, llm_json_t *j, llm_buf_t *b)
+{
+    size_t       len;
+    const char  *start;
+
+    if (llm_json_arena_raw(req->arena, j, &start, &len)) {
+        return llm_buf_append(b, start, len);
+    }
+
+    return llm_json_print(j, b);
+}
+
+
+int
 llm_request_texts_back(llm_request_t *req, llm_buf_t *b, size_t from)
 {
     int         i;

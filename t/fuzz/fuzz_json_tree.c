@@ -6,6 +6,9 @@
  *   - the arena tree is cJSON's tree of the same bytes, node by node
  *     (json_same.h), unless cJSON refuses them (it fails on numbers of
  *     64 characters or more, which the scanner accepts);
+ *   - each object's and array's bytes (llm_json_arena_raw()) are that
+ *     value's: cJSON makes the same of them, and a copy of a node is
+ *     not taken for one of the arena's;
  *   - with every other string value given as a text, the tree is
  *     cJSON's tree of the bytes with a mark written in each text's
  *     place: texts are skipped whole, nothing else.
@@ -62,10 +65,50 @@ collect(void *data, const llm_json_step_t *path, int depth,
 }
 
 
+/* every container of the tree against its own bytes */
+
+static void
+raw_same(llm_json_arena_t *arena, llm_json_t *j, int *budget)
+{
+    size_t        len;
+    cJSON        *ref, *dup;
+    llm_json_t   *c;
+    const char   *start;
+
+    if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
+        check(!llm_json_arena_raw(arena, j, &start, &len));
+        return;
+    }
+
+    check(llm_json_arena_raw(arena, j, &start, &len));
+
+    if ((*budget)-- > 0) {
+        ref = cJSON_ParseWithLength(start, len);
+
+        if (ref) {
+            /* the member's key is its parent's bytes, not its own */
+            ref->string = j->string;
+            check(json_same(j, ref));
+            ref->string = NULL;
+        }
+
+        cJSON_Delete(ref);
+
+        dup = cJSON_Duplicate(j, 0);
+        check(!llm_json_arena_raw(arena, dup, &start, &len));
+        cJSON_Delete(dup);
+    }
+
+    for (c = j->child; c; c = c->next) {
+        raw_same(arena, c, budget);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                i;
+    int                i, budget;
     char              *body, *o;
     cJSON             *ref;
     texts_t           *t;
@@ -87,6 +130,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ref) {
         check(json_same(tree, ref));
     }
+
+    budget = 64;
+    raw_same(arena, tree, &budget);
 
     cJSON_Delete(ref);
     llm_json_arena_free(arena);
