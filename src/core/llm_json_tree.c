@@ -242,10 +242,8 @@ llm_json_tree_string(llm_json_tree_t *t)
 
     /* escapes only shorten a string: its raw length is room enough */
 
-    for (e = q; *e != '"'; e++) {
-        if (*e == '\\') {
-            e++;
-        }
+    for (e = q; *e != '"'; e = llm_json_tree_skim(e + 2, t->last)) {
+        /* a backslash and the byte after it */
     }
 
     s = llm_json_tree_alloc(t, e - p + 1);
@@ -259,7 +257,11 @@ llm_json_tree_string(llm_json_tree_t *t)
 
     while (p < e) {
         if (*p != '\\') {
-            *o++ = *p++;
+            /* the run up to the next escape, at once */
+            q = llm_json_tree_skim(p, e);
+            memcpy(o, p, q - p);
+            o += q - p;
+            p = q;
             continue;
         }
 
