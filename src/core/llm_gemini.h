@@ -79,8 +79,9 @@ typedef struct {
 
 /* the converter's state: the root (for $ref), nodes left to write */
 typedef struct {
-    llm_json_t  *root;           /* for $ref */
-    int          nodes;          /* left to write: $refs may recurse */
+    llm_json_t        *root;     /* for $ref */
+    int                nodes;    /* left to write: $refs may recurse */
+    llm_json_arena_t  *arena;    /* what is written */
 } llm_gemini_schema_t;
 
 
@@ -94,6 +95,8 @@ const char *llm_gemini_image_url(llm_json_t *part);
 llm_json_t *llm_gemini_ref(llm_json_t *root, const char *ref);
 llm_json_t *llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s,
     int depth);
+llm_json_t *llm_gemini_schema_convert(llm_gemini_schema_t *sc,
+    llm_json_t *schema);
 
 
 #endif /* _LLM_GEMINI_H_INCLUDED_ */

@@ -119,15 +119,13 @@ llm_gemini_check_schema(llm_json_t *schema, int tool, llm_error_t *e)
 
     /* recursive $refs inline without end: refused past a size */
 
-    sc.root = schema;
-    sc.nodes = LLM_GEMINI_SCHEMA_NODES;
+    g = llm_gemini_schema_convert(&sc, schema);
 
-    g = llm_gemini_schema(&sc, schema, 0);
+    llm_json_arena_free(sc.arena);
+
     if (g == NULL) {
         return LLM_ERROR;
     }
-
-    cJSON_Delete(g);
 
     if (sc.nodes < 0) {
         llm_gemini_schema_param(param, sizeof(param), tool);

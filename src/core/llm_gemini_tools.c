@@ -58,8 +58,20 @@ llm_gemini_ref(llm_json_t *root, const char *ref)
 }
 
 
+/* item (NULL: out of memory) as out's member name, or element */
+
 static int
-llm_gemini_type(llm_json_t *out, const char *type, int *nullable)
+llm_gemini_add(llm_gemini_schema_t *sc, llm_json_t *out, const char *name,
+    llm_json_t *item)
+{
+    return llm_json_arena_add(sc->arena, out, name, item) ? LLM_OK
+                                                          : LLM_ERROR;
+}
+
+
+static int
+llm_gemini_type(llm_gemini_schema_t *sc, llm_json_t *out, const char *type,
+    int *nullable)
 {
     char    up[16];
     size_t  i;
@@ -80,14 +92,18 @@ llm_gemini_type(llm_json_t *out, const char *type, int *nullable)
 
     up[i] = '\0';
 
-    return cJSON_AddStringToObject(out, "type", up) ? LLM_OK : LLM_ERROR;
+    return llm_gemini_add(sc, out, "type", llm_json_arena_string(sc->arena,
+                                                                 up));
 }
 
 
+/* s's member name, copied to out */
+
 static int
-llm_gemini_copy(llm_json_t *out, llm_json_t *s, const char *name)
+llm_gemini_copy(llm_gemini_schema_t *sc, llm_json_t *out, llm_json_t *s,
+    const char *name)
 {
-    llm_json_t  *v, *d;
+    llm_json_t  *v;
 
     v = llm_json_get(s, name);
 
@@ -95,13 +111,38 @@ llm_gemini_copy(llm_json_t *out, llm_json_t *s, const char *name)
         return LLM_OK;
     }
 
-    d = cJSON_Duplicate(v, 1);
+    return llm_gemini_add(sc, out, name, llm_json_arena_copy(sc->arena, v));
+}
 
-    if (d == NULL) {
+
+/* the strings of a, as a new array "name" of out */
+
+static int
+llm_gemini_strings(llm_gemini_schema_t *sc, llm_json_t *out,
+    const char *name, llm_json_t *a, llm_json_t *props)
+{
+    llm_json_t  *arr, *m;
+
+    arr = llm_json_arena_node(sc->arena, cJSON_Array);
+
+    if (llm_gemini_add(sc, out, name, arr) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    cJSON_AddItemToObject(out, name, d);
+    cJSON_ArrayForEach(m, a) {
+        if (!cJSON_IsString(m)
+            || (props && llm_json_get(props, m->valuestring) == NULL))
+        {
+            continue;
+        }
+
+        if (llm_gemini_add(sc, arr, NULL,
+                           llm_json_arena_string(sc->arena, m->valuestring))
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
 
     return LLM_OK;
 }
@@ -109,11 +150,10 @@ llm_gemini_copy(llm_json_t *out, llm_json_t *s, const char *name)
 
 static int
 llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
-    llm_json_t *out,
-    int depth, int *nullable)
+    llm_json_t *out, int depth, int *nullable)
 {
     int           i, strings;
-    llm_json_t   *v, *m, *o, *arr, *props, *branch;
+    llm_json_t   *v, *m, *arr, *props, *branch;
     const char   *f;
     static const char  *formats[] = {
         "date-time", "enum", "int32", "int64", "float", "double", NULL
@@ -127,14 +167,15 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
     v = llm_json_get(s, "type");
 
     if (cJSON_IsString(v)) {
-        if (llm_gemini_type(out, v->valuestring, nullable) != LLM_OK) {
+        if (llm_gemini_type(sc, out, v->valuestring, nullable) != LLM_OK) {
             return LLM_ERROR;
         }
 
     } else if (cJSON_IsArray(v)) {
         cJSON_ArrayForEach(m, v) {
             if (cJSON_IsString(m)
-                && llm_gemini_type(out, m->valuestring, nullable) != LLM_OK)
+                && llm_gemini_type(sc, out, m->valuestring, nullable)
+                   != LLM_OK)
             {
                 return LLM_ERROR;
             }
@@ -149,7 +190,10 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
 
     for (i = 0; f && formats[i]; i++) {
         if (strcmp(f, formats[i]) == 0) {
-            if (cJSON_AddStringToObject(out, "format", f) == NULL) {
+            if (llm_gemini_add(sc, out, "format",
+                               llm_json_arena_string(sc->arena, f))
+                != LLM_OK)
+            {
                 return LLM_ERROR;
             }
 
@@ -161,7 +205,7 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
         /* the schema's few members first: "out" has more */
         if (llm_json_get(s, copied[i]) != NULL
             && llm_json_get(out, copied[i]) == NULL
-            && llm_gemini_copy(out, s, copied[i]) != LLM_OK)
+            && llm_gemini_copy(sc, out, s, copied[i]) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -181,40 +225,30 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
             }
         }
 
-        if (strings) {
-            arr = cJSON_AddArrayToObject(out, "enum");
-            if (arr == NULL) {
-                return LLM_ERROR;
-            }
-
-            cJSON_ArrayForEach(m, v) {
-                if (cJSON_IsString(m)) {
-                    o = cJSON_CreateString(m->valuestring);
-                    if (o == NULL) {
-                        return LLM_ERROR;
-                    }
-
-                    cJSON_AddItemToArray(arr, o);
-                }
-            }
+        if (strings && llm_gemini_strings(sc, out, "enum", v, NULL) != LLM_OK)
+        {
+            return LLM_ERROR;
         }
     }
 
     v = llm_json_get(s, "const");
 
     if (cJSON_IsString(v) && llm_json_get(out, "enum") == NULL) {
-        arr = cJSON_AddArrayToObject(out, "enum");
-        o = cJSON_CreateString(v->valuestring);
+        arr = llm_json_arena_node(sc->arena, cJSON_Array);
 
-        if (arr == NULL || o == NULL) {
-            cJSON_Delete(o);
+        if (llm_gemini_add(sc, out, "enum", arr) != LLM_OK
+            || llm_gemini_add(sc, arr, NULL,
+                              llm_json_arena_string(sc->arena,
+                                                    v->valuestring))
+               != LLM_OK)
+        {
             return LLM_ERROR;
         }
 
-        cJSON_AddItemToArray(arr, o);
-
         if (llm_json_get(out, "type") == NULL
-            && cJSON_AddStringToObject(out, "type", "STRING") == NULL)
+            && llm_gemini_add(sc, out, "type",
+                              llm_json_arena_string(sc->arena, "STRING"))
+               != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -223,42 +257,27 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
     v = llm_json_get_obj(s, "properties");
 
     if (v && llm_json_get(out, "properties") == NULL) {
-        props = cJSON_AddObjectToObject(out, "properties");
-        if (props == NULL) {
+        props = llm_json_arena_node(sc->arena, cJSON_Object);
+
+        if (llm_gemini_add(sc, out, "properties", props) != LLM_OK) {
             return LLM_ERROR;
         }
 
         cJSON_ArrayForEach(m, v) {
-            o = llm_gemini_schema(sc, m, depth + 1);
-            if (o == NULL) {
+            if (llm_gemini_add(sc, props, m->string,
+                               llm_gemini_schema(sc, m, depth + 1))
+                != LLM_OK)
+            {
                 return LLM_ERROR;
             }
-
-            cJSON_AddItemToObject(props, m->string, o);
         }
 
         v = llm_json_get_arr(s, "required");
 
-        if (v) {
-            arr = cJSON_AddArrayToObject(out, "required");
-            if (arr == NULL) {
-                return LLM_ERROR;
-            }
-
-            cJSON_ArrayForEach(m, v) {
-                if (!cJSON_IsString(m)
-                    || llm_json_get(props, m->valuestring) == NULL)
-                {
-                    continue;
-                }
-
-                o = cJSON_CreateString(m->valuestring);
-                if (o == NULL) {
-                    return LLM_ERROR;
-                }
-
-                cJSON_AddItemToArray(arr, o);
-            }
+        /* the names that are properties */
+        if (v && llm_gemini_strings(sc, out, "required", v, props) != LLM_OK)
+        {
+            return LLM_ERROR;
         }
     }
 
@@ -268,13 +287,11 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
         v = cJSON_GetArrayItem(v, 0);
     }
 
-    if (cJSON_IsObject(v) && llm_json_get(out, "items") == NULL) {
-        o = llm_gemini_schema(sc, v, depth + 1);
-        if (o == NULL) {
-            return LLM_ERROR;
-        }
-
-        cJSON_AddItemToObject(out, "items", o);
+    if (cJSON_IsObject(v) && llm_json_get(out, "items") == NULL
+        && llm_gemini_add(sc, out, "items",
+                          llm_gemini_schema(sc, v, depth + 1)) != LLM_OK)
+    {
+        return LLM_ERROR;
     }
 
     /* anyOf / oneOf: {"type":"null"} branches make it nullable */
@@ -284,49 +301,49 @@ llm_gemini_schema_members(llm_gemini_schema_t *sc, llm_json_t *s,
         v = llm_json_get_arr(s, "oneOf");
     }
 
-    if (v && llm_json_get(out, "anyOf") == NULL) {
-        arr = cJSON_CreateArray();
-        if (arr == NULL) {
+    if (v == NULL || llm_json_get(out, "anyOf") != NULL) {
+        return LLM_OK;
+    }
+
+    arr = llm_json_arena_node(sc->arena, cJSON_Array);
+    if (arr == NULL) {
+        return LLM_ERROR;
+    }
+
+    i = 0;
+
+    cJSON_ArrayForEach(m, v) {
+        f = llm_json_get_str(m, "type");
+
+        if (f && strcmp(f, "null") == 0) {
+            *nullable = 1;
+            continue;
+        }
+
+        if (llm_gemini_add(sc, arr, NULL, llm_gemini_schema(sc, m, depth + 1))
+            != LLM_OK)
+        {
             return LLM_ERROR;
         }
 
-        cJSON_ArrayForEach(m, v) {
-            f = llm_json_get_str(m, "type");
+        i++;
+    }
 
-            if (f && strcmp(f, "null") == 0) {
-                *nullable = 1;
-                continue;
-            }
+    if (i == 1) {
+        /* one branch left: it is the schema */
+        branch = arr->child;
 
-            o = llm_gemini_schema(sc, m, depth + 1);
-            if (o == NULL) {
-                cJSON_Delete(arr);
+        cJSON_ArrayForEach(m, branch) {
+            if (llm_json_get(out, m->string) == NULL
+                && llm_gemini_copy(sc, out, branch, m->string) != LLM_OK)
+            {
                 return LLM_ERROR;
             }
-
-            cJSON_AddItemToArray(arr, o);
         }
 
-        if (cJSON_GetArraySize(arr) == 1) {
-            /* one branch left: it is the schema */
-            branch = cJSON_GetArrayItem(arr, 0);
-
-            cJSON_ArrayForEach(m, branch) {
-                if (llm_json_get(out, m->string) == NULL
-                    && llm_gemini_copy(out, branch, m->string) != LLM_OK)
-                {
-                    cJSON_Delete(arr);
-                    return LLM_ERROR;
-                }
-            }
-
-            cJSON_Delete(arr);
-
-        } else if (cJSON_GetArraySize(arr) > 1) {
-            cJSON_AddItemToObject(out, "anyOf", arr);
-
-        } else {
-            cJSON_Delete(arr);
+    } else if (i > 1) {
+        if (llm_gemini_add(sc, out, "anyOf", arr) != LLM_OK) {
+            return LLM_ERROR;
         }
     }
 
@@ -341,7 +358,7 @@ llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s, int depth)
     llm_json_t  *out, *def;
     const char  *ref;
 
-    out = cJSON_CreateObject();
+    out = llm_json_arena_node(sc->arena, cJSON_Object);
 
     if (depth > LLM_GEMINI_SCHEMA_DEPTH) {
         /* as deep as only a recursive $ref goes */
@@ -356,9 +373,7 @@ llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s, int depth)
 
     /* the referring schema's own members win over the definition's */
 
-    if (llm_gemini_schema_members(sc, s, out, depth, &nullable) != LLM_OK)
-    {
-        cJSON_Delete(out);
+    if (llm_gemini_schema_members(sc, s, out, depth, &nullable) != LLM_OK) {
         return NULL;
     }
 
@@ -369,16 +384,39 @@ llm_gemini_schema(llm_gemini_schema_t *sc, llm_json_t *s, int depth)
         && llm_gemini_schema_members(sc, def, out, depth + 1, &nullable)
            != LLM_OK)
     {
-        cJSON_Delete(out);
         return NULL;
     }
 
-    if (nullable && cJSON_AddTrueToObject(out, "nullable") == NULL) {
-        cJSON_Delete(out);
+    if (nullable
+        && llm_gemini_add(sc, out, "nullable",
+                          llm_json_arena_node(sc->arena, cJSON_True))
+           != LLM_OK)
+    {
         return NULL;
     }
 
     return out;
+}
+
+
+/*
+ * Converts schema: in sc->arena, which the caller frees; NULL when out of
+ * memory.  sc->nodes < 0 after: past the bounds (a recursive $ref).
+ */
+
+llm_json_t *
+llm_gemini_schema_convert(llm_gemini_schema_t *sc, llm_json_t *schema)
+{
+    sc->root = schema;
+    sc->nodes = LLM_GEMINI_SCHEMA_NODES;
+
+    /* the output is about as big as the schema's tree */
+    sc->arena = llm_json_arena_create(4096);
+    if (sc->arena == NULL) {
+        return NULL;
+    }
+
+    return llm_gemini_schema(sc, schema, 0);
 }
 
 
@@ -391,16 +429,11 @@ llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b)
     llm_json_t          *g;
     llm_gemini_schema_t  sc;
 
-    sc.root = schema;
-    sc.nodes = LLM_GEMINI_SCHEMA_NODES;
+    g = llm_gemini_schema_convert(&sc, schema);
 
-    g = llm_gemini_schema(&sc, schema, 0);
-    if (g == NULL) {
-        return LLM_ERROR;
-    }
+    rc = g ? llm_json_print(g, b) : LLM_ERROR;
 
-    rc = llm_json_print(g, b);
-    cJSON_Delete(g);
+    llm_json_arena_free(sc.arena);
 
     return rc;
 }

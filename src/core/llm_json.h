@@ -45,6 +45,21 @@ void llm_json_free(llm_json_t *j);
 
 typedef struct llm_json_arena_s  llm_json_arena_t;
 
+/* llm_json_arena.c: a few blocks, freed at once */
+llm_json_arena_t *llm_json_arena_create(size_t size);
+int llm_json_arena_owns(llm_json_arena_t *a, const void *p);
+
+/*
+ * Trees built in an arena, as cJSON's functions build them; linked with
+ * llm_json_arena_add() only.  llm_json_arena_node(): an object, an
+ * array, true; _copy(): cJSON_Duplicate(j, 1).
+ */
+llm_json_t *llm_json_arena_node(llm_json_arena_t *a, int type);
+llm_json_t *llm_json_arena_string(llm_json_arena_t *a, const char *s);
+llm_json_t *llm_json_arena_copy(llm_json_arena_t *a, llm_json_t *j);
+llm_json_t *llm_json_arena_add(llm_json_arena_t *a, llm_json_t *to,
+    const char *key, llm_json_t *item);
+
 typedef struct {
     const char   *start;         /* between the quotes */
     size_t        len;

@@ -32,16 +32,7 @@
 #endif
 
 #include "llm_json.h"
-
-
-#define LLM_JSON_ARENA_MIN    4096
-
-
-struct llm_json_arena_s {
-    llm_json_arena_t  *next;
-    char              *pos;
-    char              *last;
-};
+#include "llm_json_arena.h"
 
 
 /* in front of each object's and array's node */
@@ -55,9 +46,7 @@ typedef struct {
 typedef struct {
     const char              *p;
     const char              *last;
-    llm_json_arena_t        *arena;      /* the block being filled */
-    llm_json_arena_t        *first;
-    size_t                   grow;       /* the next block's size */
+    llm_json_arena_t        *arena;
 
     const llm_json_text_t   *texts;      /* strings written as marks */
     int                      ntexts;
@@ -70,43 +59,7 @@ typedef struct {
 static llm_json_t *llm_json_tree_value(llm_json_tree_t *t);
 
 
-static void *
-llm_json_tree_alloc(llm_json_tree_t *t, size_t size)
-{
-    char              *p;
-    size_t             n;
-    llm_json_arena_t  *a;
-
-    a = t->arena;
-    p = (char *) (((uintptr_t) a->pos + 7) & ~(uintptr_t) 7);
-
-    /* aligning may have gone past the end */
-    if (p <= a->last && (size_t) (a->last - p) >= size) {
-        a->pos = p + size;
-        return p;
-    }
-
-    n = t->grow > size + sizeof(llm_json_arena_t) + 8
-        ? t->grow : size + sizeof(llm_json_arena_t) + 8;
-
-    a = malloc(n);
-    if (a == NULL) {
-        return NULL;
-    }
-
-    a->next = NULL;
-    a->pos = (char *) (a + 1);
-    a->last = (char *) a + n;
-
-    t->arena->next = a;
-    t->arena = a;
-    t->grow *= 2;
-
-    p = (char *) (((uintptr_t) a->pos + 7) & ~(uintptr_t) 7);
-    a->pos = p + size;
-
-    return p;
-}
+#define llm_json_tree_alloc(t, size)  llm_json_arena_alloc((t)->arena, size)
 
 
 static void
@@ -516,7 +469,7 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
     int ntexts, llm_json_mark_pt mark, size_t mark_len,
     llm_json_arena_t **arena)
 {
-    size_t            size, out;
+    size_t            out;
     llm_json_t       *root;
     llm_json_tree_t   t;
 
@@ -533,19 +486,11 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
         out -= texts[t.text].len;
     }
 
-    size = 4 * out + LLM_JSON_ARENA_MIN;
-
-    t.first = malloc(size);
-    if (t.first == NULL) {
+    t.arena = llm_json_arena_create(4 * out);
+    if (t.arena == NULL) {
         return NULL;
     }
 
-    t.first->next = NULL;
-    t.first->pos = (char *) (t.first + 1);
-    t.first->last = (char *) t.first + size;
-
-    t.arena = t.first;
-    t.grow = size;
     t.p = p;
     t.last = p + n;
     t.texts = texts;
@@ -559,11 +504,11 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
     root = llm_json_tree_value(&t);
 
     if (root == NULL) {
-        llm_json_arena_free(t.first);
+        llm_json_arena_free(t.arena);
         return NULL;
     }
 
-    *arena = t.first;
+    *arena = t.arena;
 
     return root;
 }
@@ -584,27 +529,13 @@ llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j, const char **start,
 
     /* a node of this arena (not, say, a cJSON_Duplicate() of one) */
 
-    for ( /* void */ ; a; a = a->next) {
-        if ((char *) j >= (char *) (a + 1) && (char *) j < a->last) {
-            raw = (llm_json_raw_t *) j - 1;
-            *start = raw->start;
-            *len = raw->end - raw->start;
-            return 1;
-        }
+    if (!llm_json_arena_owns(a, j)) {
+        return 0;
     }
 
-    return 0;
-}
+    raw = (llm_json_raw_t *) j - 1;
+    *start = raw->start;
+    *len = raw->end - raw->start;
 
-
-void
-llm_json_arena_free(llm_json_arena_t *a)
-{
-    llm_json_arena_t  *next;
-
-    while (a) {
-        next = a->next;
-        free(a);
-        a = next;
-    }
+    return 1;
 }
