@@ -183,7 +183,12 @@ if (!$ng->{valgrind}) {
     ok($ng->reload, 'nginx reloaded');
 }
 chat($port, { model => 'demo', messages => $hello });
-(undef, $m) = metrics();
+# counted in the log phase, after the answer went: wait for it
+wait_for(sub {
+    (undef, $m) = metrics();
+    return ($m->{'llm_requests_total{model="demo",provider="oai",status="2xx"}'}
+            // 0) >= 10;
+});
 is($m->{'llm_requests_total{model="demo",provider="oai",status="2xx"}'}, 10,
    'the counts go on after a reload');
 
