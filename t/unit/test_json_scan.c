@@ -52,11 +52,11 @@ trace(void *data, const llm_json_step_t *path, int depth,
 
 /*
  * Strings are skimmed 32, 16 or 8 bytes at a time: each kind of byte at
- * each position of two 32-byte steps must still be seen.  Content bytes: 'a' (plain),
- * 0x7f (plain, the edge of the word test), 0xff (never in UTF-8:
- * invalid), 0xc3 starting "\xc3\xa9" (valid UTF-8), 0x1f and 0x00 (a
- * raw control byte: invalid), '\\' starting "\\n" (valid), '"' ending
- * the string early (trailing bytes: invalid).
+ * each position of two 32-byte steps must still be seen.  Content
+ * bytes: 'a' (plain), 0x7f (plain, the edge of the word test), 0xff
+ * (never in UTF-8: invalid), 0xc3 starting "\xc3\xa9" (valid UTF-8),
+ * 0x1f and 0x00 (a raw control byte: invalid), '\\' starting "\\n"
+ * (valid), '"' ending the string early (trailing bytes: invalid).
  */
 
 static void
