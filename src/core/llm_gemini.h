@@ -85,8 +85,10 @@ typedef struct {
 } llm_gemini_schema_t;
 
 
-int llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b);
-int llm_gemini_tools(llm_json_t *tree, llm_buf_t *b);
+int llm_gemini_schema_print(llm_request_t *req, llm_json_t *schema,
+    llm_buf_t *b);
+unsigned long llm_gemini_schema_memo_hits(void);
+int llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b);
 long long llm_gemini_budget(const char *effort);
 const char *llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto,
     const char *id);

@@ -925,7 +925,7 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
 
         if (schema
             && (llm_gemini_gc_key(b, &first, "responseSchema") != LLM_OK
-                || llm_gemini_schema_print(schema, b) != LLM_OK))
+                || llm_gemini_schema_print(req, schema, b) != LLM_OK))
         {
             return LLM_ERROR;
         }
@@ -1116,7 +1116,7 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
 
     if (llm_gemini_contents(req, llm_json_get_arr(tree, "messages"), body)
         != LLM_OK
-        || llm_gemini_tools(tree, body) != LLM_OK
+        || llm_gemini_tools(req, tree, body) != LLM_OK
         || llm_gemini_generation_config(req, tree, body) != LLM_OK
         || llm_buf_append_lit(body, "}") != LLM_OK
         || llm_request_texts_back(req, body, mark) != LLM_OK)

@@ -9,6 +9,7 @@
  * tool parameters and response_format json_schema).
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,14 +421,137 @@ llm_gemini_schema_convert(llm_gemini_schema_t *sc, llm_json_t *schema)
 }
 
 
-/* a whole schema: converted and printed into b */
+/*
+ * Agents send the same tools with every turn: the schemas converted last,
+ * by the client's bytes, are written again as they were, not converted
+ * and printed again (the conversion depends on the schema's bytes only).
+ * A worker is one thread.  Bounded: LLM_GEMINI_MEMO entries of at most
+ * LLM_GEMINI_MEMO_MAX bytes in and out, replaced in turn.
+ */
+
+#define LLM_GEMINI_MEMO      32
+#define LLM_GEMINI_MEMO_MAX  16384
+
+
+typedef struct {
+    uint64_t   hash;
+    size_t     in_len;
+    size_t     out_len;
+    char      *bytes;           /* the schema's, then its conversion */
+} llm_gemini_memo_t;
+
+
+static llm_gemini_memo_t  llm_gemini_memo[LLM_GEMINI_MEMO];
+static unsigned           llm_gemini_memo_next;
+static unsigned long      llm_gemini_memo_hits;
+
+
+static uint64_t
+llm_gemini_memo_hash(const char *p, size_t n)
+{
+    uint64_t  h, w;
+
+    h = 0x9e3779b97f4a7c15ULL ^ n;
+
+    for ( /* void */ ; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+
+    while (n--) {
+        h = (h ^ (unsigned char) *p++) * 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+static llm_gemini_memo_t *
+llm_gemini_memo_find(uint64_t hash, const char *in, size_t len)
+{
+    int                 i;
+    llm_gemini_memo_t  *m;
+
+    for (i = 0; i < LLM_GEMINI_MEMO; i++) {
+        m = &llm_gemini_memo[i];
+
+        if (m->bytes && m->hash == hash && m->in_len == len
+            && memcmp(m->bytes, in, len) == 0)
+        {
+            return m;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+llm_gemini_memo_keep(uint64_t hash, const char *in, size_t in_len,
+    const char *out, size_t out_len)
+{
+    char               *bytes;
+    llm_gemini_memo_t  *m;
+
+    if (in_len > LLM_GEMINI_MEMO_MAX || out_len > LLM_GEMINI_MEMO_MAX) {
+        return;
+    }
+
+    bytes = malloc(in_len + out_len);
+    if (bytes == NULL) {
+        return;
+    }
+
+    memcpy(bytes, in, in_len);
+    memcpy(bytes + in_len, out, out_len);
+
+    m = &llm_gemini_memo[llm_gemini_memo_next++ % LLM_GEMINI_MEMO];
+
+    free(m->bytes);
+
+    m->hash = hash;
+    m->in_len = in_len;
+    m->out_len = out_len;
+    m->bytes = bytes;
+}
+
+
+unsigned long
+llm_gemini_schema_memo_hits(void)
+{
+    return llm_gemini_memo_hits;
+}
+
+
+/* a whole schema of the request's tree: converted and printed into b */
 
 int
-llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b)
+llm_gemini_schema_print(llm_request_t *req, llm_json_t *schema,
+    llm_buf_t *b)
 {
-    int                  rc;
+    int                  rc, raw;
+    size_t               len, len0;
+    uint64_t             hash;
     llm_json_t          *g;
+    const char          *in;
+    llm_gemini_memo_t   *m;
     llm_gemini_schema_t  sc;
+
+    raw = llm_json_arena_raw(req->arena, schema, &in, &len);
+    hash = 0;
+
+    if (raw) {
+        hash = llm_gemini_memo_hash(in, len);
+        m = llm_gemini_memo_find(hash, in, len);
+
+        if (m) {
+            llm_gemini_memo_hits++;
+            return llm_buf_append(b, m->bytes + m->in_len, m->out_len);
+        }
+    }
+
+    len0 = b->len;
 
     g = llm_gemini_schema_convert(&sc, schema);
 
@@ -435,12 +559,16 @@ llm_gemini_schema_print(llm_json_t *schema, llm_buf_t *b)
 
     llm_json_arena_free(sc.arena);
 
+    if (rc == LLM_OK && raw) {
+        llm_gemini_memo_keep(hash, in, len, b->data + len0, b->len - len0);
+    }
+
     return rc;
 }
 
 
 int
-llm_gemini_tools(llm_json_t *tree, llm_buf_t *b)
+llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b)
 {
     int          any;
     llm_json_t  *tools, *tool, *fn, *params, *choice, *v;
@@ -480,7 +608,7 @@ llm_gemini_tools(llm_json_t *tree, llm_buf_t *b)
 
         if (params
             && (llm_buf_append_lit(b, ",\"parameters\":") != LLM_OK
-                || llm_gemini_schema_print(params, b) != LLM_OK))
+                || llm_gemini_schema_print(req, params, b) != LLM_OK))
         {
             return LLM_ERROR;
         }

@@ -1373,6 +1373,102 @@ check_schema_bounds(void)
 }
 
 
+/* the body build_request writes for body, or NULL */
+
+static char *
+build_body(const char *body)
+{
+    char           *out;
+    llm_buf_t       b;
+    llm_error_t     e;
+    llm_request_t   req;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    out = NULL;
+
+    if (parse_request(&req, body) == LLM_OK
+        && llm_dialect_gemini.check(&req, &e) == LLM_OK
+        && llm_dialect_gemini.build_request(&req, "g", &b) == LLM_OK
+        && llm_buf_append(&b, "", 1) == LLM_OK)
+    {
+        out = strdup(b.data);
+    }
+
+    llm_request_free(&req);
+    llm_buf_free(&b);
+
+    return out;
+}
+
+
+/*
+ * Schemas converted once are written again from the memo: the same
+ * bytes as converted, and a schema that differs by a byte is converted
+ */
+
+static void
+test_schema_memo(void)
+{
+    int             i, same;
+    char           *first, *again, *other, body[1024], name[32];
+    unsigned long   hits;
+
+    static const char  *fmt =
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"hi\"}],\"tools\":[{\"type\":\"function\",\"function\":"
+        "{\"name\":\"read\",\"parameters\":{\"type\":\"object\","
+        "\"properties\":{\"%s\":{\"type\":\"string\",\"format\":"
+        "\"date-time\"},\"n\":{\"anyOf\":[{\"type\":\"integer\"},"
+        "{\"type\":\"null\"}]}},\"required\":[\"%s\"]}}}],"
+        "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+        "{\"name\":\"r\",\"schema\":{\"type\":\"object\",\"properties\":"
+        "{\"%s\":{\"const\":\"x\"}}}}}}";
+
+    snprintf(body, sizeof(body), fmt, "path", "path", "path");
+
+    hits = llm_gemini_schema_memo_hits();
+    first = build_body(body);
+    again = build_body(body);
+
+    ok(first && again && strcmp(first, again) == 0
+       && strstr(first, "\"path\":{\"type\":\"STRING\",\"format\":"
+                        "\"date-time\"}") != NULL,
+       "memo: the same request, the same body");
+    ok(llm_gemini_schema_memo_hits() >= hits + 2,
+       "memo: the tool's and the response's schemas written from it");
+
+    snprintf(body, sizeof(body), fmt, "pith", "pith", "pith");
+    other = build_body(body);
+
+    ok(other && strstr(other, "\"pith\":{\"type\":\"STRING\"") != NULL
+       && strstr(other, "\"required\":[\"pith\"]") != NULL
+       && strstr(other, "path") == NULL,
+       "memo: a schema a byte apart is its own");
+
+    /* more schemas than the memo holds: each still its own */
+    same = 1;
+
+    for (i = 0; i < 80; i++) {
+        free(again);
+        snprintf(name, sizeof(name), "p%d", i);
+        snprintf(body, sizeof(body), fmt, name, name, name);
+        again = build_body(body);
+        snprintf(name, sizeof(name), "\"p%d\":{", i);
+        same &= (again != NULL && strstr(again, name) != NULL);
+    }
+
+    snprintf(body, sizeof(body), fmt, "path", "path", "path");
+    free(again);
+    again = build_body(body);
+    ok(same && again && first && strcmp(first, again) == 0,
+       "memo: 80 schemas more, each its own, the first again the same");
+
+    free(first);
+    free(again);
+    free(other);
+}
+
+
 static void
 test_check(void)
 {
@@ -1836,6 +1932,7 @@ main(int argc, char **argv)
     test_stream_edges();
     test_build_tools();
     test_check();
+    test_schema_memo();
     test_signatures();
     test_stream_choices();
     test_blocked_response();
