@@ -520,6 +520,7 @@ static void
 ngx_http_llm_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_llm_cache_exit();
+    llm_dialects_exit();
 }
 
 

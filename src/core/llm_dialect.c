@@ -23,6 +23,15 @@ const llm_dialect_t  *const llm_dialects[] = {
 };
 
 
+/* what the dialects keep for a process (Gemini's schema memo), freed */
+
+void
+llm_dialects_exit(void)
+{
+    llm_gemini_schema_memo_free();
+}
+
+
 const llm_dialect_t *
 llm_dialect_find(const char *name, size_t len)
 {

@@ -110,6 +110,7 @@ typedef struct {
 
 
 const llm_dialect_t *llm_dialect_find(const char *name, size_t len);
+void llm_dialects_exit(void);
 
 /* every dialect, NULL-terminated */
 extern const llm_dialect_t  *const llm_dialects[];

@@ -88,6 +88,7 @@ typedef struct {
 int llm_gemini_schema_print(llm_request_t *req, llm_json_t *schema,
     llm_buf_t *b);
 unsigned long llm_gemini_schema_memo_hits(void);
+void llm_gemini_schema_memo_free(void);
 int llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b);
 long long llm_gemini_budget(const char *effort);
 const char *llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto,

@@ -524,6 +524,18 @@ llm_gemini_schema_memo_hits(void)
 }
 
 
+void
+llm_gemini_schema_memo_free(void)
+{
+    int  i;
+
+    for (i = 0; i < LLM_GEMINI_MEMO; i++) {
+        free(llm_gemini_memo[i].bytes);
+        llm_gemini_memo[i].bytes = NULL;
+    }
+}
+
+
 /* a whole schema of the request's tree: converted and printed into b */
 
 int
