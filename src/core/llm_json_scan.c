@@ -168,9 +168,9 @@ llm_json_has_avx2(void)
 
 /*
  * The first byte at or after p, within 16 * k bytes before last, that
- * ends a run of plain string content: 32 or 16 bytes a step where AVX2
- * or SSE2 is (every x86-64 has SSE2), 8 (a word) elsewhere; the bytes
- * after are the byte loop's.
+ * ends a run of plain string content: 16 bytes a step where SSE2 is
+ * (every x86-64), then 32 where AVX2 is too, 8 (a word) elsewhere; the
+ * bytes after are the byte loop's.
  */
 
 static const char *
@@ -179,14 +179,6 @@ llm_json_skim(const char *p, const char *last)
     uint64_t  word;
 #if (LLM_JSON_AVX2)
     int       found;
-
-    if (last - p >= 32 && llm_json_has_avx2()) {
-        p = llm_json_skim32(p, last, &found);
-
-        if (found) {
-            return p;
-        }
-    }
 #endif
 #if (__SSE2__)
     int       mask;
@@ -212,6 +204,18 @@ llm_json_skim(const char *p, const char *last)
         }
 
         p += 16;
+
+#if (LLM_JSON_AVX2)
+        /* past a key's or an id's length: a long text, 32 bytes a step */
+
+        if (last - p >= 32 && llm_json_has_avx2()) {
+            p = llm_json_skim32(p, last, &found);
+
+            if (found) {
+                return p;
+            }
+        }
+#endif
     }
 #endif
 
