@@ -64,6 +64,7 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
     int                  rc;
     size_t               off;
     llm_json_t          *root, *v;
+    llm_json_arena_t    *arena;
     llm_messages_ctx_t   c;
 
     memset(m, 0, sizeof(llm_messages_t));
@@ -83,7 +84,8 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
         return LLM_ERROR;
     }
 
-    root = cJSON_ParseWithLength(p, n);
+    /* the scan found it valid: its tree in an arena, read only */
+    root = llm_json_tree(p, n, NULL, 0, NULL, 0, &arena);
 
     if (root == NULL) {
         llm_error_set(e, 500, NULL, "api_error", "Out of memory.");
@@ -155,7 +157,7 @@ llm_messages_parse(llm_messages_t *m, const char *p, size_t n, int flags,
 
 done:
 
-    llm_json_free(root);
+    llm_json_arena_free(arena);
 
     if (rc != LLM_OK) {
         llm_messages_free(m);

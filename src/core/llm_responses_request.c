@@ -60,10 +60,11 @@ int
 llm_responses_parse(llm_responses_t *rq, const char *p, size_t n,
     llm_error_t *e)
 {
-    int             rc;
-    size_t          off;
-    llm_json_t     *root, *v;
-    llm_rsp_ctx_t   c;
+    int                rc;
+    size_t             off;
+    llm_json_t        *root, *v;
+    llm_rsp_ctx_t      c;
+    llm_json_arena_t  *arena;
 
     memset(rq, 0, sizeof(llm_responses_t));
     memset(&c, 0, sizeof(llm_rsp_ctx_t));
@@ -83,7 +84,8 @@ llm_responses_parse(llm_responses_t *rq, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    root = cJSON_ParseWithLength(p, n);
+    /* the scan found it valid: its tree in an arena, read only */
+    root = llm_json_tree(p, n, NULL, 0, NULL, 0, &arena);
 
     if (root == NULL) {
         llm_error_set(e, 500, NULL, "server_error", "Out of memory.");
@@ -191,7 +193,7 @@ memory:
 
 done:
 
-    llm_json_free(root);
+    llm_json_arena_free(arena);
 
     if (rc != LLM_OK) {
         llm_responses_free(rq);
