@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if (__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "llm_buf.h"
 
 
@@ -80,6 +84,14 @@ llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
     size_t                 i;
     unsigned char          c;
     static const char      hex[] = "0123456789abcdef";
+#if (__SSE2__)
+    int                    mask;
+    __m128i                v, w, quote, backslash, ctl;
+
+    quote = _mm_set1_epi8('"');
+    backslash = _mm_set1_epi8('\\');
+    ctl = _mm_set1_epi8(0x1f);
+#endif
 
     /* worst case: every byte becomes \u00XX */
     if (llm_buf_reserve(b, n * 6 + 2) != LLM_OK) {
@@ -90,6 +102,37 @@ llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
     *d++ = '"';
 
     for (i = 0; i < n; i++) {
+
+#if (__SSE2__)
+        /*
+         * A run of bytes that go as they are, 16 at a time: stored whole
+         * (the room is there), kept up to the first that does not
+         */
+
+        while (n - i >= 16) {
+            v = _mm_loadu_si128((const __m128i *) (p + i));
+            w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                          _mm_cmpeq_epi8(v, backslash)),
+                             _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+            mask = _mm_movemask_epi8(w);
+
+            _mm_storeu_si128((__m128i *) d, v);
+
+            if (mask) {
+                d += __builtin_ctz(mask);
+                i += __builtin_ctz(mask);
+                break;
+            }
+
+            d += 16;
+            i += 16;
+        }
+
+        if (i == n) {
+            break;
+        }
+#endif
+
         c = (unsigned char) p[i];
 
         /* the usual byte, one well-predicted test */

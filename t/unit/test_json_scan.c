@@ -98,6 +98,85 @@ string_positions(void)
 }
 
 
+/* llm_buf_append_json_string() against a byte-by-byte reference */
+
+static void
+escape_reference(llm_buf_t *b, const unsigned char *p, size_t n)
+{
+    size_t  i;
+    char    tmp[8];
+
+    llm_buf_append_lit(b, "\"");
+
+    for (i = 0; i < n; i++) {
+        switch (p[i]) {
+        case '"':  llm_buf_append_lit(b, "\\\""); break;
+        case '\\': llm_buf_append_lit(b, "\\\\"); break;
+        case '\n': llm_buf_append_lit(b, "\\n"); break;
+        case '\r': llm_buf_append_lit(b, "\\r"); break;
+        case '\t': llm_buf_append_lit(b, "\\t"); break;
+        case '\b': llm_buf_append_lit(b, "\\b"); break;
+        case '\f': llm_buf_append_lit(b, "\\f"); break;
+        default:
+            if (p[i] < 0x20) {
+                snprintf(tmp, sizeof(tmp), "\\u%04x", p[i]);
+                llm_buf_append_cstr(b, tmp);
+
+            } else {
+                llm_buf_append(b, (const char *) &p[i], 1);
+            }
+        }
+    }
+
+    llm_buf_append_lit(b, "\"");
+}
+
+
+static void
+escapes(void)
+{
+    int             k, bad;
+    size_t          n, i;
+    unsigned char   s[200];
+    unsigned int    seed;
+    llm_buf_t       got, want;
+
+    memset(&got, 0, sizeof(llm_buf_t));
+    memset(&want, 0, sizeof(llm_buf_t));
+
+    seed = 1;
+    bad = 0;
+
+    /* every length to 200, bytes of all kinds, rare or dense specials */
+
+    for (k = 0; k < 2000; k++) {
+        n = (size_t) k % 200;
+
+        for (i = 0; i < n; i++) {
+            seed = seed * 1103515245 + 12345;
+            s[i] = (k & 1) ? (unsigned char) (seed >> 16)
+                           : (unsigned char) ((seed >> 16) % 97 == 0
+                                              ? (seed >> 8) % 40 : 'a' + i % 26);
+        }
+
+        llm_buf_reset(&got);
+        llm_buf_reset(&want);
+        llm_buf_append_json_string(&got, (const char *) s, n);
+        escape_reference(&want, s, n);
+
+        if (got.len != want.len || memcmp(got.data, want.data, got.len)) {
+            bad++;
+        }
+    }
+
+    ok(bad == 0, "escaping, 16 bytes a step, as byte by byte (%d differ)",
+       bad);
+
+    llm_buf_free(&got);
+    llm_buf_free(&want);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -162,6 +241,7 @@ main(int argc, char **argv)
                              + 20), -1, "scan_int above 1e15 is -1");
 
     string_positions();
+    escapes();
 
     (void) argc;
     (void) argv;
