@@ -11,10 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if (__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "llm_buf.h"
 
 
@@ -86,11 +82,7 @@ llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
     static const char      hex[] = "0123456789abcdef";
 #if (__SSE2__)
     int                    mask;
-    __m128i                v, w, quote, backslash, ctl;
-
-    quote = _mm_set1_epi8('"');
-    backslash = _mm_set1_epi8('\\');
-    ctl = _mm_set1_epi8(0x1f);
+    __m128i                v;
 #endif
 
     /* worst case: every byte becomes \u00XX */
@@ -111,10 +103,7 @@ llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n)
 
         while (n - i >= 16) {
             v = _mm_loadu_si128((const __m128i *) (p + i));
-            w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                          _mm_cmpeq_epi8(v, backslash)),
-                             _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-            mask = _mm_movemask_epi8(w);
+            mask = llm_json_escapes16(v);
 
             _mm_storeu_si128((__m128i *) d, v);
 

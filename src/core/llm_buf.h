@@ -43,4 +43,31 @@ void llm_buf_free(llm_buf_t *b);
 #define llm_buf_append_lit(b, s)  llm_buf_append(b, s, sizeof(s) - 1)
 
 
+#if (__SSE2__)
+
+#include <emmintrin.h>
+
+/*
+ * The bytes of 16 that a JSON string cannot hold as they are: '"', '\\'
+ * and the control characters (max(v, 0x1f) == 0x1f), as a bit mask.
+ * The escaper stops at them, the scanner too.
+ */
+
+static inline int
+llm_json_escapes16(__m128i v)
+{
+    __m128i  ctl;
+
+    ctl = _mm_set1_epi8(0x1f);
+
+    return _mm_movemask_epi8(
+               _mm_or_si128(_mm_or_si128(
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                            _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+}
+
+#endif
+
+
 #endif /* _LLM_BUF_H_INCLUDED_ */

@@ -182,22 +182,14 @@ llm_json_skim(const char *p, const char *last)
 #endif
 #if (__SSE2__)
     int       mask;
-    __m128i   v, w, quote, backslash, ctl;
-
-    quote = _mm_set1_epi8('"');
-    backslash = _mm_set1_epi8('\\');
-    ctl = _mm_set1_epi8(0x1f);
+    __m128i   v;
 
     while (last - p >= 16) {
         v = _mm_loadu_si128((const __m128i *) p);
 
-        /* '"', '\\', a control character (max(v, 0x1f) == 0x1f) */
-        w = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                      _mm_cmpeq_epi8(v, backslash)),
-                         _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-
-        /* and a byte of UTF-8 beyond ASCII: its high bit */
-        mask = _mm_movemask_epi8(w) | _mm_movemask_epi8(v);
+        /* what needs escaping, and a byte of UTF-8 beyond ASCII (its
+         * high bit): checked byte by byte */
+        mask = llm_json_escapes16(v) | _mm_movemask_epi8(v);
 
         if (mask) {
             return p + __builtin_ctz(mask);
