@@ -15,13 +15,6 @@
 
 
 llm_json_t *
-llm_json_parse_valid(const char *p, size_t n)
-{
-    return cJSON_ParseWithLengthOpts(p, n, NULL, 0);
-}
-
-
-llm_json_t *
 llm_json_parse(const char *p, size_t n, size_t *err_off)
 {
     const char  *end;

@@ -27,8 +27,6 @@ typedef cJSON  llm_json_t;
  */
 llm_json_t *llm_json_parse(const char *p, size_t n, size_t *err_off);
 
-/* the same for bytes the scanner has already found valid */
-llm_json_t *llm_json_parse_valid(const char *p, size_t n);
 void llm_json_free(llm_json_t *j);
 
 
