@@ -5,7 +5,8 @@
 # -tokens at 0, Anthropic's anthropic-ratelimit-*-remaining at 0) keeps
 # requests off that provider until its reset, so a route steers to its
 # next candidate before the first one answers 429; after the reset the
-# first candidate serves again; an answer with room changes nothing.
+# first candidate serves again; an answer with room changes nothing; a
+# reset it cannot read says nothing.
 
 use strict;
 use warnings;
@@ -44,6 +45,25 @@ my $ng = start_nginx(<<'EOF', mock => $mock);
 
     llm_model e-room provider=e upstream_model=id=e-room,rl_requests=40;
     llm_model keep candidates=e-room,b-ok;
+
+    # resets the gateway cannot read: OpenAI's Go durations, Anthropic's
+    # RFC 3339 times
+    llm_model f1 provider=a upstream_model=id=f1,rl_requests=0,rl_reset_raw=soon;
+    llm_model f2 provider=a upstream_model=id=f2,rl_requests=0,rl_reset_raw=5x;
+    llm_model f3 provider=a upstream_model=id=f3,rl_requests=0,rl_reset_raw=1.5;
+    llm_model f4 provider=a upstream_model=id=f4,rl_requests=0,rl_reset_raw=-2s;
+    llm_model f5 provider=a upstream_model=id=f5,rl_requests=0,rl_reset_raw=s;
+    llm_model f6 provider=a upstream_model=id=f6,rl_requests=0,rl_reset_raw=999999h;
+    llm_model f7 provider=c upstream_model=id=f7,anthropic_rl=0,rl_reset_raw=2025-13;
+    llm_model f8 provider=c upstream_model=id=f8,anthropic_rl=0,rl_reset_raw=tomorrow-at-noon-utc;
+    llm_model bad1 candidates=f1,b-ok;
+    llm_model bad2 candidates=f2,b-ok;
+    llm_model bad3 candidates=f3,b-ok;
+    llm_model bad4 candidates=f4,b-ok;
+    llm_model bad5 candidates=f5,b-ok;
+    llm_model bad6 candidates=f6,b-ok;
+    llm_model bad7 candidates=f7,b-ok;
+    llm_model bad8 candidates=f8,b-ok;
 
     log_format steer '$llm_model $llm_attempts';
 
@@ -94,6 +114,14 @@ is(served(chat($port, { model => 'steer-tok', messages => $hi })), 'b-ok',
 
 chat($port, { model => 'keep', messages => $hi }) for 1 .. 3;
 is(mock_count($mock, 'e-room'), 3, 'a provider with room keeps serving');
+
+# a reset it cannot read says nothing: "0 left" without a time to wait
+# is not acted on, and the first candidate keeps serving
+
+for my $i (1 .. 8) {
+    chat($port, { model => "bad$i", messages => $hi }) for 1 .. 2;
+    is(mock_count($mock, "f$i"), 2, "unreadable reset $i: not acted on");
+}
 
 like(slurp("$ng->{prefix}/steer.log"), qr/^steer b:200$/m,
      'the steered request made one attempt');

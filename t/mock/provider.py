@@ -45,6 +45,8 @@ demo answer.  Keys:
   rl_tokens=N        x-ratelimit-remaining-tokens: N (limit 160000),
                      x-ratelimit-reset-tokens: <rl_reset>s
   rl_reset=S         the reset of those (default 6), in seconds
+  rl_reset_raw=TEXT  every reset header's value is TEXT as it is (a value
+                     the gateway cannot read)
   anthropic_rl=N     Anthropic's: anthropic-ratelimit-requests-remaining: N
                      (limit 50), -reset an RFC 3339 time rl_reset seconds
                      ahead; the tokens family with room
@@ -476,7 +478,7 @@ INT_KEYS = {"status", "retry_after", "split", "delay_ms", "header_delay_ms", "cu
             "raw", "short_by", "echo_key", "rl_requests", "rl_tokens",
             "rl_reset", "anthropic_rl"}
 OTHER_KEYS = {"fixture", "framing", "ctype", "te", "body", "seq", "id", "fail_text",
-              "hang_text", "sig_from"}
+              "hang_text", "sig_from", "rl_reset_raw"}
 
 
 def seq_step(index, opts):
@@ -1099,11 +1101,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("x-ratelimit-limit-requests", "100")
             self.send_header("x-ratelimit-remaining-requests",
                              str(opts.get("rl_requests", 99)))
-            self.send_header("x-ratelimit-reset-requests", "%ds" % reset)
+            self.send_header("x-ratelimit-reset-requests",
+                             opts.get("rl_reset_raw", "%ds" % reset))
             self.send_header("x-ratelimit-limit-tokens", "160000")
             self.send_header("x-ratelimit-remaining-tokens",
                              str(opts.get("rl_tokens", 150000)))
-            self.send_header("x-ratelimit-reset-tokens", "%ds" % reset)
+            self.send_header("x-ratelimit-reset-tokens",
+                             opts.get("rl_reset_raw", "%ds" % reset))
         if "anthropic_rl" in opts:
             at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + reset))
             for fam, lim, left in (("requests", 50, opts["anthropic_rl"]),
@@ -1112,7 +1116,8 @@ class Handler(BaseHTTPRequestHandler):
                                    ("output-tokens", 16000, 16000)):
                 self.send_header("anthropic-ratelimit-%s-limit" % fam, str(lim))
                 self.send_header("anthropic-ratelimit-%s-remaining" % fam, str(left))
-                self.send_header("anthropic-ratelimit-%s-reset" % fam, at)
+                self.send_header("anthropic-ratelimit-%s-reset" % fam,
+                                 opts.get("rl_reset_raw", at))
         if reply.is_stream:
             self.send_header("Cache-Control", "no-cache")
         if te == "chunked":
