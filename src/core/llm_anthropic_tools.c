@@ -11,6 +11,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_anthropic.h"
@@ -99,32 +100,6 @@ llm_anthropic_call_name(llm_json_t *call)
      && llm_anthropic_call_name(call) && llm_json_get_str(call, "id"))
 
 
-/* 1 if such a call before this one has the same name */
-
-static int
-llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
-    const char *name)
-{
-    llm_json_t  *m, *call;
-
-    cJSON_ArrayForEach(m, msgs) {
-        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
-            if (call == upto) {
-                return 0;
-            }
-
-            if (llm_anthropic_history_call(m, call)
-                && strcmp(llm_anthropic_call_name(call), name) == 0)
-            {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
-}
-
-
 /*
  * Anthropic refuses tool_use blocks in a request without tools: when the
  * client sent none, the tools its history called are declared (any object
@@ -135,8 +110,16 @@ llm_anthropic_called_before(llm_json_t *msgs, llm_json_t *upto,
 static int
 llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
 {
-    llm_json_t  *m, *call;
-    const char  *name;
+    int           i, rc;
+    void         *p;
+    size_t        nalloc;
+    llm_json_t   *m, *call;
+    const char   *name, **names;
+
+    /* the names declared: a history repeats a few tools many times */
+    names = NULL;
+    nalloc = 0;
+    rc = LLM_OK;
 
     cJSON_ArrayForEach(m, msgs) {
         cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
@@ -146,12 +129,30 @@ llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
 
             name = llm_anthropic_call_name(call);
 
-            if (llm_anthropic_called_before(msgs, call, name)) {
+            for (i = 0; i < *n && strcmp(names[i], name) != 0; i++) {
+                /* void */
+            }
+
+            if (i < *n) {
                 continue;
             }
 
-            if (llm_buf_append_cstr(b, *n ? ",{\"name\":"
-                                          : ",\"tools\":[{\"name\":")
+            if ((size_t) *n == nalloc) {
+                nalloc = nalloc ? 2 * nalloc : 16;
+                p = realloc(names, nalloc * sizeof(char *));
+
+                if (p == NULL) {
+                    rc = LLM_ERROR;
+                    goto done;
+                }
+
+                names = p;
+            }
+
+            names[(*n)++] = name;
+
+            if (llm_buf_append_cstr(b, *n > 1 ? ",{\"name\":"
+                                              : ",\"tools\":[{\"name\":")
                 != LLM_OK
                 || llm_anthropic_str(b, name) != LLM_OK
                 || llm_buf_append_lit(b, ",\"description\":\"Called earlier "
@@ -160,14 +161,17 @@ llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
                                          "{\"type\":\"object\"}}")
                    != LLM_OK)
             {
-                return LLM_ERROR;
+                rc = LLM_ERROR;
+                goto done;
             }
-
-            (*n)++;
         }
     }
 
-    return LLM_OK;
+done:
+
+    free(names);
+
+    return rc;
 }
 
 

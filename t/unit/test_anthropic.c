@@ -1355,6 +1355,57 @@ is_json(cJSON *j, const char *name, const char *want, const char *what)
 }
 
 
+/*
+ * A long history of calls to 20 tools, each called 3 times, and no
+ * tools: each declared once, in the order of its first call
+ */
+
+static void
+history_many_tools(void)
+{
+    int          i, k, ok_all;
+    char         item[256];
+    cJSON       *j, *t;
+    llm_buf_t    b;
+
+    memset(&b, 0, sizeof(llm_buf_t));
+    llm_buf_append_cstr(&b, "{\"model\":\"m\",\"messages\":["
+                        "{\"role\":\"user\",\"content\":\"a\"}");
+
+    for (k = 0; k < 3; k++) {
+        for (i = 0; i < 20; i++) {
+            snprintf(item, sizeof(item),
+                     ",{\"role\":\"assistant\",\"tool_calls\":[{\"id\":"
+                     "\"c%d_%d\",\"type\":\"function\",\"function\":"
+                     "{\"name\":\"tool%d\",\"arguments\":\"{}\"}}]},"
+                     "{\"role\":\"tool\",\"tool_call_id\":\"c%d_%d\","
+                     "\"content\":\"r\"}", k, i, (i * 7) % 20, k, i);
+            llm_buf_append_cstr(&b, item);
+        }
+    }
+
+    llm_buf_append_cstr(&b, "]}");
+    llm_buf_append(&b, "", 1);
+
+    j = build("history of 20 tools", b.data, 0);
+    t = j ? cJSON_GetObjectItem(j, "tools") : NULL;
+
+    ok_all = (cJSON_GetArraySize(t) == 20);
+
+    for (i = 0; ok_all && i < 20; i++) {
+        snprintf(item, sizeof(item), "tool%d", (i * 7) % 20);
+        ok_all = (strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(t, i),
+                                             "name")->valuestring, item)
+                  == 0);
+    }
+
+    ok(ok_all, "a history of 60 calls to 20 tools: 20 declared, in order");
+
+    cJSON_Delete(j);
+    llm_buf_free(&b);
+}
+
+
 static void
 test_build_tools(void)
 {
@@ -1487,6 +1538,8 @@ test_build_tools(void)
     is_json(j, "tool_choice", "{\"type\":\"none\"}",
             "history without tools: tool_choice none");
     cJSON_Delete(j);
+
+    history_many_tools();
 
     /* an assistant message that is only empty: no turn of its own */
 
