@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "llm_json.h"
+#include "llm_json_scan.h"
 #include "llm_messages.h"
 
 
@@ -87,21 +88,25 @@ llm_messages_count(llm_json_t *v)
 long long
 llm_messages_estimate(const char *p, size_t n)
 {
-    long long    tokens;
-    llm_json_t  *root;
+    long long          tokens;
+    llm_json_t        *root;
+    llm_json_arena_t  *arena;
 
-    root = llm_json_parse(p, n, NULL);
-
-    if (!cJSON_IsObject(root)) {
-        llm_json_free(root);
+    if (llm_json_valid(p, n, NULL) != LLM_OK) {
         return -1;
     }
 
-    tokens = 8 + llm_messages_count(llm_json_get(root, "system"))
-             + llm_messages_count(llm_json_get(root, "messages"))
-             + llm_messages_count(llm_json_get(root, "tools"));
+    root = llm_json_tree(p, n, NULL, 0, NULL, 0, &arena);
 
-    llm_json_free(root);
+    tokens = -1;
+
+    if (cJSON_IsObject(root)) {
+        tokens = 8 + llm_messages_count(llm_json_get(root, "system"))
+                 + llm_messages_count(llm_json_get(root, "messages"))
+                 + llm_messages_count(llm_json_get(root, "tools"));
+    }
+
+    llm_json_arena_free(arena);
 
     return tokens;
 }
