@@ -4,8 +4,7 @@
  * Input: a JSON text.  When the scanner finds it valid:
  *
  *   - the arena tree is cJSON's tree of the same bytes, node by node
- *     (json_same.h), unless cJSON refuses them (it fails on numbers of
- *     64 characters or more, which the scanner accepts);
+ *     (json_same.h), unless cJSON refuses them;
  *   - each object's and array's bytes (llm_json_arena_raw()) are that
  *     value's: cJSON makes the same of them, and a copy of a node is
  *     not taken for one of the arena's;

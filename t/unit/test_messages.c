@@ -95,6 +95,14 @@ static const read_case_t  read_cases[] = {
       "\"temperature\":0.5,\"top_p\":0.9,\"stream\":true,\"stop\":[\"X\","
       "\"Y\"],\"user\":\"u1\"}", NULL },
 
+    /* a number longer than any double's digits, in the body's tree */
+    { "a number of 70 digits in metadata",
+      "{\"model\":\"m\",\"max_tokens\":10,\"metadata\":{\"user_id\":\"u1\","
+      "\"n\":1234567890123456789012345678901234567890123456789012345678901234"
+      "567890},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}",
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+      "\"max_tokens\":10,\"user\":\"u1\"}", NULL },
+
     { "images: base64 and URL, beside text",
       "{\"model\":\"m\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\","
       "\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","
