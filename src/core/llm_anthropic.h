@@ -33,8 +33,6 @@ extern const llm_dialect_t  llm_dialect_anthropic;
 
 int llm_anthropic_build_request(llm_request_t *req,
     const char *upstream_model, llm_buf_t *body);
-int llm_anthropic_build_plain(llm_request_t *req,
-    const char *upstream_model, llm_buf_t *body);
 int llm_anthropic_check(llm_request_t *req, llm_error_t *e);
 
 /* the response sides, the table's entries */
@@ -54,15 +52,22 @@ void llm_anthropic_set_id(llm_response_t *resp, const char *id, size_t len);
 void llm_anthropic_error_object(llm_json_t *err, int status,
     llm_error_t *e);
 
-/* shared by the request side's files */
-llm_json_t *llm_anthropic_json_format(llm_json_t *root);
-int llm_anthropic_tools(llm_request_t *req, llm_json_t *root,
-    llm_json_t *rf, llm_buf_t *b);
-int llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b);
-long long llm_anthropic_budget(llm_json_t *root);
+/*
+ * Shared by the request side's files; params: the request's members
+ * other than the messages (llm_chat_t)
+ */
+llm_json_t *llm_anthropic_json_format(llm_json_t *params);
+int llm_anthropic_tools(llm_request_t *req, llm_json_t *rf, llm_buf_t *b);
+int llm_anthropic_tool_choice(llm_request_t *req, llm_json_t *rf,
+    llm_buf_t *b);
+long long llm_anthropic_budget(llm_json_t *params);
 const char *llm_anthropic_named(llm_json_t *choice);
-long long llm_anthropic_thinking(llm_json_t *root);
-int llm_anthropic_has_tools(llm_json_t *root);
+long long llm_anthropic_thinking(llm_request_t *req);
+int llm_anthropic_has_tools(llm_json_t *params);
+int llm_anthropic_text_block(llm_buf_t *b, const char *text);
+int llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b);
+int llm_anthropic_tool_uses(llm_request_t *req, llm_json_t *calls,
+    llm_buf_t *b);
 const char *llm_anthropic_image_url(llm_json_t *part);
 const char *llm_anthropic_data_url(const char *url, const char **mt,
     size_t *mt_len);

@@ -46,12 +46,15 @@ llm_anthropic_check_n(long long n, llm_error_t *e)
 
 
 static int
-llm_anthropic_check_params(llm_json_t *root, llm_error_t *e)
+llm_anthropic_check_params(llm_request_t *req, llm_error_t *e)
 {
-    llm_json_t  *v, *rf, *schema;
+    llm_json_t  *root, *v, *rf, *schema;
     const char  *param, *s;
 
-    if (llm_anthropic_check_n(llm_json_get_int(root, "n"), e) != LLM_OK) {
+    root = req->chat->params;
+
+    if (llm_anthropic_check_n(llm_span_int(&req->chat->n), e) != LLM_OK)
+    {
         return LLM_DECLINED;
     }
 
@@ -118,13 +121,14 @@ llm_anthropic_check_params(llm_json_t *root, llm_error_t *e)
 
 
 static int
-llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
+llm_anthropic_check_tools(llm_request_t *req, llm_error_t *e)
 {
     int          i;
     char         param[64];
-    llm_json_t  *tool, *fn, *choice, *v;
+    llm_json_t  *root, *tool, *fn, *choice, *v;
     const char  *name;
 
+    root = req->chat->params;
     i = 0;
 
     /* the parameter's name only when refused: agents send tools each turn */
@@ -183,7 +187,7 @@ llm_anthropic_check_tools(llm_json_t *root, llm_error_t *e)
                              "\"function\", \"function\": {\"name\": …}}.");
     }
 
-    if (llm_anthropic_thinking(root) == 0) {
+    if (llm_anthropic_thinking(req) == 0) {
         return LLM_OK;
     }
 
@@ -348,31 +352,26 @@ llm_anthropic_check_calls(llm_request_t *req, llm_json_t *calls, int i,
 
 
 static int
-llm_anthropic_check_messages(llm_request_t *req, llm_json_t *root,
-    llm_error_t *e)
+llm_anthropic_check_messages(llm_request_t *req, llm_error_t *e)
 {
-    int          i, rc;
-    char         param[64];
-    llm_json_t  *m, *content;
-    const char  *role;
+    int             i, rc;
+    char            param[64];
+    llm_chat_t     *chat;
+    llm_message_t  *m;
 
-    i = 0;
+    chat = req->chat;
 
-    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
-        role = llm_json_get_str(m, "role");
-        content = llm_json_get(m, "content");
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
         rc = LLM_OK;
 
-        if (llm_anthropic_is(role, "user") && cJSON_IsArray(content)) {
-            rc = llm_anthropic_check_content(content, i, e);
+        if (m->role == LLM_ROLE_USER && m->parts) {
+            rc = llm_anthropic_check_content(m->parts, i, e);
 
-        } else if (llm_anthropic_is(role, "assistant")) {
-            rc = llm_anthropic_check_calls(req,
-                                           llm_json_get_arr(m, "tool_calls"),
-                                           i, e);
+        } else if (m->role == LLM_ROLE_ASSISTANT) {
+            rc = llm_anthropic_check_calls(req, m->calls, i, e);
 
-        } else if (llm_anthropic_is(role, "tool")
-                   && llm_json_get_str(m, "tool_call_id") == NULL)
+        } else if (m->role == LLM_ROLE_TOOL && m->tool_call_id.start == NULL)
         {
             snprintf(param, sizeof(param), "messages[%d].tool_call_id", i);
             llm_anthropic_refuse(e, "missing_required_parameter",
@@ -383,23 +382,23 @@ llm_anthropic_check_messages(llm_request_t *req, llm_json_t *root,
         if (rc != LLM_OK) {
             return rc;
         }
-
-        i++;
     }
 
     return LLM_OK;
 }
 
 
-/* 1 if an assistant message has a call with this id */
+/* 1 if an assistant message has a call with the id of a tool message */
 
 static int
-llm_anthropic_has_call(llm_json_t *a, const char *id)
+llm_anthropic_has_call(llm_message_t *a, llm_message_t *tool)
 {
     llm_json_t  *call;
 
-    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
-        if (llm_anthropic_is(llm_json_get_str(call, "id"), id)) {
+    cJSON_ArrayForEach(call, a->calls) {
+        if (llm_span_equals(&tool->tool_call_id,
+                            llm_json_get_str(call, "id")))
+        {
             return 1;
         }
     }
@@ -408,27 +407,28 @@ llm_anthropic_has_call(llm_json_t *a, const char *id)
 }
 
 
-/* every call of the assistant message a (messages[k]) has its result
- * among the messages after it, up to "to" */
+/* every call of the assistant message messages[k] has its result among
+ * the messages after it, up to messages[to] */
 
 static int
-llm_anthropic_check_answered(llm_json_t *a, int k, llm_json_t *to,
+llm_anthropic_check_answered(llm_chat_t *chat, int k, int to,
     llm_error_t *e)
 {
+    int          i;
     char         param[64];
-    llm_json_t  *call, *m;
+    llm_json_t  *call;
     const char  *id;
 
-    cJSON_ArrayForEach(call, llm_json_get_arr(a, "tool_calls")) {
+    cJSON_ArrayForEach(call, chat->messages[k].calls) {
         id = llm_json_get_str(call, "id");
 
-        for (m = a->next; m != to; m = m->next) {
-            if (llm_anthropic_is(llm_json_get_str(m, "tool_call_id"), id)) {
+        for (i = k + 1; i < to; i++) {
+            if (llm_span_equals(&chat->messages[i].tool_call_id, id)) {
                 break;
             }
         }
 
-        if (m == to) {
+        if (i == to) {
             snprintf(param, sizeof(param), "messages[%d].tool_calls", k);
             llm_anthropic_refuse(e, "invalid_value",
                                  "An assistant message with 'tool_calls' "
@@ -448,25 +448,19 @@ llm_anthropic_check_answered(llm_json_t *a, int k, llm_json_t *to,
  */
 
 static int
-llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
+llm_anthropic_check_pairs(llm_chat_t *chat, llm_error_t *e)
 {
-    int          i, k;
-    char         param[64];
-    llm_json_t  *m, *a;
-    const char  *role;
+    int             i, k;
+    char            param[64];
+    llm_message_t  *m;
 
-    a = NULL;
-    i = 0;
-    k = 0;
+    k = -1;
 
-    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
-        role = llm_json_get_str(m, "role");
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
 
-        if (llm_anthropic_is(role, "tool")) {
-            if (a == NULL
-                || !llm_anthropic_has_call(a,
-                                    llm_json_get_str(m, "tool_call_id")))
-            {
+        if (m->role == LLM_ROLE_TOOL) {
+            if (k < 0 || !llm_anthropic_has_call(&chat->messages[k], m)) {
                 snprintf(param, sizeof(param), "messages[%d].tool_call_id",
                          i);
                 llm_anthropic_refuse(e, "invalid_value",
@@ -475,30 +469,27 @@ llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
                                      "assistant message before it.", param);
             }
 
-        } else if (!llm_anthropic_is(role, "system")
-                   && !llm_anthropic_is(role, "developer"))
-        {
+        } else if (m->role != LLM_ROLE_SYSTEM) {
             /* system texts go to "system": they may come in between */
 
-            if (a && llm_anthropic_check_answered(a, k, m, e) != LLM_OK) {
+            if (k >= 0 && llm_anthropic_check_answered(chat, k, i, e)
+                          != LLM_OK)
+            {
                 return LLM_DECLINED;
             }
 
-            a = NULL;
+            k = -1;
 
-            if (llm_anthropic_is(role, "assistant")
-                && cJSON_GetArraySize(llm_json_get_arr(m, "tool_calls")))
+            if (m->role == LLM_ROLE_ASSISTANT && m->calls
+                && m->calls->child)
             {
-                a = m;
                 k = i;
             }
         }
-
-        i++;
     }
 
-    if (a) {
-        return llm_anthropic_check_answered(a, k, NULL, e);
+    if (k >= 0) {
+        return llm_anthropic_check_answered(chat, k, chat->nmessages, e);
     }
 
     return LLM_OK;
@@ -508,37 +499,33 @@ llm_anthropic_check_pairs(llm_json_t *root, llm_error_t *e)
 int
 llm_anthropic_check(llm_request_t *req, llm_error_t *e)
 {
-    int          rc;
-    llm_json_t  *root;
+    int  rc;
 
-    if (req->plain) {
-        /* text and plain parameters: only n can be refused */
-        return llm_anthropic_check_n(req->spans->n.start
-                                     ? llm_json_scan_int(req->spans->n.start,
-                                                         req->spans->n.end)
-                                     : -1, e);
-    }
-
-    root = llm_request_tree(req);
-
-    if (root == NULL) {
+    if (llm_request_pieces(req) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    rc = llm_anthropic_check_params(root, e);
+    rc = llm_anthropic_check_params(req, e);
 
     if (rc == LLM_OK) {
-        rc = llm_anthropic_check_tools(root, e);
+        rc = llm_anthropic_check_tools(req, e);
+    }
+
+    if (req->chat->nparts == 0 && req->chat->ncalls == 0
+        && req->chat->nresults == 0)
+    {
+        /* texts only: nothing in the messages to refuse */
+        return rc;
     }
 
     if (rc == LLM_OK) {
-        rc = llm_anthropic_check_messages(req, root, e);
+        rc = llm_anthropic_check_messages(req, e);
     }
 
     if (rc == LLM_OK) {
         /* the builders need not look at the arguments again */
         req->args_checked = 1;
-        rc = llm_anthropic_check_pairs(root, e);
+        rc = llm_anthropic_check_pairs(req->chat, e);
     }
 
     return rc;

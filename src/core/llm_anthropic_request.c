@@ -51,6 +51,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_anthropic.h"
@@ -60,35 +61,20 @@
 #define LLM_ANTHROPIC_MIN_BUDGET     1024
 
 
+/*
+ * The turns, written where they go: each block is ",{…}", and a turn's
+ * first comma becomes its "[" when the turn closes.  A tool result that
+ * comes after texts of its user turn moves in front of them.
+ */
+
 typedef struct {
     llm_request_t  *req;
-    const char   *role;         /* of the open turn; NULL: none yet */
-    llm_buf_t     lead;         /* its tool_result blocks, each ",{…}" */
-    llm_buf_t     rest;         /* its other blocks */
-    llm_buf_t     mlead;        /* the same for the message at hand */
-    llm_buf_t     mrest;
-    int           turns;
+    llm_buf_t      *b;
+    int             role;       /* of the open turn; -1: none yet */
+    size_t          open;       /* its first block's comma */
+    size_t          lead_end;   /* where its tool_result blocks end */
+    int             turns;
 } llm_anthropic_turns_t;
-
-
-/* the JSON escape of s, without the quotes */
-
-static int
-llm_anthropic_append_escaped(llm_buf_t *b, const char *s)
-{
-    size_t  len0;
-
-    len0 = b->len;
-
-    if (llm_buf_append_json_string(b, s, strlen(s)) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    memmove(b->data + len0, b->data + len0 + 1, b->len - len0 - 2);
-    b->len -= 2;
-
-    return LLM_OK;
-}
 
 
 int
@@ -101,7 +87,7 @@ llm_anthropic_str(llm_buf_t *b, const char *s)
 /* blocks */
 
 
-static int
+int
 llm_anthropic_text_block(llm_buf_t *b, const char *text)
 {
     if (text == NULL || text[0] == '\0') {
@@ -225,7 +211,7 @@ llm_anthropic_image_block(llm_buf_t *b, llm_json_t *part)
 
 /* a message's content: text parts, and image parts when images is set */
 
-static int
+int
 llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b)
 {
     llm_json_t  *part;
@@ -260,7 +246,7 @@ llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b)
 }
 
 
-static int
+int
 llm_anthropic_tool_uses(llm_request_t *req, llm_json_t *calls, llm_buf_t *b)
 {
     llm_json_t  *call, *fn;
@@ -299,31 +285,25 @@ llm_anthropic_tool_uses(llm_request_t *req, llm_json_t *calls, llm_buf_t *b)
 /* a role:"tool" message; its content, when it has any, as text */
 
 static int
-llm_anthropic_tool_result(llm_json_t *m, llm_buf_t *b)
+llm_anthropic_tool_result(llm_message_t *m, llm_buf_t *b)
 {
-    size_t       len0;
-    const char  *id;
-    llm_json_t  *content;
+    size_t  len0;
 
-    id = llm_json_get_str(m, "tool_call_id");
-
-    if (id == NULL) {
+    if (m->tool_call_id.start == NULL) {
         return LLM_OK;
     }
 
     if (llm_buf_append_lit(b, ",{\"type\":\"tool_result\",\"tool_use_id\":")
         != LLM_OK
-        || llm_anthropic_str(b, id) != LLM_OK)
+        || llm_span_append(b, &m->tool_call_id) != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    content = llm_json_get(m, "content");
-
-    if (cJSON_IsString(content)) {
-        if (content->valuestring[0] != '\0'
+    if (m->parts == NULL) {
+        if (m->content.start && llm_span_inner_len(&m->content)
             && (llm_buf_append_lit(b, ",\"content\":") != LLM_OK
-                || llm_anthropic_str(b, content->valuestring) != LLM_OK))
+                || llm_span_append(b, &m->content) != LLM_OK))
         {
             return LLM_ERROR;
         }
@@ -339,7 +319,7 @@ llm_anthropic_tool_result(llm_json_t *m, llm_buf_t *b)
 
     len0 = b->len;
 
-    if (llm_anthropic_content(content, 0, b) != LLM_OK) {
+    if (llm_anthropic_content(m->parts, 0, b) != LLM_OK) {
         return LLM_ERROR;
     }
 
@@ -355,96 +335,194 @@ llm_anthropic_tool_result(llm_json_t *m, llm_buf_t *b)
 }
 
 
-/* turns */
-
+/* a message's content: a string as the client escaped it, or parts */
 
 static int
-llm_anthropic_flush(llm_anthropic_turns_t *t, llm_buf_t *b)
+llm_anthropic_message_content(llm_message_t *m, int images, llm_buf_t *b)
 {
-    if (t->role == NULL || (t->lead.len == 0 && t->rest.len == 0)) {
+    if (m->parts) {
+        return llm_anthropic_content(m->parts, images, b);
+    }
+
+    if (m->content.start == NULL || llm_span_inner_len(&m->content) == 0) {
         return LLM_OK;
     }
 
-    /* tool results first; each block is ",{…}": the first comma goes */
-
-    if (llm_buf_append(&t->lead, t->rest.data, t->rest.len) != LLM_OK
-        || (t->turns && llm_buf_append_lit(b, ",") != LLM_OK)
-        || llm_buf_append_lit(b, "{\"role\":\"") != LLM_OK
-        || llm_buf_append_cstr(b, t->role) != LLM_OK
-        || llm_buf_append_lit(b, "\",\"content\":[") != LLM_OK
-        || llm_buf_append(b, t->lead.data + 1, t->lead.len - 1) != LLM_OK
-        || llm_buf_append_lit(b, "]}") != LLM_OK)
+    if (llm_buf_append_lit(b, ",{\"type\":\"text\",\"text\":") != LLM_OK
+        || llm_span_append(b, &m->content) != LLM_OK
+        || llm_buf_append_lit(b, "}") != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    t->turns++;
-    llm_buf_reset(&t->lead);
-    llm_buf_reset(&t->rest);
+    return LLM_OK;
+}
+
+
+/* turns */
+
+
+/* moves b's bytes [to, from) behind [from, len) */
+
+static int
+llm_anthropic_rotate(llm_buf_t *b, size_t to, size_t from)
+{
+    char    *tmp;
+    size_t   n;
+
+    n = b->len - from;
+
+    tmp = malloc(n);
+    if (tmp == NULL) {
+        return LLM_ERROR;
+    }
+
+    memcpy(tmp, b->data + from, n);
+    memmove(b->data + to + n, b->data + to, from - to);
+    memcpy(b->data + to, tmp, n);
+
+    free(tmp);
 
     return LLM_OK;
 }
 
 
 static int
-llm_anthropic_message(llm_anthropic_turns_t *t, llm_json_t *m, llm_buf_t *b)
+llm_anthropic_message(llm_anthropic_turns_t *t, llm_message_t *m)
 {
-    const char  *role;
-    llm_json_t  *content;
+    int         role, lead;
+    size_t      len0, blocks;
+    llm_buf_t  *b;
 
-    role = llm_json_get_str(m, "role");
-    content = llm_json_get(m, "content");
+    b = t->b;
+    lead = 0;
 
-    llm_buf_reset(&t->mlead);
-    llm_buf_reset(&t->mrest);
+    switch (m->role) {
 
-    if (llm_anthropic_is(role, "user")) {
-        role = "user";
+    case LLM_ROLE_USER:
+        role = LLM_ROLE_USER;
+        break;
 
-        if (llm_anthropic_content(content, 1, &t->mrest) != LLM_OK) {
-            return LLM_ERROR;
-        }
+    case LLM_ROLE_ASSISTANT:
+        role = LLM_ROLE_ASSISTANT;
+        break;
 
-    } else if (llm_anthropic_is(role, "assistant")) {
-        role = "assistant";
+    case LLM_ROLE_TOOL:
+        role = LLM_ROLE_USER;
+        lead = 1;
+        break;
 
-        if (llm_anthropic_content(content, 0, &t->mrest) != LLM_OK
-            || llm_anthropic_tool_uses(t->req,
-                                       llm_json_get_arr(m, "tool_calls"),
-                                       &t->mrest) != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-    } else if (llm_anthropic_is(role, "tool")) {
-        role = "user";
-
-        if (llm_anthropic_tool_result(m, &t->mlead) != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-    } else {
+    default:
         /* system and developer: "system"; the legacy "function" role */
         return LLM_OK;
     }
 
-    if (t->mlead.len == 0 && t->mrest.len == 0) {
-        /* an empty message does not open a turn */
-        return LLM_OK;
+    if (m->parts == NULL && !lead
+        && (m->calls == NULL || role != LLM_ROLE_ASSISTANT))
+    {
+        /* a text, as most messages are: a block or nothing */
+
+        if (m->content.start == NULL
+            || llm_span_inner_len(&m->content) == 0)
+        {
+            return LLM_OK;
+        }
+
+        if (role != t->role) {
+            if (t->role != -1) {
+                b->data[t->open] = '[';
+            }
+
+            if (llm_buf_append_cstr(b,
+                    t->role == -1
+                    ? (role == LLM_ROLE_USER
+                       ? "{\"role\":\"user\",\"content\":"
+                       : "{\"role\":\"assistant\",\"content\":")
+                    : (role == LLM_ROLE_USER
+                       ? "]},{\"role\":\"user\",\"content\":"
+                       : "]},{\"role\":\"assistant\",\"content\":"))
+                != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            t->role = role;
+            t->open = b->len;
+            t->lead_end = b->len;
+            t->turns++;
+        }
+
+        return llm_anthropic_message_content(m, 0, b);
     }
 
-    if (t->role != role) {
-        if (llm_anthropic_flush(t, b) != LLM_OK) {
+    len0 = b->len;
+
+    if (role != t->role) {
+        /* the open turn closes, another opens: undone if no block comes */
+
+        if (t->role != -1) {
+            b->data[t->open] = '[';
+
+            if (llm_buf_append_lit(b, "]}") != LLM_OK) {
+                return LLM_ERROR;
+            }
+        }
+
+        if ((t->turns && llm_buf_append_lit(b, ",") != LLM_OK)
+            || llm_buf_append_cstr(b, role == LLM_ROLE_USER
+                                      ? "{\"role\":\"user\",\"content\":"
+                                      : "{\"role\":\"assistant\","
+                                        "\"content\":") != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+    }
+
+    blocks = b->len;
+
+    if (m->role == LLM_ROLE_TOOL) {
+        if (llm_anthropic_tool_result(m, b) != LLM_OK) {
             return LLM_ERROR;
         }
 
-        t->role = role;
-    }
-
-    if (llm_buf_append(&t->lead, t->mlead.data, t->mlead.len) != LLM_OK
-        || llm_buf_append(&t->rest, t->mrest.data, t->mrest.len) != LLM_OK)
+    } else if (llm_anthropic_message_content(m, m->role == LLM_ROLE_USER, b)
+               != LLM_OK
+               || (m->calls && role == LLM_ROLE_ASSISTANT
+                   && llm_anthropic_tool_uses(t->req, m->calls, b)
+                      != LLM_OK))
     {
         return LLM_ERROR;
+    }
+
+    if (b->len == blocks) {
+        /* an empty message does not open a turn */
+
+        if (role != t->role && t->role != -1) {
+            b->data[t->open] = ',';
+        }
+
+        b->len = len0;
+
+        return LLM_OK;
+    }
+
+    if (role != t->role) {
+        t->role = role;
+        t->open = blocks;
+        t->lead_end = blocks;
+        t->turns++;
+    }
+
+    if (lead) {
+        /* tool results first: Anthropic wants them so */
+
+        if (t->lead_end != blocks
+            && llm_anthropic_rotate(b, t->lead_end, blocks) != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+        t->lead_end += b->len - blocks;
     }
 
     return LLM_OK;
@@ -452,107 +530,90 @@ llm_anthropic_message(llm_anthropic_turns_t *t, llm_json_t *m, llm_buf_t *b)
 
 
 static int
-llm_anthropic_messages(llm_request_t *req, llm_json_t *msgs, llm_buf_t *b)
+llm_anthropic_messages(llm_request_t *req, llm_buf_t *b)
 {
-    int                     rc;
-    llm_json_t             *m;
+    int                     i;
+    llm_chat_t             *chat;
     llm_anthropic_turns_t   t;
 
-    memset(&t, 0, sizeof(llm_anthropic_turns_t));
+    chat = req->chat;
+
     t.req = req;
+    t.b = b;
+    t.role = -1;
+    t.open = 0;
+    t.lead_end = 0;
+    t.turns = 0;
 
-    rc = LLM_OK;
-
-    cJSON_ArrayForEach(m, msgs) {
-        rc = llm_anthropic_message(&t, m, b);
-
-        if (rc != LLM_OK) {
-            break;
-        }
-    }
-
-    if (rc == LLM_OK) {
-        rc = llm_anthropic_flush(&t, b);
-    }
-
-    llm_buf_free(&t.lead);
-    llm_buf_free(&t.rest);
-    llm_buf_free(&t.mlead);
-    llm_buf_free(&t.mrest);
-
-    return rc;
-}
-
-
-static int
-llm_anthropic_system_part(llm_buf_t *b, const char *text, int *first)
-{
-    if (text == NULL || text[0] == '\0') {
-        return LLM_OK;
-    }
-
-    if (*first) {
-        if (llm_buf_append_lit(b, ",\"system\":\"") != LLM_OK) {
+    for (i = 0; i < chat->nmessages; i++) {
+        if (llm_anthropic_message(&t, &chat->messages[i]) != LLM_OK) {
             return LLM_ERROR;
         }
-
-        *first = 0;
-
-    } else if (llm_buf_append_lit(b, "\\n\\n") != LLM_OK) {
-        return LLM_ERROR;
     }
 
-    return llm_anthropic_append_escaped(b, text);
+    if (t.role != -1) {
+        b->data[t.open] = '[';
+        return llm_buf_append_lit(b, "]}");
+    }
+
+    return LLM_OK;
 }
 
 
 /* system and developer texts, joined with "\n\n", as "system" */
 
 static int
-llm_anthropic_system(llm_json_t *msgs, llm_buf_t *b)
+llm_anthropic_system(llm_chat_t *chat, llm_buf_t *b)
 {
-    int          first;
-    llm_json_t  *m, *content, *part;
-    const char  *role;
+    int             i, first;
+    size_t          len;
+    llm_json_t     *part;
+    const char     *text;
+    llm_message_t  *m;
 
     first = 1;
 
-    cJSON_ArrayForEach(m, msgs) {
-        role = llm_json_get_str(m, "role");
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
 
-        if (!llm_anthropic_is(role, "system")
-            && !llm_anthropic_is(role, "developer"))
-        {
+        if (m->role != LLM_ROLE_SYSTEM || m->content.start == NULL) {
             continue;
         }
 
-        content = llm_json_get(m, "content");
+        part = m->parts ? m->parts->child : NULL;
 
-        if (cJSON_IsString(content)) {
-            if (llm_anthropic_system_part(b, content->valuestring, &first)
-                != LLM_OK)
-            {
-                return LLM_ERROR;
+        do {
+            if (m->parts) {
+                if (part == NULL) {
+                    break;
+                }
+
+                text = llm_anthropic_is(llm_json_get_str(part, "type"),
+                                        "text")
+                       ? llm_json_get_str(part, "text") : NULL;
+                len = text ? strlen(text) : 0;
+                part = part->next;
+
+            } else {
+                text = llm_span_inner(&m->content);
+                len = llm_span_inner_len(&m->content);
             }
 
-            continue;
-        }
-
-        if (!cJSON_IsArray(content)) {
-            continue;
-        }
-
-        cJSON_ArrayForEach(part, content) {
-            if (!llm_anthropic_is(llm_json_get_str(part, "type"), "text")) {
+            if (len == 0) {
                 continue;
             }
 
-            if (llm_anthropic_system_part(b, llm_json_get_str(part, "text"),
-                                          &first) != LLM_OK)
+            if (llm_buf_append_cstr(b, first ? ",\"system\":\"" : "\\n\\n")
+                != LLM_OK
+                || (m->parts ? llm_buf_append_json_inner(b, text, strlen(text))
+                             : llm_buf_append(b, text, len)) != LLM_OK)
             {
                 return LLM_ERROR;
             }
-        }
+
+            first = 0;
+
+        } while (m->parts);
     }
 
     if (!first && llm_buf_append_lit(b, "\"") != LLM_OK) {
@@ -572,7 +633,7 @@ llm_anthropic_system(llm_json_t *msgs, llm_buf_t *b)
  */
 
 long long
-llm_anthropic_budget(llm_json_t *root)
+llm_anthropic_budget(llm_json_t *params)
 {
     static const struct {
         const char  *effort;
@@ -588,7 +649,7 @@ llm_anthropic_budget(llm_json_t *root)
     size_t       i;
     const char  *effort;
 
-    effort = llm_json_get_str(root, "reasoning_effort");
+    effort = llm_json_get_str(params, "reasoning_effort");
 
     if (effort == NULL) {
         return 0;
@@ -610,22 +671,21 @@ llm_anthropic_budget(llm_json_t *root)
  */
 
 static int
-llm_anthropic_tool_round(llm_json_t *msgs)
+llm_anthropic_tool_round(llm_chat_t *chat)
 {
-    int          round;
-    llm_json_t  *m;
-    const char  *role;
+    int             i, round;
+    llm_message_t  *m;
 
     round = 0;
 
-    cJSON_ArrayForEach(m, msgs) {
-        role = llm_json_get_str(m, "role");
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
 
-        if (llm_anthropic_is(role, "user")) {
+        if (m->role == LLM_ROLE_USER) {
             round = 0;
 
-        } else if (llm_anthropic_is(role, "assistant")
-                   && cJSON_GetArraySize(llm_json_get_arr(m, "tool_calls")))
+        } else if (m->role == LLM_ROLE_ASSISTANT && m->calls
+                   && m->calls->child)
         {
             round = 1;
         }
@@ -638,15 +698,13 @@ llm_anthropic_tool_round(llm_json_t *msgs)
 /* the thinking budget this request gets; 0: none */
 
 long long
-llm_anthropic_thinking(llm_json_t *root)
+llm_anthropic_thinking(llm_request_t *req)
 {
     long long  budget;
 
-    budget = llm_anthropic_budget(root);
+    budget = llm_anthropic_budget(req->chat->params);
 
-    if (budget && llm_anthropic_tool_round(llm_json_get_arr(root,
-                                                            "messages")))
-    {
+    if (budget && req->chat->ncalls && llm_anthropic_tool_round(req->chat)) {
         return 0;
     }
 
@@ -657,84 +715,40 @@ llm_anthropic_thinking(llm_json_t *root)
 /* the body */
 
 
-static int
-llm_anthropic_stop(llm_json_t *v, llm_buf_t *b)
-{
-    int          first;
-    size_t       len0;
-    llm_json_t  *s;
-
-    if (!cJSON_IsString(v) && !cJSON_IsArray(v)) {
-        return LLM_OK;
-    }
-
-    len0 = b->len;
-    first = 1;
-
-    if (llm_buf_append_lit(b, ",\"stop_sequences\":[") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    if (cJSON_IsString(v)) {
-        if (llm_anthropic_str(b, v->valuestring) != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-        first = 0;
-
-    } else {
-        cJSON_ArrayForEach(s, v) {
-            if (!cJSON_IsString(s)) {
-                continue;
-            }
-
-            if ((!first && llm_buf_append_lit(b, ",") != LLM_OK)
-                || llm_anthropic_str(b, s->valuestring) != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            first = 0;
-        }
-    }
-
-    if (first) {
-        /* no string: no stop_sequences */
-        b->len = len0;
-        return LLM_OK;
-    }
-
-    return llm_buf_append_lit(b, "]");
-}
-
+/*
+ * Anthropic: system and developer texts joined with "\n\n" as "system";
+ * consecutive turns of one role merged; empty texts left out.
+ */
 
 static int
-llm_anthropic_build(llm_request_t *req, llm_json_t *root,
-    const char *upstream_model, llm_buf_t *b)
+llm_anthropic_build(llm_request_t *req, const char *upstream_model,
+    llm_buf_t *b)
 {
-    double       t;
-    long long    max, budget;
-    llm_json_t  *v, *msgs, *rf;
+    double        t;
+    long long     max, budget;
+    llm_chat_t   *chat;
+    llm_json_t   *rf;
 
-    msgs = llm_json_get_arr(root, "messages");
-    rf = llm_anthropic_json_format(root);
-    budget = llm_anthropic_thinking(root);
+    chat = req->chat;
+    rf = llm_anthropic_json_format(chat->params);
+    budget = llm_anthropic_thinking(req);
 
-    if (llm_buf_append_lit(b, "{\"model\":") != LLM_OK
+    /* at most the client's bytes and some names: one allocation */
+
+    if (llm_buf_reserve(b, req->raw_len + 256 + 6 * strlen(upstream_model))
+        != LLM_OK
+        || llm_buf_append_lit(b, "{\"model\":") != LLM_OK
         || llm_anthropic_str(b, upstream_model) != LLM_OK
-        || (msgs && llm_anthropic_system(msgs, b) != LLM_OK)
+        || llm_anthropic_system(chat, b) != LLM_OK
         || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK
-        || (msgs && llm_anthropic_messages(req, msgs, b) != LLM_OK)
+        || llm_anthropic_messages(req, b) != LLM_OK
         || llm_buf_append_lit(b, "]") != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    max = llm_json_get_int(root, "max_completion_tokens");
-
-    if (max < 0) {
-        max = llm_json_get_int(root, "max_tokens");
-    }
+    max = (chat->max_completion_tokens.start || chat->max_tokens.start)
+          ? llm_chat_max_tokens(req) : -1;
 
     if (max < 0) {
         max = req->max_tokens_default > 0 ? req->max_tokens_default
@@ -773,182 +787,38 @@ llm_anthropic_build(llm_request_t *req, llm_json_t *root,
     } else {
         /* with thinking Anthropic takes neither */
 
-        v = llm_json_get(root, "temperature");
-
-        if (cJSON_IsNumber(v)) {
-            t = v->valuedouble;
-            t = t < 0 ? 0 : (t > 1 ? 1 : t);
+        if (chat->temperature.start) {
+            /* Anthropic's range is 0..1: the client's number, or 1 */
+            t = llm_span_number(&chat->temperature);
 
             if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
-                || llm_buf_append_number(b, t) != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-        }
-
-        v = llm_json_get(root, "top_p");
-
-        if (cJSON_IsNumber(v)
-            && (llm_buf_append_lit(b, ",\"top_p\":") != LLM_OK
-                || llm_buf_append_number(b, v->valuedouble) != LLM_OK))
-        {
-            return LLM_ERROR;
-        }
-    }
-
-    if (llm_anthropic_stop(llm_json_get(root, "stop"), b) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    v = llm_json_get(root, "user");
-
-    if (cJSON_IsString(v)
-        && (llm_buf_append_lit(b, ",\"metadata\":{\"user_id\":") != LLM_OK
-            || llm_anthropic_str(b, v->valuestring) != LLM_OK
-            || llm_buf_append_lit(b, "}") != LLM_OK))
-    {
-        return LLM_ERROR;
-    }
-
-    if (llm_anthropic_tools(req, root, rf, b) != LLM_OK
-        || llm_anthropic_tool_choice(root, rf, b) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    if (req->stream && llm_buf_append_lit(b, ",\"stream\":true") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    return llm_buf_append_lit(b, "}");
-}
-
-
-/*
- * Anthropic: system and developer texts joined with "\n\n" as "system";
- * consecutive turns of one role merged; empty texts left out.
- */
-
-int
-llm_anthropic_build_plain(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *b)
-{
-    int           i, system, last, first_block;
-    double        t;
-    long long     max;
-    llm_plain_t  *pl;
-    llm_span_t   *c;
-
-    pl = req->spans;
-    max = llm_plain_max_tokens(req);
-
-    /* at most the client's bytes and some names: one allocation */
-
-    if (llm_buf_reserve(b, req->raw_len + 256 + 6 * strlen(upstream_model))
-        != LLM_OK
-        || llm_buf_append_lit(b, "{\"model\":") != LLM_OK
-        || llm_buf_append_json_string(b, upstream_model,
-                                      strlen(upstream_model)) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    system = 0;
-
-    for (i = 0; i < pl->nmessages; i++) {
-        c = &pl->messages[i].content;
-
-        if (pl->messages[i].role != LLM_ROLE_SYSTEM
-            || llm_plain_inner_len(c) == 0)
-        {
-            continue;
-        }
-
-        if (llm_buf_append_cstr(b, system ? "\\n\\n" : ",\"system\":\"")
-            != LLM_OK
-            || llm_buf_append(b, llm_plain_inner(c), llm_plain_inner_len(c))
-               != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        system = 1;
-    }
-
-    if ((system && llm_buf_append_lit(b, "\"") != LLM_OK)
-        || llm_buf_append_lit(b, ",\"messages\":[") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    last = -1;
-    first_block = 1;
-
-    for (i = 0; i < pl->nmessages; i++) {
-        c = &pl->messages[i].content;
-
-        if (pl->messages[i].role == LLM_ROLE_SYSTEM
-            || llm_plain_inner_len(c) == 0)
-        {
-            continue;
-        }
-
-        if ((int) pl->messages[i].role != last) {
-            if ((last != -1 && llm_buf_append_lit(b, "]},") != LLM_OK)
-                || llm_buf_append_cstr(b,
-                       pl->messages[i].role == LLM_ROLE_USER
-                       ? "{\"role\":\"user\",\"content\":["
-                       : "{\"role\":\"assistant\",\"content\":[")
+                || (t > 1 ? llm_buf_append_lit(b, "1")
+                          : llm_span_append(b, &chat->temperature))
                    != LLM_OK)
             {
                 return LLM_ERROR;
             }
-
-            last = pl->messages[i].role;
-            first_block = 1;
         }
 
-        if ((!first_block && llm_buf_append_lit(b, ",") != LLM_OK)
-            || llm_buf_append_lit(b, "{\"type\":\"text\",\"text\":") != LLM_OK
-            || llm_plain_append(b, c) != LLM_OK
-            || llm_buf_append_lit(b, "}") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        first_block = 0;
-    }
-
-    if ((last != -1 && llm_buf_append_lit(b, "]}") != LLM_OK)
-        || llm_buf_append_lit(b, "],\"max_tokens\":") != LLM_OK
-        || llm_buf_append_int(b, max > 0 ? max : LLM_ANTHROPIC_MAX_TOKENS)
-           != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    if (pl->temperature.start) {
-        /* Anthropic's range is 0..1: the client's number, or clamped */
-        t = llm_span_number(&pl->temperature);
-
-        if (llm_buf_append_lit(b, ",\"temperature\":") != LLM_OK
-            || (t > 1 ? llm_buf_append_lit(b, "1")
-                      : llm_plain_append(b, &pl->temperature)) != LLM_OK)
-        {
+        if (llm_span_member(b, "top_p", &chat->top_p) != LLM_OK) {
             return LLM_ERROR;
         }
     }
 
-    if (llm_plain_number(b, "top_p", &pl->top_p) != LLM_OK
-        || llm_plain_stop(b, "stop_sequences", &pl->stop, 0) != LLM_OK)
-    {
+    if (llm_span_stop(b, "stop_sequences", &chat->stop, 0) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    if (pl->user.start
+    if (chat->user.start
         && (llm_buf_append_lit(b, ",\"metadata\":{\"user_id\":") != LLM_OK
-            || llm_plain_append(b, &pl->user) != LLM_OK
+            || llm_span_append(b, &chat->user) != LLM_OK
             || llm_buf_append_lit(b, "}") != LLM_OK))
+    {
+        return LLM_ERROR;
+    }
+
+    if (llm_anthropic_tools(req, rf, b) != LLM_OK
+        || llm_anthropic_tool_choice(req, rf, b) != LLM_OK)
     {
         return LLM_ERROR;
     }
@@ -965,23 +835,12 @@ int
 llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
-    size_t       len0;
-    llm_json_t  *root;
-
-    if (req->plain) {
-        return llm_anthropic_build_plain(req, upstream_model, body);
-    }
-
-    root = llm_request_tree(req);
-
-    if (root == NULL) {
-        return LLM_ERROR;
-    }
+    size_t  len0;
 
     len0 = body->len;
 
-    if (llm_anthropic_build(req, root, upstream_model, body) != LLM_OK
-        || llm_request_texts_back(req, body, len0) != LLM_OK)
+    if (llm_request_pieces(req) != LLM_OK
+        || llm_anthropic_build(req, upstream_model, body) != LLM_OK)
     {
         body->len = len0;
         return LLM_ERROR;
@@ -989,5 +848,3 @@ llm_anthropic_build_request(llm_request_t *req, const char *upstream_model,
 
     return LLM_OK;
 }
-
-

@@ -21,12 +21,12 @@
 /* response_format json_object / json_schema: the JSON tool is added */
 
 llm_json_t *
-llm_anthropic_json_format(llm_json_t *root)
+llm_anthropic_json_format(llm_json_t *params)
 {
     llm_json_t  *rf;
     const char  *type;
 
-    rf = llm_json_get_obj(root, "response_format");
+    rf = llm_json_get_obj(params, "response_format");
     type = llm_json_get_str(rf, "type");
 
     if (llm_anthropic_is(type, "json_object")
@@ -42,11 +42,11 @@ llm_anthropic_json_format(llm_json_t *root)
 /* 1 if the client sent at least one function tool */
 
 int
-llm_anthropic_has_tools(llm_json_t *root)
+llm_anthropic_has_tools(llm_json_t *params)
 {
     llm_json_t  *tool;
 
-    cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
+    cJSON_ArrayForEach(tool, llm_json_get_arr(params, "tools")) {
         if (llm_json_get_str(llm_json_get_obj(tool, "function"), "name")) {
             return 1;
         }
@@ -96,7 +96,7 @@ llm_anthropic_call_name(llm_json_t *call)
 /* the calls of the history that become tool_use blocks */
 
 #define llm_anthropic_history_call(m, call)                                  \
-    (llm_anthropic_is(llm_json_get_str(m, "role"), "assistant")              \
+    ((m)->role == LLM_ROLE_ASSISTANT                                         \
      && llm_anthropic_call_name(call) && llm_json_get_str(call, "id"))
 
 
@@ -108,21 +108,24 @@ llm_anthropic_call_name(llm_json_t *call)
  */
 
 static int
-llm_anthropic_history_tools(llm_json_t *msgs, llm_buf_t *b, int *n)
+llm_anthropic_history_tools(llm_chat_t *chat, llm_buf_t *b, int *n)
 {
-    int           i, rc;
-    void         *p;
-    size_t        nalloc;
-    llm_json_t   *m, *call;
-    const char   *name, **names;
+    int             i, k, rc;
+    void           *p;
+    size_t          nalloc;
+    llm_json_t     *call;
+    const char     *name, **names;
+    llm_message_t  *m;
 
     /* the names declared: a history repeats a few tools many times */
     names = NULL;
     nalloc = 0;
     rc = LLM_OK;
 
-    cJSON_ArrayForEach(m, msgs) {
-        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+    for (k = 0; k < chat->nmessages; k++) {
+        m = &chat->messages[k];
+
+        cJSON_ArrayForEach(call, m->calls) {
             if (!llm_anthropic_history_call(m, call)) {
                 continue;
             }
@@ -176,8 +179,7 @@ done:
 
 
 int
-llm_anthropic_tools(llm_request_t *req, llm_json_t *root, llm_json_t *rf,
-    llm_buf_t *b)
+llm_anthropic_tools(llm_request_t *req, llm_json_t *rf, llm_buf_t *b)
 {
     int          first, n;
     llm_json_t  *tool, *fn, *params;
@@ -185,7 +187,7 @@ llm_anthropic_tools(llm_request_t *req, llm_json_t *root, llm_json_t *rf,
 
     first = 1;
 
-    cJSON_ArrayForEach(tool, llm_json_get_arr(root, "tools")) {
+    cJSON_ArrayForEach(tool, llm_json_get_arr(req->chat->params, "tools")) {
         fn = llm_json_get_obj(tool, "function");
         name = llm_json_get_str(fn, "name");
 
@@ -215,11 +217,10 @@ llm_anthropic_tools(llm_request_t *req, llm_json_t *root, llm_json_t *rf,
         first = 0;
     }
 
-    if (first) {
+    if (first && req->chat->ncalls) {
         n = 0;
 
-        if (llm_anthropic_history_tools(llm_json_get_arr(root, "messages"),
-                                        b, &n) != LLM_OK)
+        if (llm_anthropic_history_tools(req->chat, b, &n) != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -248,12 +249,16 @@ llm_anthropic_tools(llm_request_t *req, llm_json_t *root, llm_json_t *rf,
 /* 1 if the history has a call that llm_anthropic_history_tools() declares */
 
 static int
-llm_anthropic_history_calls(llm_json_t *root)
+llm_anthropic_history_calls(llm_chat_t *chat)
 {
-    llm_json_t  *m, *call;
+    int             k;
+    llm_json_t     *call;
+    llm_message_t  *m;
 
-    cJSON_ArrayForEach(m, llm_json_get_arr(root, "messages")) {
-        cJSON_ArrayForEach(call, llm_json_get_arr(m, "tool_calls")) {
+    for (k = 0; k < chat->nmessages; k++) {
+        m = &chat->messages[k];
+
+        cJSON_ArrayForEach(call, m->calls) {
             if (llm_anthropic_history_call(m, call)) {
                 return 1;
             }
@@ -274,16 +279,18 @@ llm_anthropic_named(llm_json_t *choice)
 
 
 int
-llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
+llm_anthropic_tool_choice(llm_request_t *req, llm_json_t *rf, llm_buf_t *b)
 {
     int          tools, no_parallel;
-    llm_json_t  *choice, *v;
+    llm_json_t  *params, *choice, *v;
     const char  *type, *name;
 
-    tools = llm_anthropic_has_tools(root);
+    params = req->chat->params;
+    tools = llm_anthropic_has_tools(params);
 
     if (!tools && rf == NULL) {
-        if (!llm_anthropic_history_calls(root)) {
+        if (req->chat->ncalls == 0 || !llm_anthropic_history_calls(req->chat))
+        {
             return LLM_OK;
         }
 
@@ -291,8 +298,8 @@ llm_anthropic_tool_choice(llm_json_t *root, llm_json_t *rf, llm_buf_t *b)
         return llm_buf_append_lit(b, ",\"tool_choice\":{\"type\":\"none\"}");
     }
 
-    choice = llm_json_get(root, "tool_choice");
-    v = llm_json_get(root, "parallel_tool_calls");
+    choice = llm_json_get(params, "tool_choice");
+    v = llm_json_get(params, "parallel_tool_calls");
     no_parallel = cJSON_IsFalse(v);
 
     name = NULL;

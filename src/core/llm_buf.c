@@ -71,6 +71,26 @@ llm_buf_append_cstr(llm_buf_t *b, const char *s)
 }
 
 
+/* the same escape without the quotes: a part of a string written on */
+
+int
+llm_buf_append_json_inner(llm_buf_t *b, const char *p, size_t n)
+{
+    size_t  len0;
+
+    len0 = b->len;
+
+    if (llm_buf_append_json_string(b, p, n) != LLM_OK) {
+        return LLM_ERROR;
+    }
+
+    memmove(b->data + len0, b->data + len0 + 1, b->len - len0 - 2);
+    b->len -= 2;
+
+    return LLM_OK;
+}
+
+
 /* JSON string with quotes; invalid control bytes are \u-escaped */
 
 int

@@ -35,6 +35,7 @@ int llm_buf_reserve(llm_buf_t *b, size_t n);
 int llm_buf_append(llm_buf_t *b, const void *p, size_t n);
 int llm_buf_append_cstr(llm_buf_t *b, const char *s);
 int llm_buf_append_json_string(llm_buf_t *b, const char *p, size_t n);
+int llm_buf_append_json_inner(llm_buf_t *b, const char *p, size_t n);
 int llm_buf_append_int(llm_buf_t *b, long long v);
 int llm_buf_append_number(llm_buf_t *b, double d);
 void llm_buf_free(llm_buf_t *b);

@@ -35,8 +35,6 @@ int llm_gemini_request_path(llm_request_t *req, const char *upstream_model,
     llm_buf_t *path);
 int llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body);
-int llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *body);
 int llm_gemini_check(llm_request_t *req, llm_error_t *e);
 
 /* seconds from an error body's details[].retryDelay ("13s"), or -1 */
@@ -89,10 +87,10 @@ int llm_gemini_schema_print(llm_request_t *req, llm_json_t *schema,
     llm_buf_t *b);
 unsigned long llm_gemini_schema_memo_hits(void);
 void llm_gemini_schema_memo_free(void);
-int llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b);
+int llm_gemini_tools(llm_request_t *req, llm_json_t *params, llm_buf_t *b);
 long long llm_gemini_budget(const char *effort);
-const char *llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto,
-    const char *id);
+const char *llm_gemini_call_name(llm_chat_t *chat, int upto,
+    const llm_span_t *id);
 const char *llm_gemini_image(const char *url, llm_gemini_image_t *im);
 const char *llm_gemini_image_url(llm_json_t *part);
 llm_json_t *llm_gemini_ref(llm_json_t *root, const char *ref);

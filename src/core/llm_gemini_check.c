@@ -188,34 +188,26 @@ llm_gemini_check_content(llm_json_t *content, int i, llm_error_t *e)
 
 
 static int
-llm_gemini_check_messages(llm_request_t *req, llm_json_t *messages,
-    llm_error_t *e)
+llm_gemini_check_messages(llm_request_t *req, llm_error_t *e)
 {
-    int          i, k;
-    char         param[96];
-    llm_json_t  *msg, *call;
-    const char  *role, *id;
+    int             i, k;
+    char            param[96];
+    llm_chat_t     *chat;
+    llm_json_t     *call;
+    llm_message_t  *m;
 
-    i = -1;
+    chat = req->chat;
 
-    cJSON_ArrayForEach(msg, messages) {
-        i++;
-        role = llm_json_get_str(msg, "role");
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
 
-        if (role == NULL) {
-            continue;
-        }
-
-        if (llm_gemini_check_content(llm_json_get_arr(msg, "content"), i, e)
-            != LLM_OK)
-        {
+        if (llm_gemini_check_content(m->parts, i, e) != LLM_OK) {
             return LLM_DECLINED;
         }
 
-        if (strcmp(role, "tool") == 0) {
-            id = llm_json_get_str(msg, "tool_call_id");
-
-            if (id == NULL || llm_gemini_call_name(messages, msg, id) == NULL)
+        if (m->role == LLM_ROLE_TOOL) {
+            if (m->tool_call_id.start == NULL
+                || llm_gemini_call_name(chat, i, &m->tool_call_id) == NULL)
             {
                 snprintf(param, sizeof(param), "messages[%d].tool_call_id",
                          i);
@@ -231,7 +223,7 @@ llm_gemini_check_messages(llm_request_t *req, llm_json_t *messages,
 
         k = -1;
 
-        cJSON_ArrayForEach(call, llm_json_get_arr(msg, "tool_calls")) {
+        cJSON_ArrayForEach(call, m->calls) {
             k++;
 
             if (llm_json_get_str(llm_json_get_obj(call, "function"), "name")
@@ -297,31 +289,22 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 {
     int          i, rc;
     char         param[64];
-    llm_json_t  *tree, *v, *tool, *rf;
+    llm_json_t  *params, *v, *tool, *rf;
     const char  *s;
 
-    /* a plain request can only ask for too many candidates */
-
-    if (req->plain && (req->spans->stop.start == NULL
-                       || req->spans->stop.start[0] != '['))
-    {
-        return llm_gemini_check_n(req->spans->n.start
-                                  ? llm_json_scan_int(req->spans->n.start,
-                                                      req->spans->n.end)
-                                  : -1, e);
-    }
-
-    tree = llm_request_tree(req);
-    if (tree == NULL) {
+    if (llm_request_pieces(req) != LLM_OK) {
         return LLM_ERROR;
     }
 
-    if (llm_gemini_check_n(llm_json_get_int(tree, "n"), e) != LLM_OK) {
+    params = req->chat->params;
+
+    if (llm_gemini_check_n(llm_span_int(&req->chat->n), e) != LLM_OK)
+    {
         return LLM_DECLINED;
     }
 
-    if (cJSON_IsTrue(llm_json_get(tree, "logprobs"))
-        || llm_json_get_int(tree, "top_logprobs") > 0)
+    if (cJSON_IsTrue(llm_json_get(params, "logprobs"))
+        || llm_json_get_int(params, "top_logprobs") > 0)
     {
         llm_error_set(e, 400, "logprobs", "unsupported_parameter",
                       "Unsupported parameter: 'logprobs' is not supported "
@@ -329,15 +312,14 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
         return LLM_DECLINED;
     }
 
-    if (cJSON_GetArraySize(llm_json_get_obj(tree, "logit_bias")) > 0) {
+    if (cJSON_GetArraySize(llm_json_get_obj(params, "logit_bias")) > 0) {
         llm_error_set(e, 400, "logit_bias", "unsupported_parameter",
                       "Unsupported parameter: 'logit_bias' is not supported "
                       "by Gemini.");
         return LLM_DECLINED;
     }
 
-    if (cJSON_GetArraySize(llm_json_get_arr(tree, "stop"))
-        > LLM_GEMINI_MAX_STOP)
+    if (llm_span_count(&req->chat->stop) > LLM_GEMINI_MAX_STOP)
     {
         llm_error_set(e, 400, "stop", "unsupported_value",
                       "Invalid value for 'stop': Gemini takes at most %d "
@@ -345,7 +327,7 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
         return LLM_DECLINED;
     }
 
-    s = llm_json_get_str(tree, "reasoning_effort");
+    s = llm_json_get_str(params, "reasoning_effort");
 
     if (s && llm_gemini_budget(s) < 0) {
         llm_error_set(e, 400, "reasoning_effort", "invalid_value",
@@ -357,7 +339,7 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
     i = -1;
 
-    cJSON_ArrayForEach(tool, llm_json_get_arr(tree, "tools")) {
+    cJSON_ArrayForEach(tool, llm_json_get_arr(params, "tools")) {
         i++;
         s = llm_json_get_str(tool, "type");
 
@@ -383,17 +365,17 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
 
     /* a named tool_choice must name a declared function */
 
-    s = llm_json_get_str(llm_json_get_obj(llm_json_get_obj(tree,
+    s = llm_json_get_str(llm_json_get_obj(llm_json_get_obj(params,
                              "tool_choice"), "function"), "name");
 
-    if (s && !llm_gemini_declared(llm_json_get_arr(tree, "tools"), s)) {
+    if (s && !llm_gemini_declared(llm_json_get_arr(params, "tools"), s)) {
         llm_error_set(e, 400, "tool_choice", "invalid_value",
                       "Invalid value for 'tool_choice': no function named "
                       "'%s' is in 'tools'.", s);
         return LLM_DECLINED;
     }
 
-    rf = llm_json_get_obj(tree, "response_format");
+    rf = llm_json_get_obj(params, "response_format");
     s = llm_json_get_str(rf, "type");
 
     if (rf
@@ -415,7 +397,14 @@ llm_gemini_check(llm_request_t *req, llm_error_t *e)
         return rc;
     }
 
-    rc = llm_gemini_check_messages(req, llm_json_get_arr(tree, "messages"), e);
+    if (req->chat->nparts == 0 && req->chat->ncalls == 0
+        && req->chat->nresults == 0)
+    {
+        /* texts only: nothing in the messages to refuse */
+        return LLM_OK;
+    }
+
+    rc = llm_gemini_check_messages(req, e);
 
     /* the builders need not look at the arguments again */
     req->args_checked = (rc == LLM_OK);

@@ -224,7 +224,9 @@ typedef struct {
 static int
 llm_gemini_part(llm_gemini_turns_t *t, const char *role)
 {
-    if (t->role && strcmp(t->role, role) == 0) {
+    /* "user" or "model": the first letter tells */
+
+    if (t->role && t->role[0] == role[0]) {
         /* Gemini wants the roles to alternate: merge */
         return llm_buf_append_lit(t->body, ",");
     }
@@ -284,11 +286,9 @@ llm_gemini_inline_part(llm_gemini_turns_t *t, const char *role,
 
 
 /*
- * The parts of one OpenAI content (a string or content parts): adjacent
- * text parts are joined into one text part, images and audio become
- * inlineData / fileData parts in their place.  *found: some part was
- * written; an empty string content still gives an empty text part
- * unless skip_empty.
+ * The parts of one OpenAI content's parts: adjacent text parts are
+ * joined into one text part, images and audio become inlineData /
+ * fileData parts in their place.  *found: some part was written.
  */
 
 static int
@@ -301,17 +301,6 @@ llm_gemini_content(llm_gemini_turns_t *t, const char *role,
     llm_gemini_image_t   im;
 
     llm_buf_reset(text);
-
-    if (cJSON_IsString(content)) {
-        if (content->valuestring[0] == '\0' && skip_empty) {
-            return LLM_OK;
-        }
-
-        *found = 1;
-
-        return llm_buf_append_cstr(text, content->valuestring) != LLM_OK
-               ? LLM_ERROR : llm_gemini_text_part(t, role, text);
-    }
 
     if (!cJSON_IsArray(content)) {
         return LLM_OK;
@@ -536,35 +525,80 @@ llm_gemini_function_calls(llm_gemini_turns_t *t, llm_json_t *calls,
 }
 
 
-/* the name of the function an earlier assistant turn called with id */
+/*
+ * A message's content: a string as the client escaped it (an empty one
+ * still gives an empty text part unless skip_empty), or parts
+ */
 
-const char *
-llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto, const char *id)
+static int
+llm_gemini_message_content(llm_gemini_turns_t *t, const char *role,
+    llm_message_t *m, int skip_empty, llm_buf_t *text)
 {
     int          found;
-    llm_json_t  *first, *msg, *call;
-    const char  *s, *name;
+    const char  *lead;
 
-    first = messages ? messages->child : NULL;
-
-    if (first == NULL || upto == first) {
-        return NULL;
+    if (m->parts) {
+        found = 0;
+        return llm_gemini_content(t, role, m->parts, skip_empty, text,
+                                  &found);
     }
 
+    if (m->content.start == NULL
+        || (skip_empty && llm_span_inner_len(&m->content) == 0))
+    {
+        return LLM_OK;
+    }
+
+    /* llm_gemini_part() and the text's start in one: most messages */
+
+    if (t->role && t->role[0] == role[0]) {
+        lead = ",{\"text\":";
+
+    } else if (role[0] == 'u') {
+        lead = t->role ? "]},{\"role\":\"user\",\"parts\":[{\"text\":"
+                       : "{\"role\":\"user\",\"parts\":[{\"text\":";
+
+    } else {
+        lead = t->role ? "]},{\"role\":\"model\",\"parts\":[{\"text\":"
+                       : "{\"role\":\"model\",\"parts\":[{\"text\":";
+    }
+
+    t->role = role;
+
+    if (llm_buf_append_cstr(t->body, lead) != LLM_OK
+        || llm_span_append(t->body, &m->content) != LLM_OK
+        || llm_buf_append_lit(t->body, "}") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    return LLM_OK;
+}
+
+
+/*
+ * The name of the function an earlier message (of messages[0, upto))
+ * called with the id; NULL: none, or a call without a name
+ */
+
+const char *
+llm_gemini_call_name(llm_chat_t *chat, int upto, const llm_span_t *id)
+{
+    int          k, found;
+    llm_json_t  *call;
+    const char  *name;
+
     /*
-     * Backwards from the message before upto: the latest call is the
-     * nearest (a history of tool rounds would be searched once a result
-     * from its start).  cJSON's first element's prev is the last one.
+     * Backwards: the latest call is the nearest (a history of tool
+     * rounds would be searched once a result from its start)
      */
 
-    for (msg = upto ? upto->prev : first->prev; msg; msg = msg->prev) {
+    for (k = upto - 1; k >= 0; k--) {
         found = 0;
         name = NULL;
 
-        cJSON_ArrayForEach(call, llm_json_get_arr(msg, "tool_calls")) {
-            s = llm_json_get_str(call, "id");
-
-            if (s && strcmp(s, id) == 0) {
+        cJSON_ArrayForEach(call, chat->messages[k].calls) {
+            if (llm_span_equals(id, llm_json_get_str(call, "id"))) {
                 /* the latest call with that id, named or not */
                 found = 1;
                 name = llm_json_get_str(llm_json_get_obj(call, "function"),
@@ -572,7 +606,7 @@ llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto, const char *id)
             }
         }
 
-        if (found || msg == first) {
+        if (found) {
             return name;
         }
     }
@@ -581,216 +615,205 @@ llm_gemini_call_name(llm_json_t *messages, llm_json_t *upto, const char *id)
 }
 
 
+/* a result of the function called name (or name_span, as escaped) */
+
 static int
 llm_gemini_function_response(llm_gemini_turns_t *t, const char *name,
-    llm_json_t *content, llm_buf_t *text)
+    const llm_span_t *name_span, llm_message_t *m, llm_buf_t *text)
 {
     llm_json_t  *part;
     const char  *s;
 
+    if (llm_gemini_part(t, "user") != LLM_OK
+        || llm_buf_append_lit(t->body, "{\"functionResponse\":{\"name\":")
+           != LLM_OK
+        || (name ? llm_buf_append_json_string(t->body, name, strlen(name))
+                 : llm_span_append(t->body, name_span)) != LLM_OK
+        || llm_buf_append_lit(t->body, ",\"response\":{\"content\":")
+           != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
     /* the result's text, wrapped: functionResponse.response is a Struct */
 
-    llm_buf_reset(text);
+    if (m->parts) {
+        llm_buf_reset(text);
 
-    if (cJSON_IsString(content)) {
-        if (llm_buf_append_cstr(text, content->valuestring) != LLM_OK) {
-            return LLM_ERROR;
-        }
-
-    } else {
-        cJSON_ArrayForEach(part, content) {
+        cJSON_ArrayForEach(part, m->parts) {
             s = llm_json_get_str(part, "text");
 
             if (s && llm_buf_append_cstr(text, s) != LLM_OK) {
                 return LLM_ERROR;
             }
         }
-    }
 
-    if (llm_gemini_part(t, "user") != LLM_OK
-        || llm_buf_append_lit(t->body, "{\"functionResponse\":{\"name\":")
-           != LLM_OK
-        || llm_buf_append_json_string(t->body, name, strlen(name)) != LLM_OK
-        || llm_buf_append_lit(t->body, ",\"response\":{\"content\":")
-           != LLM_OK
-        || llm_buf_append_json_string(t->body, text->data, text->len)
-           != LLM_OK
-        || llm_buf_append_lit(t->body, "}}}") != LLM_OK)
+        if (llm_buf_append_json_string(t->body, text->data, text->len)
+            != LLM_OK)
+        {
+            return LLM_ERROR;
+        }
+
+    } else if ((m->content.start
+                ? llm_span_append(t->body, &m->content)
+                : llm_buf_append_lit(t->body, "\"\"")) != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    return LLM_OK;
+    return llm_buf_append_lit(t->body, "}}}");
 }
 
 
 static int
-llm_gemini_contents(llm_request_t *req, llm_json_t *messages,
-    llm_buf_t *body)
+llm_gemini_contents(llm_request_t *req, llm_buf_t *body)
 {
-    int                  rc, found;
-    llm_buf_t            text, sys;
-    const char          *role, *name, *id, *s;
-    llm_json_t          *msg, *calls, *content, *part;
+    int                  i, rc;
+    llm_buf_t            text;
+    llm_chat_t          *chat;
+    const char          *name;
+    llm_message_t       *m;
     llm_gemini_turns_t   t;
 
-    rc = LLM_ERROR;
+    chat = req->chat;
 
     t.req = req;
     t.body = body;
     t.role = NULL;
 
     memset(&text, 0, sizeof(llm_buf_t));
-    memset(&sys, 0, sizeof(llm_buf_t));
 
     if (llm_buf_append_lit(body, "{\"contents\":[") != LLM_OK) {
         return LLM_ERROR;
     }
 
-    cJSON_ArrayForEach(msg, messages) {
-        role = llm_json_get_str(msg, "role");
-        if (role == NULL) {
-            continue;
-        }
-
-        found = 0;
-        content = llm_json_get(msg, "content");
-
-        if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            if (sys.len && llm_buf_append_lit(&sys, "\n\n") != LLM_OK) {
-                goto done;
-            }
-
-            if (cJSON_IsString(content)) {
-                if (llm_buf_append_cstr(&sys, content->valuestring)
-                    != LLM_OK)
-                {
-                    goto done;
-                }
-
-                continue;
-            }
-
-            cJSON_ArrayForEach(part, content) {
-                s = cJSON_IsString(part) ? part->valuestring
-                                         : llm_json_get_str(part, "text");
-
-                if (s && llm_buf_append_cstr(&sys, s) != LLM_OK) {
-                    goto done;
-                }
-            }
-
-            continue;
-        }
-
-        if (strcmp(role, "user") == 0) {
-            if (llm_gemini_content(&t, "user", content, 0, &text, &found)
-                != LLM_OK)
-            {
-                goto done;
-            }
-
-        } else if (strcmp(role, "assistant") == 0) {
-            calls = llm_json_get_arr(msg, "tool_calls");
-
-            if (llm_gemini_content(&t, "model", content,
-                                   cJSON_GetArraySize(calls) > 0, &text,
-                                   &found)
-                != LLM_OK
-                || llm_gemini_function_calls(&t, calls, &text) != LLM_OK)
-            {
-                goto done;
-            }
-
-        } else if (strcmp(role, "tool") == 0) {
-            id = llm_json_get_str(msg, "tool_call_id");
-            name = id ? llm_gemini_call_name(messages, msg, id) : NULL;
-
-            if (name
-                && llm_gemini_function_response(&t, name, content, &text)
-                   != LLM_OK)
-            {
-                goto done;
-            }
-
-        } else if (strcmp(role, "function") == 0) {
-            /* the deprecated form names the function itself */
-            name = llm_json_get_str(msg, "name");
-
-            if (name
-                && llm_gemini_function_response(&t, name, content, &text)
-                   != LLM_OK)
-            {
-                goto done;
-            }
-        }
-    }
-
-    if ((t.role && llm_buf_append_lit(body, "]}") != LLM_OK)
-        || llm_buf_append_lit(body, "]") != LLM_OK)
-    {
-        goto done;
-    }
-
-    if (sys.len) {
-        if (llm_buf_append_lit(body, ",\"systemInstruction\":{\"parts\":"
-                                     "[{\"text\":") != LLM_OK
-            || llm_buf_append_json_string(body, sys.data, sys.len) != LLM_OK
-            || llm_buf_append_lit(body, "}]}") != LLM_OK)
-        {
-            goto done;
-        }
-    }
-
     rc = LLM_OK;
 
-done:
+    for (i = 0; rc == LLM_OK && i < chat->nmessages; i++) {
+        m = &chat->messages[i];
+
+        switch (m->role) {
+
+        case LLM_ROLE_USER:
+            rc = llm_gemini_message_content(&t, "user", m, 0, &text);
+            break;
+
+        case LLM_ROLE_ASSISTANT:
+            rc = llm_gemini_message_content(&t, "model", m,
+                                            m->calls && m->calls->child,
+                                            &text);
+
+            if (rc == LLM_OK && m->calls) {
+                rc = llm_gemini_function_calls(&t, m->calls, &text);
+            }
+
+            break;
+
+        case LLM_ROLE_TOOL:
+            name = m->tool_call_id.start
+                   ? llm_gemini_call_name(chat, i, &m->tool_call_id) : NULL;
+
+            if (name) {
+                rc = llm_gemini_function_response(&t, name, NULL, m, &text);
+            }
+
+            break;
+
+        case LLM_ROLE_FUNCTION:
+            /* the deprecated form names the function itself */
+
+            if (m->name.start) {
+                rc = llm_gemini_function_response(&t, NULL, &m->name, m,
+                                                  &text);
+            }
+
+            break;
+
+        default:
+            /* system and developer: systemInstruction */
+            break;
+        }
+    }
 
     llm_buf_free(&text);
-    llm_buf_free(&sys);
 
-    return rc;
-}
-
-
-/* generationConfig */
-
-static int
-llm_gemini_gc_key(llm_buf_t *b, int *first, const char *name)
-{
-    if (llm_buf_append_cstr(b, *first ? ",\"generationConfig\":{\"" : ",\"")
-        != LLM_OK
-        || llm_buf_append_cstr(b, name) != LLM_OK
-        || llm_buf_append_lit(b, "\":") != LLM_OK)
+    if (rc != LLM_OK
+        || (t.role && llm_buf_append_lit(body, "]}") != LLM_OK)
+        || llm_buf_append_lit(body, "]") != LLM_OK)
     {
         return LLM_ERROR;
     }
-
-    *first = 0;
 
     return LLM_OK;
 }
 
 
+/* system and developer texts joined with "\n\n", as systemInstruction */
+
 static int
-llm_gemini_copy_number(llm_json_t *from, const char *name, llm_buf_t *b,
-    const char *to_name, int *first)
+llm_gemini_system(llm_chat_t *chat, llm_buf_t *b)
 {
-    llm_json_t  *v;
+    int             i, any;
+    size_t          mark;
+    llm_json_t     *part;
+    const char     *s;
+    llm_message_t  *m;
 
-    v = llm_json_get(from, name);
+    mark = b->len;
+    any = 0;
 
-    if (!cJSON_IsNumber(v)) {
+    if (llm_buf_append_lit(b, ",\"systemInstruction\":{\"parts\":"
+                              "[{\"text\":\"") != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    for (i = 0; i < chat->nmessages; i++) {
+        m = &chat->messages[i];
+
+        if (m->role != LLM_ROLE_SYSTEM) {
+            continue;
+        }
+
+        /* the separator only after some text */
+
+        if (any && llm_buf_append_lit(b, "\\n\\n") != LLM_OK) {
+            return LLM_ERROR;
+        }
+
+        if (m->parts == NULL) {
+            if (m->content.start
+                && llm_buf_append(b, llm_span_inner(&m->content),
+                                  llm_span_inner_len(&m->content))
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+
+            any |= (m->content.start && llm_span_inner_len(&m->content));
+            continue;
+        }
+
+        cJSON_ArrayForEach(part, m->parts) {
+            s = cJSON_IsString(part) ? part->valuestring
+                                     : llm_json_get_str(part, "text");
+
+            if (s && s[0]) {
+                if (llm_buf_append_json_inner(b, s, strlen(s)) != LLM_OK) {
+                    return LLM_ERROR;
+                }
+
+                any = 1;
+            }
+        }
+    }
+
+    if (!any) {
+        b->len = mark;
         return LLM_OK;
     }
 
-    if (llm_gemini_gc_key(b, first, to_name) != LLM_OK
-        || llm_buf_append_number(b, v->valuedouble) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    return LLM_OK;
+    return llm_buf_append_lit(b, "\"}]}");
 }
 
 
@@ -823,99 +846,54 @@ llm_gemini_budget(const char *effort)
 }
 
 
+/* generationConfig's members in the order of the tree builder */
+
 static int
-llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
-    llm_buf_t *b)
+llm_gemini_generation_config(llm_request_t *req, llm_buf_t *b)
 {
-    int          first, any;
+    size_t       mark;
     long long    max, budget;
-    llm_json_t  *v, *s, *rf, *schema;
+    llm_chat_t  *chat;
+    llm_json_t  *rf, *schema;
     const char  *type, *effort;
 
-    first = 1;
+    chat = req->chat;
+    mark = b->len;
 
-    if (llm_gemini_copy_number(tree, "temperature", b, "temperature", &first)
-        != LLM_OK
-        || llm_gemini_copy_number(tree, "top_p", b, "topP", &first)
+    if (llm_buf_append_lit(b, ",\"generationConfig\":{") != LLM_OK
+        || llm_span_member(b, "temperature", &chat->temperature) != LLM_OK
+        || llm_span_member(b, "topP", &chat->top_p) != LLM_OK
+        || llm_span_member_int(b, "candidateCount", &chat->n) != LLM_OK
+        || llm_span_member_int(b, "seed", &chat->seed) != LLM_OK
+        || llm_span_member(b, "presencePenalty", &chat->presence_penalty)
            != LLM_OK
-        || llm_gemini_copy_number(tree, "n", b, "candidateCount", &first)
-           != LLM_OK
-        || llm_gemini_copy_number(tree, "seed", b, "seed", &first) != LLM_OK
-        || llm_gemini_copy_number(tree, "presence_penalty", b,
-                                  "presencePenalty", &first) != LLM_OK
-        || llm_gemini_copy_number(tree, "frequency_penalty", b,
-                                  "frequencyPenalty", &first) != LLM_OK)
+        || llm_span_member(b, "frequencyPenalty", &chat->frequency_penalty)
+           != LLM_OK)
     {
         return LLM_ERROR;
     }
 
-    max = llm_json_get_int(tree, "max_completion_tokens");
-
-    if (max < 0) {
-        max = llm_json_get_int(tree, "max_tokens");
-    }
-
-    if (max < 0 && req->max_tokens_default > 0) {
-        max = req->max_tokens_default;
-    }
+    max = llm_chat_max_tokens(req);
 
     if (max > 0
-        && (llm_gemini_gc_key(b, &first, "maxOutputTokens") != LLM_OK
+        && (llm_buf_append_lit(b, ",\"maxOutputTokens\":") != LLM_OK
             || llm_buf_append_int(b, max) != LLM_OK))
     {
         return LLM_ERROR;
     }
 
-    v = llm_json_get(tree, "stop");
-
-    if (cJSON_IsString(v) || cJSON_IsArray(v)) {
-        if (llm_gemini_gc_key(b, &first, "stopSequences") != LLM_OK
-            || llm_buf_append_lit(b, "[") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        if (cJSON_IsString(v)) {
-            if (llm_buf_append_json_string(b, v->valuestring,
-                                           strlen(v->valuestring))
-                != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-        } else {
-            any = 0;
-
-            cJSON_ArrayForEach(s, v) {
-                if (!cJSON_IsString(s)) {
-                    continue;
-                }
-
-                if ((any && llm_buf_append_lit(b, ",") != LLM_OK)
-                    || llm_buf_append_json_string(b, s->valuestring,
-                                                  strlen(s->valuestring))
-                       != LLM_OK)
-                {
-                    return LLM_ERROR;
-                }
-
-                any = 1;
-            }
-        }
-
-        if (llm_buf_append_lit(b, "]") != LLM_OK) {
-            return LLM_ERROR;
-        }
+    if (llm_span_stop(b, "stopSequences", &chat->stop, 1) != LLM_OK) {
+        return LLM_ERROR;
     }
 
-    rf = llm_json_get_obj(tree, "response_format");
+    rf = llm_json_get_obj(chat->params, "response_format");
     type = llm_json_get_str(rf, "type");
 
     if (type && (strcmp(type, "json_object") == 0
                  || strcmp(type, "json_schema") == 0))
     {
-        if (llm_gemini_gc_key(b, &first, "responseMimeType") != LLM_OK
-            || llm_buf_append_lit(b, "\"application/json\"") != LLM_OK)
+        if (llm_buf_append_lit(b, ",\"responseMimeType\":"
+                                  "\"application/json\"") != LLM_OK)
         {
             return LLM_ERROR;
         }
@@ -924,19 +902,19 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
                                   "schema");
 
         if (schema
-            && (llm_gemini_gc_key(b, &first, "responseSchema") != LLM_OK
+            && (llm_buf_append_lit(b, ",\"responseSchema\":") != LLM_OK
                 || llm_gemini_schema_print(req, schema, b) != LLM_OK))
         {
             return LLM_ERROR;
         }
     }
 
-    effort = llm_json_get_str(tree, "reasoning_effort");
+    effort = llm_json_get_str(chat->params, "reasoning_effort");
     budget = effort ? llm_gemini_budget(effort) : -1;
 
     if (budget >= 0) {
-        if (llm_gemini_gc_key(b, &first, "thinkingConfig") != LLM_OK
-            || llm_buf_append_lit(b, "{\"thinkingBudget\":") != LLM_OK
+        if (llm_buf_append_lit(b, ",\"thinkingConfig\":{\"thinkingBudget\":")
+            != LLM_OK
             || llm_buf_append_int(b, budget) != LLM_OK
             || (budget > 0
                 && llm_buf_append_lit(b, ",\"includeThoughts\":true")
@@ -947,11 +925,15 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
         }
     }
 
-    if (!first && llm_buf_append_lit(b, "}") != LLM_OK) {
-        return LLM_ERROR;
+    if (b->len == mark + sizeof(",\"generationConfig\":{") - 1) {
+        b->len = mark;
+        return LLM_OK;
     }
 
-    return LLM_OK;
+    /* the first member's comma opens the object instead */
+    b->data[mark + sizeof(",\"generationConfig\":{") - 1] = ' ';
+
+    return llm_buf_append_lit(b, "}");
 }
 
 
@@ -961,165 +943,24 @@ llm_gemini_generation_config(llm_request_t *req, llm_json_t *tree,
  */
 
 int
-llm_gemini_build_plain(llm_request_t *req, const char *upstream_model,
-    llm_buf_t *b)
-{
-    int           i, last, system;
-    size_t        mark;
-    long long     max;
-    llm_plain_t  *pl;
-    llm_span_t   *c;
-
-    (void) upstream_model;
-
-    pl = req->spans;
-
-    if (llm_buf_reserve(b, req->raw_len + 256) != LLM_OK
-        || llm_buf_append_lit(b, "{\"contents\":[") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    last = -1;
-
-    for (i = 0; i < pl->nmessages; i++) {
-        c = &pl->messages[i].content;
-
-        if (pl->messages[i].role == LLM_ROLE_SYSTEM) {
-            continue;
-        }
-
-        if ((int) pl->messages[i].role == last) {
-            if (llm_buf_append_lit(b, ",{\"text\":") != LLM_OK) {
-                return LLM_ERROR;
-            }
-
-        } else if ((last != -1 && llm_buf_append_lit(b, "]},") != LLM_OK)
-                   || llm_buf_append_cstr(b,
-                          pl->messages[i].role == LLM_ROLE_USER
-                          ? "{\"role\":\"user\",\"parts\":[{\"text\":"
-                          : "{\"role\":\"model\",\"parts\":[{\"text\":")
-                      != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        if (llm_plain_append(b, c) != LLM_OK
-            || llm_buf_append_lit(b, "}") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        last = pl->messages[i].role;
-    }
-
-    if ((last != -1 && llm_buf_append_lit(b, "]}") != LLM_OK)
-        || llm_buf_append_lit(b, "]") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    mark = b->len;
-    system = 0;
-
-    if (llm_buf_append_lit(b, ",\"systemInstruction\":{\"parts\":"
-                              "[{\"text\":\"") != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    for (i = 0; i < pl->nmessages; i++) {
-        c = &pl->messages[i].content;
-
-        if (pl->messages[i].role != LLM_ROLE_SYSTEM) {
-            continue;
-        }
-
-        /* the separator only after some text, as the general builder */
-
-        if ((system && llm_buf_append_lit(b, "\\n\\n") != LLM_OK)
-            || llm_buf_append(b, llm_plain_inner(c), llm_plain_inner_len(c))
-               != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
-
-        system |= (llm_plain_inner_len(c) != 0);
-    }
-
-    if (!system) {
-        b->len = mark;
-
-    } else if (llm_buf_append_lit(b, "\"}]}") != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    /* generationConfig: the members in the general builder's order */
-
-    mark = b->len;
-
-    if (llm_buf_append_lit(b, ",\"generationConfig\":{") != LLM_OK
-        || llm_plain_number(b, "temperature", &pl->temperature) != LLM_OK
-        || llm_plain_number(b, "topP", &pl->top_p) != LLM_OK
-        || llm_plain_number(b, "candidateCount", &pl->n) != LLM_OK
-        || llm_plain_number(b, "seed", &pl->seed) != LLM_OK)
-    {
-        return LLM_ERROR;
-    }
-
-    max = llm_plain_max_tokens(req);
-
-    if (max > 0
-        && (llm_buf_append_lit(b, ",\"maxOutputTokens\":") != LLM_OK
-            || llm_buf_append_int(b, max) != LLM_OK))
-    {
-        return LLM_ERROR;
-    }
-
-    if (llm_plain_stop(b, "stopSequences", &pl->stop, 1) != LLM_OK) {
-        return LLM_ERROR;
-    }
-
-    if (b->len == mark + sizeof(",\"generationConfig\":{") - 1) {
-        b->len = mark;
-
-    } else {
-        /* the first member's comma opens the object instead */
-        b->data[mark + sizeof(",\"generationConfig\":{") - 1] = ' ';
-
-        if (llm_buf_append_lit(b, "}") != LLM_OK) {
-            return LLM_ERROR;
-        }
-    }
-
-    return llm_buf_append_lit(b, "}");
-}
-
-
-int
 llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
     llm_buf_t *body)
 {
-    size_t       mark;
-    llm_json_t  *tree;
+    size_t  mark;
 
-    if (req->plain) {
-        return llm_gemini_build_plain(req, upstream_model, body);
-    }
-
-    tree = llm_request_tree(req);
-    if (tree == NULL) {
-        return LLM_ERROR;
-    }
+    (void) upstream_model;
 
     mark = body->len;
 
-    if (llm_gemini_contents(req, llm_json_get_arr(tree, "messages"), body)
-        != LLM_OK
-        || llm_gemini_tools(req, tree, body) != LLM_OK
-        || llm_gemini_generation_config(req, tree, body) != LLM_OK
-        || llm_buf_append_lit(body, "}") != LLM_OK
-        || llm_request_texts_back(req, body, mark) != LLM_OK)
+    /* at most the client's bytes and some names: one allocation */
+
+    if (llm_request_pieces(req) != LLM_OK
+        || llm_buf_reserve(body, req->raw_len + 256) != LLM_OK
+        || llm_gemini_contents(req, body) != LLM_OK
+        || llm_gemini_system(req->chat, body) != LLM_OK
+        || llm_gemini_tools(req, req->chat->params, body) != LLM_OK
+        || llm_gemini_generation_config(req, body) != LLM_OK
+        || llm_buf_append_lit(body, "}") != LLM_OK)
     {
         body->len = mark;
         return LLM_ERROR;
@@ -1127,5 +968,3 @@ llm_gemini_build_request(llm_request_t *req, const char *upstream_model,
 
     return LLM_OK;
 }
-
-

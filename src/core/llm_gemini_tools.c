@@ -580,13 +580,13 @@ llm_gemini_schema_print(llm_request_t *req, llm_json_t *schema,
 
 
 int
-llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b)
+llm_gemini_tools(llm_request_t *req, llm_json_t *root, llm_buf_t *b)
 {
     int          any;
     llm_json_t  *tools, *tool, *fn, *params, *choice, *v;
     const char  *name, *desc, *mode;
 
-    tools = llm_json_get_arr(tree, "tools");
+    tools = llm_json_get_arr(root, "tools");
     any = 0;
 
     cJSON_ArrayForEach(tool, tools) {
@@ -639,7 +639,7 @@ llm_gemini_tools(llm_request_t *req, llm_json_t *tree, llm_buf_t *b)
         return LLM_ERROR;
     }
 
-    choice = llm_json_get(tree, "tool_choice");
+    choice = llm_json_get(root, "tool_choice");
     name = NULL;
     mode = NULL;
 

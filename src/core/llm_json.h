@@ -70,6 +70,9 @@ llm_json_t *llm_json_tree(const char *p, size_t n,
     size_t mark_len, llm_json_arena_t **arena);
 void llm_json_arena_free(llm_json_arena_t *a);
 
+/* the same, in an arena that has others; p NULL: an empty object */
+llm_json_t *llm_json_tree_in(llm_json_arena_t *a, const char *p, size_t n);
+
 /* 1 if j is an object or array of the arena's tree: its bytes as given */
 int llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j,
     const char **start, size_t *len);

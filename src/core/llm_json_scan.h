@@ -39,6 +39,7 @@ typedef struct {
     const char  *key;        /* raw bytes between the quotes, or NULL */
     size_t       key_len;
     int          index;      /* array index when key is NULL */
+    unsigned     escaped;    /* the key has an escape sequence */
 } llm_json_step_t;
 
 

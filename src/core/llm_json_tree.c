@@ -514,6 +514,48 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
 }
 
 
+/*
+ * A tree of p in an arena that has others (the request's pieces); p
+ * NULL: an empty object, without bytes of its own, to add to
+ */
+
+llm_json_t *
+llm_json_tree_in(llm_json_arena_t *a, const char *p, size_t n)
+{
+    llm_json_t       *j;
+    llm_json_raw_t   *raw;
+    llm_json_tree_t   t;
+
+    if (p == NULL) {
+        raw = llm_json_arena_alloc(a, sizeof(llm_json_raw_t)
+                                      + sizeof(llm_json_t));
+        if (raw == NULL) {
+            return NULL;
+        }
+
+        raw->start = NULL;
+        raw->end = NULL;
+
+        j = (llm_json_t *) (raw + 1);
+        memset(j, 0, sizeof(llm_json_t));
+        j->type = cJSON_Object;
+
+        return j;
+    }
+
+    t.p = p;
+    t.last = p + n;
+    t.arena = a;
+    t.texts = NULL;
+    t.ntexts = 0;
+    t.text = 0;
+    t.mark = NULL;
+    t.mark_len = 0;
+
+    return llm_json_tree_value(&t);
+}
+
+
 int
 llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j, const char **start,
     size_t *len)
@@ -534,6 +576,11 @@ llm_json_arena_raw(llm_json_arena_t *a, llm_json_t *j, const char **start,
     }
 
     raw = (llm_json_raw_t *) j - 1;
+
+    if (raw->start == NULL) {
+        return 0;
+    }
+
     *start = raw->start;
     *len = raw->end - raw->start;
 

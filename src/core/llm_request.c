@@ -94,10 +94,9 @@ typedef struct {
     const char            *role;
     size_t                 role_len;
     llm_json_type_e        content_type;
-    const char            *content_start;
-    const char            *content_end;
+    llm_message_t         *msg;          /* its slot in the chat, or NULL */
     llm_error_t           *msg_error;
-    llm_plain_t           *plain;
+    llm_chat_t            *chat;
     llm_request_t         *req;          /* its texts, as they are found */
 
     llm_json_type_e        include_usage_type;
@@ -109,7 +108,8 @@ typedef struct {
     unsigned               msg_failed:1;
     unsigned               stop_bad:1;
     unsigned               has_include_usage:1;
-    unsigned               not_plain:1;
+    unsigned               no_room:1;
+    unsigned               msg_spans:4;  /* of the message: found, by bit */
 } llm_request_scan_t;
 
 
@@ -125,10 +125,13 @@ static int llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e);
 static int llm_request_model(llm_request_t *req,
     llm_request_member_t *m);
 static int llm_request_scan_body(llm_request_t *req, const char *p,
-    size_t n, llm_error_t *e, llm_plain_t *pl);
-static void llm_request_plain_message(llm_request_scan_t *sc);
-static int llm_request_plain_grow(llm_plain_t *pl);
-static int llm_request_plain(llm_request_scan_t *sc);
+    size_t n, llm_error_t *e, llm_chat_t *chat);
+static void llm_request_message_span(llm_request_scan_t *sc,
+    const llm_json_step_t *step, llm_json_type_e type, const char *start,
+    const char *end);
+static void llm_request_chat_message(llm_request_scan_t *sc);
+static int llm_request_chat_grow(llm_chat_t *chat);
+static int llm_request_chat(llm_request_scan_t *sc);
 
 
 int
@@ -136,25 +139,30 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
     llm_error_t *e)
 {
     int          rc;
-    llm_plain_t  plain;
+    llm_chat_t  *chat;
 
     memset(req, 0, sizeof(llm_request_t));
 
-    plain.nmessages = 0;
-    plain.nalloc = 0;
-    plain.messages = plain.inline_messages;
+    /* the messages are written here as they are found */
 
-    rc = llm_request_scan_body(req, p, n, e, &plain);
+    chat = malloc(sizeof(llm_chat_t));
 
-    if (req->spans) {
-        /* the copy's inline messages are its own */
-        if (req->spans->nalloc == 0) {
-            req->spans->messages = req->spans->inline_messages;
-        }
-
-    } else if (plain.nalloc) {
-        free(plain.messages);
+    if (chat == NULL) {
+        llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+        return LLM_ERROR;
     }
+
+    chat->nmessages = 0;
+    chat->nalloc = 0;
+    chat->messages = chat->inline_messages;
+    chat->members = NULL;
+    chat->nmembers = 0;
+    chat->ncalls = 0;
+    chat->nparts = 0;
+    chat->nresults = 0;
+    req->chat = chat;
+
+    rc = llm_request_scan_body(req, p, n, e, chat);
 
     if (rc != LLM_OK) {
         llm_request_free(req);
@@ -166,11 +174,12 @@ llm_request_parse(llm_request_t *req, const char *p, size_t n,
 
 static int
 llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
-    llm_error_t *e, llm_plain_t *pl)
+    llm_error_t *e, llm_chat_t *chat)
 {
     int                      i, j;
     size_t                   off;
     unsigned                 nul;
+    llm_span_t               span;
     llm_request_scan_t       sc;
     llm_request_member_t    *m;
     const llm_param_rule_t  *rule;
@@ -185,7 +194,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
     memset((char *) &sc + sizeof(sc.members), 0,
            sizeof(sc) - sizeof(sc.members));
     sc.msg_error = e;
-    sc.plain = pl;
+    sc.chat = chat;
     sc.req = req;
 
     if (llm_json_scan_nul(p, n, 3, llm_request_scan, &sc, &nul) != LLM_OK) {
@@ -223,11 +232,14 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    /* "mod\u0065l" is "model" to a provider: such keys are refused */
+    /*
+     * "mod\u0065l" is "model" to a provider: such keys are refused, at
+     * the top and in messages
+     */
     if (sc.escaped_key) {
         llm_error_set(e, 400, NULL, "invalid_json",
-                      "Escape sequences in top-level keys are not "
-                      "supported.");
+                      "Escape sequences in the keys of the request and of "
+                      "its messages are not supported.");
         return LLM_ERROR;
     }
 
@@ -373,19 +385,14 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
     }
 
     if (m && m->type == LLM_JSON_NUMBER) {
-        req->max_output = llm_json_scan_int(m->start, m->end);
+        span.start = m->start;
+        span.end = m->end;
+        req->max_output = llm_span_int(&span);
     }
 
-    if (llm_request_plain(&sc)) {
-        req->spans = malloc(sizeof(llm_plain_t));
-
-        if (req->spans == NULL) {
-            llm_error_set(e, 500, NULL, NULL, "Out of memory.");
-            return LLM_ERROR;
-        }
-
-        memcpy(req->spans, pl, sizeof(llm_plain_t));
-        req->plain = 1;
+    if (sc.no_room || llm_request_chat(&sc) != LLM_OK) {
+        llm_error_set(e, 500, NULL, NULL, "Out of memory.");
+        return LLM_ERROR;
     }
 
     if (llm_request_model(req, llm_request_member(&sc, "model")) != LLM_OK) {
@@ -421,9 +428,7 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
             return LLM_OK;
         }
 
-        if (memchr(path[0].key, '\\', path[0].key_len)) {
-            sc->escaped_key = 1;
-        }
+        sc->escaped_key |= path[0].escaped;
 
         m = &sc->members[sc->nmembers++];
 
@@ -439,30 +444,20 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
     if (llm_json_step_is(&path[0], "messages") && path[1].key == NULL) {
 
         if (depth == 3) {
-            if (llm_json_step_is(&path[2], "role")) {
-                /* a key twice: the tree (cJSON keeps the first) decides */
-                sc->not_plain |= sc->msg_role;
-                sc->msg_role = 1;
-                sc->role_type = type;
-                sc->role = start + 1;
-                sc->role_len = (size_t) (end - start - 2);
+            if (path[2].key == NULL) {
+                /* a message that is an array: refused once it ends */
+                return LLM_OK;
+            }
 
-            } else if (llm_json_step_is(&path[2], "content")) {
-                sc->not_plain |= sc->msg_content;
-                sc->msg_content = 1;
-                sc->content_type = type;
-                sc->content_start = start;
-                sc->content_end = end;
+            sc->escaped_key |= path[2].escaped;
 
-                if (type == LLM_JSON_STRING
-                    && llm_request_text_found(sc->req, start, end) != LLM_OK)
-                {
-                    return LLM_ERROR;
-                }
+            llm_request_message_span(sc, &path[2], type, start, end);
 
-            } else if (!llm_json_step_is(&path[2], "name")) {
-                /* tool_calls, tool_call_id, refusal, ...: not plain */
-                sc->not_plain = 1;
+            if (llm_json_step_is(&path[2], "content")
+                && type == LLM_JSON_STRING
+                && llm_request_text_found(sc->req, start, end) != LLM_OK)
+            {
+                return LLM_ERROR;
             }
 
             return LLM_OK;
@@ -476,12 +471,14 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
             llm_request_check_message(sc, path[1].index, type);
         }
 
-        if (!sc->msg_failed && !sc->not_plain) {
-            llm_request_plain_message(sc);
+        if (!sc->msg_failed) {
+            llm_request_chat_message(sc);
         }
 
         sc->msg_role = 0;
         sc->msg_content = 0;
+        sc->msg_spans = 0;
+        sc->msg = NULL;
 
         return LLM_OK;
     }
@@ -813,110 +810,224 @@ llm_request_member(llm_request_scan_t *sc, const char *name)
 }
 
 
-/* a valid message, to the plain request while it is one */
+/*
+ * A member of the message being scanned: the first of each name, as
+ * cJSON's lookups find it, into the message's slot in the chat; the
+ * role and content also for the checks.
+ */
 
 static void
-llm_request_plain_message(llm_request_scan_t *sc)
+llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
+    llm_json_type_e type, const char *start, const char *end)
 {
-    llm_plain_t  *pl;
-    llm_role_e    role;
+    unsigned          bit;
+    llm_span_t       *span;
+    llm_chat_t       *chat;
+    llm_json_type_e   want;
 
-    pl = sc->plain;
+    if (llm_json_step_is(step, "role")) {
+        if (sc->msg_role) {
+            return;
+        }
 
-    if (!sc->msg_content || sc->content_type != LLM_JSON_STRING) {
-        sc->not_plain = 1;
+        sc->msg_role = 1;
+        sc->role_type = type;
+        sc->role = start + 1;
+        sc->role_len = (size_t) (end - start - 2);
+
         return;
     }
 
-    if (pl->nmessages == (pl->nalloc ? pl->nalloc
-                                     : LLM_PLAIN_INLINE_MESSAGES)
-        && llm_request_plain_grow(pl) != LLM_OK)
-    {
-        sc->not_plain = 1;
+    if (sc->msg == NULL) {
+        chat = sc->chat;
+
+        if (chat->nmessages == (chat->nalloc ? chat->nalloc
+                                             : LLM_CHAT_INLINE_MESSAGES)
+            && llm_request_chat_grow(chat) != LLM_OK)
+        {
+            sc->no_room = 1;
+            return;
+        }
+
+        sc->msg = &chat->messages[chat->nmessages];
+    }
+
+    if (llm_json_step_is(step, "content")) {
+        if (sc->msg_content) {
+            return;
+        }
+
+        sc->msg_content = 1;
+        sc->content_type = type;
+        span = &sc->msg->content;
+        want = (type == LLM_JSON_ARRAY) ? LLM_JSON_ARRAY : LLM_JSON_STRING;
+        bit = 1;
+
+    } else if (llm_json_step_is(step, "tool_calls")) {
+        span = &sc->msg->tool_calls;
+        want = LLM_JSON_ARRAY;
+        bit = 2;
+
+    } else if (llm_json_step_is(step, "tool_call_id")) {
+        span = &sc->msg->tool_call_id;
+        want = LLM_JSON_STRING;
+        bit = 4;
+
+    } else if (llm_json_step_is(step, "name")) {
+        span = &sc->msg->name;
+        want = LLM_JSON_STRING;
+        bit = 8;
+
+    } else {
         return;
     }
+
+    /* a later member of the same name is not the one that counts */
+
+    if (sc->msg_spans & bit) {
+        return;
+    }
+
+    sc->msg_spans |= bit;
+
+    if (type == want) {
+        span->start = start;
+        span->end = end;
+
+    } else {
+        span->start = NULL;
+        span->end = NULL;
+    }
+}
+
+
+/* a valid message, to the chat */
+
+static void
+llm_request_chat_message(llm_request_scan_t *sc)
+{
+    llm_chat_t     *chat;
+    llm_message_t  *m;
+
+    chat = sc->chat;
+
+    if (sc->msg == NULL) {
+        /* none of its members had a span: only a role */
+
+        if (chat->nmessages == (chat->nalloc ? chat->nalloc
+                                             : LLM_CHAT_INLINE_MESSAGES)
+            && llm_request_chat_grow(chat) != LLM_OK)
+        {
+            sc->no_room = 1;
+            return;
+        }
+
+        sc->msg = &chat->messages[chat->nmessages];
+    }
+
+    m = sc->msg;
+    chat->nmessages++;
+
+    /* the role was found one of the six: its length and first letter */
 
     switch (sc->role_len) {
 
     case 4:
-        /* "user" or "tool" */
-        if (sc->role[0] != 'u') {
-            sc->not_plain = 1;
-            return;
-        }
-
-        role = LLM_ROLE_USER;
+        m->role = (sc->role[0] == 'u') ? LLM_ROLE_USER : LLM_ROLE_TOOL;
+        chat->nresults += (m->role == LLM_ROLE_TOOL);
         break;
 
     case 6:
-        role = LLM_ROLE_SYSTEM;
+        m->role = LLM_ROLE_SYSTEM;
         break;
 
-    case 9:
-        /* "developer" or "assistant" */
-        role = (sc->role[0] == 'd') ? LLM_ROLE_SYSTEM : LLM_ROLE_ASSISTANT;
+    case 8:
+        m->role = LLM_ROLE_FUNCTION;
         break;
 
     default:
-        /* "tool", "function" */
-        sc->not_plain = 1;
-        return;
+        /* "developer" or "assistant" */
+        m->role = (sc->role[0] == 'd') ? LLM_ROLE_SYSTEM
+                                       : LLM_ROLE_ASSISTANT;
+        break;
     }
 
-    pl->messages[pl->nmessages].role = role;
-    pl->messages[pl->nmessages].content.start = sc->content_start;
-    pl->messages[pl->nmessages].content.end = sc->content_end;
-    pl->nmessages++;
+    /* the members it does not have */
+
+    if (!(sc->msg_spans & 1)) {
+        m->content.start = NULL;
+    }
+
+    chat->nparts += (m->content.start && m->content.start[0] == '[');
+
+    if (!(sc->msg_spans & 2)) {
+        m->tool_calls.start = NULL;
+    }
+
+    chat->ncalls += (m->tool_calls.start != NULL);
+
+    if (!(sc->msg_spans & 4)) {
+        m->tool_call_id.start = NULL;
+    }
+
+    if (!(sc->msg_spans & 8)) {
+        m->name.start = NULL;
+    }
+
+    m->parts = NULL;
+    m->calls = NULL;
 }
 
 
 /* room for twice as many messages, on the heap */
 
 static int
-llm_request_plain_grow(llm_plain_t *pl)
+llm_request_chat_grow(llm_chat_t *chat)
 {
-    int                   n;
-    llm_plain_message_t  *m;
+    int             n;
+    llm_message_t  *m;
 
-    n = 2 * pl->nmessages;
+    n = 2 * chat->nmessages;
 
-    m = pl->nalloc ? realloc(pl->messages, n * sizeof(llm_plain_message_t))
-                   : malloc(n * sizeof(llm_plain_message_t));
+    m = chat->nalloc ? realloc(chat->messages, n * sizeof(llm_message_t))
+                     : malloc(n * sizeof(llm_message_t));
     if (m == NULL) {
         return LLM_ERROR;
     }
 
-    if (pl->nalloc == 0) {
-        memcpy(m, pl->inline_messages,
-               pl->nmessages * sizeof(llm_plain_message_t));
+    if (chat->nalloc == 0) {
+        memcpy(m, chat->inline_messages,
+               chat->nmessages * sizeof(llm_message_t));
     }
 
-    pl->messages = m;
-    pl->nalloc = n;
+    chat->messages = m;
+    chat->nalloc = n;
 
     return LLM_OK;
 }
 
 
-/* 1 if every top-level member is one a plain request may have */
+/*
+ * The top-level members: the parameters mapped one to one as spans, the
+ * others kept for their tree (llm_request_pieces())
+ */
 
 static int
-llm_request_plain(llm_request_scan_t *sc)
+llm_request_chat(llm_request_scan_t *sc)
 {
     int                    i;
     llm_span_t            *span;
-    llm_plain_t           *pl;
+    llm_chat_t            *chat;
+    llm_member_t          *o;
     llm_request_member_t  *m;
 
-    if (sc->not_plain) {
-        return 0;
-    }
+    chat = sc->chat;
 
-    pl = sc->plain;
+    memset(&chat->temperature, 0,
+           offsetof(llm_chat_t, members) - offsetof(llm_chat_t, temperature));
 
-    /* the parameters after the messages: none until found */
-    memset(&pl->temperature, 0,
-           sizeof(llm_plain_t) - offsetof(llm_plain_t, temperature));
+    chat->params = NULL;
+    chat->pieces = 0;
 
     for (i = 0; i < sc->nmembers; i++) {
         m = &sc->members[i];
@@ -932,42 +1043,66 @@ llm_request_plain(llm_request_scan_t *sc)
         }
 
         if (llm_request_is("temperature")) {
-            span = &pl->temperature;
+            span = &chat->temperature;
 
         } else if (llm_request_is("top_p")) {
-            span = &pl->top_p;
+            span = &chat->top_p;
 
         } else if (llm_request_is("n")) {
-            span = &pl->n;
+            span = &chat->n;
 
         } else if (llm_request_is("seed")) {
-            span = &pl->seed;
+            span = &chat->seed;
 
         } else if (llm_request_is("max_tokens")) {
-            span = &pl->max_tokens;
+            span = &chat->max_tokens;
 
         } else if (llm_request_is("max_completion_tokens")) {
-            span = &pl->max_completion_tokens;
+            span = &chat->max_completion_tokens;
 
         } else if (llm_request_is("stop")) {
-            span = &pl->stop;
+            span = &chat->stop;
 
         } else if (llm_request_is("user")) {
-            span = &pl->user;
+            span = &chat->user;
+
+        } else if (llm_request_is("presence_penalty")) {
+            span = &chat->presence_penalty;
+
+        } else if (llm_request_is("frequency_penalty")) {
+            span = &chat->frequency_penalty;
 
         } else {
-            return 0;
+            span = NULL;
         }
 
 #undef llm_request_is
 
-        if (m->type != LLM_JSON_NULL) {
-            span->start = m->start;
-            span->end = m->end;
+        if (span) {
+            if (m->type != LLM_JSON_NULL) {
+                span->start = m->start;
+                span->end = m->end;
+            }
+
+            continue;
         }
+
+        if (chat->members == NULL) {
+            chat->members = malloc(sc->nmembers * sizeof(llm_member_t));
+
+            if (chat->members == NULL) {
+                return LLM_ERROR;
+            }
+        }
+
+        o = &chat->members[chat->nmembers++];
+        o->key = m->key;
+        o->key_len = m->key_len;
+        o->value.start = m->start;
+        o->value.end = m->end;
     }
 
-    return 1;
+    return LLM_OK;
 }
 
 
@@ -1034,29 +1169,32 @@ llm_request_model(llm_request_t *req, llm_request_member_t *m)
 void
 llm_request_free(llm_request_t *req)
 {
-    if (req->arena) {
-        llm_json_arena_free(req->arena);
-        req->arena = NULL;
-
-    } else {
+    if (req->tree_arena == NULL) {
+        /* a tree of cJSON's own (a test's edited copy) */
         llm_json_free(req->root);
     }
 
+    llm_json_arena_free(req->tree_arena);
+    req->tree_arena = NULL;
     req->root = NULL;
+    llm_json_arena_free(req->arena);
+    req->arena = NULL;
 
     free(req->model);
     req->model = NULL;
 
-    if (req->spans && req->spans->nalloc) {
-        free(req->spans->messages);
-    }
+    if (req->chat) {
+        if (req->chat->nalloc) {
+            free(req->chat->messages);
+        }
 
-    free(req->spans);
-    req->spans = NULL;
+        free(req->chat->members);
+        free(req->chat);
+        req->chat = NULL;
+    }
 
     free(req->texts);
     req->texts = NULL;
     req->ntexts = 0;
     req->marked = 0;
-    req->plain = 0;
 }

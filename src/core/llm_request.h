@@ -6,9 +6,12 @@
 /*
  * Parse and validate an OpenAI Chat Completions request body.
  *
- * Validation runs on the JSON scanner: no tree is built for it.  A
- * dialect that needs the tree (to rewrite the body) asks for it with
- * llm_request_tree(); the openai dialect usually splices the raw bytes.
+ * Validation runs on the JSON scanner: no tree is built for it.  The
+ * same scan records every message and parameter as spans of the client's
+ * bytes (llm_chat_t), which the dialects that rewrite the body build
+ * from, with trees of the pieces that need one (llm_request_pieces());
+ * the openai dialect splices the raw bytes, and reads the whole tree
+ * (llm_request_tree()) only for its rare rewrites.
  */
 
 #ifndef _LLM_REQUEST_H_INCLUDED_
@@ -28,43 +31,85 @@ typedef struct {
 } llm_span_t;
 
 
-/* messages kept in the request itself; more go to the heap */
-#define LLM_PLAIN_INLINE_MESSAGES  32
+/*
+ * messages kept in the request itself, more go to the heap: a small
+ * chat's llm_chat_t stays within malloc's per-thread cache (1 KB)
+ */
+#define LLM_CHAT_INLINE_MESSAGES  8
 
 typedef enum {
     LLM_ROLE_SYSTEM = 0,         /* "developer" too */
     LLM_ROLE_USER,
-    LLM_ROLE_ASSISTANT
+    LLM_ROLE_ASSISTANT,
+    LLM_ROLE_TOOL,
+    LLM_ROLE_FUNCTION
 } llm_role_e;
 
 
 /*
- * A plain chat: text messages with string contents, any number of them,
- * and only the parameters listed here.  Most requests are; the dialects
- * that rewrite the body build it from these spans, without a tree.
+ * A message as the request scan found it: the spans of the members the
+ * dialects read (the first of a name, as cJSON's lookups find it).  Only
+ * content parts and tool calls have a tree, made by llm_request_pieces()
+ * for the messages that have some: texts move as the client escaped
+ * them, and a chat of texts has no tree at all.
  */
 
 typedef struct {
     llm_role_e    role;
-    llm_span_t    content;       /* a JSON string */
-} llm_plain_message_t;
+    llm_span_t    content;       /* a string or an array; NULL: none, null */
+    llm_span_t    tool_calls;    /* an array; NULL: none, or not an array */
+    llm_span_t    tool_call_id;  /* a string; NULL: none, or not a string */
+    llm_span_t    name;          /* a string; NULL: none, or not a string */
+    llm_json_t   *parts;         /* content's tree, when an array */
+    llm_json_t   *calls;         /* tool_calls' tree, when an array */
+} llm_message_t;
 
+
+/* a top-level member the spans do not hold, for the params' tree */
 
 typedef struct {
-    int                   nmessages;
-    int                   nalloc;    /* of a heap array; 0: the inline one */
-    llm_plain_message_t  *messages;  /* inline, or on the heap */
-    llm_plain_message_t   inline_messages[LLM_PLAIN_INLINE_MESSAGES];
+    const char   *key;           /* no escapes: llm_request_parse() */
+    size_t        key_len;
+    llm_span_t    value;
+} llm_member_t;
 
-    llm_span_t    temperature;
-    llm_span_t    top_p;
-    llm_span_t    n;
-    llm_span_t    seed;
-    llm_span_t    max_tokens;
-    llm_span_t    max_completion_tokens;
-    llm_span_t    stop;
-    llm_span_t    user;
-} llm_plain_t;
+
+/*
+ * The request as the dialects that rewrite it read it: every message,
+ * the parameters they map one to one as spans, and the rest (tools,
+ * tool_choice, response_format, reasoning_effort, ...) as a tree of
+ * those members only, when there are any.
+ */
+
+typedef struct {
+    int             nmessages;
+    int             nalloc;      /* of a heap array; 0: the inline one */
+    llm_message_t  *messages;    /* inline, or on the heap */
+    llm_message_t   inline_messages[LLM_CHAT_INLINE_MESSAGES];
+
+    llm_span_t      temperature;
+    llm_span_t      top_p;
+    llm_span_t      n;
+    llm_span_t      seed;
+    llm_span_t      max_tokens;
+    llm_span_t      max_completion_tokens;
+    llm_span_t      stop;
+    llm_span_t      user;
+    llm_span_t      presence_penalty;
+    llm_span_t      frequency_penalty;
+
+    /* the other members (malloc'ed), their tree (llm_request_pieces()) */
+    llm_member_t   *members;
+    int             nmembers;
+    llm_json_t     *params;      /* NULL: no other member */
+
+    /* what the messages have: loops over them for it are skipped */
+    int             ncalls;      /* messages with tool_calls */
+    int             nparts;      /* messages with content parts */
+    int             nresults;    /* messages of role "tool" */
+
+    unsigned        pieces:1;    /* llm_request_pieces() has run */
+} llm_chat_t;
 
 
 /*
@@ -80,7 +125,8 @@ typedef llm_json_text_t  llm_request_text_t;
 
 typedef struct {
     llm_json_t   *root;          /* llm_request_tree(); owned */
-    llm_json_arena_t  *arena;    /* root's memory; NULL: cJSON's own */
+    llm_json_arena_t  *tree_arena;  /* root's memory; NULL: cJSON's own */
+    llm_json_arena_t  *arena;    /* the pieces' (llm_request_pieces()) */
     char         *model;         /* NUL-terminated copy; owned */
     int           stream;
     int           include_usage; /* stream_options.include_usage */
@@ -91,7 +137,6 @@ typedef struct {
     size_t        model_start;   /* the model value's bytes, quotes too */
     size_t        model_end;
     unsigned      has_stream_options:1;
-    unsigned      plain:1;       /* spans hold the whole request */
     unsigned      template:1;    /* a top-level "template": to apply first
                                     (llm_prompt_apply), set even when the
                                     request is refused */
@@ -102,9 +147,9 @@ typedef struct {
     /* max_completion_tokens or max_tokens as the client gave it; 0: none */
     long long     max_output;
 
-    /* a plain request's spans (owned; NULL: not plain): apart, to keep
-     * the request small for the rest of a long stream */
-    llm_plain_t  *spans;
+    /* the request as the dialects read it (owned): apart, to keep the
+     * request small for the rest of a long stream */
+    llm_chat_t   *chat;
 
     /* the texts the tree holds marks for (owned) */
     llm_request_text_t  *texts;
@@ -150,16 +195,28 @@ void llm_request_free(llm_request_t *req);
 double llm_span_number(const llm_span_t *s);
 
 
-/* a plain request's spans written out (llm_plain.c) */
+/*
+ * The trees of the messages' content parts and tool calls, and of the
+ * other members (llm_chat_t), in the request's arena; once.
+ */
+int llm_request_pieces(llm_request_t *req);
+
+
+/* spans written out (llm_span.c) */
 
 /* a string's bytes between the quotes */
-#define llm_plain_inner(s)       ((s)->start + 1)
-#define llm_plain_inner_len(s)   ((size_t) ((s)->end - (s)->start - 2))
+#define llm_span_inner(s)       ((s)->start + 1)
+#define llm_span_inner_len(s)   ((size_t) ((s)->end - (s)->start - 2))
 
-int llm_plain_append(llm_buf_t *b, const llm_span_t *s);
-int llm_plain_number(llm_buf_t *b, const char *name, const llm_span_t *s);
-int llm_plain_stop(llm_buf_t *b, const char *name, const llm_span_t *s,
+int llm_span_append(llm_buf_t *b, const llm_span_t *s);
+int llm_span_member(llm_buf_t *b, const char *name, const llm_span_t *s);
+int llm_span_stop(llm_buf_t *b, const char *name, const llm_span_t *s,
     int empty_too);
-long long llm_plain_max_tokens(llm_request_t *req);
+int llm_span_count(const llm_span_t *s);
+int llm_span_cstr(const llm_span_t *s, llm_buf_t *b);
+int llm_span_equals(const llm_span_t *s, const char *str);
+long long llm_span_int(const llm_span_t *s);
+int llm_span_member_int(llm_buf_t *b, const char *name, const llm_span_t *s);
+long long llm_chat_max_tokens(llm_request_t *req);
 
 #endif /* _LLM_REQUEST_H_INCLUDED_ */

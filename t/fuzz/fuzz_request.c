@@ -9,8 +9,10 @@
  * stream_options.include_usage true for the stream and no stream_options
  * otherwise, and must itself parse as a valid request again.
  *
- * A plain request (src/core/llm_plain.c) is also built for Anthropic and
- * Gemini from its spans and from the tree: both must mean the same.
+ * Every request is also built for Anthropic and Gemini by the dialect
+ * (from the request's spans and pieces) and by the tree builders it
+ * replaced (t/unit/oracle.c): both must mean the same, with the long
+ * texts kept out of the oracle's tree and with them in.
  */
 
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include "llm_anthropic.h"
 #include "llm_gemini.h"
 #include "fuzz_check.h"
+#include "../unit/oracle.h"
 
 
 #define UPSTREAM_MODEL  "upstream \"model\""
@@ -97,11 +100,11 @@ build(llm_request_t *req, int stream)
     copy = *req;
     copy.root = cJSON_Duplicate(llm_request_tree(req), 1);
     copy.arena = NULL;
+    copy.tree_arena = NULL;
 
     /* the tree was edited: the raw bytes and spans no longer say the same */
     copy.raw = NULL;
-    copy.spans = NULL;
-    copy.plain = 0;
+    copy.chat = NULL;
     check(copy.root != NULL);
 
     delete_all(copy.root, "stream");
@@ -164,111 +167,110 @@ build(llm_request_t *req, int stream)
 }
 
 
-static cJSON *
-build_native(const llm_dialect_t *d, llm_request_t *req, unsigned plain)
+/* -0 is 0: the oracle printed numbers from doubles, the dialect copies */
+
+static void
+plus_zero(cJSON *j)
 {
-    cJSON      *j;
-    llm_buf_t   b;
+    cJSON  *c;
 
-    memset(&b, 0, sizeof(llm_buf_t));
+    if (cJSON_IsNumber(j) && j->valuedouble == 0) {
+        j->valuedouble = 0;
+    }
 
-    req->plain = plain;
-    check(d->build_request(req, UPSTREAM_MODEL, &b) == LLM_OK);
+    cJSON_ArrayForEach(c, j) {
+        plus_zero(c);
+    }
+}
 
-    j = cJSON_ParseWithLength(b.data, b.len);
-    check(cJSON_IsObject(j));
 
-    llm_buf_free(&b);
+/* the request as the dialect writes it, or as the oracle does */
 
-    return j;
+static char *
+build_native(const llm_dialect_t *d, const char *data, size_t size,
+    int oracle, int whole_tree, int *rc)
+{
+    char           *p;
+    cJSON          *j;
+    llm_buf_t       b;
+    llm_error_t     e;
+    llm_request_t   req;
+
+    check(llm_request_parse(&req, data, size, &e) == LLM_OK);
+
+    req.whole_tree = whole_tree;
+    p = NULL;
+    *rc = LLM_DECLINED;
+
+    /* (the dialect's check, not this file's macro) */
+    if (d->check == NULL || (d->check)(&req, &e) == LLM_OK) {
+        memset(&b, 0, sizeof(llm_buf_t));
+
+        *rc = oracle ? oracle_build(d, &req, UPSTREAM_MODEL, &b)
+                     : d->build_request(&req, UPSTREAM_MODEL, &b);
+
+        if (*rc == LLM_OK) {
+            check(memchr(b.data, 0x7f, b.len) == NULL
+                  || memchr(data, 0x7f, size) != NULL);
+
+            j = cJSON_ParseWithLength(b.data, b.len);
+            check(cJSON_IsObject(j));
+            plus_zero(j);
+
+            /* printed, not cJSON_Compare(): it pairs duplicate keys
+             * wrongly; numbers print as cJSON reads them */
+            p = cJSON_PrintUnformatted(j);
+            cJSON_Delete(j);
+        }
+
+        llm_buf_free(&b);
+    }
+
+    llm_request_free(&req);
+
+    return p;
 }
 
 
 static void
-same_native(llm_request_t *req)
+same_native(const char *data, size_t size)
 {
-    int                   i;
-    cJSON                *plain, *tree;
+    int                   i, k, rc[3];
+    char                 *p[3];
     const llm_dialect_t  *d[2];
 
     d[0] = &llm_dialect_anthropic;
     d[1] = &llm_dialect_gemini;
 
-    for (i = 0; i < 2; i++) {
-        plain = build_native(d[i], req, 1);
-        tree = build_native(d[i], req, 0);
+    for (k = 0; k < 2; k++) {
+        p[0] = build_native(d[k], data, size, 0, 0, &rc[0]);
+        p[1] = build_native(d[k], data, size, 1, 0, &rc[1]);
+        p[2] = build_native(d[k], data, size, 1, 1, &rc[2]);
 
-        check(cJSON_Compare(plain, tree, 1));
+        check(rc[0] == rc[1] && rc[1] == rc[2]);
 
-        cJSON_Delete(plain);
-        cJSON_Delete(tree);
-    }
-
-    req->plain = 1;
-}
-
-
-/*
- * A request whose long texts are kept out of the tree: each dialect that
- * takes it writes the same request as from the whole tree
- */
-
-static void
-same_marked(const char *data, size_t size)
-{
-    int                   i, k, rc[2];
-    char                 *p[2];
-    cJSON                *out[2];
-    llm_buf_t             b;
-    llm_error_t           e;
-    llm_request_t         req;
-    const llm_dialect_t  *d[3];
-
-    d[0] = &llm_dialect_anthropic;
-    d[1] = &llm_dialect_gemini;
-    d[2] = &llm_dialect_openai;
-
-    for (k = 0; k < 3; k++) {
-        for (i = 0; i < 2; i++) {
-            out[i] = NULL;
-            rc[i] = LLM_DECLINED;
-
-            check(llm_request_parse(&req, data, size, &e) == LLM_OK);
-
-            req.plain = 0;
-            req.whole_tree = i;
-
-            /* (the dialect's check, not this file's macro) */
-            if (d[k]->check == NULL || (d[k]->check)(&req, &e) == LLM_OK) {
-                memset(&b, 0, sizeof(llm_buf_t));
-                rc[i] = d[k]->build_request(&req, UPSTREAM_MODEL, &b);
-
-                if (rc[i] == LLM_OK) {
-                    check(memchr(b.data, 0x7f, b.len) == NULL
-                          || memchr(data, 0x7f, size) != NULL);
-                    out[i] = cJSON_ParseWithLength(b.data, b.len);
-                }
-
-                llm_buf_free(&b);
-            }
-
-            llm_request_free(&req);
+        if (p[0]) {
+            check(p[1] && strcmp(p[0], p[1]) == 0);
+            check(p[2] && strcmp(p[0], p[2]) == 0);
         }
 
-        check(rc[0] == rc[1]);
-        check((out[0] == NULL) == (out[1] == NULL));
-        /* printed, not cJSON_Compare(): it pairs duplicate keys wrongly */
-        if (out[0]) {
-            p[0] = cJSON_PrintUnformatted(out[0]);
-            p[1] = cJSON_PrintUnformatted(out[1]);
-            check(p[0] && p[1] && strcmp(p[0], p[1]) == 0);
-            free(p[0]);
-            free(p[1]);
+        for (i = 0; i < 3; i++) {
+            free(p[i]);
         }
-
-        cJSON_Delete(out[0]);
-        cJSON_Delete(out[1]);
     }
+
+    /* openai's rewrite, when it takes the tree: the same with the texts
+     * kept out of it */
+
+    p[0] = build_native(&llm_dialect_openai, data, size, 0, 0, &rc[0]);
+    p[1] = build_native(&llm_dialect_openai, data, size, 0, 1, &rc[1]);
+
+    check(rc[0] == rc[1]);
+    check((p[0] == NULL) == (p[1] == NULL));
+    check(p[0] == NULL || strcmp(p[0], p[1]) == 0);
+
+    free(p[0]);
+    free(p[1]);
 }
 
 
@@ -293,13 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(req.model != NULL && req.model[0] != '\0');
     check(!req.include_usage || req.stream);
 
-    if (req.plain) {
-        same_native(&req);
-    }
-
-    if (size >= 2048) {
-        same_marked((const char *) data, size);
-    }
+    same_native((const char *) data, size);
 
     build(&req, 1);
     build(&req, 0);
