@@ -464,6 +464,22 @@ llm_json_tree_value(llm_json_tree_t *t)
 }
 
 
+static void
+llm_json_tree_init(llm_json_tree_t *t, llm_json_arena_t *a, const char *p,
+    size_t n, const llm_json_text_t *texts, int ntexts,
+    llm_json_mark_pt mark, size_t mark_len)
+{
+    t->p = p;
+    t->last = p + n;
+    t->arena = a;
+    t->texts = texts;
+    t->ntexts = ntexts;
+    t->text = 0;
+    t->mark = mark;
+    t->mark_len = mark_len;
+}
+
+
 llm_json_t *
 llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
     int ntexts, llm_json_mark_pt mark, size_t mark_len,
@@ -491,14 +507,7 @@ llm_json_tree(const char *p, size_t n, const llm_json_text_t *texts,
         return NULL;
     }
 
-    t.p = p;
-    t.last = p + n;
-    t.texts = texts;
-    t.ntexts = ntexts;
-    t.text = 0;
-    t.mark = mark;
-    t.mark_len = mark_len;
-
+    llm_json_tree_init(&t, t.arena, p, n, texts, ntexts, mark, mark_len);
     llm_json_tree_space(&t);
 
     root = llm_json_tree_value(&t);
@@ -543,14 +552,7 @@ llm_json_tree_in(llm_json_arena_t *a, const char *p, size_t n)
         return j;
     }
 
-    t.p = p;
-    t.last = p + n;
-    t.arena = a;
-    t.texts = NULL;
-    t.ntexts = 0;
-    t.text = 0;
-    t.mark = NULL;
-    t.mark_len = 0;
+    llm_json_tree_init(&t, a, p, n, NULL, 0, NULL, 0);
 
     return llm_json_tree_value(&t);
 }

@@ -130,6 +130,7 @@ static void llm_request_message_span(llm_request_scan_t *sc,
     const llm_json_step_t *step, llm_json_type_e type, const char *start,
     const char *end);
 static void llm_request_chat_message(llm_request_scan_t *sc);
+static int llm_request_message_slot(llm_request_scan_t *sc);
 static int llm_request_chat_grow(llm_chat_t *chat);
 static int llm_request_chat(llm_request_scan_t *sc);
 
@@ -822,7 +823,6 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
 {
     unsigned          bit;
     llm_span_t       *span;
-    llm_chat_t       *chat;
     llm_json_type_e   want;
 
     if (llm_json_step_is(step, "role")) {
@@ -838,18 +838,8 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
         return;
     }
 
-    if (sc->msg == NULL) {
-        chat = sc->chat;
-
-        if (chat->nmessages == (chat->nalloc ? chat->nalloc
-                                             : LLM_CHAT_INLINE_MESSAGES)
-            && llm_request_chat_grow(chat) != LLM_OK)
-        {
-            sc->no_room = 1;
-            return;
-        }
-
-        sc->msg = &chat->messages[chat->nmessages];
+    if (sc->msg == NULL && llm_request_message_slot(sc) != LLM_OK) {
+        return;
     }
 
     if (llm_json_step_is(step, "content")) {
@@ -911,18 +901,10 @@ llm_request_chat_message(llm_request_scan_t *sc)
 
     chat = sc->chat;
 
-    if (sc->msg == NULL) {
-        /* none of its members had a span: only a role */
+    /* none of its members may have had a span: only a role */
 
-        if (chat->nmessages == (chat->nalloc ? chat->nalloc
-                                             : LLM_CHAT_INLINE_MESSAGES)
-            && llm_request_chat_grow(chat) != LLM_OK)
-        {
-            sc->no_room = 1;
-            return;
-        }
-
-        sc->msg = &chat->messages[chat->nmessages];
+    if (sc->msg == NULL && llm_request_message_slot(sc) != LLM_OK) {
+        return;
     }
 
     m = sc->msg;
@@ -976,6 +958,29 @@ llm_request_chat_message(llm_request_scan_t *sc)
 
     m->parts = NULL;
     m->calls = NULL;
+}
+
+
+/* the next message's place in the chat: the one being scanned */
+
+static int
+llm_request_message_slot(llm_request_scan_t *sc)
+{
+    llm_chat_t  *chat;
+
+    chat = sc->chat;
+
+    if (chat->nmessages == (chat->nalloc ? chat->nalloc
+                                         : LLM_CHAT_INLINE_MESSAGES)
+        && llm_request_chat_grow(chat) != LLM_OK)
+    {
+        sc->no_room = 1;
+        return LLM_ERROR;
+    }
+
+    sc->msg = &chat->messages[chat->nmessages];
+
+    return LLM_OK;
 }
 
 

@@ -10,8 +10,8 @@
  * were, reading the whole request as a tree.  Kept unchanged, beside
  * the node-level helpers they share with the dialects (content parts,
  * tool calls, images, tools), so that the one path is checked against
- * what it replaced: test_plain.c and fuzz_request.c compare the two by
- * meaning on every request both take.
+ * what it replaced: test_request_path.c and fuzz_request.c compare the
+ * two by meaning on every request both take.
  */
 
 #include <stdio.h>
