@@ -73,7 +73,6 @@ typedef struct {
     int             role;       /* of the open turn; -1: none yet */
     size_t          open;       /* its first block's comma */
     size_t          lead_end;   /* where its tool_result blocks end */
-    int             turns;
 } llm_anthropic_turns_t;
 
 
@@ -387,12 +386,47 @@ llm_anthropic_rotate(llm_buf_t *b, size_t to, size_t from)
 }
 
 
+/* the open turn closes (its first comma becomes "["), one of role opens */
+
+static int
+llm_anthropic_turn(llm_anthropic_turns_t *t, int role)
+{
+    llm_buf_t  *b;
+
+    b = t->b;
+
+    if (t->role != -1) {
+        b->data[t->open] = '[';
+    }
+
+    if (llm_buf_append_cstr(b,
+            t->role == -1
+            ? (role == LLM_ROLE_USER
+               ? "{\"role\":\"user\",\"content\":"
+               : "{\"role\":\"assistant\",\"content\":")
+            : (role == LLM_ROLE_USER
+               ? "]},{\"role\":\"user\",\"content\":"
+               : "]},{\"role\":\"assistant\",\"content\":"))
+        != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    t->role = role;
+    t->open = b->len;
+    t->lead_end = b->len;
+
+    return LLM_OK;
+}
+
+
 static int
 llm_anthropic_message(llm_anthropic_turns_t *t, llm_message_t *m)
 {
-    int         role, lead;
-    size_t      len0, blocks;
-    llm_buf_t  *b;
+    int                     role, lead;
+    size_t                  len0, blocks;
+    llm_buf_t              *b;
+    llm_anthropic_turns_t   was;
 
     b = t->b;
     lead = 0;
@@ -428,54 +462,20 @@ llm_anthropic_message(llm_anthropic_turns_t *t, llm_message_t *m)
             return LLM_OK;
         }
 
-        if (role != t->role) {
-            if (t->role != -1) {
-                b->data[t->open] = '[';
-            }
-
-            if (llm_buf_append_cstr(b,
-                    t->role == -1
-                    ? (role == LLM_ROLE_USER
-                       ? "{\"role\":\"user\",\"content\":"
-                       : "{\"role\":\"assistant\",\"content\":")
-                    : (role == LLM_ROLE_USER
-                       ? "]},{\"role\":\"user\",\"content\":"
-                       : "]},{\"role\":\"assistant\",\"content\":"))
-                != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            t->role = role;
-            t->open = b->len;
-            t->lead_end = b->len;
-            t->turns++;
+        if (role != t->role && llm_anthropic_turn(t, role) != LLM_OK) {
+            return LLM_ERROR;
         }
 
         return llm_anthropic_message_content(m, 0, b);
     }
 
+    /* a turn opened for the message is undone if it writes no block */
+
     len0 = b->len;
+    was = *t;
 
-    if (role != t->role) {
-        /* the open turn closes, another opens: undone if no block comes */
-
-        if (t->role != -1) {
-            b->data[t->open] = '[';
-
-            if (llm_buf_append_lit(b, "]}") != LLM_OK) {
-                return LLM_ERROR;
-            }
-        }
-
-        if ((t->turns && llm_buf_append_lit(b, ",") != LLM_OK)
-            || llm_buf_append_cstr(b, role == LLM_ROLE_USER
-                                      ? "{\"role\":\"user\",\"content\":"
-                                      : "{\"role\":\"assistant\","
-                                        "\"content\":") != LLM_OK)
-        {
-            return LLM_ERROR;
-        }
+    if (role != t->role && llm_anthropic_turn(t, role) != LLM_OK) {
+        return LLM_ERROR;
     }
 
     blocks = b->len;
@@ -497,20 +497,14 @@ llm_anthropic_message(llm_anthropic_turns_t *t, llm_message_t *m)
     if (b->len == blocks) {
         /* an empty message does not open a turn */
 
-        if (role != t->role && t->role != -1) {
-            b->data[t->open] = ',';
+        if (was.role != t->role && was.role != -1) {
+            b->data[was.open] = ',';
         }
 
+        *t = was;
         b->len = len0;
 
         return LLM_OK;
-    }
-
-    if (role != t->role) {
-        t->role = role;
-        t->open = blocks;
-        t->lead_end = blocks;
-        t->turns++;
     }
 
     if (lead) {
@@ -543,7 +537,6 @@ llm_anthropic_messages(llm_request_t *req, llm_buf_t *b)
     t.role = -1;
     t.open = 0;
     t.lead_end = 0;
-    t.turns = 0;
 
     for (i = 0; i < chat->nmessages; i++) {
         if (llm_anthropic_message(&t, &chat->messages[i]) != LLM_OK) {
@@ -730,8 +723,10 @@ llm_anthropic_build(llm_request_t *req, const char *upstream_model,
     llm_json_t   *rf;
 
     chat = req->chat;
-    rf = llm_anthropic_json_format(chat->params);
-    budget = llm_anthropic_thinking(req);
+
+    /* a text chat has no other members: none of their mappings */
+    rf = chat->params ? llm_anthropic_json_format(chat->params) : NULL;
+    budget = chat->params ? llm_anthropic_thinking(req) : 0;
 
     /* at most the client's bytes and some names: one allocation */
 
@@ -817,8 +812,9 @@ llm_anthropic_build(llm_request_t *req, const char *upstream_model,
         return LLM_ERROR;
     }
 
-    if (llm_anthropic_tools(req, rf, b) != LLM_OK
-        || llm_anthropic_tool_choice(req, rf, b) != LLM_OK)
+    if ((chat->params || chat->ncalls)
+        && (llm_anthropic_tools(req, rf, b) != LLM_OK
+            || llm_anthropic_tool_choice(req, rf, b) != LLM_OK))
     {
         return LLM_ERROR;
     }

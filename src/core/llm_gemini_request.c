@@ -269,8 +269,9 @@ llm_gemini_inline_part(llm_gemini_turns_t *t, const char *role,
     int file)
 {
     if (llm_gemini_part(t, role) != LLM_OK
-        || llm_buf_append_cstr(t->body, file ? "{\"fileData\":{\"mimeType\":"
-                                             : "{\"inlineData\":{\"mimeType\":")
+        || llm_buf_append_cstr(t->body,
+                               file ? "{\"fileData\":{\"mimeType\":"
+                                    : "{\"inlineData\":{\"mimeType\":")
            != LLM_OK
         || llm_buf_append_json_string(t->body, mime, mime_len) != LLM_OK
         || llm_buf_append_cstr(t->body, file ? ",\"fileUri\":" : ",\"data\":")

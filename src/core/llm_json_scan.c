@@ -34,7 +34,6 @@ typedef struct {
     llm_json_step_t    path[LLM_JSON_SCAN_MAX_PATH + 1];
     llm_json_step_t    deep;          /* written for deeper levels */
     unsigned           nul;           /* a string escapes a NUL */
-    unsigned           escapes;       /* escape sequences seen so far */
 } llm_json_scanner_t;
 
 
@@ -383,7 +382,6 @@ llm_json_scan_string(llm_json_scanner_t *s)
             return LLM_ERROR;
         }
 
-        s->escapes++;
         c = (unsigned char) *s->p++;
 
         switch (c) {
@@ -500,7 +498,6 @@ static int
 llm_json_scan_object(llm_json_scanner_t *s, int depth)
 {
     int               rc;
-    unsigned          escapes;
     const char       *key;
     llm_json_step_t  *step;
 
@@ -520,7 +517,6 @@ llm_json_scan_object(llm_json_scanner_t *s, int depth)
         }
 
         key = s->p + 1;
-        escapes = s->escapes;
 
         if (llm_json_scan_string(s) != LLM_OK) {
             return LLM_ERROR;
@@ -529,7 +525,6 @@ llm_json_scan_object(llm_json_scanner_t *s, int depth)
         step->key = key;
         step->key_len = (size_t) (s->p - 1 - key);
         step->index = -1;
-        step->escaped = (s->escapes != escapes);
 
         llm_json_scan_space(s);
 
@@ -579,7 +574,6 @@ llm_json_scan_array(llm_json_scanner_t *s, int depth)
     step = (depth <= LLM_JSON_SCAN_MAX_PATH) ? &s->path[depth] : &s->deep;
     step->key = NULL;
     step->key_len = 0;
-    step->escaped = 0;
     step->index = 0;
 
     for ( ;; ) {
@@ -718,7 +712,6 @@ llm_json_valid(const char *p, size_t n, size_t *err_off)
     s.handler = llm_json_scan_none;
     s.data = NULL;
     s.nul = 0;
-    s.escapes = 0;
 
     return llm_json_scan_run(&s, p, n, err_off);
 }
@@ -745,7 +738,6 @@ llm_json_scan_nul(const char *p, size_t n, int max_depth,
     s.handler = handler;
     s.data = data;
     s.nul = 0;
-    s.escapes = 0;
 
     /* a handler looking one step too far must find nothing stale */
     memset(s.path, 0, (s.max_depth + 1) * sizeof(llm_json_step_t));

@@ -39,7 +39,6 @@ typedef struct {
     const char  *key;        /* raw bytes between the quotes, or NULL */
     size_t       key_len;
     int          index;      /* array index when key is NULL */
-    unsigned     escaped;    /* the key has an escape sequence */
 } llm_json_step_t;
 
 

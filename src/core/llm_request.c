@@ -65,9 +65,30 @@ static const llm_param_rule_t  llm_request_rules[] = {
 };
 
 
-static const char  *llm_request_roles[] = {
-    "system", "developer", "user", "assistant", "tool", "function", NULL
-};
+/* the six roles by their bytes: -1 for any other */
+
+static int
+llm_request_role(const char *p, size_t len)
+{
+    switch (len) {
+
+    case 4:
+        return memcmp(p, "user", 4) == 0 ? LLM_ROLE_USER
+               : memcmp(p, "tool", 4) == 0 ? LLM_ROLE_TOOL : -1;
+
+    case 6:
+        return memcmp(p, "system", 6) == 0 ? LLM_ROLE_SYSTEM : -1;
+
+    case 8:
+        return memcmp(p, "function", 8) == 0 ? LLM_ROLE_FUNCTION : -1;
+
+    case 9:
+        return memcmp(p, "assistant", 9) == 0 ? LLM_ROLE_ASSISTANT
+               : memcmp(p, "developer", 9) == 0 ? LLM_ROLE_SYSTEM : -1;
+    }
+
+    return -1;
+}
 
 
 #define LLM_REQUEST_MAX_MEMBERS  256
@@ -93,6 +114,7 @@ typedef struct {
     llm_json_type_e        role_type;
     const char            *role;
     size_t                 role_len;
+    int                    role_is;      /* llm_role_e, once checked */
     llm_json_type_e        content_type;
     llm_message_t         *msg;          /* its slot in the chat, or NULL */
     llm_error_t           *msg_error;
@@ -130,7 +152,7 @@ static void llm_request_message_span(llm_request_scan_t *sc,
     const llm_json_step_t *step, llm_json_type_e type, const char *start,
     const char *end);
 static void llm_request_chat_message(llm_request_scan_t *sc);
-static int llm_request_message_slot(llm_request_scan_t *sc);
+static inline int llm_request_message_slot(llm_request_scan_t *sc);
 static int llm_request_chat_grow(llm_chat_t *chat);
 static int llm_request_chat(llm_request_scan_t *sc);
 
@@ -429,7 +451,9 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
             return LLM_OK;
         }
 
-        sc->escaped_key |= path[0].escaped;
+        if (memchr(path[0].key, '\\', path[0].key_len)) {
+            sc->escaped_key = 1;
+        }
 
         m = &sc->members[sc->nmembers++];
 
@@ -449,8 +473,6 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
                 /* a message that is an array: refused once it ends */
                 return LLM_OK;
             }
-
-            sc->escaped_key |= path[2].escaped;
 
             llm_request_message_span(sc, &path[2], type, start, end);
 
@@ -506,7 +528,6 @@ llm_request_check_message(llm_request_scan_t *sc, int i,
 {
     char          param[64];
     llm_error_t  *e;
-    const char  **r;
 
     e = sc->msg_error;
 
@@ -534,15 +555,9 @@ llm_request_check_message(llm_request_scan_t *sc, int i,
         goto failed;
     }
 
-    for (r = llm_request_roles; *r; r++) {
-        if (strlen(*r) == sc->role_len
-            && memcmp(*r, sc->role, sc->role_len) == 0)
-        {
-            break;
-        }
-    }
+    sc->role_is = llm_request_role(sc->role, sc->role_len);
 
-    if (*r == NULL) {
+    if (sc->role_is < 0) {
         snprintf(param, sizeof(param), "messages[%d].role", i);
         llm_error_set(e, 400, param, "invalid_value",
                       "Invalid value for '%s': supported values are "
@@ -563,7 +578,7 @@ llm_request_check_message(llm_request_scan_t *sc, int i,
         goto failed;
     }
 
-    if (!sc->msg_content && strcmp(*r, "assistant") != 0) {
+    if (!sc->msg_content && sc->role_is != LLM_ROLE_ASSISTANT) {
         snprintf(param, sizeof(param), "messages[%d].content", i);
         llm_error_set(e, 400, param, "missing_required_parameter",
                       "Missing required parameter: '%s'.", param);
@@ -825,51 +840,69 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
     llm_span_t       *span;
     llm_json_type_e   want;
 
-    if (llm_json_step_is(step, "role")) {
-        if (sc->msg_role) {
+    /*
+     * The key's length first: one comparison of its bytes at most.  A
+     * key with an escape never matches: "r\u006fle" is refused, as
+     * providers would read it as "role".
+     */
+
+    switch (step->key_len) {
+
+    case 4:
+        if (memcmp(step->key, "role", 4) == 0) {
+            if (!sc->msg_role) {
+                sc->msg_role = 1;
+                sc->role_type = type;
+                sc->role = start + 1;
+                sc->role_len = (size_t) (end - start - 2);
+            }
+
             return;
         }
 
-        sc->msg_role = 1;
-        sc->role_type = type;
-        sc->role = start + 1;
-        sc->role_len = (size_t) (end - start - 2);
-
-        return;
-    }
-
-    if (sc->msg == NULL && llm_request_message_slot(sc) != LLM_OK) {
-        return;
-    }
-
-    if (llm_json_step_is(step, "content")) {
-        if (sc->msg_content) {
-            return;
+        if (memcmp(step->key, "name", 4) != 0) {
+            goto other;
         }
 
-        sc->msg_content = 1;
-        sc->content_type = type;
-        span = &sc->msg->content;
-        want = (type == LLM_JSON_ARRAY) ? LLM_JSON_ARRAY : LLM_JSON_STRING;
-        bit = 1;
-
-    } else if (llm_json_step_is(step, "tool_calls")) {
-        span = &sc->msg->tool_calls;
-        want = LLM_JSON_ARRAY;
-        bit = 2;
-
-    } else if (llm_json_step_is(step, "tool_call_id")) {
-        span = &sc->msg->tool_call_id;
-        want = LLM_JSON_STRING;
-        bit = 4;
-
-    } else if (llm_json_step_is(step, "name")) {
-        span = &sc->msg->name;
-        want = LLM_JSON_STRING;
         bit = 8;
+        want = LLM_JSON_STRING;
+        break;
 
-    } else {
-        return;
+    case 7:
+        if (memcmp(step->key, "content", 7) != 0) {
+            goto other;
+        }
+
+        bit = 1;
+        want = (type == LLM_JSON_ARRAY) ? LLM_JSON_ARRAY : LLM_JSON_STRING;
+
+        if (!sc->msg_content) {
+            sc->msg_content = 1;
+            sc->content_type = type;
+        }
+
+        break;
+
+    case 10:
+        if (memcmp(step->key, "tool_calls", 10) != 0) {
+            goto other;
+        }
+
+        bit = 2;
+        want = LLM_JSON_ARRAY;
+        break;
+
+    case 12:
+        if (memcmp(step->key, "tool_call_id", 12) != 0) {
+            goto other;
+        }
+
+        bit = 4;
+        want = LLM_JSON_STRING;
+        break;
+
+    default:
+        goto other;
     }
 
     /* a later member of the same name is not the one that counts */
@@ -878,7 +911,16 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
         return;
     }
 
+    if (sc->msg == NULL && llm_request_message_slot(sc) != LLM_OK) {
+        return;
+    }
+
     sc->msg_spans |= bit;
+
+    span = (bit == 1) ? &sc->msg->content
+           : (bit == 2) ? &sc->msg->tool_calls
+           : (bit == 4) ? &sc->msg->tool_call_id
+           : &sc->msg->name;
 
     if (type == want) {
         span->start = start;
@@ -887,6 +929,14 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
     } else {
         span->start = NULL;
         span->end = NULL;
+    }
+
+    return;
+
+other:
+
+    if (memchr(step->key, '\\', step->key_len)) {
+        sc->escaped_key = 1;
     }
 }
 
@@ -910,29 +960,8 @@ llm_request_chat_message(llm_request_scan_t *sc)
     m = sc->msg;
     chat->nmessages++;
 
-    /* the role was found one of the six: its length and first letter */
-
-    switch (sc->role_len) {
-
-    case 4:
-        m->role = (sc->role[0] == 'u') ? LLM_ROLE_USER : LLM_ROLE_TOOL;
-        chat->nresults += (m->role == LLM_ROLE_TOOL);
-        break;
-
-    case 6:
-        m->role = LLM_ROLE_SYSTEM;
-        break;
-
-    case 8:
-        m->role = LLM_ROLE_FUNCTION;
-        break;
-
-    default:
-        /* "developer" or "assistant" */
-        m->role = (sc->role[0] == 'd') ? LLM_ROLE_SYSTEM
-                                       : LLM_ROLE_ASSISTANT;
-        break;
-    }
+    m->role = sc->role_is;
+    chat->nresults += (m->role == LLM_ROLE_TOOL);
 
     /* the members it does not have */
 
@@ -963,7 +992,7 @@ llm_request_chat_message(llm_request_scan_t *sc)
 
 /* the next message's place in the chat: the one being scanned */
 
-static int
+static inline int
 llm_request_message_slot(llm_request_scan_t *sc)
 {
     llm_chat_t  *chat;
@@ -984,7 +1013,7 @@ llm_request_message_slot(llm_request_scan_t *sc)
 }
 
 
-/* room for twice as many messages, on the heap */
+/* room for four times as many messages, on the heap: few reallocs */
 
 static int
 llm_request_chat_grow(llm_chat_t *chat)
@@ -992,7 +1021,7 @@ llm_request_chat_grow(llm_chat_t *chat)
     int             n;
     llm_message_t  *m;
 
-    n = 2 * chat->nmessages;
+    n = 4 * chat->nmessages;
 
     m = chat->nalloc ? realloc(chat->messages, n * sizeof(llm_message_t))
                      : malloc(n * sizeof(llm_message_t));

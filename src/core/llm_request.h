@@ -197,9 +197,26 @@ double llm_span_number(const llm_span_t *s);
 
 /*
  * The trees of the messages' content parts and tool calls, and of the
- * other members (llm_chat_t), in the request's arena; once.
+ * other members (llm_chat_t), in the request's arena; once.  A text
+ * chat has none: inline, to cost it nothing.
  */
-int llm_request_pieces(llm_request_t *req);
+int llm_request_pieces_build(llm_request_t *req);
+
+static inline int
+llm_request_pieces(llm_request_t *req)
+{
+    llm_chat_t  *chat;
+
+    chat = req->chat;
+
+    if (chat->pieces
+        || (chat->nparts == 0 && chat->ncalls == 0 && chat->nmembers == 0))
+    {
+        return LLM_OK;
+    }
+
+    return llm_request_pieces_build(req);
+}
 
 
 /* spans written out (llm_span.c) */

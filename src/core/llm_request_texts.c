@@ -59,7 +59,7 @@ llm_request_tree(llm_request_t *req)
 
 
 int
-llm_request_pieces(llm_request_t *req)
+llm_request_pieces_build(llm_request_t *req)
 {
     int             i;
     char           *key;
@@ -70,12 +70,6 @@ llm_request_pieces(llm_request_t *req)
     llm_message_t  *m;
 
     chat = req->chat;
-
-    if (chat->pieces
-        || (chat->nparts == 0 && chat->ncalls == 0 && chat->nmembers == 0))
-    {
-        return LLM_OK;
-    }
 
     /* what the trees are of: an arena of some four times that */
 

@@ -374,6 +374,60 @@ main(void)
 
     same_without_texts();
 
+    /*
+     * A tool result after a user text of its turn, which the check
+     * refuses: still the oracle's request, the result moved ahead
+     */
+
+    b.data = "{\"model\":\"m\",\"messages\":[" USER ",{\"role\":"
+             "\"assistant\",\"tool_calls\":[{\"id\":\"a\",\"type\":"
+             "\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+             "\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"a\","
+             "\"content\":\"r1\"}," USER ",{\"role\":\"tool\","
+             "\"tool_call_id\":\"a\",\"content\":\"r2\"},{\"role\":"
+             "\"tool\",\"tool_call_id\":\"a\",\"content\":\"\"}]}";
+
+    for (i = 0; i < 2; i++) {
+        llm_buf_t    o[2];
+        llm_json_t  *j[2];
+
+        j[0] = NULL;
+        j[1] = NULL;
+
+        if (llm_request_parse(&req, b.data, strlen(b.data), &e) != LLM_OK) {
+            ok(0, "unchecked body parses: %s", e.message);
+            break;
+        }
+
+        memset(o, 0, sizeof(o));
+
+        if (dialects[i]->build_request(&req, "m", &o[0]) == LLM_OK
+            && oracle_build(dialects[i], &req, "m", &o[1]) == LLM_OK)
+        {
+            j[0] = llm_json_parse(o[0].data, o[0].len, NULL);
+            j[1] = llm_json_parse(o[1].data, o[1].len, NULL);
+        }
+
+        ok(j[0] && j[1] && cJSON_Compare(j[0], j[1], 1),
+           "%s, unchecked: a late tool result, the oracle's request",
+           dialects[i]->name);
+
+        if (i == 0) {
+            llm_buf_append(&o[0], "", 1);
+
+            ok(o[0].len > 1 && strstr(o[0].data, "\"r2\"}") != NULL
+               && strstr(o[0].data, "\"r2\"}") < strstr(o[0].data,
+                                                         "\"text\":\"hi\"}]}]"),
+               "anthropic: the late result ahead of the turn's text");
+        }
+
+        llm_json_free(j[0]);
+        llm_json_free(j[1]);
+        llm_buf_free(&o[0]);
+        llm_buf_free(&o[1]);
+        llm_request_free(&req);
+    }
+
     /* n written as a decimal is still n */
 
     b.data = "{\"model\":\"m\",\"messages\":[" USER "],\"n\":3.0}";
