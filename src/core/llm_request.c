@@ -12,6 +12,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,34 +35,39 @@ typedef enum {
 
 typedef struct {
     const char        *name;
+    size_t             len;
     llm_param_type_e   type;
     double             min;
     double             max;
 } llm_param_rule_t;
 
 
+#define llm_rule(name, type, min, max)                                       \
+    { name, sizeof(name) - 1, type, min, max }
+
+
 static const llm_param_rule_t  llm_request_rules[] = {
-    { "temperature",           LLM_T_NUMBER,       0,  2 },
-    { "top_p",                 LLM_T_NUMBER,       0,  1 },
-    { "presence_penalty",      LLM_T_NUMBER,      -2,  2 },
-    { "frequency_penalty",     LLM_T_NUMBER,      -2,  2 },
-    { "n",                     LLM_T_INTEGER,      1,  128 },
-    { "max_tokens",            LLM_T_INTEGER,      1,  1e12 },
-    { "max_completion_tokens", LLM_T_INTEGER,      1,  1e12 },
-    { "seed",                  LLM_T_INTEGER,  -1e18,  1e18 },
-    { "top_logprobs",          LLM_T_INTEGER,      0,  20 },
-    { "logprobs",              LLM_T_BOOL,         0,  0 },
-    { "parallel_tool_calls",   LLM_T_BOOL,         0,  0 },
-    { "store",                 LLM_T_BOOL,         0,  0 },
-    { "user",                  LLM_T_STRING,       0,  0 },
-    { "reasoning_effort",      LLM_T_STRING,       0,  0 },
-    { "stop",                  LLM_T_STOP,         0,  0 },
-    { "tools",                 LLM_T_ARRAY,        0,  0 },
-    { "tool_choice",           LLM_T_TOOL_CHOICE,  0,  0 },
-    { "response_format",       LLM_T_OBJECT,       0,  0 },
-    { "metadata",              LLM_T_OBJECT,       0,  0 },
-    { "logit_bias",            LLM_T_OBJECT,       0,  0 },
-    { NULL,                    LLM_T_NUMBER,       0,  0 }
+    llm_rule("temperature",           LLM_T_NUMBER,           0,     2),
+    llm_rule("top_p",                 LLM_T_NUMBER,           0,     1),
+    llm_rule("presence_penalty",      LLM_T_NUMBER,          -2,     2),
+    llm_rule("frequency_penalty",     LLM_T_NUMBER,          -2,     2),
+    llm_rule("n",                     LLM_T_INTEGER,          1,   128),
+    llm_rule("max_tokens",            LLM_T_INTEGER,          1,  1e12),
+    llm_rule("max_completion_tokens", LLM_T_INTEGER,          1,  1e12),
+    llm_rule("seed",                  LLM_T_INTEGER,      -1e18,  1e18),
+    llm_rule("top_logprobs",          LLM_T_INTEGER,          0,    20),
+    llm_rule("logprobs",              LLM_T_BOOL,             0,     0),
+    llm_rule("parallel_tool_calls",   LLM_T_BOOL,             0,     0),
+    llm_rule("store",                 LLM_T_BOOL,             0,     0),
+    llm_rule("user",                  LLM_T_STRING,           0,     0),
+    llm_rule("reasoning_effort",      LLM_T_STRING,           0,     0),
+    llm_rule("stop",                  LLM_T_STOP,             0,     0),
+    llm_rule("tools",                 LLM_T_ARRAY,            0,     0),
+    llm_rule("tool_choice",           LLM_T_TOOL_CHOICE,      0,     0),
+    llm_rule("response_format",       LLM_T_OBJECT,           0,     0),
+    llm_rule("metadata",              LLM_T_OBJECT,           0,     0),
+    llm_rule("logit_bias",            LLM_T_OBJECT,           0,     0),
+    { NULL, 0, LLM_T_NUMBER, 0, 0 }
 };
 
 
@@ -142,7 +148,10 @@ static void llm_request_check_message(llm_request_scan_t *sc, int i,
 static int llm_request_check_param(llm_request_scan_t *sc,
     const llm_param_rule_t *rule, llm_error_t *e);
 static llm_request_member_t *llm_request_member(llm_request_scan_t *sc,
-    const char *name);
+    const char *name, size_t len);
+
+#define llm_request_member_lit(sc, name)                                     \
+    llm_request_member(sc, name, sizeof(name) - 1)
 static int llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e);
 static int llm_request_model(llm_request_t *req,
     llm_request_member_t *m);
@@ -233,7 +242,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    req->template = (llm_request_member(&sc, "template") != NULL);
+    req->template = (llm_request_member_lit(&sc, "template") != NULL);
 
     /*
      * Names, texts and keys are C strings further on (cJSON's too), and
@@ -289,7 +298,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         }
     }
 
-    m = llm_request_member(&sc, "model");
+    m = llm_request_member_lit(&sc, "model");
 
     if (m == NULL || m->type == LLM_JSON_NULL) {
         llm_error_set(e, 400, "model", "missing_required_parameter",
@@ -307,7 +316,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    m = llm_request_member(&sc, "messages");
+    m = llm_request_member_lit(&sc, "messages");
 
     if (m == NULL || m->type == LLM_JSON_NULL) {
         llm_error_set(e, 400, "messages", "missing_required_parameter",
@@ -336,7 +345,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    m = llm_request_member(&sc, "stream");
+    m = llm_request_member_lit(&sc, "stream");
 
     if (m && m->type != LLM_JSON_NULL) {
         if (m->type != LLM_JSON_TRUE && m->type != LLM_JSON_FALSE) {
@@ -350,7 +359,7 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         req->stream = (m->type == LLM_JSON_TRUE);
     }
 
-    m = llm_request_member(&sc, "stream_options");
+    m = llm_request_member_lit(&sc, "stream_options");
 
     if (m) {
         req->has_stream_options = 1;
@@ -402,9 +411,9 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
     req->raw_len = n;
 
     /* the answer's ceiling the client set, for budgets' estimates */
-    m = llm_request_member(&sc, "max_completion_tokens");
+    m = llm_request_member_lit(&sc, "max_completion_tokens");
     if (m == NULL || m->type != LLM_JSON_NUMBER) {
-        m = llm_request_member(&sc, "max_tokens");
+        m = llm_request_member_lit(&sc, "max_tokens");
     }
 
     if (m && m->type == LLM_JSON_NUMBER) {
@@ -418,7 +427,9 @@ llm_request_scan_body(llm_request_t *req, const char *p, size_t n,
         return LLM_ERROR;
     }
 
-    if (llm_request_model(req, llm_request_member(&sc, "model")) != LLM_OK) {
+    if (llm_request_model(req, llm_request_member_lit(&sc, "model"))
+        != LLM_OK)
+    {
         llm_error_set(e, 500, NULL, NULL, "Out of memory.");
         return LLM_ERROR;
     }
@@ -597,13 +608,12 @@ static int
 llm_request_check_param(llm_request_scan_t *sc, const llm_param_rule_t *rule,
     llm_error_t *e)
 {
-    char                   num[64];
     double                 d;
-    size_t                 len;
+    llm_span_t             span;
     const char            *want;
     llm_request_member_t  *m;
 
-    m = llm_request_member(sc, rule->name);
+    m = llm_request_member(sc, rule->name, rule->len);
 
     if (m == NULL || m->type == LLM_JSON_NULL) {
         return LLM_OK;
@@ -620,17 +630,9 @@ llm_request_check_param(llm_request_scan_t *sc, const llm_param_rule_t *rule,
             break;
         }
 
-        /* a valid JSON number: strtod reads it; a huge one is out of range */
-        len = (size_t) (m->end - m->start);
-
-        if (len < sizeof(num)) {
-            memcpy(num, m->start, len);
-            num[len] = '\0';
-            d = strtod(num, NULL);
-
-        } else {
-            d = (m->start[0] == '-') ? -1e300 : 1e300;
-        }
+        span.start = m->start;
+        span.end = m->end;
+        d = llm_span_number(&span);
 
         /* the cast is defined only in range: |d| <= 1e18 */
 
@@ -806,12 +808,9 @@ llm_request_tool_choice(llm_request_member_t *m, llm_error_t *e)
 
 
 static llm_request_member_t *
-llm_request_member(llm_request_scan_t *sc, const char *name)
+llm_request_member(llm_request_scan_t *sc, const char *name, size_t len)
 {
-    int     i;
-    size_t  len;
-
-    len = strlen(name);
+    int  i;
 
     for (i = 0; i < sc->nmembers; i++) {
         if (sc->members[i].key_len == len
@@ -1140,17 +1139,59 @@ llm_request_chat(llm_request_scan_t *sc)
 }
 
 
+/*
+ * A valid JSON number's value, as strtod() reads it.  Most are short
+ * decimals (0.7, 256): a mantissa of at most 15 digits and a power of ten
+ * up to 10^15 are exact doubles, and their quotient is rounded once, as
+ * strtod() rounds, so it is the same value without strtod()'s cost.
+ */
+
 double
 llm_span_number(const llm_span_t *s)
 {
-    char    num[64];
-    size_t  len;
+    char          num[64];
+    size_t        len;
+    uint64_t      m;
+    const char   *p;
+    int           digits, frac, neg, dot;
+
+    static const double  pow10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15
+    };
+
+    p = s->start;
+    neg = (*p == '-');
+    p += neg;
+    m = 0;
+    digits = 0;
+    frac = 0;
+    dot = 0;
+
+    for ( /* void */ ; p < s->end; p++) {
+        if (*p >= '0' && *p <= '9') {
+            m = m * 10 + (uint64_t) (*p - '0');
+            digits++;
+            frac += dot;
+
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+
+        } else {
+            /* an exponent */
+            break;
+        }
+    }
+
+    if (p == s->end && digits <= 15) {
+        return neg ? -((double) m / pow10[frac]) : (double) m / pow10[frac];
+    }
 
     len = (size_t) (s->end - s->start);
 
     if (len >= sizeof(num)) {
-        /* not for a validated number: longer ones are out of range */
-        len = sizeof(num) - 1;
+        /* a valid number this long is out of every range checked */
+        return (s->start[0] == '-') ? -1e300 : 1e300;
     }
 
     memcpy(num, s->start, len);

@@ -690,9 +690,98 @@ test_error_types(void)
 }
 
 
+/*
+ * llm_span_number() reads short decimals without strtod(): the very same
+ * double as strtod() gives, sign of zero included, for every form
+ */
+
+static void
+test_span_number(void)
+{
+    int          i, k, n, bad;
+    char         num[64];
+    double       a, b;
+    unsigned     seed;
+    llm_span_t   span;
+
+    static const char  *edges[] = {
+        "0", "-0", "0.0", "-0.0", "0.7", "2", "2.0", "1e0", "0.1", "0.3",
+        "123456789012345", "1234567890123456", "0.000000000000001",
+        "999999999999999", "9007199254740993", "1.7976931348623157e308",
+        "-2.5E-3", "4.9e-324", "0.30000000000000004", "100000000000000.5",
+        NULL
+    };
+
+    bad = 0;
+
+    for (i = 0; edges[i]; i++) {
+        span.start = edges[i];
+        span.end = edges[i] + strlen(edges[i]);
+        a = llm_span_number(&span);
+        b = strtod(edges[i], NULL);
+        bad += (memcmp(&a, &b, sizeof(double)) != 0);
+    }
+
+    seed = 7;
+
+    for (i = 0; i < 100000; i++) {
+        seed = seed * 1103515245 + 12345;
+        n = 0;
+
+        if (seed & 0x10000) {
+            num[n++] = '-';
+        }
+
+        k = 1 + (int) ((seed >> 8) % 18);
+
+        while (k--) {
+            seed = seed * 1103515245 + 12345;
+            num[n++] = (char) ('0' + (seed >> 16) % 10);
+        }
+
+        k = 1 + (int) ((seed >> 20) % 4);
+
+        if ((seed & 0x20000) && k < n - (num[0] == '-')) {
+            /* a dot k digits before the end */
+            memmove(num + n - k + 1, num + n - k, k);
+            num[n - k] = '.';
+            n++;
+        }
+
+        num[n] = '\0';
+
+        /* JSON numbers: no leading zeros but for "0" or "0." */
+        if (num[num[0] == '-'] == '0' && num[(num[0] == '-') + 1] != '.'
+            && num[(num[0] == '-') + 1] != '\0')
+        {
+            continue;
+        }
+
+        if (num[n - 1] == '.' || num[(num[0] == '-')] == '.') {
+            continue;
+        }
+
+        span.start = num;
+        span.end = num + n;
+        a = llm_span_number(&span);
+        b = strtod(num, NULL);
+
+        if (memcmp(&a, &b, sizeof(double)) != 0) {
+            if (bad++ < 5) {
+                diag("%s: %.17g, strtod %.17g", num, a, b);
+            }
+        }
+    }
+
+    ok(bad == 0, "llm_span_number() is strtod()'s value on 100,000 numbers "
+       "(%d differ)", bad);
+}
+
+
 int
 main(int argc, char **argv)
 {
+    test_span_number();
     test_valid();
     test_good_cases();
     test_bad_cases();
