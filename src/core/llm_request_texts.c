@@ -16,7 +16,6 @@
 
 #include "llm_request.h"
 #include "llm_json_scan.h"
-#include "llm_json_arena.h"
 
 
 /* texts kept out of the tree: at least this long, in a body this long */
@@ -55,107 +54,6 @@ llm_request_tree(llm_request_t *req)
     req->marked = (marked && req->root != NULL);
 
     return req->root;
-}
-
-
-int
-llm_request_pieces_build(llm_request_t *req)
-{
-    int             i;
-    char           *key;
-    size_t          size;
-    llm_chat_t     *chat;
-    llm_json_t     *v;
-    llm_member_t   *o;
-    llm_message_t  *m;
-
-    chat = req->chat;
-
-    /* what the trees are of: an arena of some four times that */
-
-    size = 0;
-
-    for (i = 0; (chat->nparts || chat->ncalls) && i < chat->nmessages; i++) {
-        m = &chat->messages[i];
-
-        if (m->content.start && m->content.start[0] == '[') {
-            size += m->content.end - m->content.start;
-        }
-
-        if (m->tool_calls.start) {
-            size += m->tool_calls.end - m->tool_calls.start;
-        }
-    }
-
-    for (i = 0; i < chat->nmembers; i++) {
-        size += chat->members[i].value.end - chat->members[i].value.start
-                + chat->members[i].key_len + 64;
-    }
-
-    if (size == 0) {
-        chat->pieces = 1;
-        return LLM_OK;
-    }
-
-    if (req->arena == NULL) {
-        req->arena = llm_json_arena_create(4 * size);
-
-        if (req->arena == NULL) {
-            return LLM_ERROR;
-        }
-    }
-
-    for (i = 0; (chat->nparts || chat->ncalls) && i < chat->nmessages; i++) {
-        m = &chat->messages[i];
-
-        if (m->content.start && m->content.start[0] == '[') {
-            m->parts = llm_json_tree_in(req->arena, m->content.start,
-                                        m->content.end - m->content.start);
-            if (m->parts == NULL) {
-                return LLM_ERROR;
-            }
-        }
-
-        if (m->tool_calls.start) {
-            m->calls = llm_json_tree_in(req->arena, m->tool_calls.start,
-                                        m->tool_calls.end
-                                        - m->tool_calls.start);
-            if (m->calls == NULL) {
-                return LLM_ERROR;
-            }
-        }
-    }
-
-    if (chat->nmembers) {
-        chat->params = llm_json_tree_in(req->arena, NULL, 0);
-
-        if (chat->params == NULL) {
-            return LLM_ERROR;
-        }
-
-        for (i = 0; i < chat->nmembers; i++) {
-            o = &chat->members[i];
-
-            v = llm_json_tree_in(req->arena, o->value.start,
-                                 o->value.end - o->value.start);
-            key = llm_json_arena_alloc(req->arena, o->key_len + 1);
-
-            if (v == NULL || key == NULL
-                || llm_json_arena_add(req->arena, chat->params, NULL, v)
-                   == NULL)
-            {
-                return LLM_ERROR;
-            }
-
-            memcpy(key, o->key, o->key_len);
-            key[o->key_len] = '\0';
-            v->string = key;
-        }
-    }
-
-    chat->pieces = 1;
-
-    return LLM_OK;
 }
 
 

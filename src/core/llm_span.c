@@ -15,6 +15,8 @@
  * (t/unit/oracle.c; test_request_path.c, fuzz_request.c).
  */
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm_request.h"
@@ -89,6 +91,68 @@ llm_span_stop(llm_buf_t *b, const char *name, const llm_span_t *s,
     }
 
     return LLM_OK;
+}
+
+
+/*
+ * A valid JSON number's value, as strtod() reads it.  Most are short
+ * decimals (0.7, 256): a mantissa of at most 15 digits and a power of ten
+ * up to 10^15 are exact doubles, and their quotient is rounded once, as
+ * strtod() rounds, so it is the same value without strtod()'s cost.
+ */
+
+double
+llm_span_number(const llm_span_t *s)
+{
+    char          num[64];
+    size_t        len;
+    uint64_t      m;
+    const char   *p;
+    int           digits, frac, neg, dot;
+
+    static const double  pow10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15
+    };
+
+    p = s->start;
+    neg = (*p == '-');
+    p += neg;
+    m = 0;
+    digits = 0;
+    frac = 0;
+    dot = 0;
+
+    for ( /* void */ ; p < s->end; p++) {
+        if (*p >= '0' && *p <= '9') {
+            m = m * 10 + (uint64_t) (*p - '0');
+            digits++;
+            frac += dot;
+
+        } else if (*p == '.' && !dot) {
+            dot = 1;
+
+        } else {
+            /* an exponent */
+            break;
+        }
+    }
+
+    if (p == s->end && digits <= 15) {
+        return neg ? -((double) m / pow10[frac]) : (double) m / pow10[frac];
+    }
+
+    len = (size_t) (s->end - s->start);
+
+    if (len >= sizeof(num)) {
+        /* a valid number this long is out of every range checked */
+        return (s->start[0] == '-') ? -1e300 : 1e300;
+    }
+
+    memcpy(num, s->start, len);
+    num[len] = '\0';
+
+    return strtod(num, NULL);
 }
 
 
