@@ -63,6 +63,11 @@ static const bad_case_t  bad_cases[] = {
       "\"content\":\"a\\u0000\"}]}", "", "invalid_value", "NUL" },
     { "model empty", "{\"model\":\"\"," MSG "}", "model", "invalid_type",
       "an empty string" },
+    { "escaped key", "{\"mod\\u0065l\":\"m\"," MSG "}", "", "invalid_json",
+      "Escape sequences" },
+    { "escaped message key", "{\"model\":\"m\",\"messages\":[{\"role\":"
+      "\"user\",\"content\":\"a\",\"t\\u006fol_calls\":[]}]}", "",
+      "invalid_json", "Escape sequences" },
 
     /* messages */
 
