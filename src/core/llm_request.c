@@ -437,16 +437,7 @@ llm_request_scan(void *data, const llm_json_step_t *path, int depth,
                 return LLM_OK;
             }
 
-            llm_request_message_span(sc, &path[2], type, start, end);
-
-            if (llm_json_step_is(&path[2], "content")
-                && type == LLM_JSON_STRING
-                && llm_request_text_found(sc->req, start, end) != LLM_OK)
-            {
-                return LLM_ERROR;
-            }
-
-            return LLM_OK;
+            return llm_request_message_span(sc, &path[2], type, start, end);
         }
 
         /* a message is complete: its members came first */

@@ -25,10 +25,11 @@ static int llm_request_chat_grow(llm_chat_t *chat);
 /*
  * A member of the message being scanned: the first of each name, as
  * cJSON's lookups find it, into the message's slot in the chat; the
- * role and content also for the checks.
+ * role and content also for the checks.  Every content string is noted
+ * for the whole tree too (llm_request_text_found()).
  */
 
-void
+int
 llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
     llm_json_type_e type, const char *start, const char *end)
 {
@@ -53,7 +54,7 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
                 sc->role_len = (size_t) (end - start - 2);
             }
 
-            return;
+            return LLM_OK;
         }
 
         if (memcmp(step->key, "name", 4) != 0) {
@@ -67,6 +68,12 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
     case 7:
         if (memcmp(step->key, "content", 7) != 0) {
             goto other;
+        }
+
+        if (type == LLM_JSON_STRING
+            && llm_request_text_found(sc->req, start, end) != LLM_OK)
+        {
+            return LLM_ERROR;
         }
 
         bit = 1;
@@ -104,11 +111,12 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
     /* a later member of the same name is not the one that counts */
 
     if (sc->msg_spans & bit) {
-        return;
+        return LLM_OK;
     }
 
     if (sc->msg == NULL && llm_request_message_slot(sc) != LLM_OK) {
-        return;
+        /* no room: the parse fails once the scan is done */
+        return LLM_OK;
     }
 
     sc->msg_spans |= bit;
@@ -127,13 +135,15 @@ llm_request_message_span(llm_request_scan_t *sc, const llm_json_step_t *step,
         span->end = NULL;
     }
 
-    return;
+    return LLM_OK;
 
 other:
 
     if (memchr(step->key, '\\', step->key_len)) {
         sc->escaped_key = 1;
     }
+
+    return LLM_OK;
 }
 
 

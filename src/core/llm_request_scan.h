@@ -61,7 +61,7 @@ typedef struct {
 
 
 /* llm_request_chat.c: a message's member, a message done, the members */
-void llm_request_message_span(llm_request_scan_t *sc,
+int llm_request_message_span(llm_request_scan_t *sc,
     const llm_json_step_t *step, llm_json_type_e type, const char *start,
     const char *end);
 void llm_request_chat_message(llm_request_scan_t *sc);
