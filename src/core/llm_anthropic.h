@@ -64,7 +64,6 @@ long long llm_anthropic_budget(llm_json_t *params);
 const char *llm_anthropic_named(llm_json_t *choice);
 long long llm_anthropic_thinking(llm_request_t *req);
 int llm_anthropic_has_tools(llm_json_t *params);
-int llm_anthropic_text_block(llm_buf_t *b, const char *text);
 int llm_anthropic_content(llm_json_t *content, int images, llm_buf_t *b);
 int llm_anthropic_tool_uses(llm_request_t *req, llm_json_t *calls,
     llm_buf_t *b);

@@ -86,7 +86,7 @@ llm_anthropic_str(llm_buf_t *b, const char *s)
 /* blocks */
 
 
-int
+static int
 llm_anthropic_text_block(llm_buf_t *b, const char *text)
 {
     if (text == NULL || text[0] == '\0') {
@@ -553,13 +553,35 @@ llm_anthropic_messages(llm_request_t *req, llm_buf_t *b)
 }
 
 
+/* one text of "system": as the client escaped it, or escaped here */
+
+static int
+llm_anthropic_system_text(llm_buf_t *b, const char *text, size_t len,
+    int escaped, int *first)
+{
+    if (len == 0) {
+        return LLM_OK;
+    }
+
+    if (llm_buf_append_cstr(b, *first ? ",\"system\":\"" : "\\n\\n") != LLM_OK
+        || (escaped ? llm_buf_append(b, text, len)
+                    : llm_buf_append_json_inner(b, text, len)) != LLM_OK)
+    {
+        return LLM_ERROR;
+    }
+
+    *first = 0;
+
+    return LLM_OK;
+}
+
+
 /* system and developer texts, joined with "\n\n", as "system" */
 
 static int
 llm_anthropic_system(llm_chat_t *chat, llm_buf_t *b)
 {
     int             i, first;
-    size_t          len;
     llm_json_t     *part;
     const char     *text;
     llm_message_t  *m;
@@ -573,40 +595,31 @@ llm_anthropic_system(llm_chat_t *chat, llm_buf_t *b)
             continue;
         }
 
-        part = m->parts ? m->parts->child : NULL;
-
-        do {
-            if (m->parts) {
-                if (part == NULL) {
-                    break;
-                }
-
-                text = llm_anthropic_is(llm_json_get_str(part, "type"),
-                                        "text")
-                       ? llm_json_get_str(part, "text") : NULL;
-                len = text ? strlen(text) : 0;
-                part = part->next;
-
-            } else {
-                text = llm_span_inner(&m->content);
-                len = llm_span_inner_len(&m->content);
-            }
-
-            if (len == 0) {
-                continue;
-            }
-
-            if (llm_buf_append_cstr(b, first ? ",\"system\":\"" : "\\n\\n")
-                != LLM_OK
-                || (m->parts ? llm_buf_append_json_inner(b, text, strlen(text))
-                             : llm_buf_append(b, text, len)) != LLM_OK)
+        if (m->parts == NULL) {
+            if (llm_anthropic_system_text(b, llm_span_inner(&m->content),
+                                          llm_span_inner_len(&m->content), 1,
+                                          &first) != LLM_OK)
             {
                 return LLM_ERROR;
             }
 
-            first = 0;
+            continue;
+        }
 
-        } while (m->parts);
+        cJSON_ArrayForEach(part, m->parts) {
+            if (!llm_anthropic_is(llm_json_get_str(part, "type"), "text")) {
+                continue;
+            }
+
+            text = llm_json_get_str(part, "text");
+
+            if (text
+                && llm_anthropic_system_text(b, text, strlen(text), 0, &first)
+                   != LLM_OK)
+            {
+                return LLM_ERROR;
+            }
+        }
     }
 
     if (!first && llm_buf_append_lit(b, "\"") != LLM_OK) {

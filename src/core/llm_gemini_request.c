@@ -289,12 +289,12 @@ llm_gemini_inline_part(llm_gemini_turns_t *t, const char *role,
 /*
  * The parts of one OpenAI content's parts: adjacent text parts are
  * joined into one text part, images and audio become inlineData /
- * fileData parts in their place.  *found: some part was written.
+ * fileData parts in their place.
  */
 
 static int
 llm_gemini_content(llm_gemini_turns_t *t, const char *role,
-    llm_json_t *content, int skip_empty, llm_buf_t *text, int *found)
+    llm_json_t *content, int skip_empty, llm_buf_t *text)
 {
     int                  have;
     llm_json_t          *part, *audio;
@@ -331,8 +331,6 @@ llm_gemini_content(llm_gemini_turns_t *t, const char *role,
             if (llm_gemini_text_part(t, role, text) != LLM_OK) {
                 return LLM_ERROR;
             }
-
-            *found = 1;
         }
 
         have = 0;
@@ -352,8 +350,6 @@ llm_gemini_content(llm_gemini_turns_t *t, const char *role,
                 return LLM_ERROR;
             }
 
-            *found = 1;
-
         } else if (strcmp(type, "input_audio") == 0) {
             audio = llm_json_get_obj(part, "input_audio");
             s = llm_json_get_str(audio, "data");
@@ -371,13 +367,10 @@ llm_gemini_content(llm_gemini_turns_t *t, const char *role,
             {
                 return LLM_ERROR;
             }
-
-            *found = 1;
         }
     }
 
     if (have && (text->len || !skip_empty)) {
-        *found = 1;
         return llm_gemini_text_part(t, role, text);
     }
 
@@ -535,13 +528,10 @@ static int
 llm_gemini_message_content(llm_gemini_turns_t *t, const char *role,
     llm_message_t *m, int skip_empty, llm_buf_t *text)
 {
-    int          found;
     const char  *lead;
 
     if (m->parts) {
-        found = 0;
-        return llm_gemini_content(t, role, m->parts, skip_empty, text,
-                                  &found);
+        return llm_gemini_content(t, role, m->parts, skip_empty, text);
     }
 
     if (m->content.start == NULL

@@ -84,6 +84,9 @@ static const bad_case_t  bad_cases[] = {
     { "message not object",
       "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
       "\"hi\"]}", "messages[1]", "invalid_type", "expected an object" },
+    { "message an array",
+      "{\"model\":\"m\",\"messages\":[[\"role\",\"user\",[\"x\"]]]}",
+      "messages[0]", "invalid_type", "expected an object" },
     { "message missing role",
       "{\"model\":\"m\",\"messages\":[{\"content\":\"a\"}]}",
       "messages[0].role", "missing_required_parameter", NULL },
